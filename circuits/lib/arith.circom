@@ -1,0 +1,85 @@
+pragma circom 2.1.6;
+
+// Fixed-point building blocks shared by the zkmargin statements.
+// Every template here documents the integer bound it guarantees, so that callers
+// can prove (in comments) that no later product or sum reaches the field modulus
+// r ~ 2^253.6. No template in this file declares `component main`.
+
+include "bitify.circom";
+include "comparators.circom";
+
+// in < 2^n, as an integer. The only way this file range-checks anything:
+// Num2Bits constrains each bit to {0,1} and their weighted sum to `in`, and
+// for n <= 252 the sum cannot wrap the field, so the decomposition is unique.
+template RangeCheck(n) {
+    assert(n <= 252);
+    signal input in;
+    component bits = Num2Bits(n);
+    bits.in <== in;
+}
+
+// out = 10^d for a range-checked exponent 0 <= d <= maxDecimals.
+// Computed from the 5 bits of d as prod_k (1 + b_k * (10^(2^k) - 1)); every
+// factor is 1 or 10^(2^k), so out = 10^d exactly. The bound d <= maxDecimals
+// keeps out <= 10^maxDecimals, which the floor divisions below rely on.
+template Pow10(maxDecimals) {
+    assert(maxDecimals < 32);
+    signal input d;
+    signal output out;
+
+    component bits = Num2Bits(5);   // d < 32, and gives the bits b_k
+    bits.in <== d;
+    component le = LessEqThan(5);   // inputs < 2^5 by the line above
+    le.in[0] <== d;
+    le.in[1] <== maxDecimals;
+    le.out === 1;                   // reject decimals the remainder width cannot hold
+
+    signal acc[5];
+    acc[0] <== 1 + bits.out[0] * 9;
+    var p = 10;
+    for (var k = 1; k < 5; k++) {
+        p = p * p;                  // 10^(2^k)
+        acc[k] <== acc[k - 1] * (1 + bits.out[k] * (p - 1));
+    }
+    out <== acc[4];
+}
+
+// Integer division of n by a positive divisor d, rounded down or up.
+//   roundUp = 0: q = floor(n / d),  q*d + rem === n
+//   roundUp = 1: q = ceil(n / d),   q*d === n + rem
+// with 0 <= rem < d <= 2^dBits and 0 <= q < 2^qBits.
+// Soundness: both sides are < 2^(qBits + dBits) + 2^dBits <= 2^252 < r, so the
+// field equation is an integer equation, and with rem in [0, d) the quotient is
+// the unique floor (resp. ceil). Without the q range check a prover could pick
+// another rem and a "negative" q (r - x); without rem < d, q - 1 would pass.
+template DivRound(qBits, dBits, roundUp) {
+    assert(qBits + dBits < 252);
+    signal input n;
+    signal input d;
+    signal output q;
+    signal rem;
+
+    var quotient = n \ d;
+    var remainder = n % d;
+    if (roundUp == 1 && remainder != 0) {
+        quotient = quotient + 1;
+        remainder = d - remainder;
+    }
+    q <-- quotient;
+    rem <-- remainder;
+
+    component qRange = RangeCheck(qBits);   // q < 2^qBits: no wrap in q*d
+    qRange.in <== q;
+    component rRange = RangeCheck(dBits);   // precondition of LessThan(dBits)
+    rRange.in <== rem;
+    component rLtD = LessThan(dBits);       // rem < d: the canonical quotient
+    rLtD.in[0] <== rem;
+    rLtD.in[1] <== d;
+    rLtD.out === 1;
+
+    if (roundUp == 1) {
+        q * d === n + rem;
+    } else {
+        q * d + rem === n;
+    }
+}

@@ -1,0 +1,129 @@
+pragma circom 2.1.6;
+
+// Aave v3.5 health factor of a committed lending position, compared with a
+// public threshold without any division in the circuit.
+
+include "position.circom";
+
+function ceilLog2(n) {
+    var k = 0;
+    while ((1 << k) < n) { k++; }
+    return k;
+}
+
+// Aave v3.5: HF = floor(wadDiv(W, TD) / 1e4), wadDiv(a, b) = floor((a*1e18 + floor(b/2)) / b),
+// W = sum(collateralValue_i * LT_i), TD = sum(debtValue_i); HF = uint256.max when TD = 0.
+// Since floor(floor(x / TD) / 1e4) = floor(x / (TD * 1e4)) and floor(y) < t <=> y < t for
+// an integer t:
+//     HF < t  <=>  W * 1e18 + floor(TD / 2) < t * TD * 1e4
+// and TD = 0 makes the right side 0, so a position without debt never satisfies HF < t.
+// below = 1 proves HF < threshold (liquidatable); below = 0 proves HF >= threshold.
+//
+// Widths, with V = VALUE_BITS = 128, L = ceilLog2(N) and N <= 16:
+//   TD < N * 2^V                      -> TD < 2^(V+L)
+//   W  < N * 2^V * 2^14               -> W * 1e18 + TD/2 < 2^(V+L+14+60)
+//   threshold < 2^64 (range-checked)  -> t * TD * 1e4   < 2^(64+V+L+14)
+// so both sides are < 2^CMP with CMP = 64 + V + L + 14 <= 224 <= 252 (LessThan's limit).
+template HealthFactorCompare(N, below) {
+    signal input weightedCollateral;   // W
+    signal input totalDebt;            // TD
+    signal input threshold;            // t, WAD (1e18 = 1.0)
+
+    var L = ceilLog2(N);
+    var TD_BITS = VALUE_BITS() + L;
+    var CMP = 64 + VALUE_BITS() + L + 14;
+    assert(CMP <= 252);
+
+    component tRange = RangeCheck(64);          // public threshold: bounds t * TD
+    tRange.in <== threshold;
+
+    // floor(TD / 2): TD = 2*half + lowBit with lowBit a bit and half range-checked,
+    // which makes the split unique.
+    signal half;
+    signal lowBit;
+    half <-- totalDebt \ 2;
+    lowBit <-- totalDebt % 2;
+    lowBit * (lowBit - 1) === 0;
+    component halfRange = RangeCheck(TD_BITS);
+    halfRange.in <== half;
+    totalDebt === 2 * half + lowBit;
+
+    signal scaledDebt;
+    scaledDebt <== threshold * totalDebt;
+
+    component lt = LessThan(CMP);
+    lt.in[0] <== weightedCollateral * 1000000000000000000 + half;
+    lt.in[1] <== scaledDebt * 10000;
+    lt.out === below;
+}
+
+// The liquidation statement: the position opening to `commitment` has
+// HF < hfThreshold at the public prices and risk parameters.
+// Public: commitment, price[N], decimals[N], liqThreshold[N], hfThreshold.
+// Private: collateral[N], debt[N], salt (the opening).
+template HealthStatement(N, below) {
+    signal input commitment;
+    signal input price[N];
+    signal input decimals[N];
+    signal input liqThreshold[N];
+    signal input hfThreshold;
+
+    signal input collateral[N];
+    signal input debt[N];
+    signal input salt;
+
+    // The opening matches the public commitment: binds every private input.
+    component com = PositionCommitment(N);
+    for (var i = 0; i < N; i++) {
+        com.collateral[i] <== collateral[i];
+        com.debt[i] <== debt[i];
+    }
+    com.salt <== salt;
+    com.out === commitment;
+
+    component params[N];
+    component val[N];
+    var weighted = 0;
+    var totalDebt = 0;
+    for (var i = 0; i < N; i++) {
+        params[i] = AssetParams();
+        params[i].price <== price[i];
+        params[i].decimals <== decimals[i];
+        params[i].liqThreshold <== liqThreshold[i];
+
+        val[i] = AssetValuation();
+        val[i].collateral <== collateral[i];
+        val[i].debt <== debt[i];
+        val[i].price <== price[i];
+        val[i].scale <== params[i].scale;
+        val[i].liqThreshold <== liqThreshold[i];
+        weighted += val[i].weighted;
+        totalDebt += val[i].debtValue;
+    }
+
+    component hf = HealthFactorCompare(N, below);
+    hf.weightedCollateral <== weighted;
+    hf.totalDebt <== totalDebt;
+    hf.threshold <== hfThreshold;
+}
+
+template Liquidation(N) {
+    signal input commitment;
+    signal input price[N];
+    signal input decimals[N];
+    signal input liqThreshold[N];
+    signal input hfThreshold;
+    signal input collateral[N];
+    signal input debt[N];
+    signal input salt;
+
+    component s = HealthStatement(N, 1);
+    s.commitment <== commitment;
+    s.price <== price;
+    s.decimals <== decimals;
+    s.liqThreshold <== liqThreshold;
+    s.hfThreshold <== hfThreshold;
+    s.collateral <== collateral;
+    s.debt <== debt;
+    s.salt <== salt;
+}

@@ -1,0 +1,1 @@
+"""The `zkmargin` command line (click)."""

@@ -1,0 +1,285 @@
+"""`zkmargin` CLI. The only place where exceptions become exit codes:
+
+  0  success, or the proof is valid
+  1  the statement is false (e.g. the position is not liquidatable) or the proof is invalid
+  2  bad input, bad environment or broken artifacts (the message names the field)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from zkmargin import api, build, paths, registry
+from zkmargin.bundle import decode_claim, load_bundle
+from zkmargin.commitment import commitment, to_hex
+from zkmargin.commitment import new_salt as draw_salt
+from zkmargin.errors import InputError, StatementFalse, ZkMarginError
+from zkmargin.fsutil import write_json_atomic
+from zkmargin.limits import WAD
+from zkmargin.loaders import load_market, load_position, load_prices, parse_threshold, position_from_json, read_json
+from zkmargin.model import evaluate, format_wad
+from zkmargin.progress import NullProgress, Progress, StderrProgress
+from zkmargin.toolchain import Toolchain
+
+EXIT_OK, EXIT_FALSE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _emit(ctx: click.Context, payload: dict[str, Any], human: str) -> None:
+    if ctx.meta.get("json"):
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        click.echo(human)
+
+
+def _fail(ctx: click.Context, err: BaseException, code: int) -> NoReturn:
+    if ctx.meta.get("json"):
+        payload: dict[str, Any] = {"ok": False, "exit_code": code, "error": str(err), "type": type(err).__name__}
+        if isinstance(err, InputError):
+            payload["field"] = err.field
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        click.echo(f"zkmargin: error: {err}", err=True)
+    ctx.exit(code)
+    raise AssertionError("unreachable")
+
+
+class ZkGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StatementFalse as e:
+            _fail(ctx, e, EXIT_FALSE)
+        except ZkMarginError as e:
+            _fail(ctx, e, EXIT_BAD_INPUT)
+        except KeyboardInterrupt:
+            click.echo("zkmargin: interrupted", err=True)
+            ctx.exit(130)
+
+
+def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    def set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        ctx.find_root().meta["json"] = value
+        return value
+
+    return click.option("--json", "as_json", is_flag=True, expose_value=False, is_eager=True,
+                        callback=set_json, help="Machine-readable JSON on stdout.")(f)
+
+
+def _progress(ctx: click.Context) -> Progress:
+    return NullProgress() if ctx.meta.get("quiet") else StderrProgress()
+
+
+def _toolchain(ctx: click.Context) -> Toolchain:
+    root = ctx.find_root().params
+    return Toolchain.discover(root.get("node"), root.get("node_modules"))
+
+
+existing = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.group(cls=ZkGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--node", envvar="ZKMARGIN_NODE", help="node executable (default: node on PATH).")
+@click.option("--node-modules", envvar="ZKMARGIN_NODE_MODULES", type=click.Path(file_okay=False, path_type=Path),
+              help="node_modules with the pinned packages (default: the project's).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output on stderr.")
+@click.version_option(package_name="zkmargin")
+@click.pass_context
+def cli(ctx: click.Context, node: str | None, node_modules: Path | None, quiet: bool) -> None:
+    """Zero-knowledge liquidation proofs for committed lending positions."""
+    ctx.meta["quiet"] = quiet
+
+
+@cli.command()
+@json_option
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Show the node toolchain zkmargin found and what is missing."""
+    tc = _toolchain(ctx)
+    checks = tc.checks()
+    required = {"node", "circom2", "snarkjs", "circomlib"}
+    ok = all(c.ok for c in checks if c.name in required)
+    dev = paths.DEV_PTAU.exists()
+    lines = [f"{'ok     ' if c.ok else 'MISSING'} {c.name:18} {c.detail}" for c in checks]
+    lines.append(f"{'ok     ' if dev else 'MISSING'} {'dev ptau':18} {paths.DEV_PTAU} (INSECURE, development only)")
+    lines.append(f"        {'cache':18} {paths.cache_root()}")
+    _emit(ctx, {"ok": ok, "checks": [c.__dict__ for c in checks], "cache": str(paths.cache_root())}, "\n".join(lines))
+    if not ok:
+        ctx.exit(EXIT_BAD_INPUT)
+
+
+@cli.command(name="build")
+@click.argument("circuits", nargs=-1)
+@click.option("--ptau", type=existing, help="Prepared powers-of-tau file from a real ceremony.")
+@json_option
+@click.pass_context
+def build_cmd(ctx: click.Context, circuits: tuple[str, ...], ptau: Path | None) -> None:
+    """Compile circuits and run the Groth16 setup (all registered circuits by default)."""
+    tc = _toolchain(ctx)
+    specs = [registry.get(c) for c in circuits] or list(registry.load_registry().values())
+    out = []
+    for spec in specs:
+        keys = build.build(spec, tc, ptau, _progress(ctx))
+        out.append({
+            "circuit": spec.id,
+            "constraints": keys.compiled.n_constraints,
+            "public_signals": len(keys.compiled.public_signals),
+            "zkey": str(keys.zkey),
+            "vkey": str(keys.vkey_path),
+            "insecure_dev_ptau": keys.insecure,
+        })
+    human = "\n".join(f"{o['circuit']}: {o['constraints']} constraints, {o['public_signals']} public signals\n"
+                      f"  vkey {o['vkey']}" for o in out)
+    _emit(ctx, {"ok": True, "circuits": out}, human)
+
+
+@cli.command()
+@click.argument("position_file", type=existing)
+@click.option("--market", "market_file", type=existing, required=True, help="Market JSON.")
+@click.option("--new-salt", is_flag=True, help="Draw a fresh salt (from the OS CSPRNG) and write it with -o.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the salted position (needed when a salt is drawn).")
+@json_option
+@click.pass_context
+def commit(ctx: click.Context, position_file: Path, market_file: Path, new_salt: bool, output: Path | None) -> None:
+    """Print the Poseidon commitment of a position (drawing a salt if it has none)."""
+    market = load_market(market_file)
+    raw = read_json(position_file, "position")
+    drew = new_salt or (isinstance(raw, dict) and "salt" not in raw)
+    if drew:
+        if output is None:
+            raise InputError("--output", "a fresh salt was drawn: pass -o FILE to keep the salted position")
+        if not isinstance(raw, dict):
+            raise InputError("position", "must be a JSON object")
+        raw = {**raw, "salt": to_hex(draw_salt())}
+    position = position_from_json(raw, market)
+    spec = registry.for_assets("liquidation", len(market.assets))
+    com = commitment(position, market, spec.n_assets)
+    if drew and output is not None:
+        write_json_atomic(output, raw)
+    payload = {"ok": True, "commitment": to_hex(com), "commitment_decimal": str(com), "slots": spec.n_assets,
+               "salted_position": str(output) if drew else None}
+    human = f"commitment {to_hex(com)} ({spec.n_assets} slots, layout zkmargin/lending/v1)"
+    if drew:
+        human += f"\nsalted position written to {output} (keep it secret: it opens the commitment)"
+    _emit(ctx, payload, human)
+
+
+def _load_all(position_file: Path, market_file: Path, prices_file: Path) -> tuple[Any, Any, Any]:
+    market = load_market(market_file)
+    return load_position(position_file, market), market, load_prices(prices_file, market)
+
+
+@cli.command()
+@click.argument("position_file", type=existing)
+@click.option("--market", "market_file", type=existing, required=True)
+@click.option("--prices", "prices_file", type=existing, required=True)
+@click.option("--threshold", default="1.0", show_default=True, help="Health-factor threshold.")
+@json_option
+@click.pass_context
+def health(ctx: click.Context, position_file: Path, market_file: Path, prices_file: Path, threshold: str) -> None:
+    """Evaluate a position with the reference model (no proof). Exit 0 if HF < threshold, else 1."""
+    position, market, prices = _load_all(position_file, market_file, prices_file)
+    t = parse_threshold(threshold)
+    h = evaluate(position, market, prices)
+    below = h.is_below(t)
+    payload = {
+        "ok": True,
+        "health_factor": str(h.health_factor),
+        "health_factor_decimal": format_wad(h.health_factor),
+        "threshold": str(t),
+        "liquidatable": below,
+        "total_collateral_base": str(h.total_collateral),
+        "total_debt_base": str(h.total_debt),
+    }
+    verdict = "below threshold: liquidatable" if below else "at or above threshold: not liquidatable"
+    _emit(ctx, payload, f"health factor {format_wad(h.health_factor)} (Aave v3.5), threshold {format_wad(t)}: {verdict}")
+    ctx.exit(EXIT_OK if below else EXIT_FALSE)
+
+
+@cli.command()
+@click.argument("position_file", type=existing)
+@click.option("--market", "market_file", type=existing, required=True, help="Market JSON.")
+@click.option("--prices", "prices_file", type=existing, required=True, help="Price snapshot JSON.")
+@click.option("--threshold", default="1.0", show_default=True, help="Prove HF < this (decimal, e.g. 1.0).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Bundle to write.")
+@click.option("--ptau", type=existing, help="Prepared powers-of-tau file from a real ceremony.")
+@json_option
+@click.pass_context
+def prove(ctx: click.Context, position_file: Path, market_file: Path, prices_file: Path, threshold: str,
+          output: Path, ptau: Path | None) -> None:
+    """Prove that a committed position is liquidatable (HF < threshold) and write a bundle."""
+    position, market, prices = _load_all(position_file, market_file, prices_file)
+    t = parse_threshold(threshold)
+    bundle = api.prove_liquidation(position, market, prices, t, ptau=ptau, toolchain=_toolchain(ctx),
+                                   progress=_progress(ctx))
+    bundle.save(output)
+    claim = decode_claim(bundle)
+    _emit(ctx, {"ok": True, "bundle": str(output), "claim": claim.to_json()},
+          f"wrote {output}\nclaim: {claim.describe()}")
+
+
+@cli.command()
+@click.argument("bundle_file", type=existing)
+@click.option("--backend", type=click.Choice(["native", "snarkjs"]), default="native", show_default=True)
+@click.option("--vkey", type=existing, help="The verification key you trust (vkey.json); pins the bundle's key.")
+@json_option
+@click.pass_context
+def verify(ctx: click.Context, bundle_file: Path, backend: str, vkey: Path | None) -> None:
+    """Verify a proof bundle. Exit 0 if valid, 1 if not."""
+    bundle = load_bundle(bundle_file)
+    res = api.verify_bundle(bundle, backend=backend, vkey=vkey, toolchain=_toolchain(ctx))  # type: ignore[arg-type]
+    lines = [f"{'VALID' if res.valid else 'INVALID'} ({backend}): {res.reason}",
+             f"claim: {res.claim.describe()}",
+             f"verification key sha256: {res.vkey_sha256}" + ("" if res.key_pinned else
+                                                               " (embedded; pass --vkey to pin the key you trust)")]
+    if res.insecure_setup:
+        lines.append("WARNING: the bundle says its keys come from the INSECURE development ptau")
+    _emit(ctx, {"ok": res.valid, **res.to_json()}, "\n".join(lines))
+    ctx.exit(EXIT_OK if res.valid else EXIT_FALSE)
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-out"),
+              show_default=True, help="Where the demo writes its bundle.")
+@json_option
+@click.pass_context
+def demo(ctx: click.Context, out_dir: Path) -> None:
+    """Prove and verify a liquidation from the fixtures, end to end."""
+    fx = paths.FIXTURES_DIR
+    position, market, prices = _load_all(fx / "position-liquidatable.json", fx / "market.json", fx / "prices.json")
+    h = evaluate(position, market, prices)
+    progress = _progress(ctx)
+    if not ctx.meta.get("json"):
+        click.echo(f"position fixtures/position-liquidatable.json in market {market.name}: "
+                   f"health factor {format_wad(h.health_factor)} (Aave v3.5, known only to the liquidator)")
+    bundle = api.prove_liquidation(position, market, prices, WAD, toolchain=_toolchain(ctx), progress=progress)
+    target = out_dir / "liquidation-bundle.json"
+    bundle.save(target)
+    results = {}
+    backends: tuple[api.Backend, ...] = ("native", "snarkjs")
+    for backend in backends:
+        with progress.step(f"verifying ({backend})"):
+            results[backend] = api.verify_bundle(bundle, backend=backend, toolchain=_toolchain(ctx))
+    ok = all(r.valid for r in results.values())
+    claim = results["native"].claim
+    human = "\n".join([
+        f"bundle: {target}",
+        *(f"{b}: {'VALID' if r.valid else 'INVALID'} ({r.reason})" for b, r in results.items()),
+        f"claim: {claim.describe()}",
+    ])
+    _emit(ctx, {"ok": ok, "bundle": str(target), "verification": {b: r.to_json() for b, r in results.items()}}, human)
+    ctx.exit(EXIT_OK if ok else EXIT_FALSE)
+
+
+def main() -> None:
+    cli(prog_name="zkmargin")
+
+
+if __name__ == "__main__":
+    main()

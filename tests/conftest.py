@@ -1,0 +1,102 @@
+"""Shared fixtures. Circuits are built once per session into a fresh cache, so the
+build path itself (circom2, snarkjs setup) runs on every CI run.
+
+Set ZKMARGIN_TEST_CACHE=DIR to reuse builds between local runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from zkmargin import build, paths, registry
+from zkmargin.build import CircuitKeys
+from zkmargin.loaders import load_market, load_position, load_prices
+from zkmargin.model import Market, Position, PriceSnapshot
+from zkmargin.proc import run
+from zkmargin.toolchain import Toolchain
+
+FIX = paths.FIXTURES_DIR
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    reuse = os.environ.get("ZKMARGIN_TEST_CACHE")
+    d = Path(reuse) if reuse else tmp_path_factory.mktemp("zkmargin-cache")
+    old = os.environ.get("ZKMARGIN_CACHE_DIR")
+    os.environ["ZKMARGIN_CACHE_DIR"] = str(d)
+    yield d
+    if old is None:
+        os.environ.pop("ZKMARGIN_CACHE_DIR", None)
+    else:
+        os.environ["ZKMARGIN_CACHE_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def tc() -> Toolchain:
+    t = Toolchain.discover()
+    t.require()
+    return t
+
+
+@pytest.fixture(scope="session")
+def keys(tc: Toolchain, isolated_cache: Path) -> Callable[[str], CircuitKeys]:
+    built: dict[str, CircuitKeys] = {}
+
+    def get(circuit_id: str) -> CircuitKeys:
+        if circuit_id not in built:
+            built[circuit_id] = build.build(registry.get(circuit_id), tc)
+        return built[circuit_id]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def small_ptaus(tc: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A prepared power-8 ptau (too small for every circuit) and an unprepared one."""
+    d = tmp_path_factory.mktemp("ptau")
+    raw, prepared = d / "pot8_0000.ptau", d / "pot8_final.ptau"
+    run(tc.argv("snarkjs", "powersoftau", "new", "bn128", "8", raw), timeout=300)
+    run(tc.argv("snarkjs", "powersoftau", "prepare", "phase2", raw, prepared), timeout=600)
+    return prepared, raw
+
+
+@pytest.fixture(scope="session")
+def market() -> Market:
+    return load_market(FIX / "market.json")
+
+
+@pytest.fixture(scope="session")
+def prices(market: Market) -> PriceSnapshot:
+    return load_prices(FIX / "prices.json", market)
+
+
+@pytest.fixture(scope="session")
+def liquidatable(market: Market) -> Position:
+    return load_position(FIX / "position-liquidatable.json", market)
+
+
+@pytest.fixture(scope="session")
+def healthy(market: Market) -> Position:
+    return load_position(FIX / "position-healthy.json", market)
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def node_json(tc: Toolchain, script: str, payload: Any) -> Any:
+    """Run tests/js/<script> with a JSON payload file; return its JSON output."""
+    with tempfile.TemporaryDirectory() as d:
+        inp = Path(d) / "in.json"
+        inp.write_text(json.dumps(payload))
+        cp = run([tc.node_path(), Path(__file__).parent / "js" / script, tc.node_modules, inp], timeout=300)
+    return json.loads(cp.stdout)

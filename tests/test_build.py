@@ -1,0 +1,112 @@
+"""Compilation, setup and the artifact cache."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from zkmargin import build, paths, ptau, registry
+from zkmargin.build import CircuitKeys
+from zkmargin.errors import ArtifactError
+from zkmargin.poseidon import N_ROUNDS_F, N_ROUNDS_P
+from zkmargin.proc import run
+from zkmargin.toolchain import Toolchain
+
+
+def _poseidon_constraints(n_inputs: int, constant_inputs: int = 0) -> int:
+    """circomlib Poseidon(n): 3 constraints per x^5 S-box, t = n + 1 S-boxes in each of
+    the 8 full rounds and 1 in each partial round; an S-box on a compile-time constant
+    (the zero capacity element and any constant input, in the first round) is free."""
+    t = n_inputs + 1
+    return 3 * (N_ROUNDS_F * t + N_ROUNDS_P[t - 2]) - 3 * (1 + constant_inputs)
+
+
+def _expected_constraints(n: int) -> int:
+    """Derivation of the liquidation circuit's size (circom --O2), per component:
+    AssetParams = 107: price < 2^64 (64), price != 0 (1), LT < 2^14 (14),
+                  LT <= 10000 (LessEqThan(14): 15), Pow10 (5 bits + d <= 18 + 4 products, 14 after O2),
+                  minus 1 folded by O2.
+    AssetValuation = 757: two amounts < 2^128 (256), two products amount*price (2),
+                  two DivRound(128, 60) (q < 2^128: 128, rem < 2^60: 60, rem < d: 61, q*d: 1 each,
+                  one folded by O2), weighted = value * LT (1).
+    HealthFactorCompare = 400 + 2L, L = ceil(log2 N): t < 2^64 (64), bit of TD (1), TD/2 < 2^(128+L),
+                  t * TD (1), LessThan(206 + L) (207 + L).
+    Commitment = 2 Poseidon(N) + Poseidon(4) with the constant tag."""
+    lg = (n - 1).bit_length()
+    commitment = 2 * _poseidon_constraints(n) + _poseidon_constraints(4, constant_inputs=1)
+    return n * (107 + 757) + (400 + 2 * lg) + commitment
+
+
+@pytest.mark.parametrize(("circuit_id", "pinned"), [("liquidation_4", 4748), ("liquidation_8", 8416)])
+def test_constraint_counts_are_pinned(keys: Callable[[str], CircuitKeys], circuit_id: str, pinned: int) -> None:
+    k = keys(circuit_id)
+    n = registry.get(circuit_id).n_assets
+    assert k.compiled.n_constraints == pinned
+    assert _expected_constraints(n) == pinned
+    assert ptau.required_power(pinned, len(k.compiled.public_signals)) <= 14
+
+
+def test_public_signals_follow_the_registry(keys: Callable[[str], CircuitKeys]) -> None:
+    k = keys("liquidation_4")
+    assert k.compiled.public_signals == (
+        ["commitment"] + [f"price[{i}]" for i in range(4)] + [f"decimals[{i}]" for i in range(4)]
+        + [f"liqThreshold[{i}]" for i in range(4)] + ["hfThreshold"]
+    )
+    assert k.vkey()["nPublic"] == 14
+
+
+def test_cached_build_is_reused_and_rechecked(keys: Callable[[str], CircuitKeys], tc: Toolchain) -> None:
+    k = keys("liquidation_4")
+    again = build.build(registry.get("liquidation_4"), tc)
+    assert again.dir == k.dir and again.vkey_sha256 == k.vkey_sha256
+
+
+def test_corrupted_cache_is_rebuilt_not_trusted(tc: Toolchain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                keys: Callable[[str], CircuitKeys]) -> None:
+    monkeypatch.setenv("ZKMARGIN_CACHE_DIR", str(tmp_path))
+    src = keys("liquidation_4").compiled.dir
+    spec = registry.get("liquidation_4")
+    dst = paths.compile_dir(spec.id, src.name)
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("setup-*"))
+    (dst / paths.WASM).write_bytes(b"\0asm truncated")
+    compiled = build.compile_circuit(spec, tc)
+    assert compiled.dir == dst
+    assert paths.sha256_file(compiled.wasm) == paths.sha256_file(src / paths.WASM)
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_sources_change_the_cache_key(tc: Toolchain) -> None:
+    spec = registry.get("liquidation_4")
+    k1 = paths.compile_key(spec.id, spec.as_dict(), tc.fingerprint)
+    k2 = paths.compile_key(spec.id, {**spec.as_dict(), "params": [5]}, tc.fingerprint)
+    k3 = paths.compile_key(spec.id, spec.as_dict(), {**tc.fingerprint, "snarkjs": "0.0.0"})
+    assert len({k1, k2, k3}) == 3
+
+
+def test_dev_ptau_is_the_pinned_file() -> None:
+    info = ptau.inspect(paths.DEV_PTAU)
+    assert info.sha256 == ptau.dev_ptau_sha256()
+    assert info.is_dev and info.power == 14
+
+
+def test_ptau_too_small_is_a_clear_error(keys: Callable[[str], CircuitKeys], tc: Toolchain,
+                                         small_ptaus: tuple[Path, Path]) -> None:
+    compiled = keys("liquidation_4").compiled
+    with pytest.raises(ArtifactError, match=r"power 8 are too small .* needs power >= 13"):
+        build.setup_circuit(compiled, tc, small_ptaus[0])
+
+
+def test_unprepared_ptau_is_a_clear_error(small_ptaus: tuple[Path, Path]) -> None:
+    with pytest.raises(ArtifactError, match="not prepared for phase 2"):
+        ptau.inspect(small_ptaus[1])
+
+
+@pytest.mark.parametrize("content", [b"", b"ptau", b"not a ptau at all", b"ptau\x01\x00\x00\x00\x05\x00\x00\x00"])
+def test_garbage_ptau_is_a_clear_error(tmp_path: Path, content: bytes) -> None:
+    p = tmp_path / "x.ptau"
+    p.write_bytes(content)
+    with pytest.raises(ArtifactError):
+        ptau.inspect(p)

@@ -1,0 +1,5 @@
+"""zkmargin: zero-knowledge liquidation proofs for committed lending positions."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,138 @@
+"""The Python API: prove a statement about a committed position, verify a bundle.
+
+    from zkmargin import api
+    bundle = api.load_bundle("liq.json")
+    result = api.verify_bundle(bundle, vkey="vkey.json")   # pin the key you trust
+    if result.valid:
+        print(result.claim.describe())
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from . import build, prover, snarkjs_verify
+from .bundle import Bundle, Claim, decode_claim, load_bundle, vkey_hash
+from .groth16 import Verification
+from .groth16 import verify as native_verify
+from .limits import WAD
+from .loaders import read_json
+from .model import Market, Position, PriceSnapshot
+from .progress import NullProgress, Progress
+from .statements import liquidation_inputs
+from .toolchain import Toolchain
+from .witness import WitnessCalculator
+
+Backend = Literal["native", "snarkjs"]
+
+__all__ = ["BundleVerification", "load_bundle", "prove_liquidation", "verify_bundle"]
+
+
+def prove_liquidation(
+    position: Position,
+    market: Market,
+    prices: PriceSnapshot,
+    threshold: int = WAD,
+    *,
+    ptau: Path | None = None,
+    toolchain: Toolchain | None = None,
+    progress: Progress | None = None,
+) -> Bundle:
+    """Prove that the committed position has HF < threshold (WAD) at these prices.
+
+    Raises StatementFalse (with the health factor) before any proving when the
+    position is not liquidatable, InputError for values the circuit cannot hold.
+    """
+    progress = progress or NullProgress()
+    stmt = liquidation_inputs(position, market, prices, threshold)
+    tc = toolchain or Toolchain.discover()
+    keys = build.build(stmt.spec, tc, ptau, progress)
+    with progress.step("computing the witness (wasmtime)"):
+        witness = WitnessCalculator(keys.compiled.wasm).calculate(stmt.inputs)
+    with progress.step("proving (snarkjs groth16)"):
+        proof, public = prover.prove(keys, witness, tc)
+    vkey = keys.vkey()
+    return Bundle(
+        statement=stmt.spec.statement,
+        circuit=stmt.spec.id,
+        public_signals=public,
+        proof=proof,
+        vkey=vkey,
+        vkey_sha256=vkey_hash(vkey),
+        setup={
+            "circuit_key": keys.compiled.meta["key"],
+            "ptau_sha256": keys.meta["ptau"]["sha256"],
+            "insecure_dev_ptau": keys.insecure,
+        },
+        context={
+            "note": "informational, not bound by the proof",
+            "market": market.name,
+            "assets": list(market.symbols),
+            "oracle": {
+                s: {"roundId": str(p.round_id), "updatedAt": p.updated_at} for s, p in prices.prices.items()
+            },
+            "created_at": int(time.time()),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class BundleVerification:
+    valid: bool
+    reason: str
+    backend: str
+    claim: Claim
+    vkey_sha256: str
+    key_pinned: bool
+    insecure_setup: bool
+
+    def __bool__(self) -> bool:
+        return self.valid
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "reason": self.reason,
+            "backend": self.backend,
+            "vkey_sha256": self.vkey_sha256,
+            "key_pinned": self.key_pinned,
+            "insecure_setup": self.insecure_setup,
+            "claim": self.claim.to_json(),
+        }
+
+
+def verify_bundle(
+    bundle: Bundle,
+    *,
+    backend: Backend = "native",
+    vkey: dict[str, Any] | str | Path | None = None,
+    toolchain: Toolchain | None = None,
+) -> BundleVerification:
+    """Check a bundle's proof. Pass `vkey` (a dict or a vkey.json path) to pin the key
+    you trust; without it the bundle's embedded key is used, which proves only that
+    *some* key accepts the proof."""
+    claim = decode_claim(bundle)
+    embedded = vkey_hash(bundle.vkey)
+    insecure = bool(bundle.setup.get("insecure_dev_ptau", False))
+
+    def result(v: Verification, key_hash: str, pinned: bool) -> BundleVerification:
+        return BundleVerification(v.valid, v.reason, backend, claim, key_hash, pinned, insecure)
+
+    if embedded != bundle.vkey_sha256:
+        return result(Verification(False, "embedded verification key does not match vkey_sha256"), embedded, False)
+    key = bundle.vkey
+    pinned = vkey is not None
+    if vkey is not None:
+        key = read_json(vkey, "vkey") if isinstance(vkey, (str, Path)) else vkey
+        if vkey_hash(key) != embedded:
+            return result(Verification(False, "bundle was made for a different verification key"), vkey_hash(key), True)
+    if backend == "native":
+        v = native_verify(key, bundle.public_signals, bundle.proof)
+    elif backend == "snarkjs":
+        v = snarkjs_verify.verify(key, bundle.public_signals, bundle.proof, toolchain or Toolchain.discover())
+    else:
+        raise ValueError(f"unknown backend {backend!r}")
+    return result(v, embedded, pinned)

@@ -1,0 +1,198 @@
+"""Compile circuits with circom2 and run the Groth16 setup with snarkjs, cached by content.
+
+Artifacts are built in a staging directory and published by rename (see
+paths.py); every cached file is re-hashed against meta.json before it is used, and
+a directory that fails the check is rebuilt rather than trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import paths, ptau, r1cs
+from .errors import ArtifactError
+from .fsutil import staging_dir, write_json_atomic
+from .proc import run
+from .progress import NullProgress, Progress
+from .registry import CircuitSpec
+from .toolchain import Toolchain
+
+COMPILE_TIMEOUT = 1800.0
+SETUP_TIMEOUT = 3600.0
+
+
+@dataclass(frozen=True)
+class CompiledCircuit:
+    spec: CircuitSpec
+    dir: Path
+    meta: dict[str, Any]
+
+    @property
+    def r1cs(self) -> Path:
+        return self.dir / paths.R1CS
+
+    @property
+    def wasm(self) -> Path:
+        return self.dir / paths.WASM
+
+    @property
+    def n_constraints(self) -> int:
+        return int(self.meta["constraints"])
+
+    @property
+    def public_signals(self) -> list[str]:
+        return list(self.meta["public_signals"])
+
+
+@dataclass(frozen=True)
+class CircuitKeys:
+    compiled: CompiledCircuit
+    dir: Path
+    meta: dict[str, Any]
+
+    @property
+    def zkey(self) -> Path:
+        return self.dir / paths.ZKEY
+
+    @property
+    def vkey_path(self) -> Path:
+        return self.dir / paths.VKEY
+
+    def vkey(self) -> dict[str, Any]:
+        return dict(json.loads(self.vkey_path.read_text()))
+
+    @property
+    def vkey_sha256(self) -> str:
+        return str(self.meta["files"][paths.VKEY])
+
+    @property
+    def insecure(self) -> bool:
+        return bool(self.meta["ptau"]["insecure_dev"])
+
+
+def _intact(d: Path) -> dict[str, Any] | None:
+    """meta.json of a published artifact dir if every listed file matches its hash."""
+    try:
+        meta = json.loads((d / paths.META).read_text())
+        for name, digest in meta["files"].items():
+            if paths.sha256_file(d / name) != digest:
+                raise ValueError(name)
+        return dict(meta)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        print(f"zkmargin: cached artifacts in {d} failed their integrity check; rebuilding", file=sys.stderr)
+        shutil.rmtree(d, ignore_errors=True)
+        return None
+
+
+def public_names_from_sym(sym: Path, n_public: int) -> list[str]:
+    """Names of witness wires 1..n_public (the public signals) from circom's .sym file."""
+    names: dict[int, str] = {}
+    for line in sym.read_text().splitlines():
+        parts = line.split(",", 3)
+        if len(parts) == 4 and parts[3].startswith("main."):
+            wire = int(parts[1])
+            if 1 <= wire <= n_public and "." not in parts[3][5:]:
+                names[wire] = parts[3][5:]
+    return [names.get(i, f"?{i}") for i in range(1, n_public + 1)]
+
+
+def compile_circuit(spec: CircuitSpec, tc: Toolchain, progress: Progress | None = None) -> CompiledCircuit:
+    progress = progress or NullProgress()
+    tc.require()
+    key = paths.compile_key(spec.id, spec.as_dict(), tc.fingerprint)
+    final = paths.compile_dir(spec.id, key)
+    meta = _intact(final)
+    if meta is not None:
+        return CompiledCircuit(spec, final, meta)
+    with progress.step(f"compiling {spec.id} with circom2"), staging_dir(final) as tmp:
+        # circom2 (WASI) only opens files below its working directory: stage the
+        # sources and circomlib inside the build dir and use relative paths.
+        src = tmp / "src"
+        shutil.copytree(paths.CIRCUITS_DIR / "lib", src / "circuits" / "lib")
+        shutil.copytree(tc.circomlib_circuits, src / "circomlib")
+        (src / "main.circom").write_text(spec.main_source())
+        (src / "out").mkdir()
+        run(
+            tc.argv("circom2", "main.circom", "--r1cs", "--wasm", "--sym", "--O2", "-l", "circomlib", "-o", "out"),
+            cwd=src,
+            timeout=COMPILE_TIMEOUT,
+        )
+        shutil.move(src / "out" / "main.r1cs", tmp / paths.R1CS)
+        shutil.move(src / "out" / "main_js" / "main.wasm", tmp / paths.WASM)
+        shutil.move(src / "out" / "main.sym", tmp / paths.SYM)
+        shutil.rmtree(src)
+        header = r1cs.read_header(tmp / paths.R1CS)
+        names = public_names_from_sym(tmp / paths.SYM, header.n_public)
+        if names != spec.public_signal_names():
+            raise ArtifactError(f"{spec.id}: public signals {names} differ from the registry's {spec.public_signal_names()}")
+        meta = {
+            "circuit": spec.id,
+            "key": key,
+            "spec": spec.as_dict(),
+            "toolchain": tc.fingerprint,
+            "constraints": header.n_constraints,
+            "wires": header.n_wires,
+            "public_signals": names,
+            "private_inputs": header.n_prv_in,
+            "files": {n: paths.sha256_file(tmp / n) for n in (paths.R1CS, paths.WASM, paths.SYM)},
+        }
+        write_json_atomic(tmp / paths.META, meta)
+    return CompiledCircuit(spec, final, meta)
+
+
+def setup_circuit(
+    compiled: CompiledCircuit,
+    tc: Toolchain,
+    ptau_path: Path | None = None,
+    progress: Progress | None = None,
+) -> CircuitKeys:
+    """Groth16 keys for a compiled circuit: setup from the ptau plus one phase-2 contribution."""
+    progress = progress or NullProgress()
+    info = ptau.inspect(ptau_path or paths.DEV_PTAU)
+    need = ptau.required_power(compiled.n_constraints, len(compiled.public_signals))
+    if info.power < need:
+        raise ArtifactError(
+            f"{info.path}: powers of tau of power {info.power} are too small for {compiled.spec.id} "
+            f"({compiled.n_constraints} constraints needs power >= {need})"
+        )
+    ptau.warn_if_dev(info)
+    final = paths.setup_dir(compiled.dir, info.sha256)
+    meta = _intact(final)
+    if meta is not None:
+        return CircuitKeys(compiled, final, meta)
+    with progress.step(f"Groth16 setup for {compiled.spec.id}"), staging_dir(final) as tmp:
+        zkey0 = tmp / "circuit_0000.zkey"
+        run(tc.argv("snarkjs", "groth16", "setup", compiled.r1cs, info.path, zkey0), timeout=SETUP_TIMEOUT)
+        # Fresh phase-2 entropy; snarkjs also mixes 64 bytes of OS randomness into it,
+        # so the argv string alone does not reveal the contribution.
+        run(
+            tc.argv(
+                "snarkjs", "zkey", "contribute", zkey0, tmp / paths.ZKEY,
+                "--name=zkmargin phase-2 contribution", f"-e={secrets.token_hex(32)}",
+            ),
+            timeout=SETUP_TIMEOUT,
+        )
+        zkey0.unlink()
+        run(tc.argv("snarkjs", "zkey", "export", "verificationkey", tmp / paths.ZKEY, tmp / paths.VKEY), timeout=600)
+        meta = {
+            "circuit": compiled.spec.id,
+            "compile_key": compiled.meta["key"],
+            "ptau": {"path": str(info.path), "sha256": info.sha256, "power": info.power, "insecure_dev": info.is_dev},
+            "files": {n: paths.sha256_file(tmp / n) for n in (paths.ZKEY, paths.VKEY)},
+        }
+        write_json_atomic(tmp / paths.META, meta)
+    return CircuitKeys(compiled, final, meta)
+
+
+def build(
+    spec: CircuitSpec, tc: Toolchain, ptau_path: Path | None = None, progress: Progress | None = None
+) -> CircuitKeys:
+    return setup_circuit(compile_circuit(spec, tc, progress), tc, ptau_path, progress)

@@ -1,0 +1,183 @@
+"""Proof bundles: one JSON file a third party can check on its own.
+
+The claim is always decoded from the public signals (never read from the
+bundle's prose), and everything under "context" is informational: it is not
+bound by the proof.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import paths, registry
+from .errors import BundleError, InputError
+from .field import R
+from .fsutil import write_json_atomic
+from .limits import PRICE_DECIMALS
+from .loaders import read_json
+from .model import format_wad
+
+FORMAT = "zkmargin.bundle/1"
+STATEMENT_TEXT = {"liquidation": "health factor < {t} (Aave v3.5 rounding): liquidatable"}
+
+
+@dataclass(frozen=True)
+class SlotClaim:
+    index: int
+    symbol: str | None  # from the bundle's context, not proven
+    price: int
+    decimals: int
+    liquidation_threshold: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "slot": self.index,
+            "symbol": self.symbol,
+            "price": str(self.price),
+            "price_decimal": _fixed(self.price, PRICE_DECIMALS),
+            "decimals": self.decimals,
+            "liquidationThreshold": self.liquidation_threshold,
+        }
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a valid proof establishes, decoded from its public signals."""
+
+    statement: str
+    circuit: str
+    commitment: int
+    threshold: int
+    slots: tuple[SlotClaim, ...]
+
+    def describe(self) -> str:
+        text = STATEMENT_TEXT[self.statement].format(t=format_wad(self.threshold))
+        prices = ", ".join(
+            f"{s.symbol or f'slot{s.index}'}={_fixed(s.price, PRICE_DECIMALS)}" for s in self.slots if s.symbol
+        )
+        return f"position {self.commitment_hex} has {text} at prices {prices}"
+
+    @property
+    def commitment_hex(self) -> str:
+        return f"0x{self.commitment:064x}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "statement": self.statement,
+            "circuit": self.circuit,
+            "commitment": self.commitment_hex,
+            "hfThreshold": str(self.threshold),
+            "hfThreshold_decimal": format_wad(self.threshold),
+            "assets": [s.to_json() for s in self.slots],
+            "summary": self.describe(),
+        }
+
+
+def _fixed(v: int, places: int) -> str:
+    whole, frac = divmod(v, 10**places)
+    return f"{whole}.{frac:0{places}d}"
+
+
+def vkey_hash(vkey: Any) -> str:
+    """sha256 of the canonical JSON of a verification key (independent of formatting)."""
+    return paths.sha256_json(vkey)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    statement: str
+    circuit: str
+    public_signals: list[str]
+    proof: dict[str, Any]
+    vkey: dict[str, Any]
+    vkey_sha256: str
+    setup: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "statement": self.statement,
+            "circuit": self.circuit,
+            "claim": decode_claim(self).to_json(),
+            "public_signals": self.public_signals,
+            "proof": self.proof,
+            "vkey_sha256": self.vkey_sha256,
+            "verification_key": self.vkey,
+            "setup": self.setup,
+            "context": self.context,
+        }
+
+    def save(self, path: str | Path) -> None:
+        write_json_atomic(path, self.to_json())
+
+
+def decode_claim(bundle: Bundle) -> Claim:
+    """Named, typed public inputs. BundleError if they do not fit the circuit."""
+    spec = registry.get(bundle.circuit) if bundle.circuit in registry.load_registry() else None
+    if spec is None:
+        raise BundleError("circuit", f"unknown circuit {bundle.circuit!r}")
+    if spec.statement != bundle.statement:
+        raise BundleError("statement", f"circuit {spec.id} proves {spec.statement}, bundle says {bundle.statement}")
+    names = spec.public_signal_names()
+    if len(bundle.public_signals) != len(names):
+        raise BundleError("public_signals", f"{spec.id} has {len(names)} public signals, bundle has {len(bundle.public_signals)}")
+    values: dict[str, int] = {}
+    for i, (name, raw) in enumerate(zip(names, bundle.public_signals)):
+        if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 80:
+            raise BundleError(f"public_signals[{i}]", "must be a decimal string")
+        values[name] = int(raw)
+    ctx_assets = bundle.context.get("assets")
+    symbols: list[Any] = ctx_assets if isinstance(ctx_assets, list) else []
+    slots = tuple(
+        SlotClaim(
+            i,
+            str(symbols[i]) if i < len(symbols) else None,
+            values[f"price[{i}]"],
+            values[f"decimals[{i}]"],
+            values[f"liqThreshold[{i}]"],
+        )
+        for i in range(spec.n_assets)
+    )
+    return Claim(spec.statement, spec.id, values["commitment"], values["hfThreshold"], slots)
+
+
+def bundle_from_json(data: Any) -> Bundle:
+    if not isinstance(data, dict):
+        raise BundleError("bundle", "must be a JSON object")
+    if data.get("format") != FORMAT:
+        raise BundleError("format", f"must be {FORMAT!r}")
+    for key, typ in (("statement", str), ("circuit", str), ("public_signals", list), ("proof", dict),
+                     ("verification_key", dict), ("vkey_sha256", str)):
+        if not isinstance(data.get(key), typ):
+            raise BundleError(key, f"missing or not a {typ.__name__}")
+    for key in ("setup", "context"):
+        if not isinstance(data.get(key, {}), dict):
+            raise BundleError(key, "must be an object")
+    b = Bundle(
+        statement=data["statement"],
+        circuit=data["circuit"],
+        public_signals=data["public_signals"],
+        proof=data["proof"],
+        vkey=data["verification_key"],
+        vkey_sha256=data["vkey_sha256"],
+        setup=data.get("setup", {}),
+        context=data.get("context", {}),
+    )
+    decode_claim(b)  # shape check: raises BundleError if the signals do not fit
+    return b
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    try:
+        return bundle_from_json(read_json(path, "bundle"))
+    except InputError as e:
+        if e.source is not None:
+            raise
+        raise BundleError(e.field, e.detail, source=f"bundle {path}") from None
+
+
+def signals_in_field(bundle: Bundle) -> bool:
+    return all(int(s) < R for s in bundle.public_signals)

@@ -1,0 +1,60 @@
+"""Exception hierarchy of zkmargin.
+
+The library raises these; only the CLI maps them to exit codes (cli/main.py).
+"""
+
+from __future__ import annotations
+
+
+class ZkMarginError(Exception):
+    """Base class of every error zkmargin raises on purpose."""
+
+
+class InputError(ZkMarginError):
+    """A user-supplied value is malformed or outside what the circuits accept.
+
+    ``field`` names the offending value as a dotted path (``collateral.WETH``,
+    ``prices.USDC.price``, ``--threshold``) so that a message can point at it.
+    """
+
+    def __init__(self, field: str, message: str, source: str | None = None) -> None:
+        prefix = f"{source}: " if source else ""
+        super().__init__(f"{prefix}{field}: {message}")
+        self.field = field
+        self.detail = message
+        self.source = source
+
+
+class ToolchainError(ZkMarginError):
+    """node, circom2, snarkjs or another external tool is missing or unusable."""
+
+
+class CommandError(ToolchainError):
+    """An external command failed; carries everything needed to debug it."""
+
+    def __init__(self, argv: list[str], returncode: int, stdout: str, stderr: str) -> None:
+        tail = (stderr.strip() or stdout.strip())[-2000:]
+        super().__init__(f"command failed with exit code {returncode}: {' '.join(argv)}\n{tail}")
+        self.argv = argv
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+class ArtifactError(ZkMarginError):
+    """A circuit artifact (r1cs, wasm, zkey, ptau, vkey) is missing, corrupt or unsuitable."""
+
+
+class WitnessError(ZkMarginError):
+    """The circuit rejected the inputs while computing the witness (a constraint failed)."""
+
+
+class StatementFalse(ZkMarginError):
+    """The statement to prove is false for these inputs (e.g. the position is healthy).
+
+    Raised before any proving work, so no artifact or bundle is written.
+    """
+
+
+class BundleError(InputError):
+    """A proof bundle is malformed."""

@@ -1,0 +1,70 @@
+"""Every file location zkmargin uses, and the cache keys, in one place.
+
+Artifacts live in a content-addressed cache:
+  <cache>/<circuit id>/<compile key>/            main.r1cs, main.wasm, main.sym, meta.json
+  <cache>/<circuit id>/<compile key>/setup-<ptau key>/   circuit.zkey, vkey.json, meta.json
+The compile key hashes the circuit sources, the registry entry and the toolchain
+versions; the setup key hashes the ptau file. A directory appears only complete
+(built in a temporary sibling, then renamed), and meta.json records the sha256 of
+each file so that a later run re-checks before trusting it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CIRCUITS_DIR = PROJECT_ROOT / "circuits"
+REGISTRY_FILE = CIRCUITS_DIR / "circuits.json"
+FIXTURES_DIR = PROJECT_ROOT / "fixtures"
+DEV_PTAU = FIXTURES_DIR / "dev-pot14.ptau"
+DEV_PTAU_SHA256_FILE = FIXTURES_DIR / "dev-pot14.ptau.sha256"
+
+R1CS = "main.r1cs"
+WASM = "main.wasm"
+SYM = "main.sym"
+META = "meta.json"
+ZKEY = "circuit.zkey"
+VKEY = "vkey.json"
+
+
+def cache_root() -> Path:
+    """$ZKMARGIN_CACHE_DIR, else $XDG_CACHE_HOME/zkmargin, else ~/.cache/zkmargin."""
+    env = os.environ.get("ZKMARGIN_CACHE_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return (Path(xdg) / "zkmargin").resolve()
+
+
+def circuit_sources() -> list[Path]:
+    return sorted((CIRCUITS_DIR / "lib").glob("*.circom"))
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sha256_json(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def compile_key(circuit_id: str, spec: dict[str, Any], toolchain: dict[str, str]) -> str:
+    sources = {p.name: sha256_file(p) for p in circuit_sources()}
+    return sha256_json({"id": circuit_id, "spec": spec, "sources": sources, "toolchain": toolchain})[:20]
+
+
+def compile_dir(circuit_id: str, key: str) -> Path:
+    return cache_root() / circuit_id / key
+
+
+def setup_dir(compiled: Path, ptau_sha256: str) -> Path:
+    return compiled / f"setup-{ptau_sha256[:20]}"

@@ -1,0 +1,116 @@
+"""Find node and the pinned node packages (circom2, snarkjs, circomlib, solc, anvil).
+
+Resolution order: an explicit argument, then the environment (ZKMARGIN_NODE,
+ZKMARGIN_NODE_MODULES), then `node` on PATH and the project's node_modules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from . import paths
+from .errors import ToolchainError
+from .proc import resolve, run
+
+# package -> (CLI script relative to the package, what it is for)
+PACKAGES: dict[str, tuple[str | None, str]] = {
+    "circom2": ("cli.js", "circuit compiler (circom 2.2, WASM build)"),
+    "snarkjs": ("build/cli.cjs", "Groth16 setup, proving and reference verification"),
+    "circomlib": (None, "circuit library (Poseidon, comparators, bitify)"),
+    "circomlibjs": (None, "reference Poseidon used by the tests"),
+    "solc": ("solc.js", "Solidity compiler (solcjs)"),
+    "@foundry-rs/anvil": ("bin.mjs", "local EVM node for on-chain tests"),
+}
+REQUIRED = ("circom2", "snarkjs", "circomlib")
+FIX = "run `npm ci` in the project root (or `make setup`)"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    node: str
+    node_modules: Path
+
+    @classmethod
+    def discover(cls, node: str | None = None, node_modules: str | Path | None = None) -> Toolchain:
+        node_s = node or os.environ.get("ZKMARGIN_NODE") or "node"
+        nm = node_modules or os.environ.get("ZKMARGIN_NODE_MODULES") or paths.PROJECT_ROOT / "node_modules"
+        return cls(node_s, Path(nm).resolve())
+
+    def package_dir(self, package: str) -> Path:
+        return self.node_modules / package
+
+    def version(self, package: str) -> str:
+        meta = self.package_dir(package) / "package.json"
+        try:
+            return str(json.loads(meta.read_text())["version"])
+        except (OSError, ValueError, KeyError):
+            raise ToolchainError(f"node package {package} is missing from {self.node_modules}: {FIX}") from None
+
+    def script(self, package: str) -> Path:
+        rel = PACKAGES[package][0]
+        assert rel is not None, package
+        path = self.package_dir(package) / rel
+        if not path.is_file():
+            raise ToolchainError(f"node package {package} is missing from {self.node_modules}: {FIX}")
+        return path
+
+    def node_path(self) -> str:
+        try:
+            return resolve(self.node)
+        except ToolchainError:
+            raise ToolchainError(
+                f"node ({self.node}) not found: install Node.js >= 18 or set ZKMARGIN_NODE"
+            ) from None
+
+    def argv(self, package: str, *args: str | Path) -> list[str]:
+        """argv running a package's CLI through node."""
+        return [self.node_path(), str(self.script(package)), *(str(a) for a in args)]
+
+    @property
+    def circomlib_circuits(self) -> Path:
+        d = self.package_dir("circomlib") / "circuits"
+        if not d.is_dir():
+            raise ToolchainError(f"circomlib is missing from {self.node_modules}: {FIX}")
+        return d
+
+    @cached_property
+    def fingerprint(self) -> dict[str, str]:
+        """Versions that change what a build produces; part of every cache key."""
+        return {p: self.version(p) for p in REQUIRED}
+
+    def require(self) -> None:
+        """Raise ToolchainError listing everything missing for compile/setup/prove."""
+        problems = [c.detail for c in self.checks() if not c.ok and c.name in ("node", *REQUIRED)]
+        if problems:
+            raise ToolchainError("toolchain incomplete:\n  " + "\n  ".join(problems))
+
+    def checks(self) -> list[Check]:
+        out: list[Check] = []
+        try:
+            node = self.node_path()
+            v = run([node, "--version"], timeout=30).stdout.strip()
+            major = int(v.lstrip("v").split(".")[0])
+            out.append(Check("node", major >= 18, f"{node} {v}" + ("" if major >= 18 else " (need >= 18)")))
+        except (ToolchainError, ValueError) as e:
+            out.append(Check("node", False, str(e)))
+        for pkg, (rel, what) in PACKAGES.items():
+            pdir = self.package_dir(pkg)
+            try:
+                ver = self.version(pkg)
+                if rel is not None:
+                    self.script(pkg)
+                out.append(Check(pkg, True, f"{ver} at {pdir} ({what})"))
+            except ToolchainError:
+                out.append(Check(pkg, False, f"MISSING {pkg} ({what}): expected at {pdir}; {FIX}"))
+        return out

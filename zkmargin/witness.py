@@ -1,0 +1,174 @@
+"""Compute circom witnesses in-process by running the generated WASM with wasmtime.
+
+A Python port of circom's witness_calculator.js (same host imports, same input
+protocol: FNV-1a hashed signal names, field elements through the shared
+read/write memory), plus a .wtns writer byte-identical to snarkjs's.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Union
+
+import wasmtime
+
+from .errors import ArtifactError, WitnessError
+from .field import R
+from .fsutil import write_bytes_atomic
+
+InputValue = Union[int, Sequence[int]]
+
+_EXCEPTIONS = {
+    1: "Signal not found",
+    2: "Too many signals set",
+    3: "Signal already set",
+    4: "Assert Failed",
+    5: "Not enough memory",
+    6: "Input signal array access exceeds the size",
+    7: "Out of bounds array access",
+}
+
+
+class _CircomTrap(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(_EXCEPTIONS.get(code, f"Unknown error {code}"))
+        self.code = code
+
+
+def fnv1a64(name: str) -> tuple[int, int]:
+    """circom's signal-name hash, split into (high, low) 32-bit halves."""
+    h = 0xCBF29CE484222325
+    for ch in name:
+        h ^= ord(ch)
+        h = (h * 0x100000001B3) % 2**64
+    return h >> 32, h & 0xFFFFFFFF
+
+
+def _i32(v: int) -> int:
+    """wasm i32 arguments are signed; circom's hash halves are unsigned."""
+    return v - 2**32 if v >= 2**31 else v
+
+
+class WitnessCalculator:
+    """One compiled circuit's witness generator, reusable for many inputs."""
+
+    def __init__(self, wasm_path: Path) -> None:
+        self._engine = wasmtime.Engine()
+        try:
+            self._module = wasmtime.Module.from_file(self._engine, str(wasm_path))
+        except (wasmtime.WasmtimeError, OSError) as e:
+            raise ArtifactError(f"{wasm_path}: not a loadable witness WASM ({e})") from None
+
+    def calculate(self, inputs: Mapping[str, InputValue]) -> list[int]:
+        """The full witness (wire 0 = 1) for the given input signals.
+
+        Raises WitnessError when an input is missing or the circuit rejects it
+        (a failed `===` or assert while computing), with circom's message.
+        """
+        store = wasmtime.Store(self._engine)
+        errors: list[str] = []
+        exports: dict[str, wasmtime.Func] = {}
+
+        def message() -> str:
+            chars = []
+            while (c := exports["getMessageChar"](store)) != 0:
+                chars.append(chr(c))
+            return "".join(chars)
+
+        def exception_handler(code: int) -> None:
+            raise _CircomTrap(code)
+
+        def print_error() -> None:
+            errors.append(message())
+
+        def write_buffer() -> None:
+            message()  # circom `log()` output: drained, not printed
+
+        def show_shared() -> None:
+            pass
+
+        i32 = wasmtime.ValType.i32()
+        imports = {
+            "exceptionHandler": wasmtime.Func(store, wasmtime.FuncType([i32], []), exception_handler),
+            "printErrorMessage": wasmtime.Func(store, wasmtime.FuncType([], []), print_error),
+            "writeBufferMessage": wasmtime.Func(store, wasmtime.FuncType([], []), write_buffer),
+            "showSharedRWMemory": wasmtime.Func(store, wasmtime.FuncType([], []), show_shared),
+        }
+        ordered = [imports[str(imp.name)] for imp in self._module.imports if imp.module == "runtime"]
+        instance = wasmtime.Instance(store, self._module, ordered)
+        for name, ext in instance.exports(store).items():
+            if isinstance(ext, wasmtime.Func):
+                exports[name] = ext
+        ex = exports
+        n32 = ex["getFieldNumLen32"](store)
+
+        def read_fe() -> int:
+            return sum((ex["readSharedRWMemory"](store, j) & 0xFFFFFFFF) << (32 * j) for j in range(n32))
+
+        ex["getRawPrime"](store)
+        if read_fe() != R:
+            raise ArtifactError("witness WASM is not over the BN254 scalar field")
+
+        try:
+            ex["init"](store, 0)
+            count = 0
+            for name, value in inputs.items():
+                values = [value] if isinstance(value, int) else list(value)
+                hi, lo = fnv1a64(name)
+                size = ex["getInputSignalSize"](store, _i32(hi), _i32(lo))
+                if size <= 0:  # circom 2.2 answers 0 (older versions -1) for an unknown name
+                    raise WitnessError(f"input signal {name} is not in the circuit")
+                if len(values) != size:
+                    raise WitnessError(f"input signal {name} takes {size} values, got {len(values)}")
+                for i, v in enumerate(values):
+                    fe = v % R
+                    for j in range(n32):
+                        ex["writeSharedRWMemory"](store, j, _i32((fe >> (32 * j)) & 0xFFFFFFFF))
+                    ex["setInputSignal"](store, _i32(hi), _i32(lo), i)
+                    count += 1
+            total = ex["getInputSize"](store)
+            if count < total:
+                raise WitnessError(f"only {count} of the circuit's {total} input values were given")
+            witness = []
+            for i in range(ex["getWitnessSize"](store)):
+                ex["getWitness"](store, i)
+                witness.append(read_fe())
+        except (wasmtime.Trap, wasmtime.WasmtimeError, _CircomTrap) as e:
+            cause = e if isinstance(e, _CircomTrap) else (e.__cause__ or e.__context__ or e)
+            detail = "; ".join(m.strip() for m in errors if m.strip())
+            raise WitnessError(f"the circuit rejected the inputs: {cause}" + (f" ({detail})" if detail else "")) from None
+        return witness
+
+
+def wtns_bytes(witness: Sequence[int]) -> bytes:
+    """snarkjs .wtns (version 2): header section (n8, prime, count) then the values."""
+    n8 = 32
+    out = bytearray(b"wtns")
+    out += struct.pack("<II", 2, 2)
+    out += struct.pack("<IQ", 1, 8 + n8) + struct.pack("<I", n8) + R.to_bytes(n8, "little")
+    out += struct.pack("<I", len(witness))
+    out += struct.pack("<IQ", 2, n8 * len(witness))
+    for v in witness:
+        out += (v % R).to_bytes(n8, "little")
+    return bytes(out)
+
+
+def write_wtns(path: Path, witness: Sequence[int]) -> None:
+    write_bytes_atomic(path, wtns_bytes(witness))
+
+
+def read_wtns(path: Path) -> list[int]:
+    from .r1cs import read_sections
+
+    data, secs = read_sections(path, b"wtns")
+    if 1 not in secs or 2 not in secs:
+        raise ArtifactError(f"{path}: not a witness file")
+    off, _ = secs[1]
+    (n8,) = struct.unpack_from("<I", data, off)
+    (count,) = struct.unpack_from("<I", data, off + 4 + n8)
+    off2, size = secs[2]
+    if size != n8 * count:
+        raise ArtifactError(f"{path}: witness section size does not match its header")
+    return [int.from_bytes(data[off2 + i * n8 : off2 + (i + 1) * n8], "little") for i in range(count)]
