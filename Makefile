@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PY_STAMP   := $(VENV)/.zkmargin-installed
 NODE_STAMP := node_modules/.zkmargin-installed
 
-.PHONY: setup demo test typecheck lint clean distclean
+.PHONY: setup demo test bench typecheck clean distclean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -30,6 +30,9 @@ demo: setup
 test: setup
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python benchmarks/onchain.py
 
 typecheck: setup
 	$(BIN)/python -m mypy

@@ -25,7 +25,8 @@ from zkmargin.limits import WAD
 from zkmargin.loaders import load_market, load_position, load_prices, parse_threshold, position_from_json, read_json
 from zkmargin.model import evaluate, format_wad
 from zkmargin.progress import NullProgress, Progress, StderrProgress
-from zkmargin.toolchain import Toolchain
+from zkmargin.evm import Chain, InProcessChain, RpcChain
+from zkmargin.toolchain import REQUIRED, Toolchain
 
 EXIT_OK, EXIT_FALSE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -102,7 +103,7 @@ def doctor(ctx: click.Context) -> None:
     """Show the node toolchain zkmargin found and what is missing."""
     tc = _toolchain(ctx)
     checks = tc.checks()
-    required = {"node", "circom2", "snarkjs", "circomlib"}
+    required = {"node", *REQUIRED}
     ok = all(c.ok for c in checks if c.name in required)
     dev = paths.DEV_PTAU.exists()
     lines = [f"{'ok     ' if c.ok else 'MISSING'} {c.name:18} {c.detail}" for c in checks]
@@ -224,17 +225,36 @@ def prove(ctx: click.Context, position_file: Path, market_file: Path, prices_fil
           f"wrote {output}\nclaim: {claim.describe()}")
 
 
+def chain_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--private-key", envvar="ZKMARGIN_PRIVATE_KEY",
+                     help="Key that signs deployments on --rpc-url (env ZKMARGIN_PRIVATE_KEY).")(f)
+    f = click.option("--verifier", "verifier_address", help="An already deployed verifier to call.")(f)
+    return click.option("--rpc-url", help="JSON-RPC node (default: an in-process EVM, pyrevm).")(f)
+
+
+def _chain(rpc_url: str | None, private_key: str | None) -> Chain:
+    return RpcChain(rpc_url, private_key) if rpc_url else InProcessChain()
+
+
 @cli.command()
 @click.argument("bundle_file", type=existing)
 @click.option("--backend", type=click.Choice(["native", "snarkjs"]), default="native", show_default=True)
+@click.option("--onchain", is_flag=True, help="Verify with the Solidity verifier on an EVM instead.")
+@chain_options
 @click.option("--vkey", type=existing, help="The verification key you trust (vkey.json); pins the bundle's key.")
 @json_option
 @click.pass_context
-def verify(ctx: click.Context, bundle_file: Path, backend: str, vkey: Path | None) -> None:
+def verify(ctx: click.Context, bundle_file: Path, backend: str, onchain: bool, rpc_url: str | None,
+           verifier_address: str | None, private_key: str | None, vkey: Path | None) -> None:
     """Verify a proof bundle. Exit 0 if valid, 1 if not."""
     bundle = load_bundle(bundle_file)
-    res = api.verify_bundle(bundle, backend=backend, vkey=vkey, toolchain=_toolchain(ctx))  # type: ignore[arg-type]
-    lines = [f"{'VALID' if res.valid else 'INVALID'} ({backend}): {res.reason}",
+    if onchain or rpc_url or verifier_address:
+        backend = "evm"
+    chain = _chain(rpc_url, private_key) if backend == "evm" else None
+    res = api.verify_bundle(bundle, backend=backend, vkey=vkey, toolchain=_toolchain(ctx),  # type: ignore[arg-type]
+                            chain=chain, verifier=verifier_address)
+    where = f" at {res.verifier_address}" if res.verifier_address else ""
+    lines = [f"{'VALID' if res.valid else 'INVALID'} ({backend}{where}): {res.reason}",
              f"claim: {res.claim.describe()}",
              f"verification key sha256: {res.vkey_sha256}" + ("" if res.key_pinned else
                                                                " (embedded; pass --vkey to pin the key you trust)")]
@@ -242,6 +262,34 @@ def verify(ctx: click.Context, bundle_file: Path, backend: str, vkey: Path | Non
         lines.append("WARNING: the bundle says its keys come from the INSECURE development ptau")
     _emit(ctx, {"ok": res.valid, **res.to_json()}, "\n".join(lines))
     ctx.exit(EXIT_OK if res.valid else EXIT_FALSE)
+
+
+@cli.command()
+@click.argument("bundle_file", type=existing)
+@chain_options
+@json_option
+@click.pass_context
+def gas(ctx: click.Context, bundle_file: Path, rpc_url: str | None, verifier_address: str | None,
+        private_key: str | None) -> None:
+    """Gas of a successful verifyProof call, split into base, calldata and execution."""
+    bundle = load_bundle(bundle_file)
+    report = api.measure_gas(bundle, chain=_chain(rpc_url, private_key), verifier=verifier_address,
+                             toolchain=_toolchain(ctx))
+    _emit(ctx, {"ok": True, **report.to_json()},
+          f"verifyProof gas on {report.chain}: {report.total} total = 21000 base + {report.calldata} calldata + "
+          f"{report.execution} execution ({report.public_inputs} public inputs; "
+          f"181k + 6.15k/input estimate: {report.formula})")
+
+
+@cli.command(name="calldata")
+@click.argument("bundle_file", type=existing)
+@json_option
+@click.pass_context
+def calldata_cmd(ctx: click.Context, bundle_file: Path) -> None:
+    """verifyProof arguments (as `snarkjs zkey export soliditycalldata` prints them)."""
+    cd = api.bundle_calldata(load_bundle(bundle_file))
+    _emit(ctx, {"ok": True, "function": cd.signature, "arguments": cd.snarkjs_format(),
+                "calldata": "0x" + cd.encoded().hex()}, cd.snarkjs_format())
 
 
 @cli.command()
@@ -262,18 +310,23 @@ def demo(ctx: click.Context, out_dir: Path) -> None:
     target = out_dir / "liquidation-bundle.json"
     bundle.save(target)
     results = {}
-    backends: tuple[api.Backend, ...] = ("native", "snarkjs")
+    chain = InProcessChain()
+    backends: tuple[api.Backend, ...] = ("native", "snarkjs", "evm")
     for backend in backends:
         with progress.step(f"verifying ({backend})"):
-            results[backend] = api.verify_bundle(bundle, backend=backend, toolchain=_toolchain(ctx))
+            results[backend] = api.verify_bundle(bundle, backend=backend, toolchain=_toolchain(ctx), chain=chain)
     ok = all(r.valid for r in results.values())
+    gas_report = api.measure_gas(bundle, chain=chain, verifier=results["evm"].verifier_address) if ok else None
     claim = results["native"].claim
     human = "\n".join([
         f"bundle: {target}",
         *(f"{b}: {'VALID' if r.valid else 'INVALID'} ({r.reason})" for b, r in results.items()),
         f"claim: {claim.describe()}",
+        *([f"verifyProof gas (in-process EVM): {gas_report.total} total, {gas_report.execution} execution "
+           f"+ {gas_report.calldata} calldata + 21000 base"] if gas_report else []),
     ])
-    _emit(ctx, {"ok": ok, "bundle": str(target), "verification": {b: r.to_json() for b, r in results.items()}}, human)
+    _emit(ctx, {"ok": ok, "bundle": str(target), "verification": {b: r.to_json() for b, r in results.items()},
+                "gas": gas_report.to_json() if gas_report else None}, human)
     ctx.exit(EXIT_OK if ok else EXIT_FALSE)
 
 

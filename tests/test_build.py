@@ -61,7 +61,7 @@ def test_public_signals_follow_the_registry(keys: Callable[[str], CircuitKeys]) 
 def test_cached_build_is_reused_and_rechecked(keys: Callable[[str], CircuitKeys], tc: Toolchain) -> None:
     k = keys("liquidation_4")
     again = build.build(registry.get("liquidation_4"), tc)
-    assert again.dir == k.dir and again.vkey_sha256 == k.vkey_sha256
+    assert again.dir == k.dir and again.meta == k.meta
 
 
 def test_corrupted_cache_is_rebuilt_not_trusted(tc: Toolchain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

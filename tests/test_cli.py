@@ -14,6 +14,7 @@ from zkmargin.build import CircuitKeys
 from zkmargin.commitment import commitment
 from zkmargin.loaders import load_position
 from zkmargin.model import Market
+from zkmargin.toolchain import Toolchain
 
 from .conftest import FIX
 
@@ -152,3 +153,53 @@ def test_demo(runner: CliRunner, tmp_path: Path, keys: Callable[[str], CircuitKe
     assert "native: VALID" in res.output and "snarkjs: VALID" in res.output
     assert "has health factor < 1" in res.output
     assert (tmp_path / "liquidation-bundle.json").exists()
+
+
+def test_verify_onchain_in_process(runner: CliRunner, bundle_file: Path) -> None:
+    res = runner.invoke(cli, ["verify", str(bundle_file), "--onchain", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["valid"] and data["backend"] == "evm" and data["verifier_address"].startswith("0x")
+
+
+def test_gas_and_calldata(runner: CliRunner, bundle_file: Path) -> None:
+    res = runner.invoke(cli, ["gas", str(bundle_file), "--json"])
+    assert res.exit_code == 0, res.output
+    g = json.loads(res.output)
+    assert g["total"] == g["base"] + g["calldata"] + g["execution"] and g["chain"] == "pyrevm"
+    res = runner.invoke(cli, ["calldata", str(bundle_file), "--json"])
+    assert res.exit_code == 0
+    cd = json.loads(res.output)
+    assert cd["function"].endswith("uint256[14])") and cd["calldata"].startswith("0x")
+
+
+def test_onchain_against_anvil(runner: CliRunner, bundle_file: Path, tc: Toolchain, tmp_path: Path) -> None:
+    from zkmargin.evm import ANVIL_DEV_KEY, start_anvil
+
+    with start_anvil(tc) as url:
+        res = runner.invoke(cli, ["verify", str(bundle_file), "--rpc-url", url, "--json"],
+                            env={"ZKMARGIN_PRIVATE_KEY": ANVIL_DEV_KEY})
+        assert res.exit_code == 0, res.output
+        address = json.loads(res.output)["verifier_address"]
+        # reuse the deployed verifier; no key needed for a call
+        res = runner.invoke(cli, ["verify", str(bundle_file), "--rpc-url", url, "--verifier", address])
+        assert res.exit_code == 0 and "VALID" in res.output
+        res = runner.invoke(cli, ["gas", str(bundle_file), "--rpc-url", url, "--verifier", address, "--json",
+                                  "--private-key", ANVIL_DEV_KEY])
+        assert res.exit_code == 0 and json.loads(res.output)["chain"] == "rpc"
+        data = json.loads(bundle_file.read_text())
+        data["public_signals"][0] = str(int(data["public_signals"][0]) + 1)
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps(data))
+        res = runner.invoke(cli, ["verify", str(bad), "--rpc-url", url, "--verifier", address])
+        assert res.exit_code == 1 and "INVALID" in res.output
+        # deploying needs a key
+        res = runner.invoke(cli, ["verify", str(bundle_file), "--rpc-url", url], env={"ZKMARGIN_PRIVATE_KEY": ""})
+        assert res.exit_code == 2 and "--private-key" in res.output
+
+
+def test_unreachable_rpc_is_exit_2(runner: CliRunner, bundle_file: Path) -> None:
+    from zkmargin.evm import free_port
+
+    res = runner.invoke(cli, ["verify", str(bundle_file), "--rpc-url", f"http://127.0.0.1:{free_port()}"])
+    assert res.exit_code == 2 and "--rpc-url" in res.output

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from . import build, prover, snarkjs_verify
+from . import build, calldata, onchain, prover, snarkjs_verify
 from .bundle import Bundle, Claim, decode_claim, load_bundle, vkey_hash
+from .evm import Chain, InProcessChain
 from .groth16 import Verification
 from .groth16 import verify as native_verify
 from .limits import WAD
@@ -26,9 +27,17 @@ from .statements import liquidation_inputs
 from .toolchain import Toolchain
 from .witness import WitnessCalculator
 
-Backend = Literal["native", "snarkjs"]
+Backend = Literal["native", "snarkjs", "evm"]
 
-__all__ = ["BundleVerification", "load_bundle", "prove_liquidation", "verify_bundle"]
+__all__ = [
+    "BundleVerification",
+    "bundle_calldata",
+    "deploy_verifier",
+    "load_bundle",
+    "measure_gas",
+    "prove_liquidation",
+    "verify_bundle",
+]
 
 
 def prove_liquidation(
@@ -88,6 +97,7 @@ class BundleVerification:
     vkey_sha256: str
     key_pinned: bool
     insecure_setup: bool
+    verifier_address: str | None = None
 
     def __bool__(self) -> bool:
         return self.valid
@@ -100,6 +110,7 @@ class BundleVerification:
             "vkey_sha256": self.vkey_sha256,
             "key_pinned": self.key_pinned,
             "insecure_setup": self.insecure_setup,
+            "verifier_address": self.verifier_address,
             "claim": self.claim.to_json(),
         }
 
@@ -110,16 +121,21 @@ def verify_bundle(
     backend: Backend = "native",
     vkey: dict[str, Any] | str | Path | None = None,
     toolchain: Toolchain | None = None,
+    chain: Chain | None = None,
+    verifier: str | None = None,
 ) -> BundleVerification:
     """Check a bundle's proof. Pass `vkey` (a dict or a vkey.json path) to pin the key
     you trust; without it the bundle's embedded key is used, which proves only that
-    *some* key accepts the proof."""
+    *some* key accepts the proof.
+
+    backend "evm" calls a Solidity verifier: the one at `verifier` on `chain`, or one
+    deployed from the (pinned or embedded) key on `chain` (default: in-process pyrevm)."""
     claim = decode_claim(bundle)
     embedded = vkey_hash(bundle.vkey)
     insecure = bool(bundle.setup.get("insecure_dev_ptau", False))
 
-    def result(v: Verification, key_hash: str, pinned: bool) -> BundleVerification:
-        return BundleVerification(v.valid, v.reason, backend, claim, key_hash, pinned, insecure)
+    def result(v: Verification, key_hash: str, pinned: bool, address: str | None = None) -> BundleVerification:
+        return BundleVerification(v.valid, v.reason, backend, claim, key_hash, pinned, insecure, address)
 
     if embedded != bundle.vkey_sha256:
         return result(Verification(False, "embedded verification key does not match vkey_sha256"), embedded, False)
@@ -133,6 +149,32 @@ def verify_bundle(
         v = native_verify(key, bundle.public_signals, bundle.proof)
     elif backend == "snarkjs":
         v = snarkjs_verify.verify(key, bundle.public_signals, bundle.proof, toolchain or Toolchain.discover())
+    elif backend == "evm":
+        chain = chain or InProcessChain()
+        if verifier is None:
+            verifier = onchain.deploy_verifier(chain, key, toolchain or Toolchain.discover())
+        return result(onchain.verify_onchain(chain, verifier, bundle), embedded, pinned, verifier)
     else:
         raise ValueError(f"unknown backend {backend!r}")
     return result(v, embedded, pinned)
+
+
+def deploy_verifier(chain: Chain, bundle_or_vkey: Bundle | dict[str, Any], toolchain: Toolchain | None = None) -> str:
+    """Deploy snarkjs's Solidity verifier for a bundle's key (or a vkey dict); returns the address."""
+    key = bundle_or_vkey.vkey if isinstance(bundle_or_vkey, Bundle) else bundle_or_vkey
+    return onchain.deploy_verifier(chain, key, toolchain or Toolchain.discover())
+
+
+def measure_gas(
+    bundle: Bundle, *, chain: Chain | None = None, verifier: str | None = None, toolchain: Toolchain | None = None
+) -> onchain.GasReport:
+    """Gas of a successful verifyProof call (deploys a verifier when none is given)."""
+    chain = chain or InProcessChain()
+    if verifier is None:
+        verifier = deploy_verifier(chain, bundle, toolchain)
+    return onchain.measure_gas(chain, verifier, bundle)
+
+
+def bundle_calldata(bundle: Bundle) -> calldata.ProofCalldata:
+    """verifyProof arguments for the bundle (EIP-197 ordering of B)."""
+    return calldata.from_proof(bundle.proof, bundle.public_signals)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import paths, ptau, r1cs
+from . import paths, ptau, r1cs, solidity
 from .errors import ArtifactError
 from .fsutil import staging_dir, write_json_atomic
 from .proc import run
@@ -68,8 +68,12 @@ class CircuitKeys:
         return dict(json.loads(self.vkey_path.read_text()))
 
     @property
-    def vkey_sha256(self) -> str:
-        return str(self.meta["files"][paths.VKEY])
+    def verifier_sol(self) -> Path:
+        return self.dir / paths.VERIFIER_SOL
+
+    @property
+    def verifier_json(self) -> Path:
+        return self.dir / paths.VERIFIER_JSON
 
     @property
     def insecure(self) -> bool:
@@ -164,11 +168,11 @@ def setup_circuit(
             f"({compiled.n_constraints} constraints needs power >= {need})"
         )
     ptau.warn_if_dev(info)
-    final = paths.setup_dir(compiled.dir, info.sha256)
+    final = paths.setup_dir(compiled.dir, info.sha256, tc.version("solc"))
     meta = _intact(final)
     if meta is not None:
         return CircuitKeys(compiled, final, meta)
-    with progress.step(f"Groth16 setup for {compiled.spec.id}"), staging_dir(final) as tmp:
+    with progress.step(f"Groth16 setup and Solidity verifier for {compiled.spec.id}"), staging_dir(final) as tmp:
         zkey0 = tmp / "circuit_0000.zkey"
         run(tc.argv("snarkjs", "groth16", "setup", compiled.r1cs, info.path, zkey0), timeout=SETUP_TIMEOUT)
         # Fresh phase-2 entropy; snarkjs also mixes 64 bytes of OS randomness into it,
@@ -182,11 +186,25 @@ def setup_circuit(
         )
         zkey0.unlink()
         run(tc.argv("snarkjs", "zkey", "export", "verificationkey", tmp / paths.ZKEY, tmp / paths.VKEY), timeout=600)
+        run(tc.argv("snarkjs", "zkey", "export", "solidityverifier", tmp / paths.ZKEY, tmp / paths.VERIFIER_SOL),
+            timeout=600)
+        contract = solidity.compile_sources({paths.VERIFIER_SOL: (tmp / paths.VERIFIER_SOL).read_text()}, tc)[
+            solidity.VERIFIER_CONTRACT
+        ]
+        write_json_atomic(tmp / paths.VERIFIER_JSON, {
+            "contract": contract.name,
+            "abi": contract.abi,
+            "bytecode": "0x" + contract.bytecode.hex(),
+            "solc": tc.version("solc"),
+            "settings": solidity.SETTINGS,
+        })
         meta = {
             "circuit": compiled.spec.id,
             "compile_key": compiled.meta["key"],
             "ptau": {"path": str(info.path), "sha256": info.sha256, "power": info.power, "insecure_dev": info.is_dev},
-            "files": {n: paths.sha256_file(tmp / n) for n in (paths.ZKEY, paths.VKEY)},
+            "files": {
+                n: paths.sha256_file(tmp / n) for n in (paths.ZKEY, paths.VKEY, paths.VERIFIER_SOL, paths.VERIFIER_JSON)
+            },
         }
         write_json_atomic(tmp / paths.META, meta)
     return CircuitKeys(compiled, final, meta)

@@ -2,9 +2,10 @@
 
 Artifacts live in a content-addressed cache:
   <cache>/<circuit id>/<compile key>/            main.r1cs, main.wasm, main.sym, meta.json
-  <cache>/<circuit id>/<compile key>/setup-<ptau key>/   circuit.zkey, vkey.json, meta.json
+  <cache>/<circuit id>/<compile key>/setup-<key>/   circuit.zkey, vkey.json, Groth16Verifier.sol,
+                                                    verifier.json (ABI, bytecode), meta.json
 The compile key hashes the circuit sources, the registry entry and the toolchain
-versions; the setup key hashes the ptau file. A directory appears only complete
+versions; the setup key hashes the ptau file and the solc version. A directory appears only complete
 (built in a temporary sibling, then renamed), and meta.json records the sha256 of
 each file so that a later run re-checks before trusting it.
 """
@@ -30,6 +31,8 @@ SYM = "main.sym"
 META = "meta.json"
 ZKEY = "circuit.zkey"
 VKEY = "vkey.json"
+VERIFIER_SOL = "Groth16Verifier.sol"
+VERIFIER_JSON = "verifier.json"
 
 
 def cache_root() -> Path:
@@ -66,5 +69,6 @@ def compile_dir(circuit_id: str, key: str) -> Path:
     return cache_root() / circuit_id / key
 
 
-def setup_dir(compiled: Path, ptau_sha256: str) -> Path:
-    return compiled / f"setup-{ptau_sha256[:20]}"
+def setup_dir(compiled: Path, ptau_sha256: str, solc_version: str) -> Path:
+    """Keys from one ptau, plus the Solidity verifier compiled with one solc."""
+    return compiled / f"setup-{sha256_json({'ptau': ptau_sha256, 'solc': solc_version, 'layout': 2})[:20]}"

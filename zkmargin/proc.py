@@ -59,3 +59,16 @@ def run(
     if check and cp.returncode != 0:
         raise CommandError(args, cp.returncode, cp.stdout, cp.stderr)
     return cp
+
+
+def spawn(argv: Sequence[str | Path], *, cwd: str | Path | None = None) -> subprocess.Popen[bytes]:
+    """Start a long-lived process (a dev node), argv[0] resolved; output discarded.
+
+    The caller owns it and must stop it (see evm.start_anvil)."""
+    args = [resolve(argv[0]), *(str(a) for a in argv[1:])]
+    try:
+        return subprocess.Popen(
+            args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+    except OSError as e:
+        raise ToolchainError(f"cannot start {args[0]}: {e.strerror}") from None

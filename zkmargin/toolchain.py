@@ -25,7 +25,9 @@ PACKAGES: dict[str, tuple[str | None, str]] = {
     "solc": ("solc.js", "Solidity compiler (solcjs)"),
     "@foundry-rs/anvil": ("bin.mjs", "local EVM node for on-chain tests"),
 }
-REQUIRED = ("circom2", "snarkjs", "circomlib")
+REQUIRED = ("circom2", "snarkjs", "circomlib", "solc")
+# What changes compiled circuits and keys; part of every compile cache key.
+FINGERPRINTED = ("circom2", "snarkjs", "circomlib")
 FIX = "run `npm ci` in the project root (or `make setup`)"
 
 
@@ -87,7 +89,7 @@ class Toolchain:
     @cached_property
     def fingerprint(self) -> dict[str, str]:
         """Versions that change what a build produces; part of every cache key."""
-        return {p: self.version(p) for p in REQUIRED}
+        return {p: self.version(p) for p in FINGERPRINTED}
 
     def require(self) -> None:
         """Raise ToolchainError listing everything missing for compile/setup/prove."""

@@ -1,0 +1,254 @@
+"""On-chain verification: calldata, Solidity verifiers on pyrevm and anvil, gas, the reference pool."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_abi.abi import decode, encode
+from eth_utils.crypto import keccak
+
+from zkmargin import api, calldata, onchain, solidity
+from zkmargin.build import CircuitKeys
+from zkmargin.bundle import Bundle
+from zkmargin.errors import StatementFalse
+from zkmargin.evm import ANVIL_DEV_KEY, TX_GAS, Chain, InProcessChain, Reverted, RpcChain, start_anvil
+from zkmargin.field import Q, R
+from zkmargin.groth16 import verify as native_verify
+from zkmargin.model import Market, Position, PriceSnapshot
+from zkmargin.proc import run
+from zkmargin.snarkjs_verify import verify as snarkjs_verify
+from zkmargin.toolchain import Toolchain
+
+WAD = 10**18
+
+
+@pytest.fixture(scope="module")
+def bundle(keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market,
+           prices: PriceSnapshot) -> Bundle:
+    keys("liquidation_4")
+    return api.prove_liquidation(liquidatable, market, prices, WAD, toolchain=tc)
+
+
+@pytest.fixture(scope="module")
+def anvil_url(tc: Toolchain) -> Iterator[str]:
+    with start_anvil(tc) as url:
+        yield url
+
+
+@pytest.fixture(params=["pyrevm", "anvil"])
+def chain(request: pytest.FixtureRequest, anvil_url: str) -> Chain:
+    if request.param == "pyrevm":
+        return InProcessChain()
+    return RpcChain(anvil_url, ANVIL_DEV_KEY)
+
+
+def test_calldata_matches_snarkjs(bundle: Bundle, keys: Callable[[str], CircuitKeys], tc: Toolchain,
+                                  tmp_path: Path) -> None:
+    (tmp_path / "public.json").write_text(json.dumps(bundle.public_signals))
+    (tmp_path / "proof.json").write_text(json.dumps(bundle.proof))
+    out = run(tc.argv("snarkjs", "zkey", "export", "soliditycalldata", tmp_path / "public.json",
+                      tmp_path / "proof.json")).stdout.strip()
+    cd = api.bundle_calldata(bundle)
+    assert cd.snarkjs_format() == out
+    # B is (imaginary, real) per EIP-197: swapped against snarkjs's JSON
+    assert cd.b[0] == (int(bundle.proof["pi_b"][0][1]), int(bundle.proof["pi_b"][0][0]))
+
+
+def test_verifier_from_vkey_is_snarkjs_export(keys: Callable[[str], CircuitKeys], tc: Toolchain) -> None:
+    k = keys("liquidation_4")
+    assert solidity.verifier_source(k.vkey(), tc) == k.verifier_sol.read_text()
+    built = json.loads(k.verifier_json.read_text())
+    assert built["bytecode"] == "0x" + solidity.compile_verifier(k.vkey(), tc).bytecode.hex()
+    assert built["settings"]["optimizer"]["enabled"] is True
+
+
+def _tampered(bundle: Bundle) -> list[tuple[str, Bundle]]:
+    pub = list(bundle.public_signals)
+    pub[13] = str(2 * WAD)
+    proof = copy.deepcopy(bundle.proof)
+    proof["pi_a"][1] = str(Q - int(proof["pi_a"][1]))
+    big = list(bundle.public_signals)
+    big[0] = str(int(big[0]) + R)
+    return [
+        ("public signal", Bundle(**{**bundle.__dict__, "public_signals": pub})),
+        ("proof point", Bundle(**{**bundle.__dict__, "proof": proof})),
+        ("public signal + r", Bundle(**{**bundle.__dict__, "public_signals": big})),
+    ]
+
+
+def test_all_four_verifiers_agree(bundle: Bundle, tc: Toolchain, anvil_url: str) -> None:
+    chains: list[Chain] = [InProcessChain(), RpcChain(anvil_url, ANVIL_DEV_KEY)]
+    addresses = [onchain.deploy_verifier(c, bundle.vkey, tc) for c in chains]
+    cases = [("valid", bundle), *_tampered(bundle)]
+    for label, b in cases:
+        results = {
+            "native": native_verify(b.vkey, b.public_signals, b.proof).valid,
+            "snarkjs": snarkjs_verify(b.vkey, b.public_signals, b.proof, tc).valid,
+            **{c.kind: onchain.verify_onchain(c, a, b).valid for c, a in zip(chains, addresses)},
+        }
+        assert set(results.values()) == {label == "valid"}, (label, results)
+
+
+def test_gas_is_measured_from_a_successful_call(bundle: Bundle, chain: Chain, tc: Toolchain) -> None:
+    verifier = api.deploy_verifier(chain, bundle, tc)
+    report = api.measure_gas(bundle, chain=chain, verifier=verifier)
+    assert report.total == 21_000 + report.calldata + report.execution
+    assert 200_000 < report.execution < 400_000
+    assert report.public_inputs == 14
+    for label, bad in _tampered(bundle):
+        with pytest.raises(StatementFalse, match="only measured for a valid proof"):
+            api.measure_gas(bad, chain=chain, verifier=verifier)
+
+
+def test_gas_is_the_same_on_pyrevm_and_anvil(bundle: Bundle, tc: Toolchain, anvil_url: str) -> None:
+    a = api.measure_gas(bundle, chain=InProcessChain(), toolchain=tc)
+    b = api.measure_gas(bundle, chain=RpcChain(anvil_url, ANVIL_DEV_KEY), toolchain=tc)
+    assert (a.total, a.calldata, a.execution) == (b.total, b.calldata, b.execution)
+
+
+def test_estimate_gas_is_a_trap(bundle: Bundle, tc: Toolchain, anvil_url: str) -> None:
+    """eth_estimateGas answers a limit at which the pairing precompile runs out of gas and
+    the snarkjs verifier returns false instead of reverting; hence measure_gas."""
+    rc = RpcChain(anvil_url, ANVIL_DEV_KEY)
+    verifier = api.deploy_verifier(rc, bundle, tc)
+    data = api.bundle_calldata(bundle).encoded()
+    estimate = rc.w3.eth.estimate_gas({"to": verifier, "data": data})  # type: ignore[typeddict-item]
+    at_estimate = rc.w3.eth.call({"to": verifier, "data": data, "gas": estimate})  # type: ignore[typeddict-item]
+    assert decode(["bool"], at_estimate) == (False,)
+    assert decode(["bool"], rc.call(verifier, data)) == (True,)
+    assert api.measure_gas(bundle, chain=rc, verifier=verifier).total > estimate
+
+
+def test_verify_api_evm_backend(bundle: Bundle, tc: Toolchain, keys: Callable[[str], CircuitKeys]) -> None:
+    res = api.verify_bundle(bundle, backend="evm", toolchain=tc)
+    assert res.valid and res.verifier_address
+    # pinned to another key: refused before any chain work
+    res = api.verify_bundle(bundle, backend="evm", vkey=keys("liquidation_8").vkey(), toolchain=tc)
+    assert not res.valid
+
+
+# --- the reference pool contract ---
+
+def _sel(sig: str) -> bytes:
+    return keccak(text=sig)[:4]
+
+
+ERRORS = {name: _sel(sig) for name, sig in {
+    "InputNotInField": "InputNotInField(uint256)",
+    "UnknownCommitment": "UnknownCommitment(uint256)",
+    "AlreadyLiquidated": "AlreadyLiquidated(uint256)",
+    "BadPrice": "BadPrice(uint256)",
+    "StalePrice": "StalePrice(uint256,uint256)",
+    "PriceMismatch": "PriceMismatch(uint256,uint256,uint256)",
+    "RiskParameterMismatch": "RiskParameterMismatch(uint256)",
+    "ThresholdMismatch": "ThresholdMismatch(uint256)",
+    "InvalidProof": "InvalidProof()",
+}.items()}
+MAX_AGE = 3600
+
+
+class Pool:
+    """Deploys verifier, four test aggregators and PrivateMarginPool on a chain."""
+
+    def __init__(self, chain: Chain, tc: Toolchain, bundle: Bundle, market: Market, prices: PriceSnapshot,
+                 lt_override: dict[int, int] | None = None) -> None:
+        self.chain = chain
+        contracts = solidity.compile_reference_contracts(tc)
+        self.verifier = api.deploy_verifier(chain, bundle, tc)
+        self.oracles = [chain.deploy(contracts["TestAggregator"].bytecode) for _ in market.assets]
+        self.now = chain.timestamp()
+        for i, a in enumerate(market.assets):
+            self.set_price(i, prices.prices[a.symbol].price, self.now)
+        lts = [lt_override.get(i, a.liquidation_threshold) if lt_override else a.liquidation_threshold
+               for i, a in enumerate(market.assets)]
+        ctor = encode(["address", "uint256", "uint256", "address[]", "uint8[]", "uint16[]"],
+                      [self.verifier, 4, MAX_AGE, self.oracles, [a.decimals for a in market.assets], lts])
+        self.address = chain.deploy(contracts["PrivateMarginPool"].bytecode, ctor)
+
+    def set_price(self, slot: int, answer: int, updated_at: int) -> None:
+        self.chain.transact(self.oracles[slot], _sel("setRound(uint80,int256,uint256)")
+                            + encode(["uint80", "int256", "uint256"], [7, answer, updated_at]))
+
+    def register(self, commitment: int) -> None:
+        self.chain.transact(self.address, _sel("register(uint256)") + encode(["uint256"], [commitment]))
+
+    def status(self, commitment: int) -> int:
+        return int(decode(["uint8"], self.chain.call(self.address, _sel("positions(uint256)")
+                                                      + encode(["uint256"], [commitment])))[0])
+
+    def liquidate(self, b: Bundle, public: list[int] | None = None) -> None:
+        cd = calldata.from_proof(b.proof, b.public_signals)
+        pub = public if public is not None else list(cd.public)
+        data = _sel("liquidate(uint256[2],uint256[2][2],uint256[2],uint256[])") + encode(
+            ["uint256[2]", "uint256[2][2]", "uint256[2]", "uint256[]"],
+            [list(cd.a), [list(r) for r in cd.b], list(cd.c), pub])
+        self.chain.transact(self.address, data)
+
+
+def _expect(name: str, fn: Callable[[], Any]) -> None:
+    with pytest.raises(Reverted) as e:
+        fn()
+    assert e.value.data[:4] == ERRORS[name], f"expected {name}, got 0x{e.value.data.hex()}"
+
+
+@pytest.fixture()
+def pool(chain: Chain, tc: Toolchain, bundle: Bundle, market: Market, prices: PriceSnapshot) -> Pool:
+    return Pool(chain, tc, bundle, market, prices)
+
+
+def test_pool_valid_liquidation_succeeds_once(pool: Pool, bundle: Bundle) -> None:
+    com = int(bundle.public_signals[0])
+    pool.register(com)
+    assert pool.status(com) == 1
+    pool.liquidate(bundle)
+    assert pool.status(com) == 2
+    _expect("AlreadyLiquidated", lambda: pool.liquidate(bundle))
+
+
+def test_pool_rejects_unregistered(pool: Pool, bundle: Bundle) -> None:
+    _expect("UnknownCommitment", lambda: pool.liquidate(bundle))
+
+
+def test_pool_rejects_public_input_not_in_field(pool: Pool, bundle: Bundle) -> None:
+    pool.register(int(bundle.public_signals[0]))
+    for i in (0, 5, 13):
+        pub = [int(s) for s in bundle.public_signals]
+        pub[i] += R
+        _expect("InputNotInField", lambda: pool.liquidate(bundle, pub))
+
+
+def test_pool_rejects_stale_wrong_and_bad_prices(pool: Pool, bundle: Bundle) -> None:
+    pool.register(int(bundle.public_signals[0]))
+    price = int(bundle.public_signals[1])
+    pool.set_price(0, price, pool.now - MAX_AGE - 100)
+    _expect("StalePrice", lambda: pool.liquidate(bundle))
+    pool.set_price(0, price + 1, pool.now)
+    _expect("PriceMismatch", lambda: pool.liquidate(bundle))
+    pool.set_price(0, 0, pool.now)
+    _expect("BadPrice", lambda: pool.liquidate(bundle))
+    pool.set_price(0, price, pool.now)
+    pool.liquidate(bundle)  # restored: the same proof now passes
+
+
+def test_pool_rejects_wrong_risk_parameters(chain: Chain, tc: Toolchain, bundle: Bundle, market: Market,
+                                            prices: PriceSnapshot) -> None:
+    pool = Pool(chain, tc, bundle, market, prices, lt_override={0: 8000})
+    pool.register(int(bundle.public_signals[0]))
+    _expect("RiskParameterMismatch", lambda: pool.liquidate(bundle))
+
+
+def test_pool_rejects_other_threshold_and_invalid_proof(pool: Pool, bundle: Bundle, tc: Toolchain,
+                                                        liquidatable: Position, market: Market,
+                                                        prices: PriceSnapshot) -> None:
+    pool.register(int(bundle.public_signals[0]))
+    weaker = api.prove_liquidation(liquidatable, market, prices, 15 * WAD // 10, toolchain=tc)
+    _expect("ThresholdMismatch", lambda: pool.liquidate(weaker))
+    proof = copy.deepcopy(bundle.proof)
+    proof["pi_a"][1] = str(Q - int(proof["pi_a"][1]))
+    _expect("InvalidProof", lambda: pool.liquidate(Bundle(**{**bundle.__dict__, "proof": proof})))
+    assert pool.status(int(bundle.public_signals[0])) == 1

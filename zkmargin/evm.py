@@ -1,0 +1,196 @@
+"""EVM backends: an in-process EVM (pyrevm, the default) and any JSON-RPC node (web3.py).
+
+Both expose the same small surface (deploy, call, transact, timestamp) so that the
+on-chain verification, gas measurement and contract tests run unchanged on either.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from eth_account import Account
+from pyrevm import EVM, BlockEnv
+from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError, Web3Exception
+
+from .errors import InputError, ToolchainError, ZkMarginError
+from .proc import spawn
+from .toolchain import Toolchain
+
+# A generous explicit limit: never eth_estimateGas for the verifier, which answers with a
+# limit at which the pairing precompile runs out of gas and verifyProof returns false.
+TX_GAS = 5_000_000
+# anvil's first well-known development account (public key material; test use only).
+ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+
+class Reverted(ZkMarginError):
+    """A call or transaction reverted; `data` is the revert payload (custom error or reason)."""
+
+    def __init__(self, data: bytes, detail: str = "") -> None:
+        super().__init__(f"execution reverted (0x{data.hex()}){': ' + detail if detail else ''}")
+        self.data = data
+
+
+@dataclass(frozen=True)
+class TxResult:
+    gas_used: int
+    output: bytes
+
+
+class Chain(Protocol):
+    kind: str
+
+    def deploy(self, bytecode: bytes, ctor_args: bytes = b"") -> str: ...
+
+    def call(self, to: str, data: bytes) -> bytes: ...
+
+    def transact(self, to: str, data: bytes) -> TxResult: ...
+
+    def timestamp(self) -> int: ...
+
+
+_REVERT = re.compile(r"output: (0x[0-9a-fA-F]*)")
+
+
+class InProcessChain:
+    """pyrevm: a fresh Cancun EVM in this process, no node needed."""
+
+    kind = "pyrevm"
+    SENDER = "0x" + "5a" * 20
+
+    def __init__(self, timestamp: int | None = None) -> None:
+        self.evm = EVM(spec_id="CANCUN")
+        self.evm.set_balance(self.SENDER, 10**24)
+        self.set_timestamp(int(time.time()) if timestamp is None else timestamp)
+
+    def set_timestamp(self, ts: int) -> None:
+        self._ts = ts
+        self.evm.set_block_env(BlockEnv(number=1, timestamp=ts))
+
+    def timestamp(self) -> int:
+        return self._ts
+
+    def _guard(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        try:
+            return fn(*args, **kw)
+        except RuntimeError as e:
+            m = _REVERT.search(str(e))
+            if m:
+                raise Reverted(bytes.fromhex(m.group(1)[2:])) from None
+            raise Reverted(b"", str(e)) from None
+
+    def deploy(self, bytecode: bytes, ctor_args: bytes = b"") -> str:
+        return str(self._guard(self.evm.deploy, self.SENDER, bytecode + ctor_args, gas=30_000_000))
+
+    def call(self, to: str, data: bytes) -> bytes:
+        return bytes(self._guard(self.evm.message_call, self.SENDER, to, data, gas=TX_GAS, is_static=True))
+
+    def transact(self, to: str, data: bytes) -> TxResult:
+        out = self._guard(self.evm.message_call, self.SENDER, to, data, gas=TX_GAS)
+        result = self.evm.result
+        assert result is not None  # set by every message_call
+        return TxResult(result.gas_used, bytes(out))
+
+
+class RpcChain:
+    """Any JSON-RPC node through web3.py; transactions are signed locally with `private_key`."""
+
+    kind = "rpc"
+
+    def __init__(self, url: str, private_key: str | None = None, timeout: float = 60.0) -> None:
+        self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+        try:
+            self.chain_id = self.w3.eth.chain_id
+        except (Web3Exception, OSError, ValueError) as e:
+            raise InputError("--rpc-url", f"no JSON-RPC node answers at {url} ({type(e).__name__})") from None
+        try:
+            self.account = Account.from_key(private_key) if private_key else None
+        except (ValueError, TypeError):
+            raise InputError("--private-key", "not a 32-byte hex private key") from None
+
+    def timestamp(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def _from(self) -> str:
+        return self.account.address if self.account else "0x" + "00" * 20
+
+    def call(self, to: str, data: bytes) -> bytes:
+        try:
+            return bytes(self.w3.eth.call({"to": Web3.to_checksum_address(to), "data": data, "from": self._from(),
+                                           "gas": TX_GAS}))
+        except (ContractCustomError, ContractLogicError) as e:
+            raise Reverted(_revert_bytes(e.data)) from None
+
+    def _send(self, tx: dict[str, Any]) -> Any:
+        if self.account is None:
+            raise InputError("--private-key", "sending a transaction needs a private key (or ZKMARGIN_PRIVATE_KEY)")
+        tx = {**tx, "from": self.account.address, "chainId": self.chain_id, "gasPrice": self.w3.eth.gas_price,
+              "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending")}
+        signed = self.account.sign_transaction(tx)
+        h = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        return self.w3.eth.wait_for_transaction_receipt(h, timeout=120)
+
+    def deploy(self, bytecode: bytes, ctor_args: bytes = b"") -> str:
+        receipt = self._send({"data": bytecode + ctor_args, "gas": 15_000_000})
+        if receipt["status"] != 1 or not receipt.get("contractAddress"):
+            raise Reverted(b"", "deployment failed")
+        return str(receipt["contractAddress"])
+
+    def transact(self, to: str, data: bytes) -> TxResult:
+        out = self.call(to, data)  # surfaces the revert payload, which receipts do not carry
+        receipt = self._send({"to": Web3.to_checksum_address(to), "data": data, "gas": TX_GAS})
+        if receipt["status"] != 1:
+            raise Reverted(b"", "transaction reverted")
+        return TxResult(int(receipt["gasUsed"]), out)
+
+
+def _revert_bytes(data: Any) -> bytes:
+    if isinstance(data, (bytes, bytearray)):
+        return bytes(data)
+    if isinstance(data, str) and data.startswith("0x"):
+        try:
+            return bytes.fromhex(data[2:])
+        except ValueError:
+            return b""
+    return b""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def start_anvil(tc: Toolchain, timeout: float = 60.0) -> Iterator[str]:
+    """Run anvil from node_modules on a free loopback port; yields its URL, stops it after."""
+    port = free_port()
+    proc = spawn(tc.argv("@foundry-rs/anvil", "--host", "127.0.0.1", "--port", str(port), "--silent"))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise ToolchainError(f"anvil exited with code {proc.returncode} before answering")
+            try:
+                Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2})).eth.chain_id
+                break
+            except (Web3Exception, OSError, ValueError):
+                if time.monotonic() > deadline:
+                    raise ToolchainError(f"anvil did not answer on {url} within {timeout} s") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except Exception:
+            proc.kill()
+            proc.wait()

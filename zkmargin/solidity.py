@@ -1,0 +1,84 @@
+"""Solidity: snarkjs Groth16 verifiers and the reference contracts, compiled with the pinned solcjs.
+
+Compiled output is cached by a hash of the sources, the settings and the solc
+version (cache_root()/solidity/<key>.json), so it is never stale.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import paths
+from .errors import ArtifactError
+from .fsutil import write_json_atomic
+from .proc import run
+from .toolchain import Toolchain
+
+_JS = Path(__file__).parent / "js"
+CONTRACTS_DIR = paths.PROJECT_ROOT / "contracts"
+# Cancun: supported by anvil, pyrevm and every major L1/L2 today; optimizer on, as deployed.
+SETTINGS: dict[str, Any] = {
+    "optimizer": {"enabled": True, "runs": 200},
+    "evmVersion": "cancun",
+    "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+}
+VERIFIER_CONTRACT = "Groth16Verifier"
+
+
+@dataclass(frozen=True)
+class Compiled:
+    name: str
+    abi: list[dict[str, Any]]
+    bytecode: bytes
+    runtime_size: int
+
+
+def verifier_source(vkey: dict[str, Any], tc: Toolchain) -> str:
+    """snarkjs's Groth16 verifier for this key (same text as `zkey export solidityverifier`)."""
+    with tempfile.TemporaryDirectory(prefix="zkmargin-sol-") as d:
+        p = Path(d) / "vkey.json"
+        p.write_text(json.dumps(vkey))
+        return run([tc.node_path(), _JS / "export_verifier.cjs", tc.node_modules, p], timeout=120).stdout
+
+
+def compile_sources(sources: dict[str, str], tc: Toolchain) -> dict[str, Compiled]:
+    """Compile {path: source}; returns contracts by name. ArtifactError on compiler errors."""
+    key = paths.sha256_json({"sources": sources, "settings": SETTINGS, "solc": tc.version("solc")})[:24]
+    cached = paths.cache_root() / "solidity" / f"{key}.json"
+    try:
+        out = json.loads(cached.read_text())
+    except (OSError, ValueError):
+        out = None
+    if out is None:
+        std_in = {"language": "Solidity", "sources": {k: {"content": v} for k, v in sources.items()}, "settings": SETTINGS}
+        with tempfile.TemporaryDirectory(prefix="zkmargin-solc-") as d:
+            p = Path(d) / "input.json"
+            p.write_text(json.dumps(std_in))
+            res = json.loads(run([tc.node_path(), _JS / "solc_compile.cjs", tc.node_modules, p], timeout=600).stdout)
+        errors = [e for e in res["output"].get("errors", []) if e.get("severity") == "error"]
+        if errors:
+            raise ArtifactError("solc: " + "\n".join(e.get("formattedMessage", e.get("message", "")) for e in errors))
+        out = {}
+        for file_contracts in res["output"]["contracts"].values():
+            for name, c in file_contracts.items():
+                out[name] = {
+                    "abi": c["abi"],
+                    "bytecode": c["evm"]["bytecode"]["object"],
+                    "runtime_size": len(c["evm"]["deployedBytecode"]["object"]) // 2,
+                }
+        write_json_atomic(cached, out)
+    return {n: Compiled(n, c["abi"], bytes.fromhex(c["bytecode"]), c["runtime_size"]) for n, c in out.items()}
+
+
+def compile_verifier(vkey: dict[str, Any], tc: Toolchain) -> Compiled:
+    return compile_sources({"Groth16Verifier.sol": verifier_source(vkey, tc)}, tc)[VERIFIER_CONTRACT]
+
+
+def compile_reference_contracts(tc: Toolchain) -> dict[str, Compiled]:
+    """contracts/**/*.sol: PrivateMarginPool and the test aggregator."""
+    sources = {str(p.relative_to(CONTRACTS_DIR)): p.read_text() for p in sorted(CONTRACTS_DIR.rglob("*.sol"))}
+    return compile_sources(sources, tc)
