@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -25,6 +27,7 @@ from zkmargin.limits import WAD
 from zkmargin.loaders import load_market, load_position, load_prices, parse_threshold, position_from_json, read_json
 from zkmargin.model import evaluate, format_wad
 from zkmargin.progress import NullProgress, Progress, StderrProgress
+from zkmargin.statements import AttestationContext
 from zkmargin.evm import Chain, InProcessChain, RpcChain
 from zkmargin.toolchain import REQUIRED, Toolchain
 
@@ -237,22 +240,54 @@ def _chain(rpc_url: str | None, private_key: str | None) -> Chain:
 
 
 @cli.command()
+@click.argument("position_file", type=existing)
+@click.option("--market", "market_file", type=existing, required=True, help="Market JSON.")
+@click.option("--prices", "prices_file", type=existing, required=True, help="Price snapshot JSON.")
+@click.option("--min-hf", default="1.0", show_default=True, help="Prove HF >= this (decimal).")
+@click.option("--domain", required=True, help="The verifier this attestation is for (e.g. its name or address).")
+@click.option("--expiry", type=int, help="Unix time after which verifiers refuse it (default: now + --ttl).")
+@click.option("--ttl", type=int, default=3600, show_default=True, help="Seconds of validity when --expiry is absent.")
+@click.option("--nonce", type=int, help="Nonce the verifier asked for (default: 64 random bits).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Bundle to write.")
+@click.option("--ptau", type=existing, help="Prepared powers-of-tau file from a real ceremony.")
+@json_option
+@click.pass_context
+def attest(ctx: click.Context, position_file: Path, market_file: Path, prices_file: Path, min_hf: str, domain: str,
+           expiry: int | None, ttl: int, nonce: int | None, output: Path, ptau: Path | None) -> None:
+    """Prove that a committed position is solvent (HF >= --min-hf) for one verifier, until an expiry."""
+    position, market, prices = _load_all(position_file, market_file, prices_file)
+    t = parse_threshold(min_hf, "--min-hf")
+    context = AttestationContext(domain, expiry if expiry is not None else int(time.time()) + ttl,
+                                 nonce if nonce is not None else secrets.randbits(64))
+    bundle = api.attest_solvency(position, market, prices, t, context, ptau=ptau, toolchain=_toolchain(ctx),
+                                 progress=_progress(ctx))
+    bundle.save(output)
+    claim = decode_claim(bundle)
+    _emit(ctx, {"ok": True, "bundle": str(output), "claim": claim.to_json()},
+          f"wrote {output}\nclaim: {claim.describe()}")
+
+
+@cli.command()
 @click.argument("bundle_file", type=existing)
 @click.option("--backend", type=click.Choice(["native", "snarkjs"]), default="native", show_default=True)
 @click.option("--onchain", is_flag=True, help="Verify with the Solidity verifier on an EVM instead.")
 @chain_options
 @click.option("--vkey", type=existing, help="The verification key you trust (vkey.json); pins the bundle's key.")
+@click.option("--domain", help="Attestations: the domain you verify for (required for them).")
+@click.option("--at", "at_time", type=int, help="Attestations: check expiry at this unix time (default: now).")
+@click.option("--nonce", type=int, help="Attestations: the nonce you expect.")
 @json_option
 @click.pass_context
 def verify(ctx: click.Context, bundle_file: Path, backend: str, onchain: bool, rpc_url: str | None,
-           verifier_address: str | None, private_key: str | None, vkey: Path | None) -> None:
+           verifier_address: str | None, private_key: str | None, vkey: Path | None, domain: str | None,
+           at_time: int | None, nonce: int | None) -> None:
     """Verify a proof bundle. Exit 0 if valid, 1 if not."""
     bundle = load_bundle(bundle_file)
     if onchain or rpc_url or verifier_address:
         backend = "evm"
     chain = _chain(rpc_url, private_key) if backend == "evm" else None
     res = api.verify_bundle(bundle, backend=backend, vkey=vkey, toolchain=_toolchain(ctx),  # type: ignore[arg-type]
-                            chain=chain, verifier=verifier_address)
+                            chain=chain, verifier=verifier_address, domain=domain, now=at_time, nonce=nonce)
     where = f" at {res.verifier_address}" if res.verifier_address else ""
     lines = [f"{'VALID' if res.valid else 'INVALID'} ({backend}{where}): {res.reason}",
              f"claim: {res.claim.describe()}",

@@ -23,7 +23,8 @@ from .limits import WAD
 from .loaders import read_json
 from .model import Market, Position, PriceSnapshot
 from .progress import NullProgress, Progress
-from .statements import liquidation_inputs
+from .errors import InputError
+from .statements import AttestationContext, StatementInputs, attestation_inputs, domain_hash, liquidation_inputs
 from .toolchain import Toolchain
 from .witness import WitnessCalculator
 
@@ -35,6 +36,7 @@ __all__ = [
     "deploy_verifier",
     "load_bundle",
     "measure_gas",
+    "attest_solvency",
     "prove_liquidation",
     "verify_bundle",
 ]
@@ -55,8 +57,38 @@ def prove_liquidation(
     Raises StatementFalse (with the health factor) before any proving when the
     position is not liquidatable, InputError for values the circuit cannot hold.
     """
-    progress = progress or NullProgress()
     stmt = liquidation_inputs(position, market, prices, threshold)
+    return _prove(stmt, market, prices, {}, ptau, toolchain, progress)
+
+
+def attest_solvency(
+    position: Position,
+    market: Market,
+    prices: PriceSnapshot,
+    min_hf: int,
+    context: AttestationContext,
+    *,
+    ptau: Path | None = None,
+    toolchain: Toolchain | None = None,
+    progress: Progress | None = None,
+) -> Bundle:
+    """Prove HF >= min_hf (WAD) for one verifier domain, until context.expiry, with context.nonce.
+
+    Raises StatementFalse (with the health factor) when the position is below min_hf."""
+    stmt = attestation_inputs(position, market, prices, min_hf, context)
+    return _prove(stmt, market, prices, {"domain": context.domain}, ptau, toolchain, progress)
+
+
+def _prove(
+    stmt: StatementInputs,
+    market: Market,
+    prices: PriceSnapshot,
+    extra_context: dict[str, Any],
+    ptau: Path | None,
+    toolchain: Toolchain | None,
+    progress: Progress | None,
+) -> Bundle:
+    progress = progress or NullProgress()
     tc = toolchain or Toolchain.discover()
     keys = build.build(stmt.spec, tc, ptau, progress)
     with progress.step("computing the witness (wasmtime)"):
@@ -84,6 +116,7 @@ def prove_liquidation(
                 s: {"roundId": str(p.round_id), "updatedAt": p.updated_at} for s, p in prices.prices.items()
             },
             "created_at": int(time.time()),
+            **extra_context,
         },
     )
 
@@ -123,13 +156,20 @@ def verify_bundle(
     toolchain: Toolchain | None = None,
     chain: Chain | None = None,
     verifier: str | None = None,
+    domain: str | None = None,
+    now: int | None = None,
+    nonce: int | None = None,
 ) -> BundleVerification:
     """Check a bundle's proof. Pass `vkey` (a dict or a vkey.json path) to pin the key
     you trust; without it the bundle's embedded key is used, which proves only that
     *some* key accepts the proof.
 
     backend "evm" calls a Solidity verifier: the one at `verifier` on `chain`, or one
-    deployed from the (pinned or embedded) key on `chain` (default: in-process pyrevm)."""
+    deployed from the (pinned or embedded) key on `chain` (default: in-process pyrevm).
+
+    A solvency attestation is only valid for the verifier's own `domain` (required), before
+    its expiry (checked against `now`, default the current time) and, when `nonce` is
+    given, with that nonce."""
     claim = decode_claim(bundle)
     embedded = vkey_hash(bundle.vkey)
     insecure = bool(bundle.setup.get("insecure_dev_ptau", False))
@@ -137,6 +177,20 @@ def verify_bundle(
     def result(v: Verification, key_hash: str, pinned: bool, address: str | None = None) -> BundleVerification:
         return BundleVerification(v.valid, v.reason, backend, claim, key_hash, pinned, insecure, address)
 
+    if claim.statement == "solvency":
+        if domain is None:
+            raise InputError("--domain", "a solvency attestation is bound to a verifier domain: pass the domain "
+                             "you verify for")
+        moment = int(time.time()) if now is None else now
+        if domain_hash(domain) != claim.signals["domain"]:
+            return result(Verification(False, f"attestation is for another domain than {domain!r}"), embedded,
+                          vkey is not None)
+        if moment >= claim.signals["expiry"]:
+            return result(Verification(False, f"attestation expired at {claim.signals['expiry']} (now {moment})"),
+                          embedded, vkey is not None)
+        if nonce is not None and nonce != claim.signals["nonce"]:
+            return result(Verification(False, f"attestation nonce {claim.signals['nonce']} is not {nonce}"),
+                          embedded, vkey is not None)
     if embedded != bundle.vkey_sha256:
         return result(Verification(False, "embedded verification key does not match vkey_sha256"), embedded, False)
     key = bundle.vkey

@@ -8,19 +8,18 @@ bound by the proof.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from . import paths, registry
 from .errors import BundleError, InputError
-from .field import R
 from .fsutil import write_json_atomic
 from .limits import PRICE_DECIMALS
 from .loaders import read_json
 from .model import format_wad
 
 FORMAT = "zkmargin.bundle/1"
-STATEMENT_TEXT = {"liquidation": "health factor < {t} (Aave v3.5 rounding): liquidatable"}
 
 
 @dataclass(frozen=True)
@@ -44,35 +43,60 @@ class SlotClaim:
 
 @dataclass(frozen=True)
 class Claim:
-    """What a valid proof establishes, decoded from its public signals."""
+    """What a valid proof establishes: its named public signals, decoded."""
 
     statement: str
     circuit: str
-    commitment: int
-    threshold: int
-    slots: tuple[SlotClaim, ...]
+    signals: dict[str, int]
+    symbols: tuple[str | None, ...]  # from the bundle's context, not proven
 
-    def describe(self) -> str:
-        text = STATEMENT_TEXT[self.statement].format(t=format_wad(self.threshold))
-        prices = ", ".join(
-            f"{s.symbol or f'slot{s.index}'}={_fixed(s.price, PRICE_DECIMALS)}" for s in self.slots if s.symbol
-        )
-        return f"position {self.commitment_hex} has {text} at prices {prices}"
+    @property
+    def commitment(self) -> int:
+        return self.signals["commitment"]
 
     @property
     def commitment_hex(self) -> str:
         return f"0x{self.commitment:064x}"
 
+    @property
+    def threshold(self) -> int:
+        return self.signals["hfThreshold"]
+
+    @property
+    def slots(self) -> tuple[SlotClaim, ...]:
+        return tuple(
+            SlotClaim(i, self.symbols[i] if i < len(self.symbols) else None, self.signals[f"price[{i}]"],
+                      self.signals[f"decimals[{i}]"], self.signals[f"liqThreshold[{i}]"])
+            for i in range(sum(1 for k in self.signals if k.startswith("price[")))
+        )
+
+    def _prices(self) -> str:
+        return ", ".join(f"{s.symbol}={_fixed(s.price, PRICE_DECIMALS)}" for s in self.slots if s.symbol)
+
+    def describe(self) -> str:
+        t = format_wad(self.threshold)
+        if self.statement == "liquidation":
+            return (f"position {self.commitment_hex} has health factor < {t} (Aave v3.5 rounding): "
+                    f"liquidatable at prices {self._prices()}")
+        expiry = datetime.fromtimestamp(self.signals["expiry"], timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return (f"position {self.commitment_hex} has health factor >= {t} (Aave v3.5 rounding) at prices "
+                f"{self._prices()}; for domain 0x{self.signals['domain']:064x}, until {expiry}, "
+                f"nonce {self.signals['nonce']}")
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "statement": self.statement,
             "circuit": self.circuit,
             "commitment": self.commitment_hex,
             "hfThreshold": str(self.threshold),
             "hfThreshold_decimal": format_wad(self.threshold),
             "assets": [s.to_json() for s in self.slots],
-            "summary": self.describe(),
         }
+        if self.statement == "solvency":
+            out["context"] = {"domain": f"0x{self.signals['domain']:064x}", "expiry": self.signals["expiry"],
+                              "nonce": str(self.signals["nonce"])}
+        out["summary"] = self.describe()
+        return out
 
 
 def _fixed(v: int, places: int) -> str:
@@ -131,17 +155,8 @@ def decode_claim(bundle: Bundle) -> Claim:
         values[name] = int(raw)
     ctx_assets = bundle.context.get("assets")
     symbols: list[Any] = ctx_assets if isinstance(ctx_assets, list) else []
-    slots = tuple(
-        SlotClaim(
-            i,
-            str(symbols[i]) if i < len(symbols) else None,
-            values[f"price[{i}]"],
-            values[f"decimals[{i}]"],
-            values[f"liqThreshold[{i}]"],
-        )
-        for i in range(spec.n_assets)
-    )
-    return Claim(spec.statement, spec.id, values["commitment"], values["hfThreshold"], slots)
+    return Claim(spec.statement, spec.id, values,
+                 tuple(str(symbols[i]) if i < len(symbols) else None for i in range(spec.n_assets)))
 
 
 def bundle_from_json(data: Any) -> Bundle:
@@ -177,7 +192,3 @@ def load_bundle(path: str | Path) -> Bundle:
         if e.source is not None:
             raise
         raise BundleError(e.field, e.detail, source=f"bundle {path}") from None
-
-
-def signals_in_field(bundle: Bundle) -> bool:
-    return all(int(s) < R for s in bundle.public_signals)

@@ -1,12 +1,17 @@
-"""Circuit inputs for each statement, built from validated model objects."""
+"""Circuit inputs for each statement, built from validated model objects.
+
+A statement that is false for the given inputs raises StatementFalse before any
+proving work, with the figure that decides it.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from . import registry
 from .commitment import commitment, slot_amounts
-from .errors import StatementFalse
+from .errors import InputError, StatementFalse
 from .model import Health, Market, Position, PriceSnapshot, evaluate, format_wad
 from .registry import CircuitSpec
 from .witness import InputValue
@@ -14,6 +19,7 @@ from .witness import InputValue
 # Padding slots: a price of 1 passes the in-circuit "price != 0" check, decimals 0
 # and LT 0 make them contribute nothing; their amounts are 0 in the commitment.
 PAD_PRICE, PAD_DECIMALS, PAD_LT = 1, 0, 0
+CONTEXT_MAX = 2**64 - 1
 
 
 @dataclass(frozen=True)
@@ -24,17 +30,36 @@ class StatementInputs:
     health: Health
 
 
-def liquidation_inputs(
-    position: Position, market: Market, prices: PriceSnapshot, threshold: int
-) -> StatementInputs:
-    """Inputs of the liquidation circuit; StatementFalse (with the HF) if HF >= threshold."""
-    spec = registry.for_assets("liquidation", len(market.assets))
+@dataclass(frozen=True)
+class AttestationContext:
+    """Where and until when a solvency attestation may be accepted."""
+
+    domain: str
+    expiry: int
+    nonce: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.domain, str) or not 0 < len(self.domain) <= 256:
+            raise InputError("--domain", "must be 1 to 256 characters (e.g. the verifying protocol's name)")
+        for name, v in (("--expiry", self.expiry), ("--nonce", self.nonce)):
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= CONTEXT_MAX:
+                raise InputError(name, f"must be an integer in [0, {CONTEXT_MAX}]")
+
+    @property
+    def domain_hash(self) -> int:
+        return domain_hash(self.domain)
+
+
+def domain_hash(domain: str) -> int:
+    """sha256(domain) shifted right by 3 bits, so that it is < 2^253 < r."""
+    return int.from_bytes(hashlib.sha256(domain.encode()).digest(), "big") >> 3
+
+
+def _lending_inputs(
+    statement: str, position: Position, market: Market, prices: PriceSnapshot, threshold: int
+) -> tuple[CircuitSpec, dict[str, InputValue], int, Health]:
+    spec = registry.for_assets(statement, len(market.assets))
     health = evaluate(position, market, prices)
-    if not health.is_below(threshold):
-        raise StatementFalse(
-            f"position is not liquidatable: health factor {format_wad(health.health_factor)} "
-            f">= threshold {format_wad(threshold)} (Aave v3.5 rounding)"
-        )
     n = spec.n_assets
     pad = n - len(market.assets)
     coll, debt = slot_amounts(position, market, n)
@@ -49,4 +74,34 @@ def liquidation_inputs(
         "debt": debt,
         "salt": position.salt,
     }
+    return spec, inputs, com, health
+
+
+def liquidation_inputs(
+    position: Position, market: Market, prices: PriceSnapshot, threshold: int
+) -> StatementInputs:
+    """Inputs of the liquidation circuit; StatementFalse (with the HF) if HF >= threshold."""
+    spec, inputs, com, health = _lending_inputs("liquidation", position, market, prices, threshold)
+    if not health.is_below(threshold):
+        raise StatementFalse(
+            f"position is not liquidatable: health factor {format_wad(health.health_factor)} "
+            f">= threshold {format_wad(threshold)} (Aave v3.5 rounding)"
+        )
     return StatementInputs(spec, inputs, com, health)
+
+
+def attestation_inputs(
+    position: Position, market: Market, prices: PriceSnapshot, min_hf: int, context: AttestationContext
+) -> StatementInputs:
+    """Inputs of the solvency attestation; StatementFalse (with the HF) if HF < min_hf."""
+    spec, inputs, com, health = _lending_inputs("solvency", position, market, prices, min_hf)
+    if health.is_below(min_hf):
+        raise StatementFalse(
+            f"position is below the attested minimum: health factor {format_wad(health.health_factor)} "
+            f"< {format_wad(min_hf)} (Aave v3.5 rounding)"
+        )
+    inputs = {**inputs, "domain": context.domain_hash, "expiry": context.expiry, "nonce": context.nonce}
+    # keep the circuit's declaration order (private inputs last) for readability of dumps
+    order = ["commitment", "price", "decimals", "liqThreshold", "hfThreshold", "domain", "expiry", "nonce",
+             "collateral", "debt", "salt"]
+    return StatementInputs(spec, {k: inputs[k] for k in order}, com, health)

@@ -103,9 +103,15 @@ class WitnessCalculator:
                 exports[name] = ext
         ex = exports
         n32 = ex["getFieldNumLen32"](store)
+        memory = instance.exports(store)["memory"]
+        assert isinstance(memory, wasmtime.Memory)
+        # The shared read/write area is a window of linear memory: reading and writing it
+        # directly costs one host call per field element instead of one per 32-bit limb.
+        shared = ex["getSharedRWMemoryStart"](store)
+        n8 = 4 * n32
 
         def read_fe() -> int:
-            return sum((ex["readSharedRWMemory"](store, j) & 0xFFFFFFFF) << (32 * j) for j in range(n32))
+            return int.from_bytes(memory.read(store, shared, shared + n8), "little")
 
         ex["getRawPrime"](store)
         if read_fe() != R:
@@ -123,17 +129,16 @@ class WitnessCalculator:
                 if len(values) != size:
                     raise WitnessError(f"input signal {name} takes {size} values, got {len(values)}")
                 for i, v in enumerate(values):
-                    fe = v % R
-                    for j in range(n32):
-                        ex["writeSharedRWMemory"](store, j, _i32((fe >> (32 * j)) & 0xFFFFFFFF))
+                    memory.write(store, (v % R).to_bytes(n8, "little"), shared)
                     ex["setInputSignal"](store, _i32(hi), _i32(lo), i)
                     count += 1
             total = ex["getInputSize"](store)
             if count < total:
                 raise WitnessError(f"only {count} of the circuit's {total} input values were given")
             witness = []
+            get_witness = ex["getWitness"]
             for i in range(ex["getWitnessSize"](store)):
-                ex["getWitness"](store, i)
+                get_witness(store, i)
                 witness.append(read_fe())
         except (wasmtime.Trap, wasmtime.WasmtimeError, _CircomTrap) as e:
             cause = e if isinstance(e, _CircomTrap) else (e.__cause__ or e.__context__ or e)

@@ -127,3 +127,35 @@ template Liquidation(N) {
     s.debt <== debt;
     s.salt <== salt;
 }
+
+// The solvency attestation: the position opening to `commitment` has
+// HF >= hfThreshold, for one verifier (domain), until `expiry`, once (`nonce`).
+// The context enters no arithmetic, so each input is squared: a public input that
+// no constraint touches is dropped by the compiler and would then accept any value.
+template SolvencyAttestation(N) {
+    signal input commitment;
+    signal input price[N];
+    signal input decimals[N];
+    signal input liqThreshold[N];
+    signal input hfThreshold;
+    signal input domain;    // sha256(domain text) >> 3: which verifier may accept this
+    signal input expiry;    // unix seconds after which the verifier must refuse it
+    signal input nonce;     // lets the verifier refuse a second use
+    signal input collateral[N];
+    signal input debt[N];
+    signal input salt;
+
+    component s = HealthStatement(N, 0);
+    s.commitment <== commitment;
+    s.price <== price;
+    s.decimals <== decimals;
+    s.liqThreshold <== liqThreshold;
+    s.hfThreshold <== hfThreshold;
+    s.collateral <== collateral;
+    s.debt <== debt;
+    s.salt <== salt;
+
+    signal domainSq <== domain * domain;
+    signal expirySq <== expiry * expiry;
+    signal nonceSq <== nonce * nonce;
+}
