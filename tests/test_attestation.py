@@ -125,7 +125,7 @@ def test_cli_attest_and_verify(keys: Callable[[str], CircuitKeys], tmp_path: obj
     assert res.exit_code == 1 and "1.635" in res.output and not out.exists()
     res = r.invoke(cli, ["attest", *base, "--min-hf", "1.6", "--ttl", "600", "--nonce", "5", "--json"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["claim"]["context"]["nonce"] == "5"
+    assert json.loads(res.stdout)["claim"]["context"]["nonce"] == "5"
     assert r.invoke(cli, ["verify", str(out)]).exit_code == 2
     assert r.invoke(cli, ["verify", str(out), "--domain", "desk", "--nonce", "5"]).exit_code == 0
     assert r.invoke(cli, ["verify", str(out), "--domain", "desk", "--at", "4000000000"]).exit_code == 1

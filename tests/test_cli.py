@@ -35,7 +35,7 @@ def bundle_file(tmp_path_factory: pytest.TempPathFactory, keys: Callable[[str], 
 def test_doctor_ok(runner: CliRunner) -> None:
     res = runner.invoke(cli, ["doctor", "--json"])
     assert res.exit_code == 0
-    data = json.loads(res.output)
+    data = json.loads(res.stdout)
     assert data["ok"] and {c["name"] for c in data["checks"]} >= {"node", "circom2", "snarkjs", "circomlib"}
 
 
@@ -58,7 +58,7 @@ def test_commit_prints_the_commitment(runner: CliRunner, market: Market) -> None
     res = runner.invoke(cli, ["commit", LIQ, "--market", MARKET, "--json"])
     assert res.exit_code == 0
     expected = commitment(load_position(LIQ, market), market, 4)
-    assert json.loads(res.output)["commitment"] == f"0x{expected:064x}"
+    assert json.loads(res.stdout)["commitment"] == f"0x{expected:064x}"
 
 
 def test_commit_draws_a_salt(runner: CliRunner, tmp_path: Path, market: Market) -> None:
@@ -73,14 +73,14 @@ def test_commit_draws_a_salt(runner: CliRunner, tmp_path: Path, market: Market) 
     for out in outs:
         res = runner.invoke(cli, ["commit", str(unsalted), "--market", MARKET, "-o", str(out), "--json"])
         assert res.exit_code == 0, res.output
-        coms.append(json.loads(res.output)["commitment"])
+        coms.append(json.loads(res.stdout)["commitment"])
         assert coms[-1] == f"0x{commitment(load_position(out, market), market, 4):064x}"
     assert coms[0] != coms[1]  # fresh salts
 
 
 def test_health(runner: CliRunner) -> None:
     res = runner.invoke(cli, ["health", LIQ, "--market", MARKET, "--prices", PRICES, "--json"])
-    assert res.exit_code == 0 and json.loads(res.output)["health_factor_decimal"] == "0.981"
+    assert res.exit_code == 0 and json.loads(res.stdout)["health_factor_decimal"] == "0.981"
     res = runner.invoke(cli, ["health", str(FIX / "position-healthy.json"), "--market", MARKET, "--prices", PRICES])
     assert res.exit_code == 1 and "1.635" in res.output
 
@@ -89,7 +89,7 @@ def test_verify_valid_and_json(runner: CliRunner, bundle_file: Path) -> None:
     for backend in ("native", "snarkjs"):
         res = runner.invoke(cli, ["verify", str(bundle_file), "--backend", backend, "--json"])
         assert res.exit_code == 0, res.output
-        data = json.loads(res.output)
+        data = json.loads(res.stdout)
         assert data["valid"] and data["claim"]["hfThreshold_decimal"] == "1"
         assert data["claim"]["assets"][0]["symbol"] == "WETH"
 
@@ -142,7 +142,7 @@ def test_json_error_output(runner: CliRunner, tmp_path: Path) -> None:
     res = runner.invoke(cli, ["prove", str(FIX / "position-healthy.json"), "--market", MARKET, "--prices", PRICES,
                               "-o", str(tmp_path / "b.json"), "--json"])
     assert res.exit_code == 1
-    data = json.loads(res.output)
+    data = json.loads(res.stdout)
     assert data["ok"] is False and "1.635" in data["error"]
 
 
@@ -158,18 +158,18 @@ def test_demo(runner: CliRunner, tmp_path: Path, keys: Callable[[str], CircuitKe
 def test_verify_onchain_in_process(runner: CliRunner, bundle_file: Path) -> None:
     res = runner.invoke(cli, ["verify", str(bundle_file), "--onchain", "--json"])
     assert res.exit_code == 0, res.output
-    data = json.loads(res.output)
+    data = json.loads(res.stdout)
     assert data["valid"] and data["backend"] == "evm" and data["verifier_address"].startswith("0x")
 
 
 def test_gas_and_calldata(runner: CliRunner, bundle_file: Path) -> None:
     res = runner.invoke(cli, ["gas", str(bundle_file), "--json"])
     assert res.exit_code == 0, res.output
-    g = json.loads(res.output)
+    g = json.loads(res.stdout)
     assert g["total"] == g["base"] + g["calldata"] + g["execution"] and g["chain"] == "pyrevm"
     res = runner.invoke(cli, ["calldata", str(bundle_file), "--json"])
     assert res.exit_code == 0
-    cd = json.loads(res.output)
+    cd = json.loads(res.stdout)
     assert cd["function"].endswith("uint256[14])") and cd["calldata"].startswith("0x")
 
 
@@ -180,13 +180,13 @@ def test_onchain_against_anvil(runner: CliRunner, bundle_file: Path, tc: Toolcha
         res = runner.invoke(cli, ["verify", str(bundle_file), "--rpc-url", url, "--json"],
                             env={"ZKMARGIN_PRIVATE_KEY": ANVIL_DEV_KEY})
         assert res.exit_code == 0, res.output
-        address = json.loads(res.output)["verifier_address"]
+        address = json.loads(res.stdout)["verifier_address"]
         # reuse the deployed verifier; no key needed for a call
         res = runner.invoke(cli, ["verify", str(bundle_file), "--rpc-url", url, "--verifier", address])
         assert res.exit_code == 0 and "VALID" in res.output
         res = runner.invoke(cli, ["gas", str(bundle_file), "--rpc-url", url, "--verifier", address, "--json",
                                   "--private-key", ANVIL_DEV_KEY])
-        assert res.exit_code == 0 and json.loads(res.output)["chain"] == "rpc"
+        assert res.exit_code == 0 and json.loads(res.stdout)["chain"] == "rpc"
         data = json.loads(bundle_file.read_text())
         data["public_signals"][0] = str(int(data["public_signals"][0]) + 1)
         bad = tmp_path / "bad.json"
