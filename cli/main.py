@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from decimal import Decimal, InvalidOperation
 import sys
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import Any, NoReturn
 
 import click
 
-from zkmargin import api, build, paths, registry
+from zkmargin import api, build, paths, perp, registry
 from zkmargin.bundle import decode_claim, load_bundle
 from zkmargin.commitment import commitment, to_hex
 from zkmargin.commitment import new_salt as draw_salt
@@ -363,6 +364,91 @@ def demo(ctx: click.Context, out_dir: Path) -> None:
     _emit(ctx, {"ok": ok, "bundle": str(target), "verification": {b: r.to_json() for b, r in results.items()},
                 "gas": gas_report.to_json() if gas_report else None}, human)
     ctx.exit(EXIT_OK if ok else EXIT_FALSE)
+
+
+@cli.group(name="perp")
+def perp_group() -> None:
+    """Cross-margin perpetual accounts: equity against maintenance margin."""
+
+
+def perp_files(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--prices", "prices_file", type=existing, required=True,
+                     help="Perp prices and funding indices JSON.")(f)
+    f = click.option("--markets", "markets_file", type=existing, required=True, help="Perp markets JSON.")(f)
+    return click.argument("account_file", type=existing)(f)
+
+
+def _perp_load(account_file: Path, markets_file: Path, prices_file: Path) -> tuple[Any, Any, Any]:
+    markets = perp.load_markets(markets_file)
+    return perp.load_account(account_file, markets), markets, perp.load_quotes(prices_file, markets)
+
+
+def _ratio(text: str, field: str) -> int:
+    try:
+        dec = Decimal(text)
+    except InvalidOperation:
+        raise InputError(field, f"must be a decimal multiple of the maintenance margin, got {text!r}") from None
+    bps = dec * 10_000
+    if not dec.is_finite() or bps != bps.to_integral_value() or not 0 <= bps < 2**perp.RATIO_BITS:
+        raise InputError(field, f"must be in [0, {(2**perp.RATIO_BITS - 1) / 10_000}] with at most 4 decimals")
+    return int(bps)
+
+
+@perp_group.command(name="health")
+@perp_files
+@json_option
+@click.pass_context
+def perp_health(ctx: click.Context, account_file: Path, markets_file: Path, prices_file: Path) -> None:
+    """Equity and maintenance margin from the model (no proof). Exit 0 if liquidatable, else 1."""
+    account, markets, quotes = _perp_load(account_file, markets_file, prices_file)
+    m = perp.evaluate(account, markets, quotes)
+    below = m.below(10_000)
+    _emit(ctx, {"ok": True, "equity": str(m.equity), "maintenance_margin": str(m.maintenance), "liquidatable": below,
+                "pnl": {k: str(v) for k, v in m.pnl.items()}},
+          f"equity {m.equity} vs maintenance margin {m.maintenance} (quote, 8 decimals): "
+          + ("liquidatable" if below else "not liquidatable"))
+    ctx.exit(EXIT_OK if below else EXIT_FALSE)
+
+
+@perp_group.command(name="prove")
+@perp_files
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Bundle to write.")
+@click.option("--ptau", type=existing, help="Prepared powers-of-tau file from a real ceremony.")
+@json_option
+@click.pass_context
+def perp_prove(ctx: click.Context, account_file: Path, markets_file: Path, prices_file: Path, output: Path,
+               ptau: Path | None) -> None:
+    """Prove a committed perp account is liquidatable (equity < maintenance margin)."""
+    account, markets, quotes = _perp_load(account_file, markets_file, prices_file)
+    bundle = api.prove_perp_liquidation(account, markets, quotes, ptau=ptau, toolchain=_toolchain(ctx),
+                                        progress=_progress(ctx))
+    bundle.save(output)
+    claim = decode_claim(bundle)
+    _emit(ctx, {"ok": True, "bundle": str(output), "claim": claim.to_json()}, f"wrote {output}\nclaim: {claim.describe()}")
+
+
+@perp_group.command(name="attest")
+@perp_files
+@click.option("--ratio", default="1.0", show_default=True, help="Prove equity >= ratio x maintenance margin.")
+@click.option("--domain", required=True, help="The verifier this attestation is for.")
+@click.option("--expiry", type=int, help="Unix time after which verifiers refuse it (default: now + --ttl).")
+@click.option("--ttl", type=int, default=3600, show_default=True)
+@click.option("--nonce", type=int, help="Nonce the verifier asked for (default: 64 random bits).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Bundle to write.")
+@click.option("--ptau", type=existing, help="Prepared powers-of-tau file from a real ceremony.")
+@json_option
+@click.pass_context
+def perp_attest(ctx: click.Context, account_file: Path, markets_file: Path, prices_file: Path, ratio: str, domain: str,
+                expiry: int | None, ttl: int, nonce: int | None, output: Path, ptau: Path | None) -> None:
+    """Prove a committed perp account holds equity >= ratio x maintenance margin."""
+    account, markets, quotes = _perp_load(account_file, markets_file, prices_file)
+    context = AttestationContext(domain, expiry if expiry is not None else int(time.time()) + ttl,
+                                 nonce if nonce is not None else secrets.randbits(64))
+    bundle = api.attest_perp_margin(account, markets, quotes, _ratio(ratio, "--ratio"), context, ptau=ptau,
+                                    toolchain=_toolchain(ctx), progress=_progress(ctx))
+    bundle.save(output)
+    claim = decode_claim(bundle)
+    _emit(ctx, {"ok": True, "bundle": str(output), "claim": claim.to_json()}, f"wrote {output}\nclaim: {claim.describe()}")
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from . import build, calldata, onchain, prover, snarkjs_verify
+from . import build, calldata, onchain, perp, prover, snarkjs_verify
 from .bundle import Bundle, Claim, decode_claim, load_bundle, vkey_hash
 from .evm import Chain, InProcessChain
 from .groth16 import Verification
@@ -26,7 +26,8 @@ from .progress import NullProgress, Progress
 from .errors import InputError
 from .statements import AttestationContext, StatementInputs, attestation_inputs, domain_hash, liquidation_inputs
 from .toolchain import Toolchain
-from .witness import WitnessCalculator
+from .registry import CircuitSpec
+from .witness import InputValue, WitnessCalculator
 
 Backend = Literal["native", "snarkjs", "evm"]
 
@@ -36,8 +37,10 @@ __all__ = [
     "deploy_verifier",
     "load_bundle",
     "measure_gas",
+    "attest_perp_margin",
     "attest_solvency",
     "prove_liquidation",
+    "prove_perp_liquidation",
     "verify_bundle",
 ]
 
@@ -79,6 +82,43 @@ def attest_solvency(
     return _prove(stmt, market, prices, {"domain": context.domain}, ptau, toolchain, progress)
 
 
+def prove_perp_liquidation(
+    account: perp.PerpAccount,
+    markets: perp.PerpMarkets,
+    quotes: dict[str, perp.PerpQuote],
+    ratio_bps: int = 10_000,
+    *,
+    ptau: Path | None = None,
+    toolchain: Toolchain | None = None,
+    progress: Progress | None = None,
+) -> Bundle:
+    """Prove equity < ratio x maintenance margin (10000 bps: liquidatable) for a committed perp account."""
+    spec, inputs, _ = perp.perp_inputs("perp_liquidation", account, markets, quotes, ratio_bps)
+    return _prove_inputs(spec, inputs, _perp_context(markets), ptau, toolchain, progress)
+
+
+def attest_perp_margin(
+    account: perp.PerpAccount,
+    markets: perp.PerpMarkets,
+    quotes: dict[str, perp.PerpQuote],
+    ratio_bps: int,
+    context: AttestationContext,
+    *,
+    ptau: Path | None = None,
+    toolchain: Toolchain | None = None,
+    progress: Progress | None = None,
+) -> Bundle:
+    """Prove equity >= ratio x maintenance margin for one verifier domain, until an expiry."""
+    spec, inputs, _ = perp.perp_inputs("perp_attestation", account, markets, quotes, ratio_bps, context)
+    ctx = {**_perp_context(markets), "domain": context.domain}
+    return _prove_inputs(spec, inputs, ctx, ptau, toolchain, progress)
+
+
+def _perp_context(markets: perp.PerpMarkets) -> dict[str, Any]:
+    return {"note": "informational, not bound by the proof", "market": markets.name, "assets": list(markets.symbols),
+            "created_at": int(time.time())}
+
+
 def _prove(
     stmt: StatementInputs,
     market: Market,
@@ -88,17 +128,36 @@ def _prove(
     toolchain: Toolchain | None,
     progress: Progress | None,
 ) -> Bundle:
+    context = {
+        "note": "informational, not bound by the proof",
+        "market": market.name,
+        "assets": list(market.symbols),
+        "oracle": {s: {"roundId": str(p.round_id), "updatedAt": p.updated_at} for s, p in prices.prices.items()},
+        "created_at": int(time.time()),
+        **extra_context,
+    }
+    return _prove_inputs(stmt.spec, stmt.inputs, context, ptau, toolchain, progress)
+
+
+def _prove_inputs(
+    spec: CircuitSpec,
+    inputs: dict[str, InputValue],
+    context: dict[str, Any],
+    ptau: Path | None,
+    toolchain: Toolchain | None,
+    progress: Progress | None,
+) -> Bundle:
     progress = progress or NullProgress()
     tc = toolchain or Toolchain.discover()
-    keys = build.build(stmt.spec, tc, ptau, progress)
+    keys = build.build(spec, tc, ptau, progress)
     with progress.step("computing the witness (wasmtime)"):
-        witness = WitnessCalculator(keys.compiled.wasm).calculate(stmt.inputs)
+        witness = WitnessCalculator(keys.compiled.wasm).calculate(inputs)
     with progress.step("proving (snarkjs groth16)"):
         proof, public = prover.prove(keys, witness, tc)
     vkey = keys.vkey()
     return Bundle(
-        statement=stmt.spec.statement,
-        circuit=stmt.spec.id,
+        statement=spec.statement,
+        circuit=spec.id,
         public_signals=public,
         proof=proof,
         vkey=vkey,
@@ -108,16 +167,7 @@ def _prove(
             "ptau_sha256": keys.meta["ptau"]["sha256"],
             "insecure_dev_ptau": keys.insecure,
         },
-        context={
-            "note": "informational, not bound by the proof",
-            "market": market.name,
-            "assets": list(market.symbols),
-            "oracle": {
-                s: {"roundId": str(p.round_id), "updatedAt": p.updated_at} for s, p in prices.prices.items()
-            },
-            "created_at": int(time.time()),
-            **extra_context,
-        },
+        context=context,
     )
 
 
@@ -177,7 +227,7 @@ def verify_bundle(
     def result(v: Verification, key_hash: str, pinned: bool, address: str | None = None) -> BundleVerification:
         return BundleVerification(v.valid, v.reason, backend, claim, key_hash, pinned, insecure, address)
 
-    if claim.statement == "solvency":
+    if claim.is_attestation:
         if domain is None:
             raise InputError("--domain", "a solvency attestation is bound to a verifier domain: pass the domain "
                              "you verify for")

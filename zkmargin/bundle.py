@@ -14,6 +14,7 @@ from typing import Any
 
 from . import paths, registry
 from .errors import BundleError, InputError
+from .field import R
 from .fsutil import write_json_atomic
 from .limits import PRICE_DECIMALS
 from .loaders import read_json
@@ -73,30 +74,69 @@ class Claim:
     def _prices(self) -> str:
         return ", ".join(f"{s.symbol}={_fixed(s.price, PRICE_DECIMALS)}" for s in self.slots if s.symbol)
 
+    @property
+    def is_attestation(self) -> bool:
+        return "domain" in self.signals
+
+    @property
+    def is_perp(self) -> bool:
+        return self.statement.startswith("perp_")
+
+    def perp_markets(self) -> list[dict[str, Any]]:
+        out = []
+        for i in range(sum(1 for k in self.signals if k.startswith("price["))):
+            funding = _signed(self.signals[f"fundingIndex[{i}]"])
+            out.append({
+                "slot": i,
+                "symbol": self.symbols[i] if i < len(self.symbols) else None,
+                "price": str(self.signals[f"price[{i}]"]),
+                "price_decimal": _fixed(self.signals[f"price[{i}]"], PRICE_DECIMALS),
+                "fundingIndex": str(funding),
+                "sizeDecimals": self.signals[f"sizeDecimals[{i}]"],
+                "maintenanceMarginPpm": self.signals[f"mmr[{i}]"],
+            })
+        return out
+
+    def _context_text(self) -> str:
+        if not self.is_attestation:
+            return ""
+        expiry = datetime.fromtimestamp(self.signals["expiry"], timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"; for domain 0x{self.signals['domain']:064x}, until {expiry}, nonce {self.signals['nonce']}"
+
     def describe(self) -> str:
+        if self.is_perp:
+            ratio = f"{self.signals['marginRatio'] / 10_000:g}x"
+            quotes = ", ".join(f"{m['symbol']}={m['price_decimal']} (funding index {m['fundingIndex']})"
+                               for m in self.perp_markets() if m["symbol"])
+            relation = "< " + ratio + " maintenance margin: liquidatable" if self.statement == "perp_liquidation" \
+                else ">= " + ratio + " maintenance margin"
+            return f"perp account {self.commitment_hex} has equity {relation} at {quotes}{self._context_text()}"
         t = format_wad(self.threshold)
         if self.statement == "liquidation":
             return (f"position {self.commitment_hex} has health factor < {t} (Aave v3.5 rounding): "
                     f"liquidatable at prices {self._prices()}")
-        expiry = datetime.fromtimestamp(self.signals["expiry"], timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         return (f"position {self.commitment_hex} has health factor >= {t} (Aave v3.5 rounding) at prices "
-                f"{self._prices()}; for domain 0x{self.signals['domain']:064x}, until {expiry}, "
-                f"nonce {self.signals['nonce']}")
+                f"{self._prices()}{self._context_text()}")
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "statement": self.statement,
-            "circuit": self.circuit,
-            "commitment": self.commitment_hex,
-            "hfThreshold": str(self.threshold),
-            "hfThreshold_decimal": format_wad(self.threshold),
-            "assets": [s.to_json() for s in self.slots],
-        }
-        if self.statement == "solvency":
+        out: dict[str, Any] = {"statement": self.statement, "circuit": self.circuit, "commitment": self.commitment_hex}
+        if self.is_perp:
+            out["marginRatio_bps"] = self.signals["marginRatio"]
+            out["markets"] = self.perp_markets()
+        else:
+            out["hfThreshold"] = str(self.threshold)
+            out["hfThreshold_decimal"] = format_wad(self.threshold)
+            out["assets"] = [s.to_json() for s in self.slots]
+        if self.is_attestation:
             out["context"] = {"domain": f"0x{self.signals['domain']:064x}", "expiry": self.signals["expiry"],
                               "nonce": str(self.signals["nonce"])}
         out["summary"] = self.describe()
         return out
+
+
+def _signed(v: int) -> int:
+    """A field element read as a signed integer (v > r/2 is negative)."""
+    return v - R if v > R // 2 else v
 
 
 def _fixed(v: int, places: int) -> str:

@@ -31,7 +31,7 @@ from .model import Asset, Market, Position, PricePoint, PriceSnapshot
 FORMAT_VERSION = 1
 _SYMBOL = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 T = TypeVar("T")
-_DIGITS = re.compile(r"^[0-9]+$")
+_DIGITS = re.compile(r"^-?[0-9]+$")
 _HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 
 
@@ -127,6 +127,11 @@ def _uint(value: Any, field: str, lo: int, hi: int, *, hex_ok: bool = False, wha
     if not lo <= n <= hi:
         raise InputError(field, f"must be {rng}, got {n}")
     return n
+
+
+def _int(value: Any, field: str, bits: int, what: str) -> int:
+    """A signed integer in [-(2^bits - 1), 2^bits - 1]."""
+    return _uint(value, field, -(2**bits - 1), 2**bits - 1, what=f"{what} in (-2^{bits}, 2^{bits})")
 
 
 def _version(d: dict[str, Any], field: str) -> None:

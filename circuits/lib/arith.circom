@@ -83,3 +83,44 @@ template DivRound(qBits, dBits, roundUp) {
         q * d + rem === n;
     }
 }
+
+// Signed integer -2^n <= in < 2^n, encoded in the field as in mod r. Shifting by 2^n maps
+// the allowed range onto [0, 2^(n+1)), which Num2Bits checks; any other field element
+// (an out-of-range value, or a "negative" one beyond -2^n) lands far above 2^(n+1).
+// nonNegative = 1 iff in >= 0 (the top bit of the shifted value).
+template SignedRange(n) {
+    assert(n + 1 <= 252);
+    signal input in;
+    signal output nonNegative;
+    component bits = Num2Bits(n + 1);
+    bits.in <== in + (1 << n);
+    nonNegative <== bits.out[n];
+}
+
+// floor(n / d) of a signed numerator by a positive divisor: q * d + rem === n with
+// 0 <= rem < d <= 2^dBits and q signed in [-2^qBits, 2^qBits). Both sides then lie in
+// (-r/2, r/2) because qBits + dBits + 1 <= 251, so the field equation is the integer
+// equation and q is the floor (rounding toward minus infinity, like Python's //).
+template SignedFloorDiv(qBits, dBits) {
+    assert(qBits + dBits + 1 <= 251);
+    signal input n;
+    signal input d;
+    signal output q;
+    signal rem;
+
+    // witness: shift n into the non-negative range so that \ and % are the floor ones
+    var shift = (1 << qBits) * d;
+    var shifted = n + shift;
+    q <-- shifted \ d - (1 << qBits);
+    rem <-- shifted % d;
+
+    component qRange = SignedRange(qBits);
+    qRange.in <== q;
+    component rRange = RangeCheck(dBits);
+    rRange.in <== rem;
+    component rLtD = LessThan(dBits);
+    rLtD.in[0] <== rem;
+    rLtD.in[1] <== d;
+    rLtD.out === 1;
+    q * d + rem === n;
+}
