@@ -25,7 +25,16 @@ from zkmargin.commitment import new_salt as draw_salt
 from zkmargin.errors import InputError, StatementFalse, ZkMarginError
 from zkmargin.fsutil import write_json_atomic
 from zkmargin.limits import WAD
-from zkmargin.loaders import load_market, load_position, load_prices, parse_threshold, position_from_json, read_json
+from zkmargin.loaders import (
+    _uint,
+    load_market,
+    load_position,
+    load_prices,
+    parse_threshold,
+    position_from_json,
+    position_to_json,
+    read_json,
+)
 from zkmargin.model import evaluate, format_wad
 from zkmargin.progress import NullProgress, Progress, StderrProgress
 from zkmargin.statements import AttestationContext
@@ -266,6 +275,33 @@ def attest(ctx: click.Context, position_file: Path, market_file: Path, prices_fi
     claim = decode_claim(bundle)
     _emit(ctx, {"ok": True, "bundle": str(output), "claim": claim.to_json()},
           f"wrote {output}\nclaim: {claim.describe()}")
+
+
+@cli.command()
+@click.argument("position_file", type=existing)
+@click.option("--market", "market_file", type=existing, required=True, help="Market JSON.")
+@click.option("--prices", "prices_file", type=existing, required=True, help="Price snapshot JSON.")
+@click.option("--collateral-asset", required=True, help="Collateral to seize (symbol).")
+@click.option("--debt-asset", required=True, help="Debt to repay (symbol).")
+@click.option("--debt-to-cover", required=True, help="Debt to repay, token base units ('max' for all allowed).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Bundle to write.")
+@click.option("--new-position", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the position after the liquidation (its opening: keep it secret).")
+@click.option("--ptau", type=existing, help="Prepared powers-of-tau file from a real ceremony.")
+@json_option
+@click.pass_context
+def liquidate(ctx: click.Context, position_file: Path, market_file: Path, prices_file: Path, collateral_asset: str,
+              debt_asset: str, debt_to_cover: str, output: Path, new_position: Path, ptau: Path | None) -> None:
+    """Prove one Aave v3.5 liquidation call on a committed position (old -> new commitment)."""
+    position, market, prices = _load_all(position_file, market_file, prices_file)
+    amount = 2**128 - 1 if debt_to_cover == "max" else _uint(debt_to_cover, "--debt-to-cover", 1, 2**128 - 1)
+    bundle, after = api.prove_liquidation_step(position, market, prices, collateral_asset, debt_asset, amount,
+                                               ptau=ptau, toolchain=_toolchain(ctx), progress=_progress(ctx))
+    write_json_atomic(new_position, position_to_json(after))
+    bundle.save(output)
+    claim = decode_claim(bundle)
+    _emit(ctx, {"ok": True, "bundle": str(output), "new_position": str(new_position), "claim": claim.to_json()},
+          f"wrote {output} and {new_position}\nclaim: {claim.describe()}")
 
 
 @cli.command()

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from . import build, calldata, onchain, perp, prover, snarkjs_verify
+from . import build, calldata, liquidation_step, onchain, perp, prover, snarkjs_verify
+from .commitment import new_salt as new_random_salt
 from .bundle import Bundle, Claim, decode_claim, load_bundle, vkey_hash
 from .evm import Chain, InProcessChain
 from .groth16 import Verification
@@ -40,6 +41,7 @@ __all__ = [
     "attest_perp_margin",
     "attest_solvency",
     "prove_liquidation",
+    "prove_liquidation_step",
     "prove_perp_liquidation",
     "verify_bundle",
 ]
@@ -80,6 +82,37 @@ def attest_solvency(
     Raises StatementFalse (with the health factor) when the position is below min_hf."""
     stmt = attestation_inputs(position, market, prices, min_hf, context)
     return _prove(stmt, market, prices, {"domain": context.domain}, ptau, toolchain, progress)
+
+
+def prove_liquidation_step(
+    position: Position,
+    market: Market,
+    prices: PriceSnapshot,
+    collateral_asset: str,
+    debt_asset: str,
+    debt_to_cover: int,
+    *,
+    new_salt: int | None = None,
+    ptau: Path | None = None,
+    toolchain: Toolchain | None = None,
+    progress: Progress | None = None,
+) -> tuple[Bundle, Position]:
+    """Prove one Aave v3.5 liquidation call on a committed position.
+
+    Returns the bundle and the position after the call (its opening, with a fresh salt from
+    the OS CSPRNG unless given): whoever holds the position next needs it."""
+    salt = new_salt if new_salt is not None else new_random_salt()
+    spec, inputs, outcome = liquidation_step.step_inputs(
+        position, market, prices, collateral_asset, debt_asset, debt_to_cover, salt)
+    context = {
+        "note": "informational, not bound by the proof",
+        "market": market.name,
+        "assets": list(market.symbols),
+        "oracle": {s: {"roundId": str(p.round_id), "updatedAt": p.updated_at} for s, p in prices.prices.items()},
+        "created_at": int(time.time()),
+    }
+    bundle = _prove_inputs(spec, inputs, context, ptau, toolchain, progress)
+    return bundle, outcome.new_position
 
 
 def prove_perp_liquidation(

@@ -53,7 +53,7 @@ class Claim:
 
     @property
     def commitment(self) -> int:
-        return self.signals["commitment"]
+        return self.signals["commitment"] if "commitment" in self.signals else self.signals["oldCommitment"]
 
     @property
     def commitment_hex(self) -> str:
@@ -103,7 +103,18 @@ class Claim:
         expiry = datetime.fromtimestamp(self.signals["expiry"], timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         return f"; for domain 0x{self.signals['domain']:064x}, until {expiry}, nonce {self.signals['nonce']}"
 
+    def _symbol(self, index: int) -> str:
+        s = self.symbols[index] if index < len(self.symbols) else None
+        return s or f"slot{index}"
+
     def describe(self) -> str:
+        if self.statement == "liquidation_step":
+            s = self.signals
+            return (f"liquidation of position {self.commitment_hex} (HF < 1, Aave v3.5 rules) -> new position "
+                    f"0x{s['newCommitment']:064x}: repaid {s['debtRepaid']} of {self._symbol(s['debtAsset'])} "
+                    f"(asked {s['debtToCover']}), {s['collateralToLiquidator']} of "
+                    f"{self._symbol(s['collateralAsset'])} to the liquidator + {s['protocolFeeAmount']} protocol fee"
+                    f"{', deficit: all remaining debt burned' if s['deficit'] else ''}, at prices {self._prices()}")
         if self.is_perp:
             ratio = f"{self.signals['marginRatio'] / 10_000:g}x"
             quotes = ", ".join(f"{m['symbol']}={m['price_decimal']} (funding index {m['fundingIndex']})"
@@ -123,6 +134,16 @@ class Claim:
         if self.is_perp:
             out["marginRatio_bps"] = self.signals["marginRatio"]
             out["markets"] = self.perp_markets()
+        elif self.statement == "liquidation_step":
+            s = self.signals
+            out["newCommitment"] = f"0x{s['newCommitment']:064x}"
+            out["assets"] = [{**a.to_json(), "liquidationBonus": s[f"liqBonus[{a.index}]"],
+                              "liquidationProtocolFee": s[f"protocolFee[{a.index}]"]} for a in self.slots]
+            out["collateralAsset"] = {"slot": s["collateralAsset"], "symbol": self._symbol(s["collateralAsset"])}
+            out["debtAsset"] = {"slot": s["debtAsset"], "symbol": self._symbol(s["debtAsset"])}
+            for k in ("debtToCover", "debtRepaid", "collateralToLiquidator", "protocolFeeAmount"):
+                out[k] = str(s[k])
+            out["deficit"] = bool(s["deficit"])
         else:
             out["hfThreshold"] = str(self.threshold)
             out["hfThreshold_decimal"] = format_wad(self.threshold)

@@ -158,7 +158,7 @@ def market_from_json(data: Any) -> Market:
     seen: set[str] = set()
     for i, a in enumerate(assets_raw):
         f = f"assets[{i}]"
-        a = _obj(a, f, {"symbol", "decimals", "liquidationThreshold", "liquidationBonus"},
+        a = _obj(a, f, {"symbol", "decimals", "liquidationThreshold", "liquidationBonus", "liquidationProtocolFee"},
                  {"symbol", "decimals", "liquidationThreshold", "liquidationBonus"})
         sym = a["symbol"]
         if not isinstance(sym, str):
@@ -181,7 +181,9 @@ def market_from_json(data: Any) -> Market:
             if (lt * bonus + BPS // 2) // BPS > BPS:
                 raise InputError(f"{f}.liquidationBonus",
                                  f"liquidationThreshold x liquidationBonus must be <= 100% (got {lt} x {bonus})")
-        assets.append(Asset(sym, dec, lt, bonus))
+        fee = _uint(a.get("liquidationProtocolFee", 0), f"{f}.liquidationProtocolFee", 0, BPS,
+                    what=f"basis points of the liquidation bonus in [0, {BPS}] (1000 = 10%)")
+        assets.append(Asset(sym, dec, lt, bonus, fee))
     return Market(name, tuple(assets))
 
 
@@ -225,6 +227,16 @@ def position_from_json(data: Any, market: Market) -> Position:
                                        what=f"an amount in token base units in [0, 2^{AMOUNT_BITS} - 1]")
     salt = _uint(d["salt"], "salt", 0, R - 1, hex_ok=True, what="a field element in [0, r - 1] (decimal or 0x hex)")
     return Position(amounts["collateral"], amounts["debt"], salt)
+
+
+def position_to_json(position: Position) -> dict[str, Any]:
+    """The position file format (amounts as decimal strings, salt as 0x hex)."""
+    return {
+        "version": FORMAT_VERSION,
+        "collateral": {k: str(v) for k, v in position.collateral.items() if v},
+        "debt": {k: str(v) for k, v in position.debt.items() if v},
+        "salt": f"0x{position.salt:064x}",
+    }
 
 
 def parse_threshold(text: str, field: str = "--threshold") -> int:

@@ -29,6 +29,7 @@ class Asset:
     decimals: int
     liquidation_threshold: int
     liquidation_bonus: int
+    protocol_fee: int = 0  # liquidationProtocolFee: bps of the bonus taken by the treasury
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class Health:
 
     valuations: tuple[AssetValuation, ...]
     weighted_collateral: int  # W, base currency (8 decimals) x bps
-    total_collateral: int  # base currency, 8 decimals
+    total_collateral: int  # base currency, 8 decimals; assets with LT > 0 only, as Aave counts it
     total_debt: int  # base currency, 8 decimals
 
     @property
@@ -127,7 +128,7 @@ def evaluate(position: Position, market: Market, prices: PriceSnapshot) -> Healt
     return Health(
         valuations=tuple(vals),
         weighted_collateral=sum(v.weighted_collateral for v in vals),
-        total_collateral=sum(v.collateral_value for v in vals),
+        total_collateral=sum(v.collateral_value for v, a in zip(vals, market.assets) if a.liquidation_threshold),
         total_debt=sum(v.debt_value for v in vals),
     )
 

@@ -59,7 +59,9 @@ class CircuitSpec:
 
 
 # Public inputs that are per-asset arrays of length N (params[0]).
-_ARRAY_SIGNALS = frozenset({"price", "decimals", "liqThreshold", "fundingIndex", "sizeDecimals", "mmr"})
+_ARRAY_SIGNALS = frozenset(
+    {"price", "decimals", "liqThreshold", "liqBonus", "protocolFee", "fundingIndex", "sizeDecimals", "mmr"}
+)
 
 
 def load_registry() -> dict[str, CircuitSpec]:

@@ -48,12 +48,12 @@ template Pow10(maxDecimals) {
 //   roundUp = 0: q = floor(n / d),  q*d + rem === n
 //   roundUp = 1: q = ceil(n / d),   q*d === n + rem
 // with 0 <= rem < d <= 2^dBits and 0 <= q < 2^qBits.
-// Soundness: both sides are < 2^(qBits + dBits) + 2^dBits <= 2^252 < r, so the
+// Soundness: both sides are < 2^(qBits + dBits) + 2^dBits <= 2^252 + 2^dBits < r, so the
 // field equation is an integer equation, and with rem in [0, d) the quotient is
 // the unique floor (resp. ceil). Without the q range check a prover could pick
 // another rem and a "negative" q (r - x); without rem < d, q - 1 would pass.
 template DivRound(qBits, dBits, roundUp) {
-    assert(qBits + dBits < 252);
+    assert(qBits + dBits <= 252);
     signal input n;
     signal input d;
     signal output q;

@@ -28,6 +28,7 @@ template HealthFactorCompare(N, below) {
     signal input weightedCollateral;   // W
     signal input totalDebt;            // TD
     signal input threshold;            // t, WAD (1e18 = 1.0)
+    signal output halfDebt;            // floor(TD / 2), for callers that compare again
 
     var L = ceilLog2(N);
     var TD_BITS = VALUE_BITS() + L;
@@ -47,6 +48,7 @@ template HealthFactorCompare(N, below) {
     component halfRange = RangeCheck(TD_BITS);
     halfRange.in <== half;
     totalDebt === 2 * half + lowBit;
+    halfDebt <== half;
 
     signal scaledDebt;
     scaledDebt <== threshold * totalDebt;
