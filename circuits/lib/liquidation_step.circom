@@ -194,10 +194,13 @@ template LiquidationStep(N) {
     component over = LessThan(VALUE_BITS() + L + 1);
     over.in[0] <== totalDefault.q;
     over.in[1] <== debtInBase;
-    component cappedDebt = DivRound(AMOUNT_BITS(), DEC_SCALE_BITS() + 1, 0);  // floor(totalDefault * U_d / P_d)
-    cappedDebt.n <== totalDefault.q * ud;
-    cappedDebt.d <== pd;
     signal useCap <== closeFactorApplies * over.out;
+    // floor(totalDefault * U_d / P_d), computed on useCap * totalDefault: when the cap applies
+    // it is below debt_d < 2^128, and the unused branch is 0 instead of an unbounded quotient
+    signal cappedBase <== useCap * totalDefault.q;
+    component cappedDebt = DivRound(AMOUNT_BITS(), PRICE_BITS(), 0);
+    cappedDebt.n <== cappedBase * ud;
+    cappedDebt.d <== pd;
     signal maxLiquidatable <== debtD + useCap * (cappedDebt.q - debtD);
 
     // actualDebt = min(debtToCover, maxLiquidatable)
