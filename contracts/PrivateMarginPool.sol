@@ -30,6 +30,8 @@ contract PrivateMarginPool {
         AggregatorV3Interface oracle;
         uint8 decimals;
         uint16 liquidationThreshold;
+        uint16 liquidationBonus;
+        uint16 protocolFee;
     }
 
     enum Status {
@@ -41,6 +43,9 @@ contract PrivateMarginPool {
     address public immutable verifier;
     /// verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[3N+2]) for this circuit size.
     bytes4 public immutable verifySelector;
+    /// Verifier of zkmargin's LiquidationStep(N) circuit (5N + 9 public inputs).
+    address public immutable stepVerifier;
+    bytes4 public immutable stepVerifySelector;
     uint256 public immutable slots;
     uint256 public immutable maxPriceAge;
     Asset[] internal assets;
@@ -48,6 +53,18 @@ contract PrivateMarginPool {
 
     event PositionRegistered(uint256 indexed commitment, address indexed by);
     event PositionLiquidated(uint256 indexed commitment, address indexed liquidator);
+    /// One Aave v3.5 liquidation call: the position moved from `oldCommitment` to `newCommitment`.
+    event PositionLiquidationStep(
+        uint256 indexed oldCommitment,
+        uint256 indexed newCommitment,
+        address indexed liquidator,
+        uint256 collateralSlot,
+        uint256 debtSlot,
+        uint256 debtRepaid,
+        uint256 collateralToLiquidator,
+        uint256 protocolFee,
+        bool deficit
+    );
 
     error BadConfig();
     error AlreadyRegistered(uint256 commitment);
@@ -61,35 +78,32 @@ contract PrivateMarginPool {
     error RiskParameterMismatch(uint256 slot);
     error ThresholdMismatch(uint256 proven);
     error InvalidProof();
+    error CommitmentInUse(uint256 commitment);
 
+    /// @param risk per asset: [decimals, liquidationThreshold, liquidationBonus, protocolFee] (bps)
     constructor(
         address verifier_,
+        address stepVerifier_,
         uint256 slots_,
         uint256 maxPriceAge_,
         AggregatorV3Interface[] memory oracles,
-        uint8[] memory decimals,
-        uint16[] memory liquidationThresholds
+        uint16[4][] memory risk
     ) {
         uint256 n = oracles.length;
-        if (n == 0 || n > slots_ || decimals.length != n || liquidationThresholds.length != n) revert BadConfig();
+        if (n == 0 || n > slots_ || risk.length != n) revert BadConfig();
         for (uint256 i = 0; i < n; i++) {
-            if (oracles[i].decimals() != PRICE_DECIMALS || decimals[i] > 18 || liquidationThresholds[i] > 10_000) {
+            if (oracles[i].decimals() != PRICE_DECIMALS || risk[i][0] > 18 || risk[i][1] > 10_000 || risk[i][3] > 10_000)
+            {
                 revert BadConfig();
             }
-            assets.push(Asset(oracles[i], decimals[i], liquidationThresholds[i]));
+            assets.push(Asset(oracles[i], uint8(risk[i][0]), risk[i][1], risk[i][2], risk[i][3]));
         }
         verifier = verifier_;
+        stepVerifier = stepVerifier_;
         slots = slots_;
         maxPriceAge = maxPriceAge_;
-        verifySelector = bytes4(
-            keccak256(
-                bytes(
-                    string.concat(
-                        "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[", _decimal(3 * slots_ + 2), "])"
-                    )
-                )
-            )
-        );
+        verifySelector = _selector(3 * slots_ + 2);
+        stepVerifySelector = _selector(5 * slots_ + 9);
     }
 
     /// @notice Record a position commitment. A real pool would take the deposit here.
@@ -127,12 +141,70 @@ contract PrivateMarginPool {
         }
         if (pub[3 * n + 1] != HF_THRESHOLD) revert ThresholdMismatch(pub[3 * n + 1]);
         // 4. Only now the pairing check.
-        (bool ok, bytes memory ret) =
-            verifier.staticcall(abi.encodePacked(verifySelector, abi.encode(pA, pB, pC), pub));
-        if (!ok || ret.length != 32 || !abi.decode(ret, (bool))) revert InvalidProof();
+        _verify(verifier, verifySelector, pA, pB, pC, pub);
 
         positions[commitment] = Status.Liquidated;
         emit PositionLiquidated(commitment, msg.sender);
+    }
+
+    /// @notice Apply one liquidation call proven with LiquidationStep(N): the old commitment is
+    ///         retired and the new one (the position after the call, fresh salt) becomes active.
+    /// @param pub oldCommitment, newCommitment, price[N], decimals[N], liqThreshold[N], liqBonus[N],
+    ///        protocolFee[N], collateralAsset, debtAsset, debtToCover, debtRepaid,
+    ///        collateralToLiquidator, protocolFeeAmount, deficit.
+    /// @dev A real pool would pull `debtRepaid` from the liquidator and pay out the collateral here.
+    function liquidateStep(
+        uint256[2] calldata pA,
+        uint256[2][2] calldata pB,
+        uint256[2] calldata pC,
+        uint256[] calldata pub
+    ) external {
+        uint256 n = slots;
+        if (pub.length != 5 * n + 9) revert WrongSignalCount(5 * n + 9, pub.length);
+        for (uint256 i = 0; i < pub.length; i++) {
+            if (pub[i] >= SNARK_SCALAR_FIELD) revert InputNotInField(i);
+        }
+        uint256 oldCommitment = pub[0];
+        uint256 newCommitment = pub[1];
+        Status status = positions[oldCommitment];
+        if (status == Status.None) revert UnknownCommitment(oldCommitment);
+        if (status == Status.Liquidated) revert AlreadyLiquidated(oldCommitment);
+        if (positions[newCommitment] != Status.None) revert CommitmentInUse(newCommitment);
+        for (uint256 i = 0; i < n; i++) {
+            _checkSlot(i, pub[2 + i], pub[2 + n + i], pub[2 + 2 * n + i]);
+            uint256 bonus = i < assets.length ? assets[i].liquidationBonus : 0;
+            uint256 fee = i < assets.length ? assets[i].protocolFee : 0;
+            if (pub[2 + 3 * n + i] != bonus || pub[2 + 4 * n + i] != fee) revert RiskParameterMismatch(i);
+        }
+        _verify(stepVerifier, stepVerifySelector, pA, pB, pC, pub);
+
+        positions[oldCommitment] = Status.Liquidated;
+        positions[newCommitment] = Status.Active;
+        uint256 o = 2 + 5 * n;
+        emit PositionLiquidationStep(
+            oldCommitment, newCommitment, msg.sender, pub[o], pub[o + 1], pub[o + 3], pub[o + 4], pub[o + 5],
+            pub[o + 6] == 1
+        );
+    }
+
+    function _verify(
+        address target,
+        bytes4 selector,
+        uint256[2] calldata pA,
+        uint256[2][2] calldata pB,
+        uint256[2] calldata pC,
+        uint256[] calldata pub
+    ) internal view {
+        (bool ok, bytes memory ret) = target.staticcall(abi.encodePacked(selector, abi.encode(pA, pB, pC), pub));
+        if (!ok || ret.length != 32 || !abi.decode(ret, (bool))) revert InvalidProof();
+    }
+
+    function _selector(uint256 inputs) internal pure returns (bytes4) {
+        return bytes4(
+            keccak256(
+                bytes(string.concat("verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[", _decimal(inputs), "])"))
+            )
+        );
     }
 
     function _checkSlot(uint256 i, uint256 price, uint256 decimals, uint256 lt) internal view {

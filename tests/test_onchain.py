@@ -148,6 +148,7 @@ ERRORS = {name: _sel(sig) for name, sig in {
     "RiskParameterMismatch": "RiskParameterMismatch(uint256)",
     "ThresholdMismatch": "ThresholdMismatch(uint256)",
     "InvalidProof": "InvalidProof()",
+    "CommitmentInUse": "CommitmentInUse(uint256)",
 }.items()}
 MAX_AGE = 3600
 
@@ -156,18 +157,23 @@ class Pool:
     """Deploys verifier, four test aggregators and PrivateMarginPool on a chain."""
 
     def __init__(self, chain: Chain, tc: Toolchain, bundle: Bundle, market: Market, prices: PriceSnapshot,
-                 lt_override: dict[int, int] | None = None) -> None:
+                 lt_override: dict[int, int] | None = None, step_vkey: dict[str, Any] | None = None,
+                 bonus_override: dict[int, int] | None = None) -> None:
         self.chain = chain
         contracts = solidity.compile_reference_contracts(tc)
         self.verifier = api.deploy_verifier(chain, bundle, tc)
+        self.step_verifier = api.deploy_verifier(chain, step_vkey, tc) if step_vkey else "0x" + "00" * 20
         self.oracles = [chain.deploy(contracts["TestAggregator"].bytecode) for _ in market.assets]
         self.now = chain.timestamp()
         for i, a in enumerate(market.assets):
             self.set_price(i, prices.prices[a.symbol].price, self.now)
         lts = [lt_override.get(i, a.liquidation_threshold) if lt_override else a.liquidation_threshold
                for i, a in enumerate(market.assets)]
-        ctor = encode(["address", "uint256", "uint256", "address[]", "uint8[]", "uint16[]"],
-                      [self.verifier, 4, MAX_AGE, self.oracles, [a.decimals for a in market.assets], lts])
+        bonuses = [bonus_override.get(i, a.liquidation_bonus) if bonus_override else a.liquidation_bonus
+                   for i, a in enumerate(market.assets)]
+        risk = [[a.decimals, lt, b, a.protocol_fee] for a, lt, b in zip(market.assets, lts, bonuses)]
+        ctor = encode(["address", "address", "uint256", "uint256", "address[]", "uint16[4][]"],
+                      [self.verifier, self.step_verifier, 4, MAX_AGE, self.oracles, risk])
         self.address = chain.deploy(contracts["PrivateMarginPool"].bytecode, ctor)
 
     def set_price(self, slot: int, answer: int, updated_at: int) -> None:
@@ -181,10 +187,10 @@ class Pool:
         return int(decode(["uint8"], self.chain.call(self.address, _sel("positions(uint256)")
                                                       + encode(["uint256"], [commitment])))[0])
 
-    def liquidate(self, b: Bundle, public: list[int] | None = None) -> None:
+    def liquidate(self, b: Bundle, public: list[int] | None = None, fn: str = "liquidate") -> None:
         cd = calldata.from_proof(b.proof, b.public_signals)
         pub = public if public is not None else list(cd.public)
-        data = _sel("liquidate(uint256[2],uint256[2][2],uint256[2],uint256[])") + encode(
+        data = _sel(f"{fn}(uint256[2],uint256[2][2],uint256[2],uint256[])") + encode(
             ["uint256[2]", "uint256[2][2]", "uint256[2]", "uint256[]"],
             [list(cd.a), [list(r) for r in cd.b], list(cd.c), pub])
         self.chain.transact(self.address, data)
@@ -252,3 +258,39 @@ def test_pool_rejects_other_threshold_and_invalid_proof(pool: Pool, bundle: Bund
     proof["pi_a"][1] = str(Q - int(proof["pi_a"][1]))
     _expect("InvalidProof", lambda: pool.liquidate(Bundle(**{**bundle.__dict__, "proof": proof})))
     assert pool.status(int(bundle.public_signals[0])) == 1
+
+
+@pytest.fixture(scope="module")
+def step_bundle(keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market,
+                prices: PriceSnapshot) -> Bundle:
+    keys("liquidation_step_4")
+    b, _ = api.prove_liquidation_step(liquidatable, market, prices, "WETH", "USDC", 7500 * 10**6, toolchain=tc)
+    return b
+
+
+def test_pool_liquidation_step_moves_the_commitment(chain: Chain, tc: Toolchain, bundle: Bundle, step_bundle: Bundle,
+                                                    market: Market, prices: PriceSnapshot) -> None:
+    pool = Pool(chain, tc, bundle, market, prices, step_vkey=step_bundle.vkey)
+    old, new = int(step_bundle.public_signals[0]), int(step_bundle.public_signals[1])
+    _expect("UnknownCommitment", lambda: pool.liquidate(step_bundle, fn="liquidateStep"))
+    pool.register(old)
+    pub = [int(x) for x in step_bundle.public_signals]
+    pub[2 + 3 * 4] += 1  # claims another liquidation bonus for WETH than the pool's
+    _expect("RiskParameterMismatch", lambda: pool.liquidate(step_bundle, pub, fn="liquidateStep"))
+    pool.liquidate(step_bundle, fn="liquidateStep")
+    assert (pool.status(old), pool.status(new)) == (2, 1)
+    _expect("AlreadyLiquidated", lambda: pool.liquidate(step_bundle, fn="liquidateStep"))
+    # the plain HF < 1 proof of the old commitment is now refused too
+    _expect("AlreadyLiquidated", lambda: pool.liquidate(bundle))
+
+
+def test_pool_step_rejects_bad_config_and_reuse(chain: Chain, tc: Toolchain, bundle: Bundle, step_bundle: Bundle,
+                                                market: Market, prices: PriceSnapshot) -> None:
+    pool = Pool(chain, tc, bundle, market, prices, step_vkey=step_bundle.vkey, bonus_override={0: 10600})
+    old, new = int(step_bundle.public_signals[0]), int(step_bundle.public_signals[1])
+    pool.register(old)
+    _expect("RiskParameterMismatch", lambda: pool.liquidate(step_bundle, fn="liquidateStep"))
+    pool = Pool(chain, tc, bundle, market, prices, step_vkey=step_bundle.vkey)
+    pool.register(old)
+    pool.register(new)
+    _expect("CommitmentInUse", lambda: pool.liquidate(step_bundle, fn="liquidateStep"))
