@@ -196,3 +196,22 @@ def test_model_equals_circuit_on_random_liquidations(calc: WitnessCalculator) ->
     assert accepted == 15, attempts
 
 
+
+
+def test_hf_boundary_of_the_step(calc: WitnessCalculator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Just below HF = 1 the step proves; at HF >= 1 the model refuses and so does the circuit."""
+    lo, hi = 0, 10**12
+    while hi - lo > 1:  # smallest USDC debt (base units) with HF < 1 against 10 WETH
+        mid = (lo + hi) // 2
+        below = evaluate(Position({"WETH": 10 * 10**18}, {"USDC": mid}, 1), MARKET, prices()).is_below(10**18)
+        lo, hi = (lo, mid) if below else (mid, hi)
+    just_below = Position({"WETH": 10 * 10**18}, {"USDC": hi}, 1)
+    at_or_above = Position({"WETH": 10 * 10**18}, {"USDC": hi - 1}, 1)
+    _, inputs, _ = step_inputs(just_below, MARKET, prices(), "WETH", "USDC", 10**9, 3)
+    calc.calculate(inputs)
+    with pytest.raises(StatementFalse, match="not liquidatable"):
+        liquidate(at_or_above, MARKET, prices(), "WETH", "USDC", 10**9, 3)
+    monkeypatch.setattr(liquidation_step, "WAD", 2 * 10**18)  # let the model through; the circuit keeps 1e18
+    _, forced, _ = step_inputs(at_or_above, MARKET, prices(), "WETH", "USDC", 10**9, 3)
+    with pytest.raises(WitnessError, match="HealthFactorCompare"):
+        calc.calculate(forced)
