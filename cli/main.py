@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import click
 
-from zkmargin import api, build, paths, perp, registry
+from zkmargin import api, build, paths, perp, registry, scan
 from zkmargin.bundle import decode_claim, load_bundle
 from zkmargin.commitment import commitment, to_hex
 from zkmargin.commitment import new_salt as draw_salt
@@ -428,6 +428,50 @@ def _ratio(text: str, field: str) -> int:
     if not dec.is_finite() or bps != bps.to_integral_value() or not 0 <= bps < 2**perp.RATIO_BITS:
         raise InputError(field, f"must be in [0, {(2**perp.RATIO_BITS - 1) / 10_000}] with at most 4 decimals")
     return int(bps)
+
+
+@cli.command(name="scan")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--market", "market_file", type=existing, required=True, help="Market JSON.")
+@click.option("--prices", "prices_file", type=existing, required=True, help="Price snapshot JSON.")
+@click.option("--threshold", default="1.0", show_default=True, help="Prove HF < this.")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for one bundle per liquidatable position and scan-report.json.")
+@click.option("--workers", type=int, help="Warm prover workers (default: one per core).")
+@click.option("--ptau", type=existing, help="Prepared powers-of-tau file from a real ceremony.")
+@json_option
+@click.pass_context
+def scan_cmd(ctx: click.Context, source: Path, market_file: Path, prices_file: Path, threshold: str, out_dir: Path,
+             workers: int | None, ptau: Path | None) -> None:
+    """Evaluate every position in SOURCE (a directory of position files, or one JSON file of
+    positions) and prove the liquidatable ones with warm provers; resumes an interrupted scan.
+    Exit 0, or 2 if some positions could not be read (the others are still processed)."""
+    market = load_market(market_file)
+    prices = load_prices(prices_file, market)
+    t = parse_threshold(threshold)
+    show = not ctx.meta.get("json") and not ctx.meta.get("quiet")
+    bars: list[Any] = []
+
+    def start(total: int) -> None:
+        if show:
+            bars.append(click.progressbar(length=total, label="scanning positions", file=sys.stderr))
+            bars[0].__enter__()
+
+    try:
+        report = scan.scan(source, market, prices, out_dir, t, toolchain=_toolchain(ctx), workers=workers,
+                           ptau=ptau, progress=_progress(ctx), on_start=start,
+                           on_item=lambda item: bars[0].update(1) if bars else None)
+    finally:
+        if bars:
+            bars[0].__exit__(None, None, None)
+    data = report.to_json()
+    human = (f"scanned {data['scanned']}: {data['proven']} proven, {data['resumed']} already proven, "
+             f"{data['healthy']} healthy, {data['errors']} unreadable; bundles in {out_dir}")
+    for item in report.items:
+        if item.status == "error":
+            human += f"\n  {item.name}: {item.error}"
+    _emit(ctx, {"ok": data["errors"] == 0, **data}, human)
+    ctx.exit(EXIT_BAD_INPUT if data["errors"] else EXIT_OK)
 
 
 @perp_group.command(name="health")

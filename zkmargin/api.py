@@ -104,14 +104,7 @@ def prove_liquidation_step(
     salt = new_salt if new_salt is not None else new_random_salt()
     spec, inputs, outcome = liquidation_step.step_inputs(
         position, market, prices, collateral_asset, debt_asset, debt_to_cover, salt)
-    context = {
-        "note": "informational, not bound by the proof",
-        "market": market.name,
-        "assets": list(market.symbols),
-        "oracle": {s: {"roundId": str(p.round_id), "updatedAt": p.updated_at} for s, p in prices.prices.items()},
-        "created_at": int(time.time()),
-    }
-    bundle = _prove_inputs(spec, inputs, context, ptau, toolchain, progress)
+    bundle = _prove_inputs(spec, inputs, lending_context(market, prices), ptau, toolchain, progress)
     return bundle, outcome.new_position
 
 
@@ -152,6 +145,18 @@ def _perp_context(markets: perp.PerpMarkets) -> dict[str, Any]:
             "created_at": int(time.time())}
 
 
+def lending_context(market: Market, prices: PriceSnapshot, **extra: Any) -> dict[str, Any]:
+    """The informational part of a lending bundle: names and oracle rounds, not proven."""
+    return {
+        "note": "informational, not bound by the proof",
+        "market": market.name,
+        "assets": list(market.symbols),
+        "oracle": {s: {"roundId": str(p.round_id), "updatedAt": p.updated_at} for s, p in prices.prices.items()},
+        "created_at": int(time.time()),
+        **extra,
+    }
+
+
 def _prove(
     stmt: StatementInputs,
     market: Market,
@@ -161,14 +166,7 @@ def _prove(
     toolchain: Toolchain | None,
     progress: Progress | None,
 ) -> Bundle:
-    context = {
-        "note": "informational, not bound by the proof",
-        "market": market.name,
-        "assets": list(market.symbols),
-        "oracle": {s: {"roundId": str(p.round_id), "updatedAt": p.updated_at} for s, p in prices.prices.items()},
-        "created_at": int(time.time()),
-        **extra_context,
-    }
+    context = lending_context(market, prices, **extra_context)
     return _prove_inputs(stmt.spec, stmt.inputs, context, ptau, toolchain, progress)
 
 
@@ -187,7 +185,13 @@ def _prove_inputs(
         witness = WitnessCalculator(keys.compiled.wasm).calculate(inputs)
     with progress.step("proving (snarkjs groth16)"):
         proof, public = prover.prove(keys, witness, tc)
+    return make_bundle(keys, proof, public, context)
+
+
+def make_bundle(keys: build.CircuitKeys, proof: dict[str, Any], public: list[str], context: dict[str, Any]) -> Bundle:
+    """A bundle for a proof made with `keys`."""
     vkey = keys.vkey()
+    spec = keys.compiled.spec
     return Bundle(
         statement=spec.statement,
         circuit=spec.id,

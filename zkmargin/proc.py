@@ -72,3 +72,14 @@ def spawn(argv: Sequence[str | Path], *, cwd: str | Path | None = None) -> subpr
         )
     except OSError as e:
         raise ToolchainError(f"cannot start {args[0]}: {e.strerror}") from None
+
+
+def spawn_pipes(argv: Sequence[str | Path]) -> subprocess.Popen[str]:
+    """Start a worker that speaks line-based text on stdin/stdout (stderr discarded)."""
+    args = [resolve(argv[0]), *(str(a) for a in argv[1:])]
+    try:
+        return subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1
+        )
+    except OSError as e:
+        raise ToolchainError(f"cannot start {args[0]}: {e.strerror}") from None

@@ -1,0 +1,167 @@
+"""Batch scanning for liquidators: evaluate many positions, prove the liquidatable ones.
+
+Bundles are written one by one, atomically, as their proofs finish, so an interrupted
+scan keeps what it finished; a rerun skips a position whose bundle already proves the
+same public signals under the same verification key (resume).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import build, registry
+from .api import lending_context, make_bundle
+from .bundle import load_bundle, vkey_hash
+from .errors import InputError, StatementFalse
+from .fsutil import write_json_atomic
+from .loaders import position_from_json, read_json
+from .model import Market, Position, PriceSnapshot, evaluate, format_wad
+from .progress import Progress
+from .statements import liquidation_inputs
+from .toolchain import Toolchain
+from .warm_prover import ProverPool
+from .witness import WitnessCalculator
+
+REPORT = "scan-report.json"
+
+
+@dataclass
+class ScanItem:
+    name: str
+    status: str  # proven | resumed | healthy | error
+    health_factor: str | None = None
+    bundle: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class ScanReport:
+    items: list[ScanItem] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for i in self.items if i.status == status)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scanned": len(self.items),
+            "proven": self.count("proven"),
+            "resumed": self.count("resumed"),
+            "healthy": self.count("healthy"),
+            "errors": self.count("error"),
+            "positions": [i.__dict__ for i in self.items],
+        }
+
+
+def _sources(source: Path, market: Market) -> list[tuple[str, Position | InputError]]:
+    """(name, position or the error loading it) from a directory of files or one JSON file."""
+    out: list[tuple[str, Position | InputError]] = []
+
+    def load(name: str, raw: Any, where: str) -> None:
+        try:
+            out.append((name, position_from_json(raw, market)))
+        except InputError as e:
+            out.append((name, InputError(e.field, e.detail, source=where)))
+
+    if source.is_dir():
+        for p in sorted(source.glob("*.json")):
+            try:
+                load(p.stem, read_json(p, "position"), f"position file {p}")
+            except InputError as e:
+                out.append((p.stem, e))
+        return out
+    data = read_json(source, "positions")
+    if isinstance(data, dict) and isinstance(data.get("positions"), dict):
+        items = list(data["positions"].items())
+    elif isinstance(data, list):
+        items = [(f"position-{i:05d}", d) for i, d in enumerate(data)]
+    else:
+        raise InputError("positions", "a positions file is a JSON array of positions or {\"positions\": {name: position}}")
+    for name, raw in items:
+        if not isinstance(name, str) or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise InputError(f"positions.{name}", "names are letters, digits, '-', '_' and '.'")
+        load(name, raw, f"{source} positions.{name}")
+    return out
+
+
+def scan(
+    source: Path,
+    market: Market,
+    prices: PriceSnapshot,
+    out_dir: Path,
+    threshold: int,
+    *,
+    toolchain: Toolchain | None = None,
+    workers: int | None = None,
+    ptau: Path | None = None,
+    progress: Progress | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_item: Callable[[ScanItem], None] | None = None,
+) -> ScanReport:
+    """on_start(number of positions) once they are read; on_item(item) as each is settled."""
+    tc = toolchain or Toolchain.discover()
+    report = ScanReport()
+    entries = _sources(source, market)
+    spec = registry.for_assets("liquidation", len(market.assets))
+    keys = build.build(spec, tc, ptau, progress)
+    key_hash = vkey_hash(keys.vkey())
+    calc = WitnessCalculator(keys.compiled.wasm)
+    names = spec.public_signal_names()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    todo: list[tuple[ScanItem, list[int]]] = []
+    if on_start is not None:
+        on_start(len(entries))
+
+    def done(item: ScanItem) -> None:
+        report.items.append(item)
+        if on_item is not None:
+            on_item(item)
+
+    for name, loaded in entries:
+        if isinstance(loaded, InputError):
+            done(ScanItem(name, "error", error=str(loaded)))
+            continue
+        try:
+            stmt = liquidation_inputs(loaded, market, prices, threshold)
+        except InputError as e:
+            done(ScanItem(name, "error", error=str(e)))
+            continue
+        except StatementFalse:  # healthy at this threshold
+            done(ScanItem(name, "healthy", health_factor=format_wad(evaluate(loaded, market, prices).health_factor)))
+            continue
+        target = out_dir / f"{name}.bundle.json"
+        hf = format_wad(stmt.health.health_factor)
+        expected = [str(_flat(stmt.inputs, n)) for n in names]
+        if _resumable(target, expected, key_hash):
+            done(ScanItem(name, "resumed", health_factor=hf, bundle=str(target)))
+            continue
+        todo.append((ScanItem(name, "proven", health_factor=hf, bundle=str(target)), calc.calculate(stmt.inputs)))
+
+    context = lending_context(market, prices)
+    with ProverPool(keys, tc, workers) as pool:
+        def finished(i: int, proof: tuple[dict[str, Any], list[str]]) -> None:
+            item = todo[i][0]
+            make_bundle(keys, proof[0], proof[1], context).save(item.bundle or "")
+            done(item)
+
+        pool.prove_many([w for _, w in todo], on_done=finished)
+    write_json_atomic(out_dir / REPORT, report.to_json())
+    return report
+
+
+def _flat(inputs: dict[str, Any], name: str) -> int:
+    base, _, idx = name.partition("[")
+    v = inputs[base]
+    return int(v[int(idx[:-1])]) if idx else int(v)
+
+
+def _resumable(target: Path, expected: list[str], key_hash: str) -> bool:
+    if not target.exists():
+        return False
+    try:
+        b = load_bundle(target)
+    except InputError:  # BundleError included: a damaged bundle is simply proven again
+        return False
+    return b.public_signals == expected and b.vkey_sha256 == key_hash == vkey_hash(b.vkey)
