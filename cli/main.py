@@ -306,7 +306,8 @@ def liquidate(ctx: click.Context, position_file: Path, market_file: Path, prices
 
 @cli.command()
 @click.argument("bundle_file", type=existing)
-@click.option("--backend", type=click.Choice(["native", "snarkjs"]), default="native", show_default=True)
+@click.option("--backend", type=click.Choice(["native", "reference", "snarkjs"]), default="native", show_default=True,
+              help="native: fast Python verifier; reference: plain py_ecc; snarkjs: snarkjs's own.")
 @click.option("--onchain", is_flag=True, help="Verify with the Solidity verifier on an EVM instead.")
 @chain_options
 @click.option("--vkey", type=existing, help="The verification key you trust (vkey.json); pins the bundle's key.")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from . import build, calldata, liquidation_step, onchain, perp, prover, snarkjs_verify
+from . import build, calldata, groth16_fast, liquidation_step, onchain, perp, prover, snarkjs_verify
 from .commitment import new_salt as new_random_salt
 from .bundle import Bundle, Claim, decode_claim, load_bundle, vkey_hash
 from .evm import Chain, InProcessChain
@@ -30,7 +30,7 @@ from .toolchain import Toolchain
 from .registry import CircuitSpec
 from .witness import InputValue, WitnessCalculator
 
-Backend = Literal["native", "snarkjs", "evm"]
+Backend = Literal["native", "reference", "snarkjs", "evm"]
 
 __all__ = [
     "BundleVerification",
@@ -44,6 +44,7 @@ __all__ = [
     "prove_liquidation_step",
     "prove_perp_liquidation",
     "verify_bundle",
+    "verify_bundles",
 ]
 
 
@@ -287,6 +288,8 @@ def verify_bundle(
         if vkey_hash(key) != embedded:
             return result(Verification(False, "bundle was made for a different verification key"), vkey_hash(key), True)
     if backend == "native":
+        v = groth16_fast.verify(prepared_key(key), bundle.public_signals, bundle.proof)
+    elif backend == "reference":
         v = native_verify(key, bundle.public_signals, bundle.proof)
     elif backend == "snarkjs":
         v = snarkjs_verify.verify(key, bundle.public_signals, bundle.proof, toolchain or Toolchain.discover())
@@ -298,6 +301,32 @@ def verify_bundle(
     else:
         raise ValueError(f"unknown backend {backend!r}")
     return result(v, embedded, pinned)
+
+
+_PREPARED: dict[str, groth16_fast.PreparedKey] = {}
+
+
+def prepared_key(vkey: dict[str, Any]) -> groth16_fast.PreparedKey:
+    """The fast verifier's per-key precomputation, cached by the key's hash for this process."""
+    h = vkey_hash(vkey)
+    if h not in _PREPARED:
+        if len(_PREPARED) > 32:
+            _PREPARED.clear()
+        _PREPARED[h] = groth16_fast.PreparedKey(vkey)
+    return _PREPARED[h]
+
+
+def verify_bundles(bundles: list[Bundle], *, vkey: dict[str, Any] | str | Path) -> Verification:
+    """Batch-verify many bundles made for one (pinned) verification key: one final
+    exponentiation for all. Invalid if any proof is invalid, or any bundle is for another key
+    or not a liquidation/attestation of the same circuit; check one by one to find which."""
+    key = read_json(vkey, "vkey") if isinstance(vkey, (str, Path)) else vkey
+    h = vkey_hash(key)
+    for i, b in enumerate(bundles):
+        if vkey_hash(b.vkey) != h or b.vkey_sha256 != h:
+            return Verification(False, f"bundle {i} was made for a different verification key")
+        decode_claim(b)
+    return groth16_fast.verify_batch(prepared_key(key), [(b.public_signals, b.proof) for b in bundles])
 
 
 def deploy_verifier(chain: Chain, bundle_or_vkey: Bundle | dict[str, Any], toolchain: Toolchain | None = None) -> str:

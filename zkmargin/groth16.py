@@ -10,7 +10,7 @@ and a single final exponentiation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,7 +93,7 @@ def g1(v: Any, what: str) -> G1Point:
     return p
 
 
-def g2(v: Any, what: str) -> G2Point:
+def g2(v: Any, what: str, subgroup_check: Callable[[G2Point], bool] | None = None) -> G2Point:
     x, y, z = ([_coord(c, what) for c in _list(pair, 2, what)] for pair in _list(v, 3, what))
     if z == [0, 0]:
         return (FQ2.one(), FQ2.one(), FQ2.zero())
@@ -102,7 +102,8 @@ def g2(v: Any, what: str) -> G2Point:
     p = (FQ2(x), FQ2(y), FQ2.one())
     if not is_on_curve(p, b2):
         raise _Invalid(f"{what} is not on the BN254 twist")
-    if not is_inf(multiply(p, curve_order)):  # twist has a large cofactor
+    in_g2 = subgroup_check(p) if subgroup_check else is_inf(multiply(p, curve_order))  # the twist has a cofactor
+    if not in_g2:
         raise _Invalid(f"{what} is not in the G2 subgroup")
     return p
 
