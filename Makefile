@@ -32,7 +32,9 @@ test: setup
 	$(BIN)/python -m pytest
 
 bench: setup
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/onchain.py
+	$(BIN)/python benchmarks/scale.py
 
 typecheck: setup
 	$(BIN)/python -m mypy

@@ -25,7 +25,14 @@ from .loaders import read_json
 from .model import Market, Position, PriceSnapshot
 from .progress import NullProgress, Progress
 from .errors import InputError
-from .statements import AttestationContext, StatementInputs, attestation_inputs, domain_hash, liquidation_inputs
+from .statements import (
+    AttestationContext,
+    StatementInputs,
+    attestation_inputs,
+    domain_hash,
+    liquidation_hashed_inputs,
+    liquidation_inputs,
+)
 from .toolchain import Toolchain
 from .registry import CircuitSpec
 from .witness import InputValue, WitnessCalculator
@@ -41,6 +48,7 @@ __all__ = [
     "attest_perp_margin",
     "attest_solvency",
     "prove_liquidation",
+    "prove_liquidation_hashed",
     "prove_liquidation_step",
     "prove_perp_liquidation",
     "verify_bundle",
@@ -64,6 +72,21 @@ def prove_liquidation(
     position is not liquidatable, InputError for values the circuit cannot hold.
     """
     stmt = liquidation_inputs(position, market, prices, threshold)
+    return _prove(stmt, market, prices, {}, ptau, toolchain, progress)
+
+
+def prove_liquidation_hashed(
+    position: Position,
+    market: Market,
+    prices: PriceSnapshot,
+    threshold: int = WAD,
+    *,
+    ptau: Path | None = None,
+    toolchain: Toolchain | None = None,
+    progress: Progress | None = None,
+) -> Bundle:
+    """prove_liquidation with prices and risk parameters as two Poseidon hashes (4 public inputs)."""
+    stmt = liquidation_hashed_inputs(position, market, prices, threshold)
     return _prove(stmt, market, prices, {}, ptau, toolchain, progress)
 
 

@@ -123,6 +123,10 @@ class Claim:
                 else ">= " + ratio + " maintenance margin"
             return f"perp account {self.commitment_hex} has equity {relation} at {quotes}{self._context_text()}"
         t = format_wad(self.threshold)
+        if self.statement == "liquidation_hashed":
+            return (f"position {self.commitment_hex} has health factor < {t} (Aave v3.5 rounding): liquidatable at "
+                    f"the prices hashing to 0x{self.signals['pricesHash']:064x} and the risk parameters hashing "
+                    f"to 0x{self.signals['paramsHash']:064x} (Poseidon)")
         if self.statement == "liquidation":
             return (f"position {self.commitment_hex} has health factor < {t} (Aave v3.5 rounding): "
                     f"liquidatable at prices {self._prices()}")
@@ -134,6 +138,11 @@ class Claim:
         if self.is_perp:
             out["marginRatio_bps"] = self.signals["marginRatio"]
             out["markets"] = self.perp_markets()
+        elif self.statement == "liquidation_hashed":
+            out["hfThreshold"] = str(self.threshold)
+            out["hfThreshold_decimal"] = format_wad(self.threshold)
+            out["pricesHash"] = f"0x{self.signals['pricesHash']:064x}"
+            out["paramsHash"] = f"0x{self.signals['paramsHash']:064x}"
         elif self.statement == "liquidation_step":
             s = self.signals
             out["newCommitment"] = f"0x{s['newCommitment']:064x}"

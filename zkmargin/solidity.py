@@ -78,6 +78,14 @@ def compile_verifier(vkey: dict[str, Any], tc: Toolchain) -> Compiled:
     return compile_sources({"Groth16Verifier.sol": verifier_source(vkey, tc)}, tc)[VERIFIER_CONTRACT]
 
 
+def poseidon_contract(n_inputs: int, tc: Toolchain) -> Compiled:
+    """circomlibjs's EVM Poseidon for n inputs: `poseidon(uint256[n]) returns (uint256)`."""
+    out = json.loads(run([tc.node_path(), _JS / "poseidon_contract.cjs", tc.node_modules, str(n_inputs)],
+                         timeout=120).stdout)
+    code = bytes.fromhex(out["bytecode"][2:])
+    return Compiled(f"PoseidonT{n_inputs + 1}", out["abi"], code, 0)
+
+
 def compile_reference_contracts(tc: Toolchain) -> dict[str, Compiled]:
     """contracts/**/*.sol: PrivateMarginPool and the test aggregator."""
     sources = {str(p.relative_to(CONTRACTS_DIR)): p.read_text() for p in sorted(CONTRACTS_DIR.rglob("*.sol"))}

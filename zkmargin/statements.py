@@ -13,6 +13,7 @@ from . import registry
 from .commitment import commitment, slot_amounts
 from .errors import InputError, StatementFalse
 from .model import Health, Market, Position, PriceSnapshot, evaluate, format_wad
+from .poseidon import poseidon
 from .registry import CircuitSpec
 from .witness import InputValue
 
@@ -88,6 +89,51 @@ def liquidation_inputs(
             f">= threshold {format_wad(threshold)} (Aave v3.5 rounding)"
         )
     return StatementInputs(spec, inputs, com, health)
+
+
+def prices_hash(prices: list[int]) -> int:
+    """The slot prices (padding included) hashed as LiquidationHashed binds them: Poseidon over
+    chunks of 4, then over the chunk hashes (circomlibjs's EVM Poseidon takes at most 6 inputs)."""
+    if len(prices) <= 4:
+        return poseidon(prices)
+    return poseidon([poseidon(prices[i : i + 4]) for i in range(0, len(prices), 4)])
+
+
+def params_hash(decimals: list[int], liq_thresholds: list[int]) -> int:
+    """Poseidon over the slot decimals then liquidation thresholds (padding included)."""
+    return poseidon([*decimals, *liq_thresholds])
+
+
+def liquidation_hashed_inputs(
+    position: Position, market: Market, prices: PriceSnapshot, threshold: int
+) -> StatementInputs:
+    """Inputs of LiquidationHashed: the same statement with prices and parameters hashed."""
+    plain = liquidation_inputs(position, market, prices, threshold)
+    spec = registry.for_assets("liquidation_hashed", len(market.assets))
+    if spec.n_assets != plain.spec.n_assets:
+        # the commitment is per slot count: both layouts must use the same size
+        raise InputError("assets", f"no hashed circuit with {plain.spec.n_assets} slots")
+    i = plain.inputs
+
+    def ints(name: str) -> list[int]:
+        v = i[name]
+        assert not isinstance(v, int)
+        return list(v)
+
+    price, dec, lt = ints("price"), ints("decimals"), ints("liqThreshold")
+    inputs: dict[str, InputValue] = {
+        "commitment": plain.commitment,
+        "pricesHash": prices_hash(price),
+        "paramsHash": params_hash(dec, lt),
+        "hfThreshold": threshold,
+        "price": price,
+        "decimals": dec,
+        "liqThreshold": lt,
+        "collateral": i["collateral"],
+        "debt": i["debt"],
+        "salt": i["salt"],
+    }
+    return StatementInputs(spec, inputs, plain.commitment, plain.health)
 
 
 def attestation_inputs(

@@ -161,3 +161,65 @@ template SolvencyAttestation(N) {
     signal expirySq <== expiry * expiry;
     signal nonceSq <== nonce * nonce;
 }
+
+// Prices hash of the hashed layout, computable on-chain with circomlibjs's EVM Poseidon
+// (which stops at 6 inputs): Poseidon over chunks of 4 prices, then over the chunk hashes.
+//   N <= 4: Poseidon_N(price);   N = 8: Poseidon_2(Poseidon_4(p0..p3), Poseidon_4(p4..p7))
+template PricesHash(N) {
+    assert(N % 4 == 0 || N < 4);
+    signal input price[N];
+    signal output out;
+    var chunks = N <= 4 ? 1 : N \ 4;
+    var size = N <= 4 ? N : 4;
+    component h[chunks];
+    for (var c = 0; c < chunks; c++) {
+        h[c] = Poseidon(size);
+        for (var i = 0; i < size; i++) { h[c].inputs[i] <== price[c * size + i]; }
+    }
+    if (chunks == 1) {
+        out <== h[0].out;
+    } else {
+        component top = Poseidon(chunks);
+        for (var c = 0; c < chunks; c++) { top.inputs[c] <== h[c].out; }
+        out <== top.out;
+    }
+}
+
+// The liquidation statement with fewer public inputs: prices and risk parameters enter as
+// two Poseidon hashes, so the verifier pays for 4 public inputs instead of 3N + 2.
+//   pricesHash = PricesHash(N)(price)
+//   paramsHash = Poseidon_2N(decimals[0..N-1], liqThreshold[0..N-1])     (N <= 8)
+// The consuming contract recomputes pricesHash from its oracles and stores paramsHash.
+template LiquidationHashed(N) {
+    assert(2 * N <= 16);
+    signal input commitment;
+    signal input pricesHash;
+    signal input paramsHash;
+    signal input hfThreshold;
+    signal input price[N];
+    signal input decimals[N];
+    signal input liqThreshold[N];
+    signal input collateral[N];
+    signal input debt[N];
+    signal input salt;
+
+    component hp = PricesHash(N);
+    component hr = Poseidon(2 * N);
+    for (var i = 0; i < N; i++) {
+        hp.price[i] <== price[i];
+        hr.inputs[i] <== decimals[i];
+        hr.inputs[N + i] <== liqThreshold[i];
+    }
+    hp.out === pricesHash;   // binds every price
+    hr.out === paramsHash;   // binds every risk parameter
+
+    component s = HealthStatement(N, 1);
+    s.commitment <== commitment;
+    s.price <== price;
+    s.decimals <== decimals;
+    s.liqThreshold <== liqThreshold;
+    s.hfThreshold <== hfThreshold;
+    s.collateral <== collateral;
+    s.debt <== debt;
+    s.salt <== salt;
+}

@@ -1,0 +1,192 @@
+"""Scale benchmark (issue: fast at scale). For the 4- and 8-asset circuits, measured in one run:
+witness time (Python wasmtime vs `snarkjs wtns calculate`), proofs/s (warm pool vs one
+`snarkjs groth16 prove` CLI call per proof), verification time (fast native, py_ecc reference,
+`snarkjs groth16 verify` CLI; a batch of 64 vs one), verification gas (plain vs hashed layout,
+plus the on-chain Poseidon a contract pays to recompute the prices hash), constraint counts.
+
+    .venv/bin/python benchmarks/scale.py [--proofs 8] [--json benchmarks/results.json] [--png benchmarks/results.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from eth_abi.abi import encode
+from eth_utils.crypto import keccak
+
+from zkmargin import api, build, groth16_fast, onchain, registry, solidity
+from zkmargin.evm import InProcessChain
+from zkmargin.groth16 import verify as reference_verify
+from zkmargin.model import Asset, Market, Position, PricePoint, PriceSnapshot
+from zkmargin.proc import run
+from zkmargin.progress import StderrProgress
+from zkmargin.statements import liquidation_hashed_inputs, liquidation_inputs
+from zkmargin.toolchain import Toolchain
+from zkmargin.warm_prover import ProverPool
+from zkmargin.witness import WitnessCalculator, write_wtns
+
+
+def timed(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall time in seconds."""
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return statistics.median(out)
+
+
+def case(n: int) -> tuple[Market, PriceSnapshot, list[Position]]:
+    assets = tuple(Asset(f"T{i}", [18, 6, 8, 18][i % 4], 8000, 10500) for i in range(n))
+    market = Market(f"bench{n}", assets)
+    prices = PriceSnapshot({a.symbol: PricePoint(10**8 + i, 1, 1) for i, a in enumerate(assets)})
+    positions = [Position({"T0": 10**18}, {"T2": 9 * 10**7 + k}, 1000 + k) for k in range(64)]
+    return market, prices, positions
+
+
+def bench_size(n: int, proofs: int, tc: Toolchain, progress: StderrProgress) -> dict[str, Any]:
+    market, prices, positions = case(n)
+    keys = build.build(registry.for_assets("liquidation", n), tc, progress=progress)
+    hkeys = build.build(registry.for_assets("liquidation_hashed", n), tc, progress=progress)
+    calc = WitnessCalculator(keys.compiled.wasm)
+    inputs = [liquidation_inputs(p, market, prices, 10**18).inputs for p in positions[:proofs]]
+    row: dict[str, Any] = {"circuit": keys.compiled.spec.id, "assets": n,
+                           "constraints": keys.compiled.n_constraints,
+                           "constraints_hashed": hkeys.compiled.n_constraints}
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        (tmp / "input.json").write_text(json.dumps(
+            {k: (str(v) if isinstance(v, int) else [str(x) for x in v]) for k, v in inputs[0].items()}))
+        with progress.step(f"witness timing ({n} assets)"):
+            row["witness_s_python"] = timed(lambda: calc.calculate(inputs[0]), 5)
+            row["witness_s_snarkjs_cli"] = timed(lambda: run(tc.argv(
+                "snarkjs", "wtns", "calculate", keys.compiled.wasm, tmp / "input.json", tmp / "w.wtns")), 3)
+        witnesses = [calc.calculate(i) for i in inputs]
+        with progress.step(f"proving {proofs} proofs, warm pool vs CLI ({n} assets)"):
+            with ProverPool(keys, tc) as pool:
+                pool.prove_many(witnesses[:pool.size])  # start the workers
+                t = time.perf_counter()
+                results = pool.prove_many(witnesses)
+                row["proofs_per_s_warm_pool"] = proofs / (time.perf_counter() - t)
+                row["pool_workers"] = pool.size
+            cli = max(2, proofs // 2)
+            t = time.perf_counter()
+            for k in range(cli):
+                write_wtns(tmp / "w.wtns", witnesses[k])
+                run(tc.argv("snarkjs", "groth16", "prove", keys.zkey, tmp / "w.wtns", tmp / "p.json", tmp / "pub.json"))
+            row["proofs_per_s_snarkjs_cli"] = cli / (time.perf_counter() - t)
+        vkey = keys.vkey()
+        proof, public = results[0]
+        for name, obj in (("vkey", vkey), ("public", public), ("proof", proof)):
+            (tmp / f"{name}.json").write_text(json.dumps(obj))
+        with progress.step(f"verification timing ({n} assets)"):
+            prepared = groth16_fast.PreparedKey(vkey)
+            row["verify_s_native"] = timed(lambda: groth16_fast.verify(prepared, public, proof), 5)
+            row["verify_s_reference"] = timed(lambda: reference_verify(vkey, public, proof), 1)
+            row["verify_s_snarkjs_cli"] = timed(lambda: run(tc.argv(
+                "snarkjs", "groth16", "verify", tmp / "vkey.json", tmp / "public.json", tmp / "proof.json")), 3)
+            batch = [(public, proof)] * 64
+            row["verify_batch64_s_native"] = timed(lambda: groth16_fast.verify_batch(prepared, batch), 1)
+    with progress.step(f"gas, plain vs hashed ({n} assets)"):
+        chain = InProcessChain()
+        plain = api.make_bundle(keys, proof, public, {})
+        row["gas_plain"] = api.measure_gas(plain, chain=chain, toolchain=tc).total
+        hstmt = liquidation_hashed_inputs(positions[0], market, prices, 10**18)
+        hw = WitnessCalculator(hkeys.compiled.wasm).calculate(hstmt.inputs)
+        with ProverPool(hkeys, tc, size=1) as pool:
+            hproof, hpublic = pool.prove_many([hw])[0]
+        hashed = api.make_bundle(hkeys, hproof, hpublic, {})
+        row["gas_hashed"] = api.measure_gas(hashed, chain=chain, toolchain=tc).total
+        row["gas_formula_plain"] = onchain.FORMULA_BASE + onchain.FORMULA_PER_INPUT * len(public)
+        row["gas_onchain_prices_hash"] = prices_hash_gas(n, chain, tc)
+    return row
+
+
+def prices_hash_gas(n: int, chain: InProcessChain, tc: Toolchain) -> int:
+    """Execution gas a contract pays to recompute the hashed layout's prices hash on-chain
+    with circomlibjs's EVM Poseidon (chunks of 4, then the chunk hashes)."""
+    def call(k: int, values: list[int]) -> int:
+        c = solidity.poseidon_contract(k, tc)
+        addr = chain.deploy(c.bytecode)
+        data = keccak(text=f"poseidon(uint256[{k}])")[:4] + encode([f"uint256[{k}]"], [values])
+        return chain.transact(addr, data).gas_used - 21_000 - onchain.calldata_gas(data)
+
+    if n <= 4:
+        return call(n, list(range(1, n + 1)))
+    return (n // 4) * call(4, [1, 2, 3, 4]) + call(n // 4, list(range(1, n // 4 + 1)))
+
+
+def chart(rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    labels = [r["circuit"] for r in rows]
+    x = range(len(rows))
+
+    def bars(ax: Any, keys: list[tuple[str, str]], title: str, ylabel: str) -> None:
+        w = 0.8 / len(keys)
+        for j, (k, name) in enumerate(keys):
+            ax.bar([i + j * w for i in x], [r[k] for r in rows], w, label=name)
+        ax.set_xticks([i + w * (len(keys) - 1) / 2 for i in x], labels)
+        ax.set_title(title)
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=8)
+
+    bars(axes[0], [("proofs_per_s_warm_pool", "warm pool"), ("proofs_per_s_snarkjs_cli", "snarkjs CLI per proof")],
+         "proving throughput", "proofs / s")
+    bars(axes[1], [("verify_s_native", "native (fast)"), ("verify_s_snarkjs_cli", "snarkjs CLI"),
+                   ("verify_s_reference", "py_ecc reference")], "single verification", "seconds")
+    bars(axes[2], [("gas_plain", "plain layout"), ("gas_hashed", "hashed layout")], "verifyProof gas", "gas")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--proofs", type=int, default=8)
+    ap.add_argument("--json", type=Path, default=Path("benchmarks/results.json"))
+    ap.add_argument("--png", type=Path, default=Path("benchmarks/results.png"))
+    args = ap.parse_args()
+    tc = Toolchain.discover()
+    progress = StderrProgress()
+    rows = [bench_size(n, args.proofs, tc, progress) for n in (4, 8)]
+    print(f"{'circuit':15} {'constr':>7} {'hashed':>7} {'wit py ms':>9} {'wit cli ms':>10} {'pool p/s':>8} "
+          f"{'cli p/s':>7} {'x':>5}")
+    for r in rows:
+        print(f"{r['circuit']:15} {r['constraints']:>7} {r['constraints_hashed']:>7} "
+              f"{r['witness_s_python'] * 1000:>9.1f} {r['witness_s_snarkjs_cli'] * 1000:>10.1f} "
+              f"{r['proofs_per_s_warm_pool']:>8.2f} {r['proofs_per_s_snarkjs_cli']:>7.2f} "
+              f"{r['proofs_per_s_warm_pool'] / r['proofs_per_s_snarkjs_cli']:>5.2f}")
+    print()
+    print(f"{'circuit':15} {'native ms':>9} {'ref ms':>7} {'cli ms':>7} {'native/cli':>10} {'batch64 ms':>10} "
+          f"{'batch/1':>7}")
+    for r in rows:
+        print(f"{r['circuit']:15} {r['verify_s_native'] * 1000:>9.1f} {r['verify_s_reference'] * 1000:>7.1f} "
+              f"{r['verify_s_snarkjs_cli'] * 1000:>7.1f} {r['verify_s_native'] / r['verify_s_snarkjs_cli']:>10.2f} "
+              f"{r['verify_batch64_s_native'] * 1000:>10.1f} "
+              f"{r['verify_batch64_s_native'] / r['verify_s_native']:>7.1f}")
+    print()
+    print(f"{'circuit':15} {'gas plain':>9} {'181k+6.15k*n':>12} {'gas hashed':>10} {'+prices hash':>12}")
+    for r in rows:
+        print(f"{r['circuit']:15} {r['gas_plain']:>9} {r['gas_formula_plain']:>12} {r['gas_hashed']:>10} "
+              f"{r['gas_onchain_prices_hash']:>12}")
+    args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    try:
+        chart(rows, args.png)
+        print(f"\nwrote {args.json} and {args.png}")
+    except ImportError:
+        print(f"\nwrote {args.json} (install matplotlib for the chart: pip install -e '.[bench]')")
+
+
+if __name__ == "__main__":
+    main()
