@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 import click
 
 from zkmargin import api, build, paths, perp, registry, scan
-from zkmargin.bundle import decode_claim, load_bundle
+from zkmargin.bundle import Bundle, decode_claim, load_bundle
 from zkmargin.commitment import commitment, to_hex
 from zkmargin.commitment import new_salt as draw_salt
 from zkmargin.errors import InputError, StatementFalse, ZkMarginError
@@ -95,6 +95,36 @@ def _toolchain(ctx: click.Context) -> Toolchain:
 
 
 existing = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def attestation_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Context of an attestation, output and ptau: shared by `attest` and `perp attest`."""
+    for opt in reversed([
+        click.option("--domain", required=True, help="The verifier this attestation is for (e.g. its name)."),
+        click.option("--expiry", type=int, help="Unix time after which verifiers refuse it (default: now + --ttl)."),
+        click.option("--ttl", type=int, default=3600, show_default=True,
+                     help="Seconds of validity when --expiry is absent."),
+        click.option("--nonce", type=int, help="Nonce the verifier asked for (default: 64 random bits)."),
+        click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                     help="Bundle to write."),
+        click.option("--ptau", type=existing, help="Prepared powers-of-tau file from a real ceremony."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _context(domain: str, expiry: int | None, ttl: int, nonce: int | None) -> AttestationContext:
+    return AttestationContext(domain, expiry if expiry is not None else int(time.time()) + ttl,
+                              nonce if nonce is not None else secrets.randbits(64))
+
+
+def _save_and_report(ctx: click.Context, bundle: Bundle, output: Path, **extra: str) -> None:
+    """Write the bundle atomically and print its claim (decoded from the public signals)."""
+    bundle.save(output)
+    claim = decode_claim(bundle)
+    written = " and ".join([str(output), *extra.values()])
+    _emit(ctx, {"ok": True, "bundle": str(output), **extra, "claim": claim.to_json()},
+          f"wrote {written}\nclaim: {claim.describe()}")
 
 
 @click.group(cls=ZkGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -232,10 +262,7 @@ def prove(ctx: click.Context, position_file: Path, market_file: Path, prices_fil
     t = parse_threshold(threshold)
     bundle = api.prove_liquidation(position, market, prices, t, ptau=ptau, toolchain=_toolchain(ctx),
                                    progress=_progress(ctx))
-    bundle.save(output)
-    claim = decode_claim(bundle)
-    _emit(ctx, {"ok": True, "bundle": str(output), "claim": claim.to_json()},
-          f"wrote {output}\nclaim: {claim.describe()}")
+    _save_and_report(ctx, bundle, output)
 
 
 def chain_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -254,12 +281,7 @@ def _chain(rpc_url: str | None, private_key: str | None) -> Chain:
 @click.option("--market", "market_file", type=existing, required=True, help="Market JSON.")
 @click.option("--prices", "prices_file", type=existing, required=True, help="Price snapshot JSON.")
 @click.option("--min-hf", default="1.0", show_default=True, help="Prove HF >= this (decimal).")
-@click.option("--domain", required=True, help="The verifier this attestation is for (e.g. its name or address).")
-@click.option("--expiry", type=int, help="Unix time after which verifiers refuse it (default: now + --ttl).")
-@click.option("--ttl", type=int, default=3600, show_default=True, help="Seconds of validity when --expiry is absent.")
-@click.option("--nonce", type=int, help="Nonce the verifier asked for (default: 64 random bits).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Bundle to write.")
-@click.option("--ptau", type=existing, help="Prepared powers-of-tau file from a real ceremony.")
+@attestation_options
 @json_option
 @click.pass_context
 def attest(ctx: click.Context, position_file: Path, market_file: Path, prices_file: Path, min_hf: str, domain: str,
@@ -267,14 +289,9 @@ def attest(ctx: click.Context, position_file: Path, market_file: Path, prices_fi
     """Prove that a committed position is solvent (HF >= --min-hf) for one verifier, until an expiry."""
     position, market, prices = _load_all(position_file, market_file, prices_file)
     t = parse_threshold(min_hf, "--min-hf")
-    context = AttestationContext(domain, expiry if expiry is not None else int(time.time()) + ttl,
-                                 nonce if nonce is not None else secrets.randbits(64))
-    bundle = api.attest_solvency(position, market, prices, t, context, ptau=ptau, toolchain=_toolchain(ctx),
-                                 progress=_progress(ctx))
-    bundle.save(output)
-    claim = decode_claim(bundle)
-    _emit(ctx, {"ok": True, "bundle": str(output), "claim": claim.to_json()},
-          f"wrote {output}\nclaim: {claim.describe()}")
+    bundle = api.attest_solvency(position, market, prices, t, _context(domain, expiry, ttl, nonce), ptau=ptau,
+                                 toolchain=_toolchain(ctx), progress=_progress(ctx))
+    _save_and_report(ctx, bundle, output)
 
 
 @cli.command()
@@ -298,10 +315,7 @@ def liquidate(ctx: click.Context, position_file: Path, market_file: Path, prices
     bundle, after = api.prove_liquidation_step(position, market, prices, collateral_asset, debt_asset, amount,
                                                ptau=ptau, toolchain=_toolchain(ctx), progress=_progress(ctx))
     write_json_atomic(new_position, position_to_json(after))
-    bundle.save(output)
-    claim = decode_claim(bundle)
-    _emit(ctx, {"ok": True, "bundle": str(output), "new_position": str(new_position), "claim": claim.to_json()},
-          f"wrote {output} and {new_position}\nclaim: {claim.describe()}")
+    _save_and_report(ctx, bundle, output, new_position=str(new_position))
 
 
 @cli.command()
@@ -503,33 +517,23 @@ def perp_prove(ctx: click.Context, account_file: Path, markets_file: Path, price
     account, markets, quotes = _perp_load(account_file, markets_file, prices_file)
     bundle = api.prove_perp_liquidation(account, markets, quotes, ptau=ptau, toolchain=_toolchain(ctx),
                                         progress=_progress(ctx))
-    bundle.save(output)
-    claim = decode_claim(bundle)
-    _emit(ctx, {"ok": True, "bundle": str(output), "claim": claim.to_json()}, f"wrote {output}\nclaim: {claim.describe()}")
+    _save_and_report(ctx, bundle, output)
 
 
 @perp_group.command(name="attest")
 @perp_files
 @click.option("--ratio", default="1.0", show_default=True, help="Prove equity >= ratio x maintenance margin.")
-@click.option("--domain", required=True, help="The verifier this attestation is for.")
-@click.option("--expiry", type=int, help="Unix time after which verifiers refuse it (default: now + --ttl).")
-@click.option("--ttl", type=int, default=3600, show_default=True)
-@click.option("--nonce", type=int, help="Nonce the verifier asked for (default: 64 random bits).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Bundle to write.")
-@click.option("--ptau", type=existing, help="Prepared powers-of-tau file from a real ceremony.")
+@attestation_options
 @json_option
 @click.pass_context
 def perp_attest(ctx: click.Context, account_file: Path, markets_file: Path, prices_file: Path, ratio: str, domain: str,
                 expiry: int | None, ttl: int, nonce: int | None, output: Path, ptau: Path | None) -> None:
     """Prove a committed perp account holds equity >= ratio x maintenance margin."""
     account, markets, quotes = _perp_load(account_file, markets_file, prices_file)
-    context = AttestationContext(domain, expiry if expiry is not None else int(time.time()) + ttl,
-                                 nonce if nonce is not None else secrets.randbits(64))
-    bundle = api.attest_perp_margin(account, markets, quotes, _ratio(ratio, "--ratio"), context, ptau=ptau,
-                                    toolchain=_toolchain(ctx), progress=_progress(ctx))
-    bundle.save(output)
-    claim = decode_claim(bundle)
-    _emit(ctx, {"ok": True, "bundle": str(output), "claim": claim.to_json()}, f"wrote {output}\nclaim: {claim.describe()}")
+    bundle = api.attest_perp_margin(account, markets, quotes, _ratio(ratio, "--ratio"),
+                                    _context(domain, expiry, ttl, nonce), ptau=ptau, toolchain=_toolchain(ctx),
+                                    progress=_progress(ctx))
+    _save_and_report(ctx, bundle, output)
 
 
 def main() -> None:

@@ -126,15 +126,11 @@ contract PrivateMarginPool {
         uint256 n = slots;
         if (pub.length != 3 * n + 2) revert WrongSignalCount(3 * n + 2, pub.length);
         // 1. Canonical field elements: an input >= r would alias another value in the circuit.
-        for (uint256 i = 0; i < pub.length; i++) {
-            if (pub[i] >= SNARK_SCALAR_FIELD) revert InputNotInField(i);
-        }
+        _checkField(pub);
         // 2. The position exists and has not been liquidated (replay protection keys on the
         //    commitment, never on proof bytes: Groth16 proofs are malleable).
         uint256 commitment = pub[0];
-        Status status = positions[commitment];
-        if (status == Status.None) revert UnknownCommitment(commitment);
-        if (status == Status.Liquidated) revert AlreadyLiquidated(commitment);
+        _requireActive(commitment);
         // 3. Prices are the oracles' current answers; risk parameters are the pool's.
         for (uint256 i = 0; i < n; i++) {
             _checkSlot(i, pub[1 + i], pub[1 + n + i], pub[1 + 2 * n + i]);
@@ -161,14 +157,10 @@ contract PrivateMarginPool {
     ) external {
         uint256 n = slots;
         if (pub.length != 5 * n + 9) revert WrongSignalCount(5 * n + 9, pub.length);
-        for (uint256 i = 0; i < pub.length; i++) {
-            if (pub[i] >= SNARK_SCALAR_FIELD) revert InputNotInField(i);
-        }
+        _checkField(pub);
         uint256 oldCommitment = pub[0];
         uint256 newCommitment = pub[1];
-        Status status = positions[oldCommitment];
-        if (status == Status.None) revert UnknownCommitment(oldCommitment);
-        if (status == Status.Liquidated) revert AlreadyLiquidated(oldCommitment);
+        _requireActive(oldCommitment);
         if (positions[newCommitment] != Status.None) revert CommitmentInUse(newCommitment);
         for (uint256 i = 0; i < n; i++) {
             _checkSlot(i, pub[2 + i], pub[2 + n + i], pub[2 + 2 * n + i]);
@@ -185,6 +177,18 @@ contract PrivateMarginPool {
             oldCommitment, newCommitment, msg.sender, pub[o], pub[o + 1], pub[o + 3], pub[o + 4], pub[o + 5],
             pub[o + 6] == 1
         );
+    }
+
+    function _checkField(uint256[] calldata pub) internal pure {
+        for (uint256 i = 0; i < pub.length; i++) {
+            if (pub[i] >= SNARK_SCALAR_FIELD) revert InputNotInField(i);
+        }
+    }
+
+    function _requireActive(uint256 commitment) internal view {
+        Status status = positions[commitment];
+        if (status == Status.None) revert UnknownCommitment(commitment);
+        if (status == Status.Liquidated) revert AlreadyLiquidated(commitment);
     }
 
     function _verify(

@@ -17,7 +17,7 @@ from typing import Any
 
 from . import paths, ptau, r1cs, solidity
 from .errors import ArtifactError
-from .fsutil import staging_dir, write_json_atomic
+from .fsutil import file_lock, staging_dir, write_json_atomic
 from .proc import run
 from .progress import NullProgress, Progress
 from .registry import CircuitSpec
@@ -113,6 +113,11 @@ def compile_circuit(spec: CircuitSpec, tc: Toolchain, progress: Progress | None 
     tc.require()
     key = paths.compile_key(spec.id, spec.as_dict(), tc.fingerprint)
     final = paths.compile_dir(spec.id, key)
+    with file_lock(final.parent / f".{key}.lock"):
+        return _compile_locked(spec, tc, progress, key, final)
+
+
+def _compile_locked(spec: CircuitSpec, tc: Toolchain, progress: Progress, key: str, final: Path) -> CompiledCircuit:
     meta = _intact(final)
     if meta is not None:
         return CompiledCircuit(spec, final, meta)
@@ -169,6 +174,13 @@ def setup_circuit(
         )
     ptau.warn_if_dev(info)
     final = paths.setup_dir(compiled.dir, info.sha256, tc.version("solc"))
+    with file_lock(compiled.dir.parent / f".{final.name}.lock"):
+        return _setup_locked(compiled, tc, info, progress, final)
+
+
+def _setup_locked(
+    compiled: CompiledCircuit, tc: Toolchain, info: ptau.PtauInfo, progress: Progress, final: Path
+) -> CircuitKeys:
     meta = _intact(final)
     if meta is not None:
         return CircuitKeys(compiled, final, meta)

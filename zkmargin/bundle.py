@@ -220,7 +220,7 @@ def decode_claim(bundle: Bundle) -> Claim:
         raise BundleError("public_signals", f"{spec.id} has {len(names)} public signals, bundle has {len(bundle.public_signals)}")
     values: dict[str, int] = {}
     for i, (name, raw) in enumerate(zip(names, bundle.public_signals)):
-        if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 80:
+        if not isinstance(raw, str) or not (raw.isascii() and raw.isdigit()) or len(raw) > 80:
             raise BundleError(f"public_signals[{i}]", "must be a decimal string")
         values[name] = int(raw)
     ctx_assets = bundle.context.get("assets")

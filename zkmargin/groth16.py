@@ -62,7 +62,7 @@ def _int(v: Any, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, (str, int)):
         raise _Invalid(f"{what} is not an integer")
     if isinstance(v, str):
-        if not v.isdigit() or len(v) > 80:
+        if not (v.isascii() and v.isdigit()) or len(v) > 80:  # "²".isdigit() is True
             raise _Invalid(f"{what} is not a decimal integer")
         return int(v)
     return int(v)

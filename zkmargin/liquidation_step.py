@@ -28,7 +28,7 @@ from .errors import InputError, StatementFalse
 from .limits import AMOUNT_BITS, BPS, WAD
 from .model import Health, Market, Position, PriceSnapshot, evaluate, format_wad
 from .registry import CircuitSpec
-from .statements import PAD_DECIMALS, PAD_LT, PAD_PRICE
+from .statements import slot_params
 from .witness import InputValue
 
 CLOSE_FACTOR_HF_THRESHOLD = 95 * 10**16
@@ -167,9 +167,7 @@ def step_inputs(
     inputs: dict[str, InputValue] = {
         "oldCommitment": commitment(position, market, n),
         "newCommitment": commitment(outcome.new_position, market, n),
-        "price": [prices.prices[a.symbol].price for a in market.assets] + [PAD_PRICE] * pad,
-        "decimals": [a.decimals for a in market.assets] + [PAD_DECIMALS] * pad,
-        "liqThreshold": [a.liquidation_threshold for a in market.assets] + [PAD_LT] * pad,
+        **slot_params(market, prices, n),
         "liqBonus": [a.liquidation_bonus for a in market.assets] + [0] * pad,
         "protocolFee": [a.protocol_fee for a in market.assets] + [0] * pad,
         "collateralAsset": outcome.collateral_index,

@@ -94,8 +94,13 @@ def _obj(value: Any, field: str, keys: set[str], required: set[str]) -> dict[str
     return value
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
 def _join(prefix: str, key: str) -> str:
-    return f"{prefix}.{key}" if prefix else key
+    """prefix.key, with a key that is empty, long or unprintable shown quoted (JSON-escaped)."""
+    shown = key if _PLAIN_KEY.match(key) else json.dumps(key[:64])
+    return f"{prefix}.{shown}" if prefix else shown
 
 
 def _kind(v: Any) -> str:
@@ -195,7 +200,7 @@ def prices_from_json(data: Any, market: Market) -> PriceSnapshot:
     raw = _obj(d["prices"], "prices", set(d["prices"]) if isinstance(d["prices"], dict) else set(), set())
     out: dict[str, PricePoint] = {}
     for sym, p in raw.items():
-        f = f"prices.{sym}"
+        f = _join("prices", sym)
         if sym not in market.symbols:
             raise InputError(f, f"unknown asset (market {market.name} has {', '.join(market.symbols)})")
         p = _obj(p, f, {"price", "roundId", "updatedAt"}, {"price"})
@@ -220,7 +225,7 @@ def position_from_json(data: Any, market: Market) -> Position:
             raise InputError(kind, f"must be an object of asset -> amount, got {_kind(raw)}")
         amounts[kind] = {}
         for sym, v in raw.items():
-            f = f"{kind}.{sym}"
+            f = _join(kind, sym)
             if sym not in market.symbols:
                 raise InputError(f, f"unknown asset (market {market.name} has {', '.join(market.symbols)})")
             amounts[kind][sym] = _uint(v, f, 0, 2**AMOUNT_BITS - 1,

@@ -21,7 +21,7 @@ from . import registry
 from .errors import InputError, StatementFalse
 from .field import R
 from .limits import BPS, MAX_DECIMALS, PRICE_BITS
-from .loaders import _int, _obj, _sourced, _symbol, _uint, _version
+from .loaders import _int, _join, _obj, _sourced, _symbol, _uint, _version
 from .poseidon import poseidon
 from .statements import AttestationContext
 from .witness import InputValue
@@ -199,7 +199,7 @@ def quotes_from_json(data: Any, markets: PerpMarkets) -> dict[str, PerpQuote]:
         raise InputError("prices", "must be an object of market -> {price, fundingIndex}")
     out: dict[str, PerpQuote] = {}
     for sym, q in raw.items():
-        f = f"prices.{sym}"
+        f = _join("prices", sym)
         if sym not in markets.symbols:
             raise InputError(f, f"unknown market (known: {', '.join(markets.symbols)})")
         q = _obj(q, f, {"price", "fundingIndex"}, {"price", "fundingIndex"})
@@ -223,7 +223,7 @@ def account_from_json(data: Any, markets: PerpMarkets) -> PerpAccount:
         raise InputError("positions", "must be an object of market -> position")
     positions: dict[str, PerpPosition] = {}
     for sym, p in raw.items():
-        f = f"positions.{sym}"
+        f = _join("positions", sym)
         if sym not in markets.symbols:
             raise InputError(f, f"unknown market (known: {', '.join(markets.symbols)})")
         p = _obj(p, f, {"size", "entryPrice", "entryFunding"}, {"size", "entryPrice", "entryFunding"})

@@ -56,20 +56,27 @@ def domain_hash(domain: str) -> int:
     return int.from_bytes(hashlib.sha256(domain.encode()).digest(), "big") >> 3
 
 
+def slot_params(market: Market, prices: PriceSnapshot, n: int) -> dict[str, list[int]]:
+    """Per-slot prices, decimals and liquidation thresholds, padded to the circuit's n slots."""
+    pad = n - len(market.assets)
+    return {
+        "price": [prices.prices[a.symbol].price for a in market.assets] + [PAD_PRICE] * pad,
+        "decimals": [a.decimals for a in market.assets] + [PAD_DECIMALS] * pad,
+        "liqThreshold": [a.liquidation_threshold for a in market.assets] + [PAD_LT] * pad,
+    }
+
+
 def _lending_inputs(
     statement: str, position: Position, market: Market, prices: PriceSnapshot, threshold: int
 ) -> tuple[CircuitSpec, dict[str, InputValue], int, Health]:
     spec = registry.for_assets(statement, len(market.assets))
     health = evaluate(position, market, prices)
     n = spec.n_assets
-    pad = n - len(market.assets)
     coll, debt = slot_amounts(position, market, n)
     com = commitment(position, market, n)
     inputs: dict[str, InputValue] = {
         "commitment": com,
-        "price": [prices.prices[a.symbol].price for a in market.assets] + [PAD_PRICE] * pad,
-        "decimals": [a.decimals for a in market.assets] + [PAD_DECIMALS] * pad,
-        "liqThreshold": [a.liquidation_threshold for a in market.assets] + [PAD_LT] * pad,
+        **slot_params(market, prices, n),
         "hfThreshold": threshold,
         "collateral": coll,
         "debt": debt,
