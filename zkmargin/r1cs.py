@@ -8,12 +8,24 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from .errors import ArtifactError
 from .field import R
 
 LinearCombination = dict[int, int]  # wire index -> coefficient
+
+
+@lru_cache(maxsize=1)
+def scalar_field() -> Any:
+    """GF(r) of BN254 as a galois field class (5 generates its multiplicative group)."""
+    import galois  # imported on first use: it takes over a second
+
+    return galois.GF(R, primitive_element=5, verify=False)
 
 
 @dataclass(frozen=True)
@@ -38,14 +50,40 @@ class R1cs:
     constraints: list[tuple[LinearCombination, LinearCombination, LinearCombination]]
 
     def failing_constraints(self, witness: list[int]) -> list[int]:
-        """Indices of constraints A*B = C that the witness violates (mod r)."""
+        """Indices of constraints A*B = C that the witness violates, evaluated with galois over
+        the BN254 scalar field: (A w) * (B w) - (C w) as field vectors."""
         if len(witness) != self.header.n_wires or witness[0] != 1:
             raise ArtifactError(f"witness has {len(witness)} wires, circuit has {self.header.n_wires}")
+        gf = scalar_field()
+        w = gf(np.array([v % R for v in witness], dtype=object))
+        a, b, c = (self._evaluate(gf, w, k) for k in range(3))
+        return [int(i) for i in np.nonzero(a * b - c)[0]]
 
-        def ev(lc: LinearCombination) -> int:
-            return sum(c * witness[w] for w, c in lc.items()) % R
+    def _evaluate(self, gf: Any, w: Any, k: int) -> Any:
+        """The k-th matrix (A, B or C) times the witness, one field element per constraint."""
+        rows, wires, coeffs, starts, nonempty = self._sparse(k)
+        out = gf.Zeros(len(self.constraints))
+        if len(rows):
+            terms = gf(np.array(coeffs, dtype=object)) * w[np.array(wires)]
+            out[nonempty] = np.add.reduceat(terms, starts)
+        return out
 
-        return [i for i, (a, b, c) in enumerate(self.constraints) if (ev(a) * ev(b) - ev(c)) % R]
+    def _sparse(self, k: int) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
+        rows: list[int] = []
+        wires: list[int] = []
+        coeffs: list[int] = []
+        starts: list[int] = []
+        nonempty: list[int] = []
+        for i, triple in enumerate(self.constraints):
+            lc = triple[k]
+            if lc:
+                starts.append(len(rows))
+                nonempty.append(i)
+                for wire, coeff in lc.items():
+                    rows.append(i)
+                    wires.append(wire)
+                    coeffs.append(coeff)
+        return rows, wires, coeffs, starts, nonempty
 
 
 def _sections(data: bytes, magic: bytes, path: Path) -> dict[int, tuple[int, int]]:
@@ -112,3 +150,18 @@ def read_r1cs(path: Path) -> R1cs:
             triple.append(lc)
         constraints.append((triple[0], triple[1], triple[2]))
     return R1cs(h, constraints)
+
+
+def read_symbols(path: Path) -> dict[str, int]:
+    """Signal name (as in the .sym file, e.g. main.s.val[0].cv.q) -> witness wire; signals the
+    optimizer removed (wire -1) are left out."""
+    out: dict[str, int] = {}
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as e:
+        raise ArtifactError(f"cannot read {path}: {e.strerror}") from None
+    for line in lines:
+        parts = line.split(",", 3)
+        if len(parts) == 4 and parts[1].lstrip("-").isdigit() and int(parts[1]) >= 0:
+            out[parts[3]] = int(parts[1])
+    return out

@@ -53,11 +53,9 @@ template Pow10(maxDecimals) {
 // the unique floor (resp. ceil). Without the q range check a prover could pick
 // another rem and a "negative" q (r - x); without rem < d, q - 1 would pass.
 template DivRound(qBits, dBits, roundUp) {
-    assert(qBits + dBits <= 252);
     signal input n;
     signal input d;
     signal output q;
-    signal rem;
 
     var quotient = n \ d;
     var remainder = n % d;
@@ -65,8 +63,26 @@ template DivRound(qBits, dBits, roundUp) {
         quotient = quotient + 1;
         remainder = d - remainder;
     }
+    signal rem;
     q <-- quotient;
     rem <-- remainder;
+
+    component check = DivRoundCheck(qBits, dBits, roundUp);
+    check.n <== n;
+    check.d <== d;
+    check.q <== q;
+    check.rem <== rem;
+}
+
+// The constraints of DivRound for a prover-chosen (q, rem): everything that makes the
+// hinted quotient the only acceptable one. Separate so that soundness tests can feed it
+// malicious hints (e.g. q - 1 with rem + d) and watch it refuse them.
+template DivRoundCheck(qBits, dBits, roundUp) {
+    assert(qBits + dBits <= 252);
+    signal input n;
+    signal input d;
+    signal input q;
+    signal input rem;
 
     component qRange = RangeCheck(qBits);   // q < 2^qBits: no wrap in q*d
     qRange.in <== q;
@@ -102,7 +118,6 @@ template SignedRange(n) {
 // (-r/2, r/2) because qBits + dBits + 1 <= 251, so the field equation is the integer
 // equation and q is the floor (rounding toward minus infinity, like Python's //).
 template SignedFloorDiv(qBits, dBits) {
-    assert(qBits + dBits + 1 <= 251);
     signal input n;
     signal input d;
     signal output q;
@@ -113,6 +128,21 @@ template SignedFloorDiv(qBits, dBits) {
     var shifted = n + shift;
     q <-- shifted \ d - (1 << qBits);
     rem <-- shifted % d;
+
+    component check = SignedFloorDivCheck(qBits, dBits);
+    check.n <== n;
+    check.d <== d;
+    check.q <== q;
+    check.rem <== rem;
+}
+
+// The constraints of SignedFloorDiv for a prover-chosen (q, rem); see DivRoundCheck.
+template SignedFloorDivCheck(qBits, dBits) {
+    assert(qBits + dBits + 1 <= 251);
+    signal input n;
+    signal input d;
+    signal input q;
+    signal input rem;
 
     component qRange = SignedRange(qBits);
     qRange.in <== q;
