@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import click
 
-from zkmargin import api, build, paths, perp, registry, scan
+from zkmargin import api, build, ceremony, paths, perp, registry, scan
 from zkmargin.bundle import Bundle, decode_claim, load_bundle
 from zkmargin.commitment import commitment, to_hex
 from zkmargin.commitment import new_salt as draw_salt
@@ -534,6 +534,96 @@ def perp_attest(ctx: click.Context, account_file: Path, markets_file: Path, pric
                                     _context(domain, expiry, ttl, nonce), ptau=ptau, toolchain=_toolchain(ctx),
                                     progress=_progress(ctx))
     _save_and_report(ctx, bundle, output)
+
+
+@cli.group(name="ceremony")
+def ceremony_group() -> None:
+    """Multi-party phase-2 ceremony: start, contribute, beacon, verify, install."""
+
+
+def _ptau_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--ptau", type=existing, required=True, help="Prepared powers-of-tau file.")(f)
+
+
+@ceremony_group.command(name="start")
+@click.argument("circuit")
+@_ptau_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@json_option
+@click.pass_context
+def ceremony_start(ctx: click.Context, circuit: str, ptau: Path, output: Path) -> None:
+    """Initial zkey (no contribution yet) for CIRCUIT from a prepared ptau."""
+    compiled = ceremony.start(registry.get(circuit), ptau, output, _toolchain(ctx))
+    _emit(ctx, {"ok": True, "zkey": str(output), "constraints": compiled.n_constraints},
+          f"wrote {output} ({compiled.n_constraints} constraints); next: zkmargin ceremony contribute")
+
+
+@ceremony_group.command(name="contribute")
+@click.argument("zkey_in", type=existing)
+@click.argument("zkey_out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help="Who contributes (recorded in the transcript).")
+@json_option
+@click.pass_context
+def ceremony_contribute(ctx: click.Context, zkey_in: Path, zkey_out: Path, name: str) -> None:
+    """Add a contribution with fresh entropy from the OS."""
+    ceremony.contribute(zkey_in, zkey_out, name, _toolchain(ctx))
+    _emit(ctx, {"ok": True, "zkey": str(zkey_out)}, f"wrote {zkey_out}; pass it to the next participant")
+
+
+@ceremony_group.command(name="beacon")
+@click.argument("zkey_in", type=existing)
+@click.argument("zkey_out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--beacon", "beacon_hex", required=True, help="Public random value in hex (e.g. a future block hash).")
+@click.option("--iterations", type=int, default=10, show_default=True, help="2^n hash iterations.")
+@click.option("--name", default="final beacon", show_default=True)
+@json_option
+@click.pass_context
+def ceremony_beacon(ctx: click.Context, zkey_in: Path, zkey_out: Path, beacon_hex: str, iterations: int,
+                    name: str) -> None:
+    """Close the ceremony with a public random beacon."""
+    ceremony.beacon(zkey_in, zkey_out, beacon_hex, iterations, name, _toolchain(ctx))
+    _emit(ctx, {"ok": True, "zkey": str(zkey_out)}, f"wrote {zkey_out}")
+
+
+@ceremony_group.command(name="verify")
+@click.argument("zkey", type=existing)
+@click.option("--circuit", required=True)
+@_ptau_option
+@json_option
+@click.pass_context
+def ceremony_verify(ctx: click.Context, zkey: Path, circuit: str, ptau: Path) -> None:
+    """Verify a zkey against the circuit and the ptau; print the transcript. Exit 0 valid, 1 not."""
+    res = ceremony.verify_zkey(registry.get(circuit), ptau, zkey, _toolchain(ctx))
+    _emit(ctx, {"ok": res.valid, "valid": res.valid, "transcript": res.transcript},
+          "\n".join([f"{'VALID' if res.valid else 'INVALID'}: {zkey} for {circuit}", *res.transcript]))
+    ctx.exit(EXIT_OK if res.valid else EXIT_FALSE)
+
+
+@ceremony_group.command(name="install")
+@click.argument("zkey", type=existing)
+@click.option("--circuit", required=True)
+@_ptau_option
+@json_option
+@click.pass_context
+def ceremony_install(ctx: click.Context, zkey: Path, circuit: str, ptau: Path) -> None:
+    """Verify a ceremony zkey and prove with it from now on (for this circuit and ptau)."""
+    keys = ceremony.install(registry.get(circuit), ptau, zkey, _toolchain(ctx))
+    _emit(ctx, {"ok": True, "vkey": str(keys.vkey_path)}, f"installed; verification key {keys.vkey_path}")
+
+
+@ceremony_group.command(name="ptau-verify")
+@click.argument("ptau_file", type=existing)
+@json_option
+@click.pass_context
+def ceremony_ptau_verify(ctx: click.Context, ptau_file: Path) -> None:
+    """Verify a (public) powers-of-tau file: its contributions and its phase-2 preparation."""
+    info, res = ceremony.verify_ptau(ptau_file, _toolchain(ctx))
+    label = " (the INSECURE development ptau)" if info.is_dev else ""
+    _emit(ctx, {"ok": res.valid, "valid": res.valid, "power": info.power, "sha256": info.sha256,
+                "insecure_dev": info.is_dev, "transcript": res.transcript},
+          "\n".join([f"{'VALID' if res.valid else 'INVALID'}: {ptau_file}{label}, power {info.power}, "
+                     f"sha256 {info.sha256}", *res.transcript]))
+    ctx.exit(EXIT_OK if res.valid else EXIT_FALSE)
 
 
 def main() -> None:

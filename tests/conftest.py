@@ -60,10 +60,11 @@ def keys(tc: Toolchain, isolated_cache: Path) -> Callable[[str], CircuitKeys]:
 
 @pytest.fixture(scope="session")
 def small_ptaus(tc: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A prepared power-8 ptau (too small for every circuit) and an unprepared one."""
+    """A prepared power-8 ptau with one contribution (too small for every circuit) and an unprepared one."""
     d = tmp_path_factory.mktemp("ptau")
-    raw, prepared = d / "pot8_0000.ptau", d / "pot8_final.ptau"
-    run(tc.argv("snarkjs", "powersoftau", "new", "bn128", "8", raw), timeout=300)
+    new, raw, prepared = d / "pot8_new.ptau", d / "pot8_0001.ptau", d / "pot8_final.ptau"
+    run(tc.argv("snarkjs", "powersoftau", "new", "bn128", "8", new), timeout=300)
+    run(tc.argv("snarkjs", "powersoftau", "contribute", new, raw, "--name=tests", "-e=test entropy"), timeout=300)
     run(tc.argv("snarkjs", "powersoftau", "prepare", "phase2", raw, prepared), timeout=600)
     return prepared, raw
 

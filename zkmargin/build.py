@@ -162,8 +162,11 @@ def setup_circuit(
     tc: Toolchain,
     ptau_path: Path | None = None,
     progress: Progress | None = None,
+    zkey: Path | None = None,
 ) -> CircuitKeys:
-    """Groth16 keys for a compiled circuit: setup from the ptau plus one phase-2 contribution."""
+    """Groth16 keys for a compiled circuit: setup from the ptau plus one phase-2 contribution,
+    or (zkey given) a ceremony zkey already verified against the circuit and the ptau, which
+    then becomes the key used for this circuit and ptau (see ceremony.install)."""
     progress = progress or NullProgress()
     info = ptau.inspect(ptau_path or paths.DEV_PTAU)
     need = ptau.required_power(compiled.n_constraints, len(compiled.public_signals))
@@ -173,30 +176,44 @@ def setup_circuit(
             f"({compiled.n_constraints} constraints needs power >= {need})"
         )
     ptau.warn_if_dev(info)
-    final = paths.setup_dir(compiled.dir, info.sha256, tc.version("solc"))
+    pointer = paths.installed_pointer(compiled.dir, info.sha256)
+    if zkey is None and pointer.exists():
+        installed = compiled.dir / json.loads(pointer.read_text())["setup_dir"]
+        meta = _intact(installed)
+        if meta is not None:
+            return CircuitKeys(compiled, installed, meta)
+    zkey_sha = paths.sha256_file(zkey) if zkey is not None else None
+    final = paths.setup_dir(compiled.dir, info.sha256, tc.version("solc"), zkey_sha)
     with file_lock(compiled.dir.parent / f".{final.name}.lock"):
-        return _setup_locked(compiled, tc, info, progress, final)
+        keys = _setup_locked(compiled, tc, info, progress, final, zkey)
+    if zkey is not None:
+        write_json_atomic(pointer, {"setup_dir": final.name, "zkey_sha256": zkey_sha})
+    return keys
 
 
 def _setup_locked(
-    compiled: CompiledCircuit, tc: Toolchain, info: ptau.PtauInfo, progress: Progress, final: Path
+    compiled: CompiledCircuit, tc: Toolchain, info: ptau.PtauInfo, progress: Progress, final: Path,
+    zkey: Path | None,
 ) -> CircuitKeys:
     meta = _intact(final)
     if meta is not None:
         return CircuitKeys(compiled, final, meta)
     with progress.step(f"Groth16 setup and Solidity verifier for {compiled.spec.id}"), staging_dir(final) as tmp:
-        zkey0 = tmp / "circuit_0000.zkey"
-        run(tc.argv("snarkjs", "groth16", "setup", compiled.r1cs, info.path, zkey0), timeout=SETUP_TIMEOUT)
-        # Fresh phase-2 entropy; snarkjs also mixes 64 bytes of OS randomness into it,
-        # so the argv string alone does not reveal the contribution.
-        run(
-            tc.argv(
-                "snarkjs", "zkey", "contribute", zkey0, tmp / paths.ZKEY,
-                "--name=zkmargin phase-2 contribution", f"-e={secrets.token_hex(32)}",
-            ),
-            timeout=SETUP_TIMEOUT,
-        )
-        zkey0.unlink()
+        if zkey is not None:
+            shutil.copyfile(zkey, tmp / paths.ZKEY)
+        else:
+            zkey0 = tmp / "circuit_0000.zkey"
+            run(tc.argv("snarkjs", "groth16", "setup", compiled.r1cs, info.path, zkey0), timeout=SETUP_TIMEOUT)
+            # Fresh phase-2 entropy; snarkjs also mixes 64 bytes of OS randomness into it,
+            # so the argv string alone does not reveal the contribution.
+            run(
+                tc.argv(
+                    "snarkjs", "zkey", "contribute", zkey0, tmp / paths.ZKEY,
+                    "--name=zkmargin phase-2 contribution", f"-e={secrets.token_hex(32)}",
+                ),
+                timeout=SETUP_TIMEOUT,
+            )
+            zkey0.unlink()
         run(tc.argv("snarkjs", "zkey", "export", "verificationkey", tmp / paths.ZKEY, tmp / paths.VKEY), timeout=600)
         run(tc.argv("snarkjs", "zkey", "export", "solidityverifier", tmp / paths.ZKEY, tmp / paths.VERIFIER_SOL),
             timeout=600)
@@ -214,6 +231,7 @@ def _setup_locked(
             "circuit": compiled.spec.id,
             "compile_key": compiled.meta["key"],
             "ptau": {"path": str(info.path), "sha256": info.sha256, "power": info.power, "insecure_dev": info.is_dev},
+            "ceremony_zkey": str(zkey) if zkey is not None else None,
             "files": {
                 n: paths.sha256_file(tmp / n) for n in (paths.ZKEY, paths.VKEY, paths.VERIFIER_SOL, paths.VERIFIER_JSON)
             },

@@ -69,6 +69,12 @@ def compile_dir(circuit_id: str, key: str) -> Path:
     return cache_root() / circuit_id / key
 
 
-def setup_dir(compiled: Path, ptau_sha256: str, solc_version: str) -> Path:
-    """Keys from one ptau, plus the Solidity verifier compiled with one solc."""
-    return compiled / f"setup-{sha256_json({'ptau': ptau_sha256, 'solc': solc_version, 'layout': 2})[:20]}"
+def setup_dir(compiled: Path, ptau_sha256: str, solc_version: str, zkey_sha256: str | None = None) -> Path:
+    """Keys from one ptau (or an installed ceremony zkey), plus the verifier compiled with one solc."""
+    key = {"ptau": ptau_sha256, "solc": solc_version, "layout": 2, "zkey": zkey_sha256}
+    return compiled / f"setup-{sha256_json(key)[:20]}"
+
+
+def installed_pointer(compiled: Path, ptau_sha256: str) -> Path:
+    """Names the setup dir of a ceremony zkey installed for this circuit and ptau."""
+    return compiled / f"installed-{ptau_sha256[:20]}.json"
