@@ -160,15 +160,20 @@ def doctor(ctx: click.Context) -> None:
 @cli.command(name="build")
 @click.argument("circuits", nargs=-1)
 @click.option("--ptau", type=existing, help="Prepared powers-of-tau file from a real ceremony.")
+@click.option("--manifest-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write <circuit>.manifest.json and <circuit>.vkey.json here, to publish.")
 @json_option
 @click.pass_context
-def build_cmd(ctx: click.Context, circuits: tuple[str, ...], ptau: Path | None) -> None:
+def build_cmd(ctx: click.Context, circuits: tuple[str, ...], ptau: Path | None, manifest_dir: Path | None) -> None:
     """Compile circuits and run the Groth16 setup (all registered circuits by default)."""
     tc = _toolchain(ctx)
     specs = [registry.get(c) for c in circuits] or list(registry.load_registry().values())
     out = []
     for spec in specs:
         keys = build.build(spec, tc, ptau, _progress(ctx))
+        if manifest_dir is not None:
+            write_json_atomic(manifest_dir / f"{spec.id}.manifest.json", keys.manifest())
+            write_json_atomic(manifest_dir / f"{spec.id}.vkey.json", keys.vkey())
         out.append({
             "circuit": spec.id,
             "constraints": keys.compiled.n_constraints,
@@ -328,18 +333,20 @@ def liquidate(ctx: click.Context, position_file: Path, market_file: Path, prices
 @click.option("--domain", help="Attestations: the domain you verify for (required for them).")
 @click.option("--at", "at_time", type=int, help="Attestations: check expiry at this unix time (default: now).")
 @click.option("--nonce", type=int, help="Attestations: the nonce you expect.")
+@click.option("--manifest", type=existing, help="A build manifest: the bundle must match its circuit and key.")
 @json_option
 @click.pass_context
 def verify(ctx: click.Context, bundle_file: Path, backend: str, onchain: bool, rpc_url: str | None,
            verifier_address: str | None, private_key: str | None, vkey: Path | None, domain: str | None,
-           at_time: int | None, nonce: int | None) -> None:
+           at_time: int | None, nonce: int | None, manifest: Path | None) -> None:
     """Verify a proof bundle. Exit 0 if valid, 1 if not."""
     bundle = load_bundle(bundle_file)
     if onchain or rpc_url or verifier_address:
         backend = "evm"
     chain = _chain(rpc_url, private_key) if backend == "evm" else None
     res = api.verify_bundle(bundle, backend=backend, vkey=vkey, toolchain=_toolchain(ctx),  # type: ignore[arg-type]
-                            chain=chain, verifier=verifier_address, domain=domain, now=at_time, nonce=nonce)
+                            chain=chain, verifier=verifier_address, domain=domain, now=at_time, nonce=nonce,
+                            manifest=manifest)
     where = f" at {res.verifier_address}" if res.verifier_address else ""
     lines = [f"{'VALID' if res.valid else 'INVALID'} ({backend}{where}): {res.reason}",
              f"claim: {res.claim.describe()}",

@@ -203,3 +203,20 @@ def test_unreachable_rpc_is_exit_2(runner: CliRunner, bundle_file: Path) -> None
 
     res = runner.invoke(cli, ["verify", str(bundle_file), "--rpc-url", f"http://127.0.0.1:{free_port()}"])
     assert res.exit_code == 2 and "--rpc-url" in res.output
+
+
+def test_manifest(runner: CliRunner, bundle_file: Path, tmp_path: Path, keys: Callable[[str], CircuitKeys]) -> None:
+    keys("liquidation_8")
+    res = runner.invoke(cli, ["build", "liquidation_4", "liquidation_8", "--manifest-dir", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    m4 = json.loads((tmp_path / "liquidation_4.manifest.json").read_text())
+    assert m4["circuit"] == "liquidation_4" and m4["constraints"] == 4748
+    assert set(m4["files_sha256"]) >= {"main.r1cs", "main.wasm", "circuit.zkey", "vkey.json", "verifier.json"}
+    assert m4["ptau"]["insecure_dev"] is True and "circom2" in m4["toolchain"]
+    res = runner.invoke(cli, ["verify", str(bundle_file), "--manifest", str(tmp_path / "liquidation_4.manifest.json")])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["verify", str(bundle_file), "--manifest", str(tmp_path / "liquidation_8.manifest.json")])
+    assert res.exit_code == 1 and "does not match the manifest" in res.output
+    (tmp_path / "junk.json").write_text('{"format": "other"}')
+    res = runner.invoke(cli, ["verify", str(bundle_file), "--manifest", str(tmp_path / "junk.json")])
+    assert res.exit_code == 2 and "--manifest" in res.output

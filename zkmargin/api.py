@@ -270,6 +270,7 @@ def verify_bundle(
     domain: str | None = None,
     now: int | None = None,
     nonce: int | None = None,
+    manifest: dict[str, Any] | str | Path | None = None,
 ) -> BundleVerification:
     """Check a bundle's proof. Pass `vkey` (a dict or a vkey.json path) to pin the key
     you trust; without it the bundle's embedded key is used, which proves only that
@@ -280,7 +281,8 @@ def verify_bundle(
 
     A solvency attestation is only valid for the verifier's own `domain` (required), before
     its expiry (checked against `now`, default the current time) and, when `nonce` is
-    given, with that nonce."""
+    given, with that nonce. With `manifest` (a `zkmargin build --manifest` file), the bundle
+    must be for that manifest's circuit and verification key."""
     claim = decode_claim(bundle)
     embedded = vkey_hash(bundle.vkey)
     insecure = bool(bundle.setup.get("insecure_dev_ptau", False))
@@ -302,6 +304,13 @@ def verify_bundle(
         if nonce is not None and nonce != claim.signals["nonce"]:
             return result(Verification(False, f"attestation nonce {claim.signals['nonce']} is not {nonce}"),
                           embedded, vkey is not None)
+    if manifest is not None:
+        m = read_json(manifest, "manifest") if isinstance(manifest, (str, Path)) else manifest
+        if not isinstance(m, dict) or m.get("format") != build.MANIFEST_FORMAT:
+            raise InputError("--manifest", f"not a {build.MANIFEST_FORMAT} file")
+        if m.get("circuit") != bundle.circuit or m.get("vkey_sha256") != embedded:
+            return result(Verification(False, f"bundle does not match the manifest (circuit {m.get('circuit')}, "
+                                              f"vkey {str(m.get('vkey_sha256'))[:16]}...)"), embedded, True)
     if embedded != bundle.vkey_sha256:
         return result(Verification(False, "embedded verification key does not match vkey_sha256"), embedded, False)
     key = bundle.vkey

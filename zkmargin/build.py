@@ -7,6 +7,7 @@ a directory that fails the check is rebuilt rather than trusted.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import shutil
@@ -24,6 +25,7 @@ from .registry import CircuitSpec
 from .toolchain import Toolchain
 
 COMPILE_TIMEOUT = 1800.0
+MANIFEST_FORMAT = "zkmargin.manifest/1"
 SETUP_TIMEOUT = 3600.0
 
 
@@ -66,6 +68,28 @@ class CircuitKeys:
 
     def vkey(self) -> dict[str, Any]:
         return dict(json.loads(self.vkey_path.read_text()))
+
+    def manifest(self) -> dict[str, Any]:
+        """Everything a third party needs to recognise these artifacts: hashes of the circuit
+        sources, r1cs, wasm, zkey, verification key (file and canonical JSON), verifier
+        bytecode, the ptau, and the toolchain versions."""
+        verifier = json.loads(self.verifier_json.read_text())
+        vkey = self.vkey()
+        return {
+            "format": MANIFEST_FORMAT,
+            "circuit": self.compiled.spec.id,
+            "statement": self.compiled.spec.statement,
+            "spec": self.compiled.spec.as_dict(),
+            "constraints": self.compiled.n_constraints,
+            "public_signals": self.compiled.public_signals,
+            "toolchain": {**self.compiled.meta["toolchain"], "solc": verifier["solc"]},
+            "sources_sha256": {p.name: paths.sha256_file(p) for p in paths.circuit_sources()},
+            "files_sha256": {**self.compiled.meta["files"], **self.meta["files"]},
+            "vkey_sha256": paths.sha256_json(vkey),
+            "verifier_bytecode_sha256": hashlib.sha256(bytes.fromhex(verifier["bytecode"][2:])).hexdigest(),
+            "ptau": self.meta["ptau"],
+            "ceremony_zkey": self.meta.get("ceremony_zkey"),
+        }
 
     @property
     def verifier_sol(self) -> Path:
