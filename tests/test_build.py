@@ -12,7 +12,6 @@ from zkmargin import build, paths, ptau, registry
 from zkmargin.build import CircuitKeys
 from zkmargin.errors import ArtifactError
 from zkmargin.poseidon import N_ROUNDS_F, N_ROUNDS_P
-from zkmargin.proc import run
 from zkmargin.toolchain import Toolchain
 
 

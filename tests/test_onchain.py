@@ -16,7 +16,7 @@ from zkmargin import api, calldata, onchain, solidity
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
 from zkmargin.errors import StatementFalse
-from zkmargin.evm import ANVIL_DEV_KEY, TX_GAS, Chain, InProcessChain, Reverted, RpcChain, start_anvil
+from zkmargin.evm import ANVIL_DEV_KEY, Chain, InProcessChain, Reverted, RpcChain, start_anvil
 from zkmargin.field import Q, R
 from zkmargin.groth16 import verify as native_verify
 from zkmargin.model import Market, Position, PriceSnapshot

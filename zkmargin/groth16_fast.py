@@ -23,7 +23,7 @@ from typing import Any
 from py_ecc.fields import optimized_bn128_FQ as FQ
 from py_ecc.fields import optimized_bn128_FQ2 as FQ2
 from py_ecc.fields import optimized_bn128_FQ12 as FQ12
-from py_ecc.optimized_bn128.optimized_curve import add, double, is_inf, multiply, neg, normalize, twist
+from py_ecc.optimized_bn128.optimized_curve import add, is_inf, neg, normalize, twist
 from py_ecc.optimized_bn128.optimized_pairing import field_modulus, linefunc, pseudo_binary_encoding
 
 from . import groth16
