@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from zkmargin import build, paths, registry
+from zkmargin import api, build, paths, registry
+from zkmargin.bundle import Bundle
 from zkmargin.build import CircuitKeys
 from zkmargin.loaders import load_market, load_position, load_prices
 from zkmargin.model import Market, Position, PriceSnapshot
@@ -67,6 +68,14 @@ def small_ptaus(tc: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> tupl
     run(tc.argv("snarkjs", "powersoftau", "contribute", new, raw, "--name=tests", "-e=test entropy"), timeout=300)
     run(tc.argv("snarkjs", "powersoftau", "prepare", "phase2", raw, prepared), timeout=600)
     return prepared, raw
+
+
+@pytest.fixture(scope="session")
+def bundle(keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market,
+           prices: PriceSnapshot) -> Bundle:
+    """One liquidation proof of the fixture position (4 slots), shared by the read-only tests."""
+    keys("liquidation_4")
+    return api.prove_liquidation(liquidatable, market, prices, toolchain=tc)
 
 
 @pytest.fixture(scope="session")

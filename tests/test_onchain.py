@@ -28,13 +28,6 @@ WAD = 10**18
 
 
 @pytest.fixture(scope="module")
-def bundle(keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market,
-           prices: PriceSnapshot) -> Bundle:
-    keys("liquidation_4")
-    return api.prove_liquidation(liquidatable, market, prices, WAD, toolchain=tc)
-
-
-@pytest.fixture(scope="module")
 def anvil_url(tc: Toolchain) -> Iterator[str]:
     with start_anvil(tc) as url:
         yield url

@@ -25,13 +25,6 @@ from zkmargin.witness import WitnessCalculator
 WAD = 10**18
 
 
-@pytest.fixture(scope="module")
-def bundle(keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market,
-           prices: PriceSnapshot) -> Bundle:
-    keys("liquidation_4")
-    return api.prove_liquidation(liquidatable, market, prices, WAD, toolchain=tc)
-
-
 def test_valid_bundle_verifies_with_both_backends(bundle: Bundle, tc: Toolchain) -> None:
     for backend in ("native", "snarkjs"):
         res = api.verify_bundle(bundle, backend=backend, toolchain=tc)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -191,6 +192,6 @@ def start_anvil(tc: Toolchain, timeout: float = 60.0) -> Iterator[str]:
         proc.terminate()
         try:
             proc.wait(timeout=10)
-        except Exception:
+        except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
