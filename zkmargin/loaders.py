@@ -150,12 +150,17 @@ def _symbol(s: str, field: str) -> str:
     return s
 
 
+def _name(d: dict[str, Any], default: str) -> str:
+    name = d.get("name", default)
+    if not isinstance(name, str) or not 0 < len(name) <= 64:
+        raise InputError("name", "must be a string of 1 to 64 characters")
+    return name
+
+
 def market_from_json(data: Any) -> Market:
     d = _obj(data, "", {"version", "name", "assets"}, {"assets"})
     _version(d, "")
-    name = d.get("name", "market")
-    if not isinstance(name, str) or not 0 < len(name) <= 64:
-        raise InputError("name", "must be a string of 1 to 64 characters")
+    name = _name(d, "market")
     assets_raw = d["assets"]
     if not isinstance(assets_raw, list) or not 1 <= len(assets_raw) <= MAX_ASSETS:
         raise InputError("assets", f"must be an array of 1 to {MAX_ASSETS} assets")

@@ -21,7 +21,7 @@ from . import registry
 from .errors import InputError, StatementFalse
 from .field import R
 from .limits import BPS, MAX_DECIMALS, PRICE_BITS
-from .loaders import _int, _join, _obj, _sourced, _symbol, _uint, _version
+from .loaders import _int, _join, _name, _obj, _sourced, _symbol, _uint, _version
 from .poseidon import poseidon
 from .statements import AttestationContext
 from .witness import InputValue
@@ -164,9 +164,7 @@ def perp_inputs(
 def markets_from_json(data: Any) -> PerpMarkets:
     d = _obj(data, "", {"version", "name", "markets"}, {"markets"})
     _version(d, "")
-    name = d.get("name", "perps")
-    if not isinstance(name, str) or not 0 < len(name) <= 64:
-        raise InputError("name", "must be a string of 1 to 64 characters")
+    name = _name(d, "perps")
     raw = d["markets"]
     if not isinstance(raw, list) or not 1 <= len(raw) <= 16:
         raise InputError("markets", "must be an array of 1 to 16 markets")

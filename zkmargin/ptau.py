@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from . import paths
@@ -41,8 +42,21 @@ def dev_ptau_sha256() -> str:
 
 
 def inspect(path: Path) -> PtauInfo:
-    """Read a ptau header; ArtifactError if it is not a prepared BN254 ptau."""
+    """Read a ptau header; ArtifactError if it is not a prepared BN254 ptau.
+
+    Cached per (path, size, mtime): every build() call inspects the ptau, and hashing a
+    real ceremony file (hundreds of MB) on each proof would dominate."""
     path = Path(path)
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise ArtifactError(f"cannot read {path}: {e.strerror}") from None
+    return _inspect(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _inspect(resolved: str, size: int, mtime_ns: int) -> PtauInfo:
+    path = Path(resolved)
     data, secs = read_sections(path, b"ptau")
     if 1 not in secs:
         raise ArtifactError(f"{path}: not a powers-of-tau file (no header section)")

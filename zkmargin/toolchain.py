@@ -93,9 +93,13 @@ class Toolchain:
 
     def require(self) -> None:
         """Raise ToolchainError listing everything missing for compile/setup/prove."""
-        problems = [c.detail for c in self.checks() if not c.ok and c.name in ("node", *REQUIRED)]
-        if problems:
-            raise ToolchainError("toolchain incomplete:\n  " + "\n  ".join(problems))
+        if self._problems:
+            raise ToolchainError("toolchain incomplete:\n  " + "\n  ".join(self._problems))
+
+    @cached_property
+    def _problems(self) -> list[str]:
+        # checked once per Toolchain: every prove calls require(), and `node --version` is a process
+        return [c.detail for c in self.checks() if not c.ok and c.name in ("node", *REQUIRED)]
 
     def checks(self) -> list[Check]:
         out: list[Check] = []
