@@ -210,7 +210,7 @@ class Bundle:
 
 def decode_claim(bundle: Bundle) -> Claim:
     """Named, typed public inputs. BundleError if they do not fit the circuit."""
-    spec = registry.get(bundle.circuit) if bundle.circuit in registry.load_registry() else None
+    spec = registry.load_registry().get(bundle.circuit)
     if spec is None:
         raise BundleError("circuit", f"unknown circuit {bundle.circuit!r}")
     if spec.statement != bundle.statement:
