@@ -18,6 +18,9 @@ from click.testing import CliRunner
 
 from zkmargin import api, build, paths, registry
 from zkmargin.bundle import Bundle
+from zkmargin.commitment import commit_amounts
+from zkmargin.field import R
+from zkmargin.witness import InputValue
 from zkmargin.build import CircuitKeys
 from zkmargin.loaders import load_market, load_position, load_prices
 from zkmargin.model import Market, Position, PriceSnapshot
@@ -101,6 +104,25 @@ def healthy(market: Market) -> Position:
 @pytest.fixture()
 def runner() -> CliRunner:
     return CliRunner()
+
+
+def set_input(inputs: dict[str, InputValue], name: str, index: int | None, value: int) -> dict[str, InputValue]:
+    """A copy of circuit inputs with one signal (or one array element) set to value mod r."""
+    out = dict(inputs)
+    if index is None:
+        out[name] = value % R
+    else:
+        arr = list(out[name])  # type: ignore[arg-type]
+        arr[index] = value % R
+        out[name] = arr
+    return out
+
+
+def recommit_lending(inputs: dict[str, InputValue]) -> dict[str, InputValue]:
+    """Keep a lending commitment consistent with edited amounts, so only the edit is attacked."""
+    coll, debt, salt = inputs["collateral"], inputs["debt"], inputs["salt"]
+    assert isinstance(coll, list) and isinstance(debt, list) and isinstance(salt, int)
+    return {**inputs, "commitment": commit_amounts(coll, debt, salt)}
 
 
 def node_json(tc: Toolchain, script: str, payload: Any) -> Any:

@@ -19,7 +19,7 @@ from zkmargin.statements import AttestationContext
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import WitnessCalculator
 
-from .conftest import FIX
+from .conftest import FIX, set_input
 
 CTX = AttestationContext("perp-desk", 2_000_000_000, 9)
 MARKETS = perp.load_markets(FIX / "perp-markets.json")
@@ -134,19 +134,9 @@ def test_out_of_range_signed_values_fail_the_circuit(liq_calc: WitnessCalculator
     liq_calc.calculate(inputs)
     edited = dict(inputs)
     for name, (idx, value) in edit.items():
-        if idx is None:
-            edited[name] = value % R
-        else:
-            arr = list(edited[name])  # type: ignore[arg-type]
-            arr[idx] = value % R
-            edited[name] = arr
-    sizes = [int(v) for v in edited["size"]]  # type: ignore[union-attr]
-    fundings = [int(v) for v in edited["entryFunding"]]  # type: ignore[union-attr]
-    from zkmargin.poseidon import poseidon
-
-    edited["commitment"] = poseidon([perp.PERP_TAG, int(edited["collateral"]) % R, poseidon(sizes),  # type: ignore[arg-type]
-                                     poseidon([int(v) % R for v in edited["entryPrice"]]),  # type: ignore[union-attr]
-                                     poseidon(fundings), LIQ.salt])
+        edited = set_input(edited, name, idx, value)
+    edited["commitment"] = perp.commit_values(edited["collateral"], edited["size"], edited["entryPrice"],  # type: ignore[arg-type]
+                                              edited["entryFunding"], LIQ.salt)  # type: ignore[arg-type]
     with pytest.raises(WitnessError) as e:
         liq_calc.calculate(edited)
     # refused by a range check, not merely because the statement became false

@@ -16,7 +16,6 @@ import pytest
 
 from zkmargin import paths
 from zkmargin.build import CircuitKeys
-from zkmargin.commitment import commit_amounts
 from zkmargin.field import R
 from zkmargin.model import Market, Position, PriceSnapshot
 from zkmargin.proc import run
@@ -24,6 +23,8 @@ from zkmargin.r1cs import R1cs, read_r1cs
 from zkmargin.statements import liquidation_inputs
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import InputValue, WitnessCalculator
+
+from .conftest import recommit_lending, set_input
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +39,9 @@ def honest(liquidatable: Position, market: Market, prices: PriceSnapshot) -> dic
 
 
 def _edit(inputs: dict[str, InputValue], name: str, index: int | None, value: int) -> dict[str, InputValue]:
-    out = dict(inputs)
-    if index is None:
-        out[name] = value % R
-    else:
-        arr = list(out[name])  # type: ignore[arg-type]
-        arr[index] = value % R
-        out[name] = arr
-    if name in ("collateral", "debt"):  # keep the commitment consistent: attack the range check alone
-        out["commitment"] = commit_amounts(list(out["collateral"]), list(out["debt"]), int(out["salt"]))  # type: ignore[arg-type]
-    return out
+    out = set_input(inputs, name, index, value)
+    # amounts: keep the commitment consistent, so that the range check alone is attacked
+    return recommit_lending(out) if name in ("collateral", "debt") else out
 
 
 def _failing(circ: tuple[R1cs, WitnessCalculator], inputs: dict[str, InputValue]) -> list[int]:

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from zkmargin.build import CircuitKeys
-from zkmargin.commitment import commit_amounts
 from zkmargin.errors import WitnessError
 from zkmargin.field import R
 from zkmargin.model import Market, Position, PriceSnapshot
@@ -20,6 +19,8 @@ from zkmargin.r1cs import R1cs, read_r1cs
 from zkmargin.statements import liquidation_inputs
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import InputValue, WitnessCalculator, read_wtns, write_wtns
+
+from .conftest import recommit_lending, set_input
 
 WAD = 10**18
 
@@ -40,23 +41,11 @@ def _r1cs(path: Path) -> R1cs:
 
 
 def _edit(inputs: dict[str, InputValue], **changes: Any) -> dict[str, InputValue]:
-    out = {k: (list(v) if not isinstance(v, int) else v) for k, v in inputs.items()}
+    """_edit(inputs, collateral__0=v, hfThreshold=t): set signals, `name__i` for array elements."""
     for key, value in changes.items():
         name, _, idx = key.partition("__")
-        if idx:
-            arr = out[name]
-            assert isinstance(arr, list)
-            arr[int(idx)] = value
-        else:
-            out[name] = value
-    return out
-
-
-def _recommit(inputs: dict[str, InputValue]) -> dict[str, InputValue]:
-    """Keep the commitment consistent with edited amounts, so only the edit is attacked."""
-    coll, debt, salt = inputs["collateral"], inputs["debt"], inputs["salt"]
-    assert isinstance(coll, list) and isinstance(debt, list) and isinstance(salt, int)
-    return {**inputs, "commitment": commit_amounts([c % R for c in coll], [d % R for d in debt], salt % R)}
+        inputs = set_input(inputs, name, int(idx) if idx else None, value)
+    return inputs
 
 
 @pytest.mark.parametrize("circuit_id", ["liquidation_4", "liquidation_8"])
@@ -118,7 +107,7 @@ def test_circuit_rejects(calc: WitnessCalculator, base_inputs: dict[str, InputVa
         changes = {"commitment": com + 1}
     edited = _edit(base_inputs, **changes)
     if recommit:
-        edited = _recommit(edited)
+        edited = recommit_lending(edited)
     with pytest.raises(WitnessError, match="rejected"):
         calc.calculate(edited)
 

@@ -108,10 +108,17 @@ def slot_values(account: PerpAccount, markets: PerpMarkets, n: int) -> tuple[lis
     return [p.size for p in ps] + pad, [p.entry_price for p in ps] + pad, [p.entry_funding for p in ps] + pad
 
 
+def commit_values(collateral: int, sizes: list[int], entries: list[int], fundings: list[int], salt: int) -> int:
+    """The perp commitment layout (mirrors PerpCommitment); signed values enter as v mod r."""
+    def h(values: list[int]) -> int:
+        return poseidon([v % R for v in values])
+
+    return poseidon([PERP_TAG, collateral % R, h(sizes), h(entries), h(fundings), salt % R])
+
+
 def commitment(account: PerpAccount, markets: PerpMarkets, n: int) -> int:
     sizes, entries, fundings = slot_values(account, markets, n)
-    return poseidon([PERP_TAG, account.collateral, poseidon([s % R for s in sizes]), poseidon(entries),
-                     poseidon([f % R for f in fundings]), account.salt])
+    return commit_values(account.collateral, sizes, entries, fundings, account.salt)
 
 
 def perp_inputs(
