@@ -54,8 +54,7 @@ class StderrProgress:
             stop.set()
             if ticker:
                 ticker.join()
-            status = "done" if ok else "failed"
-            prefix = "\r" if tty else " "
-            self.stream.write(f"{prefix}{label} ... {status} ({time.monotonic() - start:.1f} s)\n" if tty
-                              else f"{prefix}{status} ({time.monotonic() - start:.1f} s)\n")
+            result = f"{'done' if ok else 'failed'} ({time.monotonic() - start:.1f} s)\n"
+            # a terminal rewrites the ticking line; a log just completes "label ..."
+            self.stream.write(f"\r{label} ... {result}" if tty else f" {result}")
             self.stream.flush()

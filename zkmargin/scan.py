@@ -110,7 +110,7 @@ def scan(
     calc = WitnessCalculator(keys.compiled.wasm)
     names = spec.public_signal_names()
     out_dir.mkdir(parents=True, exist_ok=True)
-    todo: list[tuple[ScanItem, list[int]]] = []
+    todo: list[tuple[ScanItem, Path, list[int]]] = []
     if on_start is not None:
         on_start(len(entries))
 
@@ -137,16 +137,16 @@ def scan(
         if _resumable(target, expected, key_hash):
             done(ScanItem(name, "resumed", health_factor=hf, bundle=str(target)))
             continue
-        todo.append((ScanItem(name, "proven", health_factor=hf, bundle=str(target)), calc.calculate(stmt.inputs)))
+        todo.append((ScanItem(name, "proven", health_factor=hf, bundle=str(target)), target, calc.calculate(stmt.inputs)))
 
     context = lending_context(market, prices)
     with ProverPool(keys, tc, workers) as pool:
         def finished(i: int, proof: tuple[dict[str, Any], list[str]]) -> None:
-            item = todo[i][0]
-            make_bundle(keys, proof[0], proof[1], context).save(item.bundle or "")
+            item, target, _ = todo[i]
+            make_bundle(keys, proof[0], proof[1], context).save(target)
             done(item)
 
-        pool.prove_many([w for _, w in todo], on_done=finished)
+        pool.prove_many([w for _, _, w in todo], on_done=finished)
     write_json_atomic(out_dir / REPORT, report.to_json())
     return report
 
