@@ -18,11 +18,11 @@ from typing import Any, NoReturn
 
 import click
 
-from zkmargin import api, build, ceremony, paths, perp, registry, scan
+from zkmargin import api, build, ceremony, native, paths, perp, prover, registry, scan
 from zkmargin.bundle import Bundle, decode_claim, load_bundle
 from zkmargin.commitment import commitment, to_hex
 from zkmargin.commitment import new_salt as draw_salt
-from zkmargin.errors import InputError, StatementFalse, ZkMarginError
+from zkmargin.errors import InputError, StatementFalse, ToolchainError, ZkMarginError
 from zkmargin.fsutil import write_json_atomic
 from zkmargin.limits import WAD
 from zkmargin.loaders import (
@@ -91,7 +91,7 @@ def _progress(ctx: click.Context) -> Progress:
 
 def _toolchain(ctx: click.Context) -> Toolchain:
     root = ctx.find_root().params
-    return Toolchain.discover(root.get("node"), root.get("node_modules"))
+    return Toolchain.discover(root.get("node"), root.get("node_modules"), root.get("prover"))
 
 
 existing = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -131,10 +131,12 @@ def _save_and_report(ctx: click.Context, bundle: Bundle, output: Path, **extra: 
 @click.option("--node", envvar="ZKMARGIN_NODE", help="node executable (default: node on PATH).")
 @click.option("--node-modules", envvar="ZKMARGIN_NODE_MODULES", type=click.Path(file_okay=False, path_type=Path),
               help="node_modules with the pinned packages (default: the project's).")
+@click.option("--prover", type=click.Choice(prover.BACKENDS), envvar="ZKMARGIN_PROVER",
+              help="Proving backend: native (C, the default when a C compiler is available) or snarkjs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output on stderr.")
 @click.version_option(package_name="zkmargin")
 @click.pass_context
-def cli(ctx: click.Context, node: str | None, node_modules: Path | None, quiet: bool) -> None:
+def cli(ctx: click.Context, node: str | None, node_modules: Path | None, prover: str | None, quiet: bool) -> None:
     """Zero-knowledge liquidation proofs for committed lending positions."""
     ctx.meta["quiet"] = quiet
 
@@ -151,8 +153,14 @@ def doctor(ctx: click.Context) -> None:
     dev = paths.DEV_PTAU.exists()
     lines = [f"{'ok     ' if c.ok else 'MISSING'} {c.name:18} {c.detail}" for c in checks]
     lines.append(f"{'ok     ' if dev else 'MISSING'} {'dev ptau':18} {paths.DEV_PTAU} (INSECURE, development only)")
+    try:
+        used = f"native (C, {native.compiler()})" if prover.backend(tc.prover) == "native" else "snarkjs"
+    except ToolchainError as e:  # --prover native without a working compiler
+        used, ok = f"native unavailable: {e}", False
+    lines.append(f"        {'prover':18} {used}")
     lines.append(f"        {'cache':18} {paths.cache_root()}")
-    _emit(ctx, {"ok": ok, "checks": [c.__dict__ for c in checks], "cache": str(paths.cache_root())}, "\n".join(lines))
+    _emit(ctx, {"ok": ok, "checks": [c.__dict__ for c in checks], "prover": used, "cache": str(paths.cache_root())},
+          "\n".join(lines))
     if not ok:
         ctx.exit(EXIT_BAD_INPUT)
 

@@ -1,4 +1,5 @@
-"""The fast native verifier and batch verification agree with the py_ecc reference."""
+"""The fast native verifiers (the C engine and the pure-Python one) and batch verification
+agree with the py_ecc reference, on valid and invalid proofs."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from py_ecc.fields import optimized_bn128_FQ12 as FQ12
 from py_ecc.optimized_bn128 import optimized_curve as oc
 from py_ecc.optimized_bn128.optimized_pairing import final_exponentiate
 
-from zkmargin import api, groth16_fast
+from zkmargin import api, groth16_fast, native
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
 from zkmargin.field import Q, R
@@ -48,18 +49,46 @@ def _random_twist_point(rng: random.Random) -> tuple[FQ2, FQ2, FQ2]:
             return (x, y, FQ2.one())
 
 
+def _c_in_g2(p: tuple[FQ2, FQ2, FQ2]) -> bool:
+    rc = native.library().zkm_g2_in_subgroup(groth16_fast._g2_blob(p), groth16_fast._ctx())
+    assert rc in (0, 1)
+    return bool(rc)
+
+
 def test_fast_g2_membership_matches_multiplication_by_r() -> None:
     rng = random.Random(10)
     cofactor = 2 * Q - R  # #E'(Fp2) = r * (2p - r) for BN254
     for _ in range(8):
         p = _random_twist_point(rng)
-        assert groth16_fast.in_g2(p) is oc.is_inf(oc.multiply(p, R)) is False
+        assert groth16_fast.in_g2(p) is _c_in_g2(p) is oc.is_inf(oc.multiply(p, R)) is False
         cleared = oc.multiply(p, cofactor)
-        assert groth16_fast.in_g2(cleared) and oc.is_inf(oc.multiply(cleared, R))
-    assert groth16_fast.in_g2(oc.multiply(oc.G2, rng.randrange(R)))
+        assert groth16_fast.in_g2(cleared) and _c_in_g2(cleared) and oc.is_inf(oc.multiply(cleared, R))
+    member = oc.multiply(oc.G2, rng.randrange(R))
+    assert groth16_fast.in_g2(member) and _c_in_g2(member)
+    x, y, _ = _random_twist_point(rng)
+    assert native.library().zkm_g2_in_subgroup(groth16_fast._g2_blob((x, y + FQ2.one(), FQ2.one())), groth16_fast._ctx()) == -1
 
 
-def test_fast_equals_reference_on_valid_and_tampered(bundles: list[Bundle]) -> None:
+def test_off_curve_and_off_subgroup_points_are_named(bundles: list[Bundle]) -> None:
+    b = bundles[0]
+    key = groth16_fast.PreparedKey(b.vkey)
+    rng = random.Random(11)
+    x, y = oc.normalize(_random_twist_point(rng))
+    outside = [[str(c) for c in x.coeffs], [str(c) for c in y.coeffs], ["1", "0"]]
+    cases = {"pi_a is not on the BN254 curve": {**b.proof, "pi_a": ["1", "3", "1"]},
+             "pi_b is not in the G2 subgroup": {**b.proof, "pi_b": outside},
+             "pi_b is not on the BN254 twist": {**b.proof, "pi_b": [outside[0], [outside[1][1], outside[1][0]], ["1", "0"]]},
+             "pi_c is not on the BN254 curve": {**b.proof, "pi_c": ["1", "3", "1"]}}
+    for reason, proof in cases.items():
+        for engine in ("c", "python"):
+            res = groth16_fast.verify(key, b.public_signals, proof, engine)
+            assert not res.valid and res.reason == reason, (engine, res)
+        batch = groth16_fast.verify_batch(key, [(b.public_signals, b.proof), (b.public_signals, proof)], "c")
+        assert not batch.valid and batch.reason == f"proof 1: {reason}"
+
+
+@pytest.mark.parametrize("engine", ["c", "python"])
+def test_fast_equals_reference_on_valid_and_tampered(bundles: list[Bundle], engine: str) -> None:
     b = bundles[0]
     vk, pub, proof = b.vkey, b.public_signals, b.proof
     cases = [("valid", vk, pub, proof)]
@@ -67,24 +96,29 @@ def test_fast_equals_reference_on_valid_and_tampered(bundles: list[Bundle]) -> N
     cases += [(f"proof: {n}", vk, pub, p) for n, p in _proof_edits(proof)]
     cases += [(f"vkey: {n}", v, pub, proof) for n, v in _vkey_edits(vk)]
     for label, v, p, pr in cases:
-        fast = groth16_fast.verify(groth16_fast.PreparedKey(v), p, pr)
+        fast = groth16_fast.verify(groth16_fast.PreparedKey(v), p, pr, engine)
         ref = reference_verify(v, p, pr)
         assert fast.valid == ref.valid == (label == "valid"), (label, fast, ref)
 
 
-def test_batch(bundles: list[Bundle]) -> None:
+@pytest.mark.parametrize("engine,threads", [("c", 1), ("c", 2), ("python", None)])
+def test_batch(bundles: list[Bundle], engine: str, threads: int | None) -> None:
     key = groth16_fast.PreparedKey(bundles[0].vkey)
     items = [(b.public_signals, b.proof) for b in bundles]
-    assert groth16_fast.verify_batch(key, items).valid
-    assert groth16_fast.verify_batch(key, []).valid
+
+    def batch(its: list[tuple[object, object]]) -> bool:
+        return groth16_fast.verify_batch(key, its, engine, threads).valid
+
+    assert batch(items) and batch([]) and batch(items * 6)
     for i in range(len(items)):  # one bad proof anywhere spoils the batch
         pub = list(items[i][0])
         pub[13] = str(int(pub[13]) + 1)
         bad = [*items[:i], (pub, items[i][1]), *items[i + 1:]]
-        assert not groth16_fast.verify_batch(key, bad).valid
+        assert not batch(bad)
+        assert not batch(bad * 6)  # also when the batch is shared among threads
     swapped = [(items[0][0], items[1][1]), (items[1][0], items[0][1])]  # proofs exchanged
-    assert not groth16_fast.verify_batch(key, swapped).valid
-    assert not groth16_fast.verify_batch(key, [*items, ("x", {})]).valid
+    assert not batch(swapped)
+    assert not batch([*items, ("x", {})])
 
 
 def test_api_batch_and_backends(bundles: list[Bundle], keys: Callable[[str], CircuitKeys]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -50,7 +51,7 @@ def test_crashed_worker_is_restarted_and_no_job_is_lost(keys: Callable[[str], Ci
     ws = _witnesses(k, market, prices, 6)
     done: list[int] = []
     killed = threading.Event()
-    with ProverPool(k, tc, size=2) as pool:
+    with ProverPool(k, dataclasses.replace(tc, prover="snarkjs"), size=2) as pool:  # node workers
         def on_done(i: int, _proof: object) -> None:
             done.append(i)
             if not killed.is_set():  # kill a live worker while jobs are still in flight

@@ -207,7 +207,7 @@ def _prove_inputs(
     keys = build.build(spec, tc, ptau, progress)
     with progress.step("computing the witness (wasmtime)"):
         witness = WitnessCalculator(keys.compiled.wasm).calculate(inputs)
-    with progress.step("proving (snarkjs groth16)"):
+    with progress.step(f"proving ({prover.backend(tc.prover)} groth16)"):
         proof, public = prover.prove(keys, witness, tc)
     return make_bundle(keys, proof, public, context)
 

@@ -1,6 +1,9 @@
 """Faster native Groth16 verification (same answers as groth16.verify, the py_ecc reference).
 
-What makes it faster, all in plain Python on py_ecc's field types:
+Two engines with one algorithm: "c", zkmargin/native/pairing.c (64-bit Montgomery arithmetic;
+the default when a C compiler builds it), and "python", below, which the C code was ported
+from and which remains the fallback. Python parses and range-checks every input either way.
+What makes the Python engine faster than py_ecc's generic pairing:
 - a PreparedKey caches, per verification key, e(alpha, beta)'s Miller value, the line
   functions of the fixed G2 points gamma and delta, and fixed-base window tables for the
   public-input MSM;
@@ -14,10 +17,11 @@ What makes it faster, all in plain Python on py_ecc's field types:
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from py_ecc.fields import optimized_bn128_FQ as FQ
@@ -26,7 +30,7 @@ from py_ecc.fields import optimized_bn128_FQ12 as FQ12
 from py_ecc.optimized_bn128.optimized_curve import add, is_inf, neg, normalize, twist
 from py_ecc.optimized_bn128.optimized_pairing import field_modulus, linefunc, pseudo_binary_encoding
 
-from . import groth16
+from . import groth16, native
 from .field import Q, R
 from .groth16 import G1Point, G2Point, Verification, _Invalid
 
@@ -341,7 +345,7 @@ class _FixedBase:
 
 
 class PreparedKey:
-    """A parsed, checked verification key with its per-key precomputation."""
+    """A parsed, checked verification key; the pure-Python precomputation is made on first use."""
 
     def __init__(self, vkey: Any) -> None:
         try:
@@ -350,21 +354,38 @@ class PreparedKey:
             ic = vkey.get("IC")
             if not isinstance(ic, list) or not ic:
                 raise _Invalid("verification key has no IC points")
-            alpha = groth16.g1(vkey.get("vk_alpha_1"), "vk_alpha_1")
-            beta = groth16.g2(vkey.get("vk_beta_2"), "vk_beta_2")
-            self.gamma = plan(groth16.g2(vkey.get("vk_gamma_2"), "vk_gamma_2"))
-            self.delta = plan(groth16.g2(vkey.get("vk_delta_2"), "vk_delta_2"))
+            self.alpha = groth16.g1(vkey.get("vk_alpha_1"), "vk_alpha_1")
+            self.beta = groth16.g2(vkey.get("vk_beta_2"), "vk_beta_2", in_g2)
+            self.gamma2 = groth16.g2(vkey.get("vk_gamma_2"), "vk_gamma_2", in_g2)
+            self.delta2 = groth16.g2(vkey.get("vk_delta_2"), "vk_delta_2", in_g2)
             self.ic = [groth16.g1(p, f"IC[{i}]") for i, p in enumerate(ic)]
         except _Invalid as e:
             self.error: str | None = str(e)
             return
         self.error = None
-        self.alpha_beta = _miller([(plan(beta), alpha)])
-        self.tables = [_FixedBase(p) for p in self.ic[1:]]
+        # the compiled verifier's layout: alpha1, beta2, gamma2, delta2, IC[0..n]
+        self.blob = b"".join([_g1_blob(self.alpha), *(_g2_blob(q) for q in (self.beta, self.gamma2, self.delta2)),
+                              *(_g1_blob(p) for p in self.ic)])
 
     @property
     def n_public(self) -> int:
         return len(self.ic) - 1
+
+    @cached_property
+    def gamma(self) -> LinePlan:
+        return plan(self.gamma2)
+
+    @cached_property
+    def delta(self) -> LinePlan:
+        return plan(self.delta2)
+
+    @cached_property
+    def alpha_beta(self) -> FQ12:
+        return _miller([(plan(self.beta), self.alpha)])
+
+    @cached_property
+    def tables(self) -> list[_FixedBase]:
+        return [_FixedBase(p) for p in self.ic[1:]]
 
     def vk_x(self, public: Sequence[int], ic0_times: int = 1) -> G1Point:
         """ic0_times * IC[0] + sum public_i * IC[i+1]."""
@@ -375,7 +396,33 @@ class PreparedKey:
         return _g1_obj(acc)
 
 
-def _parse(key: PreparedKey, public_signals: Any, proof: Any) -> tuple[list[int], G1Point, G2Point, G1Point]:
+def _g1_blob(p: G1Point) -> bytes:
+    """64 bytes, x then y, little-endian standard form; all zero for infinity."""
+    if is_inf(p):
+        return bytes(64)
+    x, y = normalize(p)
+    return int(x).to_bytes(32, "little") + int(y).to_bytes(32, "little")
+
+
+def _g2_blob(p: G2Point) -> bytes:
+    if is_inf(p):
+        return bytes(128)
+    x, y = normalize(p)
+    return b"".join(int(c).to_bytes(32, "little") for c in (*x.coeffs, *y.coeffs))
+
+
+Engine = str  # "c" (the compiled library), "python", or "auto": c when it builds
+
+
+def _engine(engine: Engine) -> str:
+    if engine not in ("auto", "c", "python"):
+        raise ValueError(f"engine must be auto, c or python, not {engine!r}")
+    if engine == "auto":
+        return "c" if native.available() else "python"
+    return engine
+
+
+def _public(key: PreparedKey, public_signals: Any, proof: Any) -> list[int]:
     if key.error is not None:
         raise _Invalid(key.error)
     if not isinstance(proof, dict):
@@ -388,36 +435,133 @@ def _parse(key: PreparedKey, public_signals: Any, proof: Any) -> tuple[list[int]
     for i, s in enumerate(pub):
         if not 0 <= s < R:
             raise _Invalid(f"public signal {i} is not < r (scalar field)")
-    return (pub, groth16.g1(proof.get("pi_a"), "pi_a"), groth16.g2(proof.get("pi_b"), "pi_b", in_g2),
-            groth16.g1(proof.get("pi_c"), "pi_c"))
+    return pub
 
 
-def verify(key: PreparedKey, public_signals: Any, proof: Any) -> Verification:
+def _parse(key: PreparedKey, public_signals: Any, proof: Any) -> tuple[list[int], G1Point, G2Point, G1Point]:
+    """For the Python engine: public signals and py_ecc points, every check done here."""
+    pub = _public(key, public_signals, proof)
+    b = groth16.g2(proof.get("pi_b"), "pi_b", in_g2)
+    return pub, groth16.g1(proof.get("pi_a"), "pi_a"), b, groth16.g1(proof.get("pi_c"), "pi_c")
+
+
+def _affine(v: Any, what: str, width: int) -> list[int]:
+    """Canonical coordinates of an affine point (z = 1), or [] for infinity (z = 0)."""
+    if width == 1:
+        x, y, z = (groth16._coord(c, what) for c in groth16._list(v, 3, what))
+        coords, zs = [x, y], [z]
+    else:
+        x2, y2, z2 = ([groth16._coord(c, what) for c in groth16._list(pair, 2, what)] for pair in groth16._list(v, 3, what))
+        coords, zs = [*x2, *y2], z2
+    if zs == [0] * width:
+        return []  # snarkjs writes infinity with z = 0
+    if zs != [1] + [0] * (width - 1):
+        raise _Invalid(f"{what} is not in affine form (z = 1)")
+    return coords
+
+
+def _blob(coords: list[int], width: int) -> bytes:
+    return b"".join(c.to_bytes(32, "little") for c in coords) if coords else bytes(64 * width)
+
+
+def _parse_c(key: PreparedKey, public_signals: Any, proof: Any) -> tuple[list[int], bytes]:
+    """For the C engine: public signals and the proof's 256-byte blob; the C side checks that the
+    points are on their curves and pi_b in G2 (its codes name which, see _C_POINTS)."""
+    pub = _public(key, public_signals, proof)
+    a, b, c = (_affine(proof.get(k), k, w) for k, w in (("pi_a", 1), ("pi_b", 2), ("pi_c", 1)))
+    return pub, _blob(a, 1) + _blob(b, 2) + _blob(c, 1)
+
+
+_C_POINTS = ("pi_a is not on the BN254 curve", "pi_b is not on the BN254 twist", "pi_b is not in the G2 subgroup",
+             "pi_c is not on the BN254 curve")
+
+
+@lru_cache(maxsize=1)
+def _ctx() -> bytes:
+    """The constants of zkmargin/native/pairing.c's struct ctx, derived here from py_ecc."""
+    def mont(x: int) -> bytes:
+        return (x * (1 << 256) % Q).to_bytes(32, "little")
+
+    def mont2(e: FQ2) -> bytes:
+        return b"".join(mont(int(c)) for c in e.coeffs)
+
+    xi = FQ2([9, 1])
+    parts = [mont(int(c)) for t in _frob_table() for c in t.coeffs]
+    parts += [d.to_bytes(32, "little") for d in _DIGITS]
+    parts += [mont2(xi ** ((Q - 1) // 3)), mont2(xi ** ((Q - 1) // 2)), mont2(FQ2([3, 0]) / xi)]
+    parts += [mont(9), mont(18), mont(82), mont(3)]
+    parts += [bytes(v & 0xFF for v in _LOOP), BN_X.to_bytes(8, "little")]
+    return b"".join(parts)
+
+
+def _c_check(key: PreparedKey, parsed: Sequence[tuple[list[int], bytes]], weights: Sequence[int],
+             threads: int | None = None) -> bool | str:
+    """The compiled verifier's pairing answer, or why it refused a proof before the pairing.
+    By default batches of 16 and more are shared among the cores (at least 8 proofs a thread);
+    one proof has too little work to share."""
+    n = len(parsed)
+    if threads is None:
+        threads = min(os.cpu_count() or 1, n // 8) if n >= 16 else 1
+    publics = b"".join(v.to_bytes(32, "little") for pub, _ in parsed for v in pub)
+    ws = b"".join(w.to_bytes(32, "little") for w in weights)
+    rc = native.library().zkm_groth16_verify(n, key.n_public, key.blob, b"".join(blob for _, blob in parsed),
+                                             publics, ws, max(1, threads), _ctx())
+    if rc <= -10:
+        i, k = divmod(-rc - 10, 4)
+        return f"proof {i}: {_C_POINTS[k]}" if n > 1 else _C_POINTS[k]
+    if rc < 0:
+        raise ArithmeticError(f"native verifier failed internally (code {rc})")  # a bug, never bad input
+    return bool(rc == 1)
+
+
+def verify(key: PreparedKey, public_signals: Any, proof: Any, engine: Engine = "auto") -> Verification:
     """One proof against a prepared key; never raises on malformed input."""
     try:
-        pub, a, b, c = _parse(key, public_signals, proof)
+        if _engine(engine) == "c":
+            out = _c_check(key, [_parse_c(key, public_signals, proof)], [1])
+            if isinstance(out, str):
+                return Verification(False, out)
+            ok = out
+        else:
+            pub, a, b, c = _parse(key, public_signals, proof)
+            f = _miller([(plan(b), neg(a)), (key.gamma, key.vk_x(pub)), (key.delta, c)]) * key.alpha_beta
+            ok = final_exponentiation(f) == FQ12.one()
     except _Invalid as e:
         return Verification(False, str(e))
-    f = _miller([(plan(b), neg(a)), (key.gamma, key.vk_x(pub)), (key.delta, c)]) * key.alpha_beta
-    ok = final_exponentiation(f) == FQ12.one()
     return Verification(ok, "pairing check passed" if ok else "pairing check failed")
 
 
-def verify_batch(key: PreparedKey, items: Sequence[tuple[Any, Any]]) -> Verification:
+def verify_batch(key: PreparedKey, items: Sequence[tuple[Any, Any]], engine: Engine = "auto",
+                 threads: int | None = None) -> Verification:
     """All (public_signals, proof) pairs at once: valid only if every proof is valid.
+    threads: how many cores the C engine uses (default: all, for batches of 16 or more).
 
     With random 128-bit r_i, checks prod e(-r_i A_i, B_i) * e(alpha, beta)^(sum r_i)
     * e(sum r_i vk_x_i, gamma) * e(sum r_i C_i, delta) == 1; a batch containing an invalid
     proof passes with probability about 2^-128. Find the culprit with verify()."""
     if not items:
         return Verification(True, "empty batch")
-    parsed = []
+    use_c = _engine(engine) == "c"
+    parse = _parse_c if use_c else _parse
+    parsed: list[Any] = []
     for i, (public, proof) in enumerate(items):
         try:
-            parsed.append(_parse(key, public, proof))
+            parsed.append(parse(key, public, proof))
         except _Invalid as e:
             return Verification(False, f"proof {i}: {e}")
     rs = [secrets.randbits(128) | 1 for _ in parsed]
+    if use_c:
+        out = _c_check(key, parsed, rs, threads)
+        if isinstance(out, str):
+            return Verification(False, out)
+        ok = out
+    else:
+        ok = _batch_python(key, parsed, rs)
+    return Verification(ok, f"batch of {len(items)} passed" if ok else f"batch of {len(items)} failed")
+
+
+def _batch_python(key: PreparedKey, parsed: Sequence[tuple[list[int], G1Point, G2Point, G1Point]],
+                  rs: Sequence[int]) -> bool:
     combined_pub = [sum(r * pub[j] for r, (pub, _, _, _) in zip(rs, parsed)) % R for j in range(key.n_public)]
     vk_x = key.vk_x(combined_pub, ic0_times=sum(rs) % R)
     c_sum = _INF1
@@ -427,5 +571,4 @@ def verify_batch(key: PreparedKey, items: Sequence[tuple[Any, Any]]) -> Verifica
         c_sum = _add1(c_sum, _mul1(_g1_ints(c), r))
     pairs += [(key.gamma, vk_x), (key.delta, _g1_obj(c_sum))]
     f = _miller(pairs) * key.alpha_beta ** (sum(rs) % R)
-    ok = final_exponentiation(f) == FQ12.one()
-    return Verification(ok, f"batch of {len(items)} passed" if ok else f"batch of {len(items)} failed")
+    return bool(final_exponentiation(f) == FQ12.one())

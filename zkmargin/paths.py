@@ -78,3 +78,8 @@ def setup_dir(compiled: Path, ptau_sha256: str, solc_version: str, zkey_sha256: 
 def installed_pointer(compiled: Path, ptau_sha256: str) -> Path:
     """Names the setup dir of a ceremony zkey installed for this circuit and ptau."""
     return compiled / f"installed-{ptau_sha256[:20]}.json"
+
+
+def native_dir(key: str) -> Path:
+    """The native prover library compiled from one source with one compiler and flag set."""
+    return cache_root() / "native" / key

@@ -1,23 +1,71 @@
-"""Groth16 proving with snarkjs from a witness computed in Python."""
+"""Groth16 proving from a witness computed in Python, with one of two backends.
+
+- "native": the C prover (native_prover.py) on a zkey parsed once per process and kept warm
+  for later proofs of the same key: what the API and the CLI use by default;
+- "snarkjs": one `snarkjs groth16 prove` call (the reference, and the fallback when no C
+  compiler is available).
+The choice travels in Toolchain.prover ($ZKMARGIN_PROVER, the CLI's --prover; default "auto":
+native if it builds).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import native, native_prover
 from .build import CircuitKeys
-from .errors import ArtifactError
+from .errors import ArtifactError, InputError
 from .proc import run
 from .toolchain import Toolchain
 from .witness import write_wtns
 
 PROVE_TIMEOUT = 1800.0
+BACKENDS = ("auto", "native", "snarkjs")
+
+Proof = tuple[dict[str, Any], list[str]]
 
 
-def prove(keys: CircuitKeys, witness: Sequence[int], tc: Toolchain) -> tuple[dict[str, Any], list[str]]:
+def backend(name: str) -> str:
+    """"native" or "snarkjs" for a requested backend."""
+    if name not in BACKENDS:
+        raise InputError("--prover", f"must be one of {', '.join(BACKENDS)}, got {name!r}")
+    if name == "auto":
+        return "native" if native.available() else "snarkjs"
+    if name == "native":
+        native.library()  # ToolchainError now, naming the missing compiler
+    return name
+
+
+_warm: dict[tuple[Path, str], native_prover.NativeProver] = {}
+_warm_lock = threading.Lock()
+
+
+def native_for(keys: CircuitKeys) -> native_prover.NativeProver:
+    """The process's warm prover for these keys (loaded on first use). Keyed by the zkey's
+    sha256 from the build metadata, which build() re-checked against the file."""
+    digest = str(keys.meta.get("files", {}).get(keys.zkey.name, ""))
+    key = (keys.zkey, digest)
+    with _warm_lock:
+        p = _warm.get(key)
+        if p is None:
+            p = _warm[key] = native_prover.NativeProver(keys.zkey)
+        return p
+
+
+def prove(keys: CircuitKeys, witness: Sequence[int], tc: Toolchain) -> Proof:
+    """(proof, public signals) for one witness, with the backend tc.prover names."""
+    if backend(tc.prover) == "native":
+        return native_for(keys).prove(witness, threads=os.cpu_count() or 1)
+    return prove_snarkjs(keys, witness, tc)
+
+
+def prove_snarkjs(keys: CircuitKeys, witness: Sequence[int], tc: Toolchain) -> Proof:
     """(proof, public signals) from snarkjs `groth16 prove`; temporary files are removed."""
     n_public = len(keys.compiled.public_signals)
     with tempfile.TemporaryDirectory(prefix="zkmargin-prove-") as d:
@@ -35,3 +83,4 @@ def prove(keys: CircuitKeys, witness: Sequence[int], tc: Toolchain) -> tuple[dic
         # snarkjs and our artifacts disagree about the circuit.
         raise ArtifactError(f"snarkjs public signals differ from the witness for {keys.compiled.spec.id}")
     return proof, public
+

@@ -23,7 +23,7 @@ from .progress import Progress
 from .statements import liquidation_inputs
 from .toolchain import Toolchain
 from .warm_prover import ProverPool
-from .witness import WitnessCalculator
+from .witness import InputValue, WitnessCalculator
 
 REPORT = "scan-report.json"
 
@@ -110,7 +110,7 @@ def scan(
     calc = WitnessCalculator(keys.compiled.wasm)
     names = spec.public_signal_names()
     out_dir.mkdir(parents=True, exist_ok=True)
-    todo: list[tuple[ScanItem, Path, list[int]]] = []
+    todo: list[tuple[ScanItem, Path, dict[str, InputValue]]] = []
     if on_start is not None:
         on_start(len(entries))
 
@@ -137,7 +137,7 @@ def scan(
         if _resumable(target, expected, key_hash):
             done(ScanItem(name, "resumed", health_factor=hf, bundle=str(target)))
             continue
-        todo.append((ScanItem(name, "proven", health_factor=hf, bundle=str(target)), target, calc.calculate(stmt.inputs)))
+        todo.append((ScanItem(name, "proven", health_factor=hf, bundle=str(target)), target, stmt.inputs))
 
     context = lending_context(market, prices)
     with ProverPool(keys, tc, workers) as pool:
@@ -146,7 +146,8 @@ def scan(
             make_bundle(keys, proof[0], proof[1], context).save(target)
             done(item)
 
-        pool.prove_many([w for _, _, w in todo], on_done=finished)
+        # witnesses are computed here, one ahead of the provers, not all up front
+        pool.prove_many((calc.calculate(inputs) for _, _, inputs in todo), on_done=finished)
     write_json_atomic(out_dir / REPORT, report.to_json())
     return report
 

@@ -1,7 +1,9 @@
-"""Find node and the pinned node packages (circom2, snarkjs, circomlib, solc, anvil).
+"""Find node and the pinned node packages (circom2, snarkjs, circomlib, solc, anvil), and
+the chosen prover backend.
 
 Resolution order: an explicit argument, then the environment (ZKMARGIN_NODE,
-ZKMARGIN_NODE_MODULES), then `node` on PATH and the project's node_modules.
+ZKMARGIN_NODE_MODULES, ZKMARGIN_PROVER), then `node` on PATH, the project's node_modules
+and the "auto" prover (native when a C compiler builds it, else snarkjs).
 """
 
 from __future__ import annotations
@@ -42,12 +44,14 @@ class Check:
 class Toolchain:
     node: str
     node_modules: Path
+    prover: str = "auto"  # "auto", "native" or "snarkjs": see prover.backend
 
     @classmethod
-    def discover(cls, node: str | None = None, node_modules: str | Path | None = None) -> Toolchain:
+    def discover(cls, node: str | None = None, node_modules: str | Path | None = None,
+                 prover: str | None = None) -> Toolchain:
         node_s = node or os.environ.get("ZKMARGIN_NODE") or "node"
         nm = node_modules or os.environ.get("ZKMARGIN_NODE_MODULES") or paths.PROJECT_ROOT / "node_modules"
-        return cls(node_s, Path(nm).resolve())
+        return cls(node_s, Path(nm).resolve(), prover or os.environ.get("ZKMARGIN_PROVER") or "auto")
 
     def package_dir(self, package: str) -> Path:
         return self.node_modules / package

@@ -1,8 +1,12 @@
-"""Warm provers: long-lived node workers that load snarkjs and a zkey once.
+"""Warm provers: a proving key loaded once, then many witnesses proven on every core.
 
-A ProverPool runs one worker per core (each single-threaded, so that the cores are not
-fought over) and proves many witnesses; a worker that dies is restarted and its job
-retried once, so no job is lost, and a job is never sent twice to live workers.
+Two backends behind one ProverPool:
+- "native": one NativeProver (the C prover on a zkey parsed once) shared by `size` threads;
+  ctypes releases the GIL, so the threads prove in parallel;
+- "snarkjs": long-lived node workers that load snarkjs and the zkey once, one per core, each
+  single-threaded so that the cores are not fought over; a worker that dies is restarted and
+  its job retried once, so no job is lost, and a job is never sent twice to live workers.
+Toolchain.prover picks one ("auto": native when a C compiler builds it).
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ import json
 import os
 import subprocess
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from . import prover
 from .build import CircuitKeys
 from .errors import ArtifactError, ToolchainError
 from .proc import spawn_pipes
@@ -92,11 +97,13 @@ class ProverWorker:
 
 
 class ProverPool:
-    """Prove many witnesses of one circuit with `size` warm workers (default: one per core)."""
+    """Prove many witnesses of one circuit on `size` cores (default: all of them)."""
 
     def __init__(self, keys: CircuitKeys, tc: Toolchain, size: int | None = None) -> None:
         self.keys, self.tc = keys, tc
         self.size = max(1, size or os.cpu_count() or 1)
+        self.backend = prover.backend(tc.prover)
+        self._native = prover.native_for(keys) if self.backend == "native" else None
         self._local = threading.local()
         self._workers: list[ProverWorker] = []
         self._lock = threading.Lock()
@@ -120,6 +127,8 @@ class ProverPool:
         return w
 
     def _prove_one(self, witness: Sequence[int]) -> Proof:
+        if self._native is not None:
+            return self._native.prove(witness)
         try:
             return self._worker().prove(witness)
         except WorkerCrashed:
@@ -128,24 +137,37 @@ class ProverPool:
             return self._worker(fresh=True).prove(witness)  # one retry on a fresh worker
 
     def workers(self) -> list[ProverWorker]:
+        """The live node workers (none with the native backend)."""
         with self._lock:
             return list(self._workers)
 
     def prove_many(
-        self, witnesses: Sequence[Sequence[int]], on_done: Callable[[int, Proof], None] | None = None
+        self, witnesses: Iterable[Sequence[int]], on_done: Callable[[int, Proof], None] | None = None
     ) -> list[Proof]:
-        """Proofs in the order of `witnesses`; on_done(index, proof) as each finishes."""
-        results: list[Proof | None] = [None] * len(witnesses)
+        """Proofs in the order of `witnesses`; on_done(index, proof) as each finishes.
 
-        def job(i: int) -> None:
-            results[i] = self._prove_one(witnesses[i])
-            if on_done is not None:
-                on_done(i, results[i])  # type: ignore[arg-type]
+        `witnesses` is consumed lazily on the calling thread, at most two jobs per worker
+        ahead: a generator that computes each witness overlaps with the proving of the earlier
+        ones (the native prover releases the GIL) and never holds them all in memory."""
+        results: dict[int, Proof] = {}
+        slots = threading.BoundedSemaphore(2 * self.size)
 
+        def job(i: int, witness: Sequence[int]) -> None:
+            try:
+                results[i] = self._prove_one(witness)
+                if on_done is not None:
+                    on_done(i, results[i])
+            finally:
+                slots.release()
+
+        futures = []
         with ThreadPoolExecutor(self.size) as ex:
-            for f in [ex.submit(job, i) for i in range(len(witnesses))]:
+            for i, witness in enumerate(witnesses):
+                slots.acquire()
+                futures.append(ex.submit(job, i, witness))
+            for f in futures:
                 f.result()
-        return [r for r in results if r is not None]
+        return [results[i] for i in range(len(futures))]
 
     def close(self) -> None:
         for w in self.workers():

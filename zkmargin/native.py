@@ -1,0 +1,88 @@
+"""The compiled BN254 library (zkmargin/native/*.c): the Groth16 prover and verifier.
+
+Compiled on first use with the system C compiler ($CC, else cc) into the artifact cache,
+keyed by the sources, the compiler's version and the flags; built aside and renamed in, so an
+interrupted build is never loaded. ctypes releases the GIL during calls, so threads run the
+library on every core. Without a compiler, callers fall back to snarkjs (proving) and the
+pure-Python verifier (groth16_fast).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+from . import paths
+from .errors import ToolchainError
+from .fsutil import file_lock, staging_dir
+from .proc import resolve, run
+
+SOURCES = tuple(sorted((Path(__file__).parent / "native").glob("*.[ch]")))
+UNITS = tuple(p for p in SOURCES if p.suffix == ".c")
+CFLAGS = ("-O3", "-fPIC", "-shared", "-std=c11", "-pthread")
+LIBRARY = "libzkmargin.so"
+
+
+def compiler() -> str:
+    """$CC, else cc: the compiler that builds the library (ToolchainError if missing)."""
+    return resolve(os.environ.get("CC") or "cc")
+
+
+def _library_path() -> Path:
+    cc = compiler()
+    version = run([cc, "--version"], timeout=60).stdout
+    parts = [p.name.encode() + b"\0" + p.read_bytes() for p in SOURCES]
+    key = hashlib.sha256(b"\0".join([*parts, version.encode(), " ".join(CFLAGS).encode(),
+                                     os.uname().machine.encode()])).hexdigest()[:20]
+    final = paths.native_dir(key)
+    lib = final / LIBRARY
+    if lib.is_file():
+        return lib
+    with file_lock(final.parent / f".{key}.lock"):
+        if lib.is_file():  # another process built it while we waited
+            return lib
+        with staging_dir(final) as tmp:
+            run([cc, *CFLAGS, "-o", tmp / LIBRARY, *UNITS], timeout=300)
+    return lib
+
+
+_lib: ctypes.CDLL | None = None
+_lib_error: ToolchainError | None = None
+_lib_lock = threading.Lock()
+
+
+def library() -> ctypes.CDLL:
+    """The compiled library, built on first use (ToolchainError without a C compiler)."""
+    global _lib, _lib_error
+    with _lib_lock:
+        if _lib_error is not None:  # a failed build is not retried within one process
+            raise _lib_error
+        if _lib is None:
+            try:
+                lib = ctypes.CDLL(str(_library_path()))
+            except ToolchainError as e:
+                _lib_error = e
+                raise
+            except OSError as e:
+                _lib_error = ToolchainError(f"cannot load the native library: {e}")
+                raise _lib_error from None
+            u32, buf = ctypes.c_uint32, ctypes.c_char_p
+            lib.zkm_groth16_prove.restype = ctypes.c_int
+            lib.zkm_groth16_prove.argtypes = [u32, u32, u32, buf, u32, buf, buf, buf, buf, buf, buf, buf, buf, buf, u32, buf]
+            lib.zkm_groth16_verify.restype = ctypes.c_int
+            lib.zkm_groth16_verify.argtypes = [u32, u32, buf, buf, buf, buf, u32, buf]
+            lib.zkm_g2_in_subgroup.restype = ctypes.c_int
+            lib.zkm_g2_in_subgroup.argtypes = [buf, buf]
+            _lib = lib
+        return _lib
+
+
+def available() -> bool:
+    try:
+        library()
+    except ToolchainError:
+        return False
+    return True
