@@ -24,7 +24,8 @@ from typing import Any
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
-from zkmargin import api, build, groth16_fast, onchain, prover, registry, solidity
+from zkmargin import api, build, groth16_fast, onchain, prover, registry, scan, solidity
+from zkmargin.loaders import position_to_json
 from zkmargin.evm import InProcessChain
 from zkmargin.groth16 import verify as reference_verify
 from zkmargin.model import Asset, Market, Position, PricePoint, PriceSnapshot
@@ -90,6 +91,15 @@ def bench_size(n: int, proofs: int, tc: Toolchain, progress: StderrProgress) -> 
                 write_wtns(tmp / "w.wtns", witnesses[k])
                 run(tc.argv("snarkjs", "groth16", "prove", keys.zkey, tmp / "w.wtns", tmp / "p.json", tmp / "pub.json"))
             row["proofs_per_s_snarkjs_cli"] = cli / (time.perf_counter() - t)
+            # end to end, as a liquidator runs it: read, evaluate, witness, prove, write bundles
+            src = tmp / "positions"
+            src.mkdir()
+            for k, pos in enumerate(positions[:proofs]):
+                (src / f"p{k:03d}.json").write_text(json.dumps(position_to_json(pos)))
+            t = time.perf_counter()
+            report = scan.scan(src, market, prices, tmp / "bundles", 10**18, toolchain=native_tc)
+            row["scan_positions_per_s"] = proofs / (time.perf_counter() - t)
+            assert sum(item.status == "proven" for item in report.items) == proofs
         vkey = keys.vkey()
         proof, public = native_results[0]
         for name, obj in (("vkey", vkey), ("public", public), ("proof", proof)):
@@ -146,9 +156,12 @@ def chart(rows: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4.5))
     labels = [r["circuit"] for r in rows]
     x = range(len(rows))
+
+    # one more column for the batch panel: what 64 separate verifications would cost
+    rows = [{**r, "verify_64_singles_s": 64 * r["verify_s_native"]} for r in rows]
 
     def bars(ax: Any, keys: list[tuple[str, str]], title: str, ylabel: str) -> None:
         w = 0.8 / len(keys)
@@ -165,7 +178,9 @@ def chart(rows: list[dict[str, Any]], path: Path) -> None:
                    ("verify_s_snarkjs_cli", "snarkjs CLI"), ("verify_s_reference", "py_ecc reference")],
          "single verification", "seconds")
     axes[1].set_yscale("log")
-    bars(axes[2], [("gas_plain", "plain layout"), ("gas_hashed", "hashed layout")], "verifyProof gas", "gas")
+    bars(axes[2], [("verify_batch64_s_native", "C, all cores"), ("verify_batch64_s_native_1thread", "C, one core"),
+                   ("verify_64_singles_s", "64 single C verifications")], "batch of 64 proofs", "seconds")
+    bars(axes[3], [("gas_plain", "plain layout"), ("gas_hashed", "hashed layout")], "verifyProof gas", "gas")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -179,16 +194,17 @@ def main() -> None:
     tc = Toolchain.discover()
     progress = StderrProgress()
     rows = [bench_size(n, args.proofs, tc, progress) for n in (4, 8)]
-    print("proving (proofs/s on all cores; x = against one snarkjs CLI call per proof)")
+    print("proving (proofs/s on all cores; x = against one snarkjs CLI call per proof; scan = liquidatable\n"
+          "positions/s through `zkmargin scan`, witnesses and bundle files included)")
     print(f"{'circuit':15} {'constr':>7} {'hashed':>7} {'wit py ms':>9} {'wit cli ms':>10} {'native':>7} "
-          f"{'x':>5} {'snarkjs pool':>12} {'x':>5} {'cli':>5} {'1 native ms':>11}")
+          f"{'x':>5} {'snarkjs pool':>12} {'x':>5} {'cli':>5} {'1 native ms':>11} {'scan':>5}")
     for r in rows:
         cli = r["proofs_per_s_snarkjs_cli"]
         print(f"{r['circuit']:15} {r['constraints']:>7} {r['constraints_hashed']:>7} "
               f"{r['witness_s_python'] * 1000:>9.1f} {r['witness_s_snarkjs_cli'] * 1000:>10.1f} "
               f"{r['proofs_per_s_native_pool']:>7.2f} {r['proofs_per_s_native_pool'] / cli:>5.1f} "
               f"{r['proofs_per_s_snarkjs_pool']:>12.2f} {r['proofs_per_s_snarkjs_pool'] / cli:>5.1f} {cli:>5.2f} "
-              f"{r['prove_s_native_one'] * 1000:>11.1f}")
+              f"{r['prove_s_native_one'] * 1000:>11.1f} {r['scan_positions_per_s']:>5.2f}")
     print()
     print("verification (ms; native = the C engine with a prepared key; one-shot = parsing and preparing the key too)")
     print(f"{'circuit':15} {'native':>7} {'one-shot':>8} {'python':>7} {'py_ecc':>7} {'cli':>7} {'native/cli':>10} "
