@@ -167,6 +167,16 @@ def test_library_is_built_once_into_the_cache(isolated_cache: Path) -> None:
     assert not list((isolated_cache / "native").glob(".*partial"))
 
 
+def test_damaged_library_is_rebuilt_not_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZKMARGIN_CACHE_DIR", str(tmp_path))
+    path = native._library_path()
+    good = path.read_bytes()
+    path.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))  # one flipped bit
+    assert native._library_path() == path and path.read_bytes() == good  # rebuilt from source
+    (path.parent / "meta.json").unlink()
+    assert native._library_path() == path and (path.parent / "meta.json").is_file()
+
+
 @pytest.mark.usefixtures("no_compiler")
 def test_without_a_compiler_auto_falls_back_to_snarkjs(keys: Callable[[str], CircuitKeys], tc: Toolchain,
                                                         market: Market, prices: PriceSnapshot,

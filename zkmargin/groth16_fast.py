@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from py_ecc.fields import optimized_bn128_FQ as FQ
 from py_ecc.fields import optimized_bn128_FQ2 as FQ2
@@ -411,7 +411,7 @@ def _g2_blob(p: G2Point) -> bytes:
     return b"".join(int(c).to_bytes(32, "little") for c in (*x.coeffs, *y.coeffs))
 
 
-Engine = str  # "c" (the compiled library), "python", or "auto": c when it builds
+Engine = Literal["auto", "c", "python"]  # "auto": c when the library builds, else python
 
 
 def _engine(engine: Engine) -> str:

@@ -2,7 +2,7 @@
 
 Compiled on first use with the system C compiler ($CC, else cc) into the artifact cache,
 keyed by the sources, the compiler's version and the flags; built aside and renamed in, so an
-interrupted build is never loaded. ctypes releases the GIL during calls, so threads run the
+interrupted build is never loaded, and re-hashed against its recorded sha256 before loading. ctypes releases the GIL during calls, so threads run the
 library on every core. Without a compiler, callers fall back to snarkjs (proving) and the
 pure-Python verifier (groth16_fast).
 """
@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import os
+import shutil
 import threading
 from pathlib import Path
 
 from . import paths
 from .errors import ToolchainError
-from .fsutil import file_lock, staging_dir
+from .fsutil import file_lock, staging_dir, write_json_atomic
 from .proc import resolve, run
 
 SOURCES = tuple(sorted((Path(__file__).parent / "native").glob("*.[ch]")))
@@ -31,6 +33,15 @@ def compiler() -> str:
     return resolve(os.environ.get("CC") or "cc")
 
 
+def _intact(d: Path) -> bool:
+    """The library in d matches the sha256 recorded when it was built (like every cached artifact,
+    it is re-checked before it is trusted: this one is loaded into the process)."""
+    try:
+        return bool(json.loads((d / paths.META).read_text())["sha256"] == paths.sha256_file(d / LIBRARY))
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 def _library_path() -> Path:
     cc = compiler()
     version = run([cc, "--version"], timeout=60).stdout
@@ -38,15 +49,16 @@ def _library_path() -> Path:
     key = hashlib.sha256(b"\0".join([*parts, version.encode(), " ".join(CFLAGS).encode(),
                                      os.uname().machine.encode()])).hexdigest()[:20]
     final = paths.native_dir(key)
-    lib = final / LIBRARY
-    if lib.is_file():
-        return lib
+    if _intact(final):
+        return final / LIBRARY
     with file_lock(final.parent / f".{key}.lock"):
-        if lib.is_file():  # another process built it while we waited
-            return lib
-        with staging_dir(final) as tmp:
-            run([cc, *CFLAGS, "-o", tmp / LIBRARY, *UNITS], timeout=300)
-    return lib
+        if not _intact(final):  # absent, or damaged since it was built: build it (again)
+            shutil.rmtree(final, ignore_errors=True)
+            with staging_dir(final) as tmp:
+                run([cc, *CFLAGS, "-o", tmp / LIBRARY, *UNITS], timeout=300)
+                write_json_atomic(tmp / paths.META, {"sha256": paths.sha256_file(tmp / LIBRARY),
+                                                     "compiler": version.strip().splitlines()[0], "flags": CFLAGS})
+    return final / LIBRARY
 
 
 _lib: ctypes.CDLL | None = None

@@ -146,7 +146,7 @@ def scan(
             make_bundle(keys, proof[0], proof[1], context).save(target)
             done(item)
 
-        # witnesses are computed here, one ahead of the provers, not all up front
+        # witnesses are computed here as the provers take them (two per worker ahead at most)
         pool.prove_many((calc.calculate(inputs) for _, _, inputs in todo), on_done=finished)
     write_json_atomic(out_dir / REPORT, report.to_json())
     return report
