@@ -60,6 +60,16 @@ def test_context_is_checked(attestation: Bundle, kwargs: dict[str, object], reas
 def test_domain_is_required(attestation: Bundle) -> None:
     with pytest.raises(InputError, match="--domain"):
         api.verify_bundle(attestation)
+    with pytest.raises(InputError, match="--domain"):  # a batch holds attestations to the same rules
+        api.verify_bundles([attestation], vkey=attestation.vkey)
+
+
+def test_batch_checks_the_context(attestation: Bundle) -> None:
+    assert api.verify_bundles([attestation] * 2, vkey=attestation.vkey, domain=CTX.domain, now=NOW).valid
+    res = api.verify_bundles([attestation] * 2, vkey=attestation.vkey, domain="other.example", now=NOW)
+    assert not res.valid and res.reason.startswith("bundle 0: attestation is for another domain")
+    res = api.verify_bundles([attestation], vkey=attestation.vkey, domain=CTX.domain, now=CTX.expiry)
+    assert not res.valid and "expired" in res.reason
 
 
 def test_context_signals_are_bound(attestation: Bundle, tc: Toolchain) -> None:

@@ -3,15 +3,19 @@ agree with the py_ecc reference, on valid and invalid proofs."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from py_ecc.fields import optimized_bn128_FQ2 as FQ2
 from py_ecc.fields import optimized_bn128_FQ12 as FQ12
 from py_ecc.optimized_bn128 import optimized_curve as oc
 from py_ecc.optimized_bn128.optimized_pairing import final_exponentiate
 
+from cli.main import cli
 from zkmargin import api, groth16_fast, native
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
@@ -119,6 +123,32 @@ def test_batch(bundles: list[Bundle], engine: str, threads: int | None) -> None:
     swapped = [(items[0][0], items[1][1]), (items[1][0], items[0][1])]  # proofs exchanged
     assert not batch(swapped)
     assert not batch([*items, ("x", {})])
+
+
+def test_cli_verify_batch_names_the_bad_bundles(bundles: list[Bundle], keys: Callable[[str], CircuitKeys],
+                                                tmp_path: Path) -> None:
+    paths = []
+    for i, b in enumerate(bundles):
+        paths.append(tmp_path / f"b{i}.json")
+        b.save(paths[-1])
+    vkey = tmp_path / "vkey.json"
+    vkey.write_text(json.dumps(bundles[0].vkey))
+    runner = CliRunner()
+    res = runner.invoke(cli, ["verify-batch", *map(str, paths), "--vkey", str(vkey), "--json"])
+    out = json.loads(res.output)
+    assert res.exit_code == 0 and out["ok"] and out["count"] == 3 and out["invalid"] == []
+    doc = json.loads(paths[1].read_text())
+    doc["public_signals"][13] = str(int(doc["public_signals"][13]) + 1)  # one tampered bundle
+    paths[1].write_text(json.dumps(doc))
+    res = runner.invoke(cli, ["verify-batch", *map(str, paths), "--vkey", str(vkey), "--json"])
+    out = json.loads(res.output)
+    assert res.exit_code == 1 and not out["ok"] and [i["bundle"] for i in out["invalid"]] == [str(paths[1])]
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(keys("liquidation_8").vkey()))
+    res = runner.invoke(cli, ["verify-batch", str(paths[0]), str(paths[2]), "--vkey", str(other)])
+    assert res.exit_code == 1 and "different verification key" in res.output and res.output.count("b") >= 2
+    res = runner.invoke(cli, ["verify-batch", "--vkey", str(vkey)])
+    assert res.exit_code == 2  # no bundles
 
 
 def test_api_batch_and_backends(bundles: list[Bundle], keys: Callable[[str], CircuitKeys]) -> None:

@@ -290,20 +290,9 @@ def verify_bundle(
     def result(v: Verification, key_hash: str, pinned: bool, address: str | None = None) -> BundleVerification:
         return BundleVerification(v.valid, v.reason, backend, claim, key_hash, pinned, insecure, address)
 
-    if claim.is_attestation:
-        if domain is None:
-            raise InputError("--domain", "a solvency attestation is bound to a verifier domain: pass the domain "
-                             "you verify for")
-        moment = int(time.time()) if now is None else now
-        if domain_hash(domain) != claim.signals["domain"]:
-            return result(Verification(False, f"attestation is for another domain than {domain!r}"), embedded,
-                          vkey is not None)
-        if moment >= claim.signals["expiry"]:
-            return result(Verification(False, f"attestation expired at {claim.signals['expiry']} (now {moment})"),
-                          embedded, vkey is not None)
-        if nonce is not None and nonce != claim.signals["nonce"]:
-            return result(Verification(False, f"attestation nonce {claim.signals['nonce']} is not {nonce}"),
-                          embedded, vkey is not None)
+    problem = _attestation_problem(claim, domain, now, nonce)
+    if problem is not None:
+        return result(Verification(False, problem), embedded, vkey is not None)
     if manifest is not None:
         m = read_json(manifest, "manifest") if isinstance(manifest, (str, Path)) else manifest
         if not isinstance(m, dict) or m.get("format") != build.MANIFEST_FORMAT:
@@ -335,6 +324,24 @@ def verify_bundle(
     return result(v, embedded, pinned)
 
 
+def _attestation_problem(claim: Claim, domain: str | None, now: int | None, nonce: int | None) -> str | None:
+    """Why an attestation's context makes it invalid here (None when it does not, or for
+    statements that are not attestations). Raises InputError when no domain is given."""
+    if not claim.is_attestation:
+        return None
+    if domain is None:
+        raise InputError("--domain", "a solvency attestation is bound to a verifier domain: pass the domain "
+                         "you verify for")
+    moment = int(time.time()) if now is None else now
+    if domain_hash(domain) != claim.signals["domain"]:
+        return f"attestation is for another domain than {domain!r}"
+    if moment >= claim.signals["expiry"]:
+        return f"attestation expired at {claim.signals['expiry']} (now {moment})"
+    if nonce is not None and nonce != claim.signals["nonce"]:
+        return f"attestation nonce {claim.signals['nonce']} is not {nonce}"
+    return None
+
+
 _PREPARED: dict[str, groth16_fast.PreparedKey] = {}
 
 
@@ -348,16 +355,20 @@ def prepared_key(vkey: dict[str, Any]) -> groth16_fast.PreparedKey:
     return _PREPARED[h]
 
 
-def verify_bundles(bundles: list[Bundle], *, vkey: dict[str, Any] | str | Path) -> Verification:
+def verify_bundles(bundles: list[Bundle], *, vkey: dict[str, Any] | str | Path, domain: str | None = None,
+                   now: int | None = None) -> Verification:
     """Batch-verify many bundles made for one (pinned) verification key: one final
-    exponentiation for all. Invalid if any proof is invalid, or any bundle is for another key
-    or not a liquidation/attestation of the same circuit; check one by one to find which."""
+    exponentiation for all. Invalid if any proof is invalid, or any bundle is for another key;
+    attestations are held to `domain` (required for them) and expiry as in verify_bundle.
+    Check one by one to find which bundle spoiled a batch."""
     key = read_json(vkey, "vkey") if isinstance(vkey, (str, Path)) else vkey
     h = vkey_hash(key)
     for i, b in enumerate(bundles):
         if vkey_hash(b.vkey) != h or b.vkey_sha256 != h:
             return Verification(False, f"bundle {i} was made for a different verification key")
-        decode_claim(b)
+        problem = _attestation_problem(decode_claim(b), domain, now, None)
+        if problem is not None:
+            return Verification(False, f"bundle {i}: {problem}")
     return groth16_fast.verify_batch(prepared_key(key), [(b.public_signals, b.proof) for b in bundles])
 
 
