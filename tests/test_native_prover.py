@@ -135,6 +135,9 @@ def test_damaged_zkeys_are_refused(keys: Callable[[str], CircuitKeys], tmp_path:
             native_prover.NativeProver(path)
 
     refused(b"nope" + good[4:], "not a zkey")
+    first = good[12:12 + 12 + struct.unpack_from("<Q", good, 16)[0]]  # section 1, header included
+    n = struct.unpack_from("<I", good, 8)[0]
+    refused(good[:8] + struct.pack("<I", n + 1) + good[12:] + first, "repeats section 1")
     refused(good[: len(good) // 2], "truncated")
     h = off[2]
     other_q = (Q - 2).to_bytes(32, "little")

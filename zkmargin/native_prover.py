@@ -18,30 +18,13 @@ from typing import Any
 from . import native
 from .errors import ArtifactError
 from .field import Q, R
+from .r1cs import read_sections
 
 _G1, _G2 = 64, 128
 _MONT = 1 << 256
 _TWO_ADICITY = 28  # r - 1 = 2^28 * odd
 
 Proof = tuple[dict[str, Any], list[str]]
-
-def _sections(data: bytes, path: Path) -> dict[int, bytes]:
-    if len(data) < 12 or data[:4] != b"zkey":
-        raise ArtifactError(f"{path} is not a zkey file")
-    (n,) = struct.unpack_from("<I", data, 8)
-    out: dict[int, bytes] = {}
-    pos = 12
-    for _ in range(n):
-        if pos + 12 > len(data):
-            raise ArtifactError(f"{path}: truncated section table")
-        kind, size = struct.unpack_from("<IQ", data, pos)
-        pos += 12
-        if pos + size > len(data) or kind in out:
-            raise ArtifactError(f"{path}: section {kind} is truncated or repeated")
-        out[kind] = data[pos:pos + size]
-        pos += size
-    return out
-
 
 def _mont(x: int) -> bytes:
     return (x * _MONT % R).to_bytes(32, "little")
@@ -62,8 +45,8 @@ class NativeProver:
     """One zkey in memory, ready to prove. Thread-safe: each call allocates its own scratch."""
 
     def __init__(self, zkey: Path) -> None:
-        data = zkey.read_bytes()
-        s = _sections(data, zkey)
+        data, offsets = read_sections(zkey, b"zkey")
+        s = {kind: data[off:off + size] for kind, (off, size) in offsets.items()}
         try:
             if struct.unpack_from("<I", s[1])[0] != 1:
                 raise ArtifactError(f"{zkey} is not a Groth16 zkey")

@@ -100,7 +100,9 @@ def _sections(data: bytes, magic: bytes, path: Path) -> dict[int, tuple[int, int
         pos += 12
         if pos + size > len(data):
             raise ArtifactError(f"{path} is truncated (section {sid})")
-        out.setdefault(sid, (pos, size))
+        if sid in out:  # snarkjs reads every section it uses as unique too
+            raise ArtifactError(f"{path} repeats section {sid}")
+        out[sid] = (pos, size)
         pos += size
     return out
 
