@@ -54,7 +54,7 @@ def main() -> None:
             chains: dict[str, Chain] = {"pyrevm": InProcessChain(), "anvil": RpcChain(url, ANVIL_DEV_KEY)}
             row: dict[str, object] = {"circuit": b.circuit, "public_inputs": len(b.public_signals)}
             for name, chain in chains.items():
-                addr = api.deploy_verifier(chain, b, tc)
+                addr = api.deploy_verifier(chain, b.vkey, tc)
                 report = onchain.measure_gas(chain, addr, b)
                 row[f"gas_{name}"] = report.total
                 row["gas_execution"] = report.execution

@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import click
 
-from zkmargin import api, build, ceremony, native, paths, perp, prover, registry, scan
+from zkmargin import api, build, ceremony, native, paths, perp, pinning, prover, registry, scan
 from zkmargin.bundle import Bundle, decode_claim, load_bundle
 from zkmargin.commitment import commitment, to_hex
 from zkmargin.commitment import new_salt as draw_salt
@@ -37,7 +37,7 @@ from zkmargin.loaders import (
 )
 from zkmargin.model import evaluate, format_wad
 from zkmargin.progress import NullProgress, Progress, StderrProgress
-from zkmargin.statements import AttestationContext
+from zkmargin.statements import CONTEXT_MAX, AttestationContext
 from zkmargin.evm import Chain, InProcessChain, RpcChain
 from zkmargin.toolchain import REQUIRED, Toolchain
 
@@ -118,10 +118,12 @@ def _context(domain: str, expiry: int | None, ttl: int, nonce: int | None) -> At
                               nonce if nonce is not None else secrets.randbits(64))
 
 
-def _save_and_report(ctx: click.Context, bundle: Bundle, output: Path, **extra: str) -> None:
-    """Write the bundle atomically and print its claim (decoded from the public signals)."""
+def _save_and_report(ctx: click.Context, bundle: Bundle, output: Path, symbols: tuple[str, ...],
+                     **extra: str) -> None:
+    """Write the bundle atomically and print its claim (decoded from the public signals; the
+    slots named from the market the prover itself loaded)."""
     bundle.save(output)
-    claim = decode_claim(bundle)
+    claim = decode_claim(bundle, symbols)
     written = " and ".join([str(output), *extra.values()])
     _emit(ctx, {"ok": True, "bundle": str(output), **extra, "claim": claim.to_json()},
           f"wrote {written}\nclaim: {claim.describe()}")
@@ -275,7 +277,7 @@ def prove(ctx: click.Context, position_file: Path, market_file: Path, prices_fil
     t = parse_threshold(threshold)
     bundle = api.prove_liquidation(position, market, prices, t, ptau=ptau, toolchain=_toolchain(ctx),
                                    progress=_progress(ctx))
-    _save_and_report(ctx, bundle, output)
+    _save_and_report(ctx, bundle, output, market.symbols)
 
 
 def chain_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -304,7 +306,7 @@ def attest(ctx: click.Context, position_file: Path, market_file: Path, prices_fi
     t = parse_threshold(min_hf, "--min-hf")
     bundle = api.attest_solvency(position, market, prices, t, _context(domain, expiry, ttl, nonce), ptau=ptau,
                                  toolchain=_toolchain(ctx), progress=_progress(ctx))
-    _save_and_report(ctx, bundle, output)
+    _save_and_report(ctx, bundle, output, market.symbols)
 
 
 @cli.command()
@@ -328,7 +330,60 @@ def liquidate(ctx: click.Context, position_file: Path, market_file: Path, prices
     bundle, after = api.prove_liquidation_step(position, market, prices, collateral_asset, debt_asset, amount,
                                                ptau=ptau, toolchain=_toolchain(ctx), progress=_progress(ctx))
     write_json_atomic(new_position, position_to_json(after))
-    _save_and_report(ctx, bundle, output, new_position=str(new_position))
+    _save_and_report(ctx, bundle, output, market.symbols, new_position=str(new_position))
+
+
+def pin_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """What a verifier pins: the key (never the bundle's alone) and the statement's parameters."""
+    for opt in reversed([
+        click.option("--vkey", type=existing, help="The verification key you trust (vkey.json)."),
+        click.option("--manifest", type=existing, help="A build manifest: pins the circuit and the key's sha256."),
+        click.option("--insecure-embedded-key", "inspect_embedded", is_flag=True,
+                     help="INSPECTION ONLY: check the proof under the bundle's own key; never reports valid."),
+        click.option("--market", "market_file", type=existing, help="Lending: require this market's slots, "
+                     "decimals and risk parameters."),
+        click.option("--markets", "perp_markets_file", type=existing, help="Perps: require these perp markets."),
+        click.option("--prices", "prices_file", type=existing,
+                     help="Require these oracle prices (with --market, or perp prices with --markets)."),
+        click.option("--threshold", help="Liquidation: require the proven HF threshold to be this (e.g. 1.0)."),
+        click.option("--min-hf", help="Solvency attestation: require this minimum HF."),
+        click.option("--ratio", help="Perps: require this multiple of the maintenance margin."),
+        click.option("--domain", help="Attestations: the domain you verify for (required for them)."),
+        click.option("--at", "at_time", type=click.IntRange(0, CONTEXT_MAX),
+                     help="Attestations: check expiry at this unix time (default: now)."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _expectations(market_file: Path | None, perp_markets_file: Path | None, prices_file: Path | None,
+                  threshold: str | None, min_hf: str | None, ratio: str | None) -> pinning.Expectations:
+    names = {"market": "--market", "prices": "--prices", "threshold": "--threshold", "min_hf": "--min-hf",
+             "perp_markets": "--markets", "perp_quotes": "--prices", "ratio_bps": "--ratio"}
+    if market_file is not None and perp_markets_file is not None:
+        raise InputError("--markets", "pass --market (lending) or --markets (perps), not both")
+    if prices_file is not None and market_file is None and perp_markets_file is None:
+        raise InputError("--prices", "needs --market (lending) or --markets (perps): the slot order of the prices")
+    market = load_market(market_file) if market_file is not None else None
+    pmarkets = perp.load_markets(perp_markets_file) if perp_markets_file is not None else None
+    return pinning.Expectations(
+        market=market,
+        prices=load_prices(prices_file, market) if prices_file is not None and market is not None else None,
+        threshold=parse_threshold(threshold) if threshold is not None else None,
+        min_hf=parse_threshold(min_hf, "--min-hf") if min_hf is not None else None,
+        perp_markets=pmarkets,
+        perp_quotes=perp.load_quotes(prices_file, pmarkets) if prices_file is not None and pmarkets else None,
+        ratio_bps=_ratio(ratio, "--ratio") if ratio is not None else None,
+        names=names,
+    )
+
+
+def _pins_text(res: api.BundleVerification) -> list[str]:
+    lines = [f"key: {res.key.sha256} {res.key.describe()}"]
+    if res.unpinned:
+        lines.append(f"statement not pinned: {', '.join(res.unpinned)} (the claim states what was proven; "
+                     "pass them to require your own values)")
+    return lines
 
 
 @cli.command()
@@ -338,56 +393,62 @@ def liquidate(ctx: click.Context, position_file: Path, market_file: Path, prices
                    "snarkjs: snarkjs's own.")
 @click.option("--onchain", is_flag=True, help="Verify with the Solidity verifier on an EVM instead.")
 @chain_options
-@click.option("--vkey", type=existing, help="The verification key you trust (vkey.json); pins the bundle's key.")
-@click.option("--domain", help="Attestations: the domain you verify for (required for them).")
-@click.option("--at", "at_time", type=int, help="Attestations: check expiry at this unix time (default: now).")
-@click.option("--nonce", type=int, help="Attestations: the nonce you expect.")
-@click.option("--manifest", type=existing, help="A build manifest: the bundle must match its circuit and key.")
+@pin_options
+@click.option("--nonce", type=click.IntRange(0, CONTEXT_MAX), help="Attestations: the nonce you expect.")
 @json_option
 @click.pass_context
 def verify(ctx: click.Context, bundle_file: Path, backend: str, onchain: bool, rpc_url: str | None,
-           verifier_address: str | None, private_key: str | None, vkey: Path | None, domain: str | None,
-           at_time: int | None, nonce: int | None, manifest: Path | None) -> None:
-    """Verify a proof bundle. Exit 0 if valid, 1 if not."""
+           verifier_address: str | None, private_key: str | None, vkey: Path | None, manifest: Path | None,
+           inspect_embedded: bool, market_file: Path | None, perp_markets_file: Path | None,
+           prices_file: Path | None, threshold: str | None, min_hf: str | None, ratio: str | None,
+           domain: str | None, at_time: int | None, nonce: int | None) -> None:
+    """Verify a proof bundle against a key you pin (--vkey, --manifest, or this installation's own
+    key for the bundle's circuit) and, optionally, the parameters you require. Exit 0 if valid,
+    1 if not, 2 if no key is pinned or an input is malformed."""
     bundle = load_bundle(bundle_file)
+    expect = _expectations(market_file, perp_markets_file, prices_file, threshold, min_hf, ratio)
     if onchain or rpc_url or verifier_address:
         backend = "evm"
+    tc = _toolchain(ctx)
     chain = _chain(rpc_url, private_key) if backend == "evm" else None
-    res = api.verify_bundle(bundle, backend=backend, vkey=vkey, toolchain=_toolchain(ctx),  # type: ignore[arg-type]
-                            chain=chain, verifier=verifier_address, domain=domain, now=at_time, nonce=nonce,
-                            manifest=manifest)
+    res = api.verify_bundle(bundle, backend=backend, vkey=vkey, manifest=manifest,  # type: ignore[arg-type]
+                            keys=pinning.InstalledKeys(tc), expect=expect, toolchain=tc, chain=chain,
+                            verifier=verifier_address, domain=domain, now=at_time, nonce=nonce,
+                            inspect_embedded_key=inspect_embedded)
     where = f" at {res.verifier_address}" if res.verifier_address else ""
     lines = [f"{'VALID' if res.valid else 'INVALID'} ({backend}{where}): {res.reason}",
-             f"claim: {res.claim.describe()}",
-             f"verification key sha256: {res.vkey_sha256}" + ("" if res.key_pinned else
-                                                               " (embedded; pass --vkey to pin the key you trust)")]
+             f"claim: {res.claim.describe()}", *_pins_text(res)]
     if res.insecure_setup:
-        lines.append("WARNING: the bundle says its keys come from the INSECURE development ptau")
+        click.echo("WARNING: the bundle says its keys come from the INSECURE development ptau", err=True)
     _emit(ctx, {"ok": res.valid, **res.to_json()}, "\n".join(lines))
     ctx.exit(EXIT_OK if res.valid else EXIT_FALSE)
 
 
 @cli.command(name="verify-batch")
 @click.argument("bundle_files", nargs=-1, required=True, type=existing)
-@click.option("--vkey", type=existing, required=True, help="The verification key you trust: every bundle must be for it.")
-@click.option("--domain", help="Attestations: the domain you verify for (required for them).")
-@click.option("--at", "at_time", type=int, help="Attestations: check expiry at this unix time (default: now).")
+@pin_options
 @json_option
 @click.pass_context
-def verify_batch(ctx: click.Context, bundle_files: tuple[Path, ...], vkey: Path, domain: str | None,
-                 at_time: int | None) -> None:
-    """Verify many bundles of one key at once (one final exponentiation for all). Exit 0 if every
-    bundle is valid, 1 if any is not, each invalid one named (found by checking one by one)."""
+def verify_batch(ctx: click.Context, bundle_files: tuple[Path, ...], vkey: Path | None, manifest: Path | None,
+                 inspect_embedded: bool, market_file: Path | None, perp_markets_file: Path | None,
+                 prices_file: Path | None, threshold: str | None, min_hf: str | None, ratio: str | None,
+                 domain: str | None, at_time: int | None) -> None:
+    """Verify many bundles of one circuit and key at once (one final exponentiation for all), against
+    a pinned key as `verify` does. Exit 0 if every bundle is valid, 1 if any is not, each invalid one
+    named; attestations sharing a nonce in one batch are invalid."""
+    if inspect_embedded:
+        raise InputError("--insecure-embedded-key", "verify-batch only verifies against a pinned key")
     bundles = [load_bundle(f) for f in bundle_files]
+    expect = _expectations(market_file, perp_markets_file, prices_file, threshold, min_hf, ratio)
+    pins: dict[str, Any] = {"vkey": vkey, "manifest": manifest, "keys": pinning.InstalledKeys(_toolchain(ctx)),
+                            "expect": expect, "domain": domain, "now": at_time}
     started = time.perf_counter()
-    res = api.verify_bundles(bundles, vkey=vkey, domain=domain, now=at_time)
+    res = api.verify_bundles(bundles, **pins)
     seconds = time.perf_counter() - started
     invalid = []
     if not res.valid:  # the batch says only that something is wrong: find what
-        for f, b in zip(bundle_files, bundles):
-            one = api.verify_bundle(b, vkey=vkey, domain=domain, now=at_time)
-            if not one.valid:
-                invalid.append({"bundle": str(f), "reason": one.reason})
+        blame = api.batch_blame(bundles, **pins)
+        invalid = [{"bundle": str(f), "reason": why} for f, why in zip(bundle_files, blame) if why is not None]
     n = len(bundles)
     human = (f"VALID: {n} bundles in one batch ({seconds * 1000:.1f} ms)" if res.valid else
              "\n".join([f"INVALID: {len(invalid) or 'some'} of {n} bundles ({res.reason})",
@@ -443,10 +504,14 @@ def demo(ctx: click.Context, out_dir: Path) -> None:
     bundle.save(target)
     results = {}
     chain = InProcessChain()
+    tc = _toolchain(ctx)
+    # verified as a protocol would: the key this installation built, the market, prices and threshold pinned
+    expect = pinning.Expectations(market=market, prices=prices, threshold=WAD)
     backends: tuple[api.Backend, ...] = ("native", "snarkjs", "evm")
     for backend in backends:
         with progress.step(f"verifying ({backend})"):
-            results[backend] = api.verify_bundle(bundle, backend=backend, toolchain=_toolchain(ctx), chain=chain)
+            results[backend] = api.verify_bundle(bundle, backend=backend, keys=pinning.InstalledKeys(tc),
+                                                 expect=expect, toolchain=tc, chain=chain)
     ok = all(r.valid for r in results.values())
     gas_report = api.measure_gas(bundle, chain=chain, verifier=results["evm"].verifier_address) if ok else None
     claim = results["native"].claim
@@ -562,7 +627,7 @@ def perp_prove(ctx: click.Context, account_file: Path, markets_file: Path, price
     account, markets, quotes = _perp_load(account_file, markets_file, prices_file)
     bundle = api.prove_perp_liquidation(account, markets, quotes, ptau=ptau, toolchain=_toolchain(ctx),
                                         progress=_progress(ctx))
-    _save_and_report(ctx, bundle, output)
+    _save_and_report(ctx, bundle, output, markets.symbols)
 
 
 @perp_group.command(name="attest")
@@ -578,7 +643,7 @@ def perp_attest(ctx: click.Context, account_file: Path, markets_file: Path, pric
     bundle = api.attest_perp_margin(account, markets, quotes, _ratio(ratio, "--ratio"),
                                     _context(domain, expiry, ttl, nonce), ptau=ptau, toolchain=_toolchain(ctx),
                                     progress=_progress(ctx))
-    _save_and_report(ctx, bundle, output)
+    _save_and_report(ctx, bundle, output, markets.symbols)
 
 
 @cli.group(name="ceremony")

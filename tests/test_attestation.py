@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from zkmargin import api, registry
+from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
 from zkmargin.errors import InputError, StatementFalse, WitnessError
@@ -39,7 +40,7 @@ def test_constraint_count_and_signals(keys: Callable[[str], CircuitKeys]) -> Non
 
 def test_valid_attestation(attestation: Bundle, tc: Toolchain) -> None:
     for backend in ("native", "snarkjs", "evm"):
-        res = api.verify_bundle(attestation, backend=backend, domain=CTX.domain, now=NOW, nonce=77,  # type: ignore[arg-type]
+        res = api.verify_bundle(attestation, keys=InstalledKeys(), backend=backend, domain=CTX.domain, now=NOW, nonce=77,  # type: ignore[arg-type]
                                 toolchain=tc)
         assert res.valid, (backend, res.reason)
     claim = api.decode_claim(attestation)
@@ -53,19 +54,23 @@ def test_valid_attestation(attestation: Bundle, tc: Toolchain) -> None:
     ({"domain": CTX.domain, "now": NOW, "nonce": 78}, "nonce"),
 ])
 def test_context_is_checked(attestation: Bundle, kwargs: dict[str, object], reason: str) -> None:
-    res = api.verify_bundle(attestation, **kwargs)  # type: ignore[arg-type]
+    res = api.verify_bundle(attestation, keys=InstalledKeys(), **kwargs)  # type: ignore[arg-type]
     assert not res.valid and reason in res.reason
 
 
 def test_domain_is_required(attestation: Bundle) -> None:
     with pytest.raises(InputError, match="--domain"):
-        api.verify_bundle(attestation)
+        api.verify_bundle(attestation, keys=InstalledKeys())
     with pytest.raises(InputError, match="--domain"):  # a batch holds attestations to the same rules
         api.verify_bundles([attestation], vkey=attestation.vkey)
 
 
 def test_batch_checks_the_context(attestation: Bundle) -> None:
-    assert api.verify_bundles([attestation] * 2, vkey=attestation.vkey, domain=CTX.domain, now=NOW).valid
+    assert api.verify_bundles([attestation], vkey=attestation.vkey, domain=CTX.domain, now=NOW).valid
+    # one nonce admits one attestation: the same attestation twice in a batch does not pass twice
+    res = api.verify_bundles([attestation] * 2, vkey=attestation.vkey, domain=CTX.domain, now=NOW)
+    assert not res.valid and res.reason == f"bundle 1: attestation nonce {CTX.nonce} already used by bundle 0 of this batch"
+    assert api.batch_blame([attestation] * 2, vkey=attestation.vkey, domain=CTX.domain, now=NOW)[0] is None
     res = api.verify_bundles([attestation] * 2, vkey=attestation.vkey, domain="other.example", now=NOW)
     assert not res.valid and res.reason.startswith("bundle 0: attestation is for another domain")
     res = api.verify_bundles([attestation], vkey=attestation.vkey, domain=CTX.domain, now=CTX.expiry)
@@ -89,7 +94,7 @@ def test_boundary_both_sides(keys: Callable[[str], CircuitKeys], tc: Toolchain, 
                              prices: PriceSnapshot) -> None:
     hf = evaluate(healthy, market, prices).health_factor
     b = api.attest_solvency(healthy, market, prices, hf, CTX, toolchain=tc)  # HF exactly at t: HF >= t holds
-    assert api.verify_bundle(b, domain=CTX.domain, now=NOW).valid
+    assert api.verify_bundle(b, keys=InstalledKeys(), domain=CTX.domain, now=NOW).valid
     with pytest.raises(StatementFalse, match="health factor 1.635"):
         api.attest_solvency(healthy, market, prices, hf + 1, CTX, toolchain=tc)
     # the circuit refuses HF + 1 by itself (model bypassed)

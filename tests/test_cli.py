@@ -91,7 +91,15 @@ def test_verify_valid_and_json(runner: CliRunner, bundle_file: Path) -> None:
         assert res.exit_code == 0, res.output
         data = json.loads(res.stdout)
         assert data["valid"] and data["claim"]["hfThreshold_decimal"] == "1"
-        assert data["claim"]["assets"][0]["symbol"] == "WETH"
+        # slots are named only from a market the verifier pins, never from the bundle's context
+        assert data["claim"]["assets"][0]["symbol"] is None
+        assert data["key"]["source"] == "installation" and data["statement_unpinned"]
+        res = runner.invoke(cli, ["verify", str(bundle_file), "--backend", backend, "--json",
+                                  "--market", str(FIX / "market.json"), "--prices", str(FIX / "prices.json"),
+                                  "--threshold", "1.0"])
+        assert res.exit_code == 0, res.output
+        data = json.loads(res.stdout)
+        assert data["claim"]["assets"][0]["symbol"] == "WETH" and data["statement_unpinned"] == []
 
 
 def test_verify_tampered_is_exit_1(runner: CliRunner, bundle_file: Path, tmp_path: Path) -> None:
@@ -216,7 +224,7 @@ def test_manifest(runner: CliRunner, bundle_file: Path, tmp_path: Path, keys: Ca
     res = runner.invoke(cli, ["verify", str(bundle_file), "--manifest", str(tmp_path / "liquidation_4.manifest.json")])
     assert res.exit_code == 0, res.output
     res = runner.invoke(cli, ["verify", str(bundle_file), "--manifest", str(tmp_path / "liquidation_8.manifest.json")])
-    assert res.exit_code == 1 and "does not match the manifest" in res.output
+    assert res.exit_code == 1 and "is for circuit liquidation_8, not liquidation_4" in res.output
     (tmp_path / "junk.json").write_text('{"format": "other"}')
     res = runner.invoke(cli, ["verify", str(bundle_file), "--manifest", str(tmp_path / "junk.json")])
     assert res.exit_code == 2 and "--manifest" in res.output

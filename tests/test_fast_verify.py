@@ -17,6 +17,7 @@ from py_ecc.optimized_bn128.optimized_pairing import final_exponentiate
 
 from cli.main import cli
 from zkmargin import api, groth16_fast, native
+from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
 from zkmargin.field import Q, R
@@ -155,4 +156,4 @@ def test_api_batch_and_backends(bundles: list[Bundle], keys: Callable[[str], Cir
     assert api.verify_bundles(bundles, vkey=bundles[0].vkey).valid
     assert not api.verify_bundles(bundles, vkey=keys("liquidation_8").vkey()).valid
     for backend in ("native", "reference"):
-        assert api.verify_bundle(bundles[1], backend=backend).valid  # type: ignore[arg-type]
+        assert api.verify_bundle(bundles[1], keys=InstalledKeys(), backend=backend).valid  # type: ignore[arg-type]

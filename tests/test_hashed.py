@@ -9,6 +9,7 @@ from eth_abi.abi import decode, encode
 from eth_utils.crypto import keccak
 
 from zkmargin import api, solidity
+from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.evm import InProcessChain
 from zkmargin.groth16 import verify as reference_verify
@@ -29,7 +30,7 @@ def test_hashed_proof_and_gas(keys: Callable[[str], CircuitKeys], tc: Toolchain,
     assert claim.signals["pricesHash"] == expected
     assert len(b.public_signals) == 4 and "hashing to" in claim.describe()
     for backend in ("native", "snarkjs", "evm"):
-        assert api.verify_bundle(b, backend=backend, toolchain=tc).valid  # type: ignore[arg-type]
+        assert api.verify_bundle(b, keys=InstalledKeys(), backend=backend, toolchain=tc).valid  # type: ignore[arg-type]
     for i in (1, 2):  # another prices hash or parameters hash
         pub = list(b.public_signals)
         pub[i] = str(int(pub[i]) + 1)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from zkmargin import api, liquidation_step
+from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.commitment import commitment
 from zkmargin.errors import InputError, StatementFalse, WitnessError
@@ -63,7 +64,7 @@ def test_step_proves_and_verifies(keys: Callable[[str], CircuitKeys], tc: Toolch
     assert claim.signals["oldCommitment"] == commitment(pos, MARKET, 4)
     assert "repaid 7500000000 of USDC" in claim.describe()
     for backend in ("native", "snarkjs", "evm"):
-        assert api.verify_bundle(bundle, backend=backend, toolchain=tc).valid  # type: ignore[arg-type]
+        assert api.verify_bundle(bundle, keys=InstalledKeys(), backend=backend, toolchain=tc).valid  # type: ignore[arg-type]
     names = keys("liquidation_step_4").compiled.public_signals
     for field in ("debtRepaid", "collateralToLiquidator", "protocolFeeAmount", "newCommitment", "deficit"):
         pub = list(bundle.public_signals)

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from zkmargin import api, groth16_fast, native, native_prover, onchain, prover
+from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.errors import ArtifactError, ToolchainError
 from zkmargin.evm import InProcessChain
@@ -188,7 +189,7 @@ def test_without_a_compiler_auto_falls_back_to_snarkjs(keys: Callable[[str], Cir
     with pytest.raises(ToolchainError, match="nonexistent"):
         prover.backend("native")
     b = api.prove_liquidation(liquidatable, market, prices, toolchain=dataclasses.replace(tc, prover="auto"))
-    assert api.verify_bundle(b).valid
+    assert api.verify_bundle(b, keys=InstalledKeys()).valid
 
 
 @pytest.mark.usefixtures("no_compiler")

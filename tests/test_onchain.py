@@ -13,6 +13,7 @@ from eth_abi.abi import decode, encode
 from eth_utils.crypto import keccak
 
 from zkmargin import api, calldata, onchain, solidity
+from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
 from zkmargin.errors import StatementFalse
@@ -118,7 +119,7 @@ def test_estimate_gas_is_a_trap(bundle: Bundle, tc: Toolchain, anvil_url: str) -
 
 
 def test_verify_api_evm_backend(bundle: Bundle, tc: Toolchain, keys: Callable[[str], CircuitKeys]) -> None:
-    res = api.verify_bundle(bundle, backend="evm", toolchain=tc)
+    res = api.verify_bundle(bundle, keys=InstalledKeys(), backend="evm", toolchain=tc)
     assert res.valid and res.verifier_address
     # pinned to another key: refused before any chain work
     res = api.verify_bundle(bundle, backend="evm", vkey=keys("liquidation_8").vkey(), toolchain=tc)

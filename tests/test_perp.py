@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from zkmargin import api, perp
+from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.errors import InputError, StatementFalse, WitnessError
 from zkmargin.field import R
@@ -78,7 +79,7 @@ def test_liquidation_boundary_both_sides(tc: Toolchain, liq_calc: WitnessCalcula
     at_mm = m.maintenance - sum(m.pnl.values())  # collateral giving equity == MM exactly
     below = _with_collateral(LIQ, at_mm - 1)
     b = api.prove_perp_liquidation(below, MARKETS, QUOTES, toolchain=tc)
-    assert api.verify_bundle(b).valid and api.verify_bundle(b, backend="snarkjs", toolchain=tc).valid
+    assert api.verify_bundle(b, keys=InstalledKeys()).valid and api.verify_bundle(b, keys=InstalledKeys(), backend="snarkjs", toolchain=tc).valid
     with pytest.raises(StatementFalse, match="not liquidatable"):
         api.prove_perp_liquidation(_with_collateral(LIQ, at_mm), MARKETS, QUOTES, toolchain=tc)
     _, inputs, _ = perp.perp_inputs("perp_liquidation", below, MARKETS, QUOTES, 10_000)
@@ -94,8 +95,8 @@ def test_attestation_boundary_and_context(tc: Toolchain, att_calc: WitnessCalcul
     ratio = 15_000
     at = (ratio * m.maintenance + 9_999) // 10_000 - sum(m.pnl.values())  # smallest collateral with equity >= 1.5 MM
     b = api.attest_perp_margin(_with_collateral(HEALTHY, at), MARKETS, QUOTES, ratio, CTX, toolchain=tc)
-    assert api.verify_bundle(b, domain=CTX.domain, now=CTX.expiry - 1).valid
-    assert not api.verify_bundle(b, domain="elsewhere", now=0).valid
+    assert api.verify_bundle(b, keys=InstalledKeys(), domain=CTX.domain, now=CTX.expiry - 1).valid
+    assert not api.verify_bundle(b, keys=InstalledKeys(), domain="elsewhere", now=0).valid
     with pytest.raises(StatementFalse, match="below the attested margin"):
         api.attest_perp_margin(_with_collateral(HEALTHY, at - 1), MARKETS, QUOTES, ratio, CTX, toolchain=tc)
     claim = api.decode_claim(b)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from zkmargin import api, snarkjs_verify
+from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle, bundle_from_json, vkey_hash
 from zkmargin.errors import StatementFalse, WitnessError
@@ -27,7 +28,7 @@ WAD = 10**18
 
 def test_valid_bundle_verifies_with_both_backends(bundle: Bundle, tc: Toolchain) -> None:
     for backend in ("native", "snarkjs"):
-        res = api.verify_bundle(bundle, backend=backend, toolchain=tc)  # type: ignore[arg-type]
+        res = api.verify_bundle(bundle, keys=InstalledKeys(), backend=backend, toolchain=tc)  # type: ignore[arg-type]
         assert res.valid, res.reason
         assert res.claim.threshold == WAD
         assert res.claim.slots[0].price == 2500 * 10**8
@@ -66,7 +67,7 @@ def test_position_boundary_both_sides(keys: Callable[[str], CircuitKeys], tc: To
     hf_at = evaluate(at_or_above, market, prices).health_factor
     assert hf_below < WAD <= hf_at
     b = api.prove_liquidation(just_below, market, prices, WAD, toolchain=tc)
-    assert api.verify_bundle(b).valid
+    assert api.verify_bundle(b, keys=InstalledKeys()).valid
     with pytest.raises(StatementFalse, match="health factor"):
         api.prove_liquidation(at_or_above, market, prices, WAD, toolchain=tc)
     # and the circuit itself refuses it (model bypassed: the inputs computed as if liquidatable)
@@ -83,7 +84,7 @@ def test_threshold_boundary_both_sides(tc: Toolchain, liquidatable: Position, ma
                                        prices: PriceSnapshot) -> None:
     hf = evaluate(liquidatable, market, prices).health_factor
     b = api.prove_liquidation(liquidatable, market, prices, hf + 1, toolchain=tc)
-    assert api.verify_bundle(b).valid and api.decode_claim(b).threshold == hf + 1
+    assert api.verify_bundle(b, keys=InstalledKeys()).valid and api.decode_claim(b).threshold == hf + 1
     for t in (hf, hf - 1):
         with pytest.raises(StatementFalse):
             api.prove_liquidation(liquidatable, market, prices, t, toolchain=tc)
@@ -100,7 +101,7 @@ def test_proof_from_the_8_slot_circuit(keys: Callable[[str], CircuitKeys], tc: T
     assert b.circuit == "liquidation_8"
     claim = api.decode_claim(b)
     assert [s.price for s in claim.slots] == [10**8] * 6 + [1, 1]  # padding slots
-    assert api.verify_bundle(b).valid and api.verify_bundle(b, backend="snarkjs", toolchain=tc).valid
+    assert api.verify_bundle(b, keys=InstalledKeys()).valid and api.verify_bundle(b, keys=InstalledKeys(), backend="snarkjs", toolchain=tc).valid
 
 
 # --- tampering: every case is checked by both verifiers, which must agree on "invalid" ---
@@ -181,7 +182,7 @@ def test_bundle_key_checks(bundle: Bundle, keys: Callable[[str], CircuitKeys]) -
     # a bundle whose embedded key was swapped but whose vkey_sha256 was not
     other = keys("liquidation_8").vkey()
     swapped = Bundle(**{**bundle.__dict__, "vkey": other})
-    res = api.verify_bundle(swapped)
+    res = api.verify_bundle(swapped, keys=InstalledKeys())
     assert not res.valid and "vkey_sha256" in res.reason
     # pinning the key you trust: a bundle made for another key is refused
     res = api.verify_bundle(bundle, vkey=other)

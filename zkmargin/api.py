@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from . import build, calldata, groth16_fast, liquidation_step, onchain, perp, prover, snarkjs_verify
+from . import build, calldata, groth16_fast, liquidation_step, onchain, perp, pinning, prover, snarkjs_verify
 from .commitment import new_salt as new_random_salt
 from .bundle import Bundle, Claim, decode_claim, load_bundle, vkey_hash
 from .evm import Chain, InProcessChain
 from .groth16 import Verification
 from .groth16 import verify as native_verify
 from .limits import WAD
-from .loaders import read_json
 from .model import Market, Position, PriceSnapshot
 from .progress import NullProgress, Progress
 from .errors import InputError
@@ -41,6 +40,7 @@ Backend = Literal["native", "reference", "snarkjs", "evm"]
 
 __all__ = [
     "BundleVerification",
+    "batch_blame",
     "bundle_calldata",
     "deploy_verifier",
     "load_bundle",
@@ -234,25 +234,43 @@ def make_bundle(keys: build.CircuitKeys, proof: dict[str, Any], public: list[str
 
 @dataclass(frozen=True)
 class BundleVerification:
+    """The answer to "does this bundle prove a statement I accept?".
+
+    `valid` is true only when the proof checks under a key the verifier pinned (`key`) and
+    every parameter the verifier pinned (`pinned`) equals the proven one; `unpinned` lists the
+    statement's parameters the verifier left to the prover (the claim states them)."""
+
     valid: bool
     reason: str
     backend: str
     claim: Claim
-    vkey_sha256: str
-    key_pinned: bool
+    key: pinning.TrustedKey
     insecure_setup: bool
+    pinned: tuple[str, ...] = ()
+    unpinned: tuple[str, ...] = ()
     verifier_address: str | None = None
 
     def __bool__(self) -> bool:
         return self.valid
+
+    @property
+    def vkey_sha256(self) -> str:
+        return self.key.sha256
+
+    @property
+    def key_pinned(self) -> bool:
+        return self.key.pinned
 
     def to_json(self) -> dict[str, Any]:
         return {
             "valid": self.valid,
             "reason": self.reason,
             "backend": self.backend,
-            "vkey_sha256": self.vkey_sha256,
-            "key_pinned": self.key_pinned,
+            "vkey_sha256": self.key.sha256,
+            "key": self.key.to_json(),
+            "key_pinned": self.key.pinned,
+            "statement_pinned": list(self.pinned),
+            "statement_unpinned": list(self.unpinned),
             "insecure_setup": self.insecure_setup,
             "verifier_address": self.verifier_address,
             "claim": self.claim.to_json(),
@@ -264,50 +282,59 @@ def verify_bundle(
     *,
     backend: Backend = "native",
     vkey: dict[str, Any] | str | Path | None = None,
+    manifest: dict[str, Any] | str | Path | None = None,
+    keys: pinning.KeyStore | None = None,
+    expect: pinning.Expectations | None = None,
     toolchain: Toolchain | None = None,
     chain: Chain | None = None,
     verifier: str | None = None,
     domain: str | None = None,
     now: int | None = None,
     nonce: int | None = None,
-    manifest: dict[str, Any] | str | Path | None = None,
+    inspect_embedded_key: bool = False,
 ) -> BundleVerification:
-    """Check a bundle's proof. Pass `vkey` (a dict or a vkey.json path) to pin the key
-    you trust; without it the bundle's embedded key is used, which proves only that
-    *some* key accepts the proof.
+    """Check that a bundle proves a statement the verifier accepts.
 
-    backend "evm" calls a Solidity verifier: the one at `verifier` on `chain`, or one
-    deployed from the (pinned or embedded) key on `chain` (default: in-process pyrevm).
+    The key comes from the verifier, never from the bundle alone: `vkey` (a dict or a vkey.json
+    path), `manifest` (a `zkmargin build --manifest` file pinning circuit and key hash), `keys`
+    (a KeyStore such as `pinning.InstalledKeys()`, the keys this installation built), or, for
+    backend "evm", the deployed `verifier` contract. Without any of them InputError says how to
+    pin. `inspect_embedded_key=True` checks the proof under the bundle's own key for inspection
+    only: the result is then never valid.
+
+    `expect` pins the statement's public parameters (market, prices, thresholds, ratio): a bundle
+    proven at other values is invalid. backend "evm" calls the Solidity verifier at `verifier`
+    on `chain`, or one deployed from the pinned key (default chain: in-process pyrevm).
 
     A solvency attestation is only valid for the verifier's own `domain` (required), before
     its expiry (checked against `now`, default the current time) and, when `nonce` is
-    given, with that nonce. With `manifest` (a `zkmargin build --manifest` file), the bundle
-    must be for that manifest's circuit and verification key."""
-    claim = decode_claim(bundle)
+    given, with that nonce."""
+    expect = expect or pinning.Expectations()
+    claim = decode_claim(bundle, expect.symbols)
     embedded = vkey_hash(bundle.vkey)
-    insecure = bool(bundle.setup.get("insecure_dev_ptau", False))
+    trusted = pinning.resolve_key(bundle, vkey=vkey, manifest=manifest, keys=keys,
+                                  verifier=verifier if backend == "evm" else None,
+                                  inspect_embedded=inspect_embedded_key)
+    statement_problem = pinning.statement_problem(claim, expect)  # raises first for inapplicable options
+    attestation_problem = _attestation_problem(claim, domain, now, nonce)
 
-    def result(v: Verification, key_hash: str, pinned: bool, address: str | None = None) -> BundleVerification:
-        return BundleVerification(v.valid, v.reason, backend, claim, key_hash, pinned, insecure, address)
+    def result(valid: bool, reason: str, address: str | None = None) -> BundleVerification:
+        if valid and not trusted.pinned:
+            valid, reason = False, f"NOT VERIFIED (key not pinned; inspection only): under the bundle's own key, {reason}"
+        return BundleVerification(valid, reason, backend, claim, trusted,
+                                  bool(bundle.setup.get("insecure_dev_ptau", False)),
+                                  tuple(expect.pinned()), tuple(pinning.unpinned(claim, expect)), address)
 
-    problem = _attestation_problem(claim, domain, now, nonce)
-    if problem is not None:
-        return result(Verification(False, problem), embedded, vkey is not None)
-    if manifest is not None:
-        m = read_json(manifest, "manifest") if isinstance(manifest, (str, Path)) else manifest
-        if not isinstance(m, dict) or m.get("format") != build.MANIFEST_FORMAT:
-            raise InputError("--manifest", f"not a {build.MANIFEST_FORMAT} file")
-        if m.get("circuit") != bundle.circuit or m.get("vkey_sha256") != embedded:
-            return result(Verification(False, f"bundle does not match the manifest (circuit {m.get('circuit')}, "
-                                              f"vkey {str(m.get('vkey_sha256'))[:16]}...)"), embedded, True)
     if embedded != bundle.vkey_sha256:
-        return result(Verification(False, "embedded verification key does not match vkey_sha256"), embedded, False)
-    key = bundle.vkey
-    pinned = vkey is not None
-    if vkey is not None:
-        key = read_json(vkey, "vkey") if isinstance(vkey, (str, Path)) else vkey
-        if vkey_hash(key) != embedded:
-            return result(Verification(False, "bundle was made for a different verification key"), vkey_hash(key), True)
+        return result(False, "embedded verification key does not match vkey_sha256")
+    if trusted.circuit not in (None, bundle.circuit):
+        return result(False, f"the key {trusted.describe()} is for circuit {trusted.circuit}, not {bundle.circuit}")
+    if trusted.sha256 != embedded:
+        return result(False, f"bundle was made for a different verification key than the one {trusted.describe()}")
+    for problem in (attestation_problem, statement_problem):
+        if problem is not None:
+            return result(False, problem)
+    key = trusted.vkey
     if backend == "native":
         v = groth16_fast.verify(prepared_key(key), bundle.public_signals, bundle.proof)
     elif backend == "reference":
@@ -318,16 +345,20 @@ def verify_bundle(
         chain = chain or InProcessChain()
         if verifier is None:
             verifier = onchain.deploy_verifier(chain, key, toolchain or Toolchain.discover())
-        return result(onchain.verify_onchain(chain, verifier, bundle), embedded, pinned, verifier)
+        v = onchain.verify_onchain(chain, verifier, bundle)
+        return result(v.valid, v.reason, verifier)
     else:
         raise ValueError(f"unknown backend {backend!r}")
-    return result(v, embedded, pinned)
+    return result(v.valid, v.reason)
 
 
 def _attestation_problem(claim: Claim, domain: str | None, now: int | None, nonce: int | None) -> str | None:
-    """Why an attestation's context makes it invalid here (None when it does not, or for
-    statements that are not attestations). Raises InputError when no domain is given."""
+    """Why an attestation's context makes it invalid here (None when it does not).
+    InputError when no domain is given for an attestation, or one is given for another statement."""
     if not claim.is_attestation:
+        if domain is not None or nonce is not None:
+            raise InputError("--domain" if domain is not None else "--nonce",
+                             f"only applies to attestations, not to a {claim.statement} bundle")
         return None
     if domain is None:
         raise InputError("--domain", "a solvency attestation is bound to a verifier domain: pass the domain "
@@ -355,27 +386,81 @@ def prepared_key(vkey: dict[str, Any]) -> groth16_fast.PreparedKey:
     return _PREPARED[h]
 
 
-def verify_bundles(bundles: list[Bundle], *, vkey: dict[str, Any] | str | Path, domain: str | None = None,
-                   now: int | None = None) -> Verification:
-    """Batch-verify many bundles made for one (pinned) verification key: one final
-    exponentiation for all. Invalid if any proof is invalid, or any bundle is for another key;
-    attestations are held to `domain` (required for them) and expiry as in verify_bundle.
-    Check one by one to find which bundle spoiled a batch."""
-    key = read_json(vkey, "vkey") if isinstance(vkey, (str, Path)) else vkey
-    h = vkey_hash(key)
-    for i, b in enumerate(bundles):
-        if vkey_hash(b.vkey) != h or b.vkey_sha256 != h:
-            return Verification(False, f"bundle {i} was made for a different verification key")
-        problem = _attestation_problem(decode_claim(b), domain, now, None)
+def verify_bundles(
+    bundles: list[Bundle],
+    *,
+    vkey: dict[str, Any] | str | Path | None = None,
+    manifest: dict[str, Any] | str | Path | None = None,
+    keys: pinning.KeyStore | None = None,
+    expect: pinning.Expectations | None = None,
+    domain: str | None = None,
+    now: int | None = None,
+) -> Verification:
+    """Batch-verify many bundles of one circuit and key: one final exponentiation for all.
+
+    The key is pinned as in verify_bundle (`vkey`, `manifest` or `keys`, resolved for the first
+    bundle; every bundle must be for it). Invalid if any proof is invalid, any bundle is for
+    another key, proves other parameters than `expect` pins, or is an attestation outside
+    `domain` (required for them) or expired; two attestations with the same nonce in one batch
+    are invalid (a nonce admits one attestation). Check one by one to find which bundle
+    spoiled a batch (`batch_blame`)."""
+    if not bundles:
+        raise InputError("bundles", "no bundle to verify")
+    trusted = pinning.resolve_key(bundles[0], vkey=vkey, manifest=manifest, keys=keys)
+    expect = expect or pinning.Expectations()
+    for i, problem in enumerate(_batch_problems(bundles, trusted, expect, domain, now)):
         if problem is not None:
             return Verification(False, f"bundle {i}: {problem}")
-    return groth16_fast.verify_batch(prepared_key(key), [(b.public_signals, b.proof) for b in bundles])
+    return groth16_fast.verify_batch(prepared_key(trusted.vkey), [(b.public_signals, b.proof) for b in bundles])
 
 
-def deploy_verifier(chain: Chain, bundle_or_vkey: Bundle | dict[str, Any], toolchain: Toolchain | None = None) -> str:
-    """Deploy snarkjs's Solidity verifier for a bundle's key (or a vkey dict); returns the address."""
-    key = bundle_or_vkey.vkey if isinstance(bundle_or_vkey, Bundle) else bundle_or_vkey
-    return onchain.deploy_verifier(chain, key, toolchain or Toolchain.discover())
+def _batch_problems(bundles: list[Bundle], trusted: pinning.TrustedKey, expect: pinning.Expectations,
+                    domain: str | None, now: int | None) -> list[str | None]:
+    """Per bundle, why it cannot pass in this batch before any pairing (None: nothing found)."""
+    seen: dict[int, int] = {}
+    out: list[str | None] = []
+    for i, b in enumerate(bundles):
+        claim = decode_claim(b, expect.symbols)
+        problem = (pinning.statement_problem(claim, expect) or _attestation_problem(claim, domain, now, None))
+        if trusted.circuit not in (None, b.circuit):
+            problem = f"the key {trusted.describe()} is for circuit {trusted.circuit}, not {b.circuit}"
+        elif vkey_hash(b.vkey) != trusted.sha256 or b.vkey_sha256 != trusted.sha256:
+            problem = f"made for a different verification key than the one {trusted.describe()}"
+        elif problem is None and claim.is_attestation:
+            n = claim.signals["nonce"]
+            if n in seen:
+                problem = f"attestation nonce {n} already used by bundle {seen[n]} of this batch"
+            seen.setdefault(n, i)
+        out.append(problem)
+    return out
+
+
+def batch_blame(
+    bundles: list[Bundle],
+    *,
+    vkey: dict[str, Any] | str | Path | None = None,
+    manifest: dict[str, Any] | str | Path | None = None,
+    keys: pinning.KeyStore | None = None,
+    expect: pinning.Expectations | None = None,
+    domain: str | None = None,
+    now: int | None = None,
+) -> list[str | None]:
+    """Why each bundle of a failed batch is invalid (None for the good ones): the batch's own
+    checks, then each remaining proof on its own."""
+    trusted = pinning.resolve_key(bundles[0], vkey=vkey, manifest=manifest, keys=keys)
+    expect = expect or pinning.Expectations()
+    out = _batch_problems(bundles, trusted, expect, domain, now)
+    prepared = prepared_key(trusted.vkey)
+    for i, b in enumerate(bundles):
+        if out[i] is None:
+            v = groth16_fast.verify(prepared, b.public_signals, b.proof)
+            out[i] = None if v.valid else v.reason
+    return out
+
+
+def deploy_verifier(chain: Chain, vkey: dict[str, Any], toolchain: Toolchain | None = None) -> str:
+    """Deploy snarkjs's Solidity verifier for a verification key you trust; returns the address."""
+    return onchain.deploy_verifier(chain, vkey, toolchain or Toolchain.discover())
 
 
 def measure_gas(
@@ -384,7 +469,8 @@ def measure_gas(
     """Gas of a successful verifyProof call (deploys a verifier when none is given)."""
     chain = chain or InProcessChain()
     if verifier is None:
-        verifier = deploy_verifier(chain, bundle, toolchain)
+        # gas only: the bundle's own key is fine here, nothing is being trusted
+        verifier = deploy_verifier(chain, bundle.vkey, toolchain)
     return onchain.measure_gas(chain, verifier, bundle)
 
 

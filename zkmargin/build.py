@@ -181,6 +181,33 @@ def _compile_locked(spec: CircuitSpec, tc: Toolchain, progress: Progress, key: s
     return CompiledCircuit(spec, final, meta)
 
 
+def _installed_keys(compiled: CompiledCircuit, ptau_sha256: str) -> CircuitKeys | None:
+    """The ceremony zkey installed for this circuit and ptau, if any (see ceremony.install)."""
+    pointer = paths.installed_pointer(compiled.dir, ptau_sha256)
+    if not pointer.exists():
+        return None
+    installed = compiled.dir / json.loads(pointer.read_text())["setup_dir"]
+    meta = _intact(installed)
+    return CircuitKeys(compiled, installed, meta) if meta is not None else None
+
+
+def existing_keys(spec: CircuitSpec, tc: Toolchain, ptau_sha256: str) -> CircuitKeys | None:
+    """The keys build() would use for this circuit and ptau, if they are already built from the
+    current circuit sources and toolchain; never builds anything."""
+    key = paths.compile_key(spec.id, spec.as_dict(), tc.fingerprint)
+    cdir = paths.compile_dir(spec.id, key)
+    cmeta = _intact(cdir)
+    if cmeta is None:
+        return None
+    compiled = CompiledCircuit(spec, cdir, cmeta)
+    installed = _installed_keys(compiled, ptau_sha256)
+    if installed is not None:
+        return installed
+    final = paths.setup_dir(cdir, ptau_sha256, tc.version("solc"))
+    meta = _intact(final)
+    return CircuitKeys(compiled, final, meta) if meta is not None else None
+
+
 def setup_circuit(
     compiled: CompiledCircuit,
     tc: Toolchain,
@@ -201,11 +228,10 @@ def setup_circuit(
         )
     ptau.warn_if_dev(info)
     pointer = paths.installed_pointer(compiled.dir, info.sha256)
-    if zkey is None and pointer.exists():
-        installed = compiled.dir / json.loads(pointer.read_text())["setup_dir"]
-        meta = _intact(installed)
-        if meta is not None:
-            return CircuitKeys(compiled, installed, meta)
+    if zkey is None:
+        installed = _installed_keys(compiled, info.sha256)
+        if installed is not None:
+            return installed
     zkey_sha = paths.sha256_file(zkey) if zkey is not None else None
     final = paths.setup_dir(compiled.dir, info.sha256, tc.version("solc"), zkey_sha)
     with file_lock(compiled.dir.parent / f".{final.name}.lock"):

@@ -16,7 +16,7 @@ from . import paths, registry
 from .errors import BundleError, InputError
 from .field import R
 from .fsutil import write_json_atomic
-from .limits import PRICE_DECIMALS
+from .limits import PRICE_DECIMALS, WAD
 from .loaders import read_json
 from .model import format_wad
 
@@ -26,7 +26,7 @@ FORMAT = "zkmargin.bundle/1"
 @dataclass(frozen=True)
 class SlotClaim:
     index: int
-    symbol: str | None  # from the bundle's context, not proven
+    symbol: str | None  # from the verifier's own market file, when it pinned one; never from the bundle
     price: int
     decimals: int
     liquidation_threshold: int
@@ -49,7 +49,7 @@ class Claim:
     statement: str
     circuit: str
     signals: dict[str, int]
-    symbols: tuple[str | None, ...]  # from the bundle's context, not proven
+    symbols: tuple[str | None, ...]  # slot names the verifier trusts (its market file), else None
 
     @property
     def commitment(self) -> int:
@@ -72,7 +72,7 @@ class Claim:
         )
 
     def _prices(self) -> str:
-        return ", ".join(f"{s.symbol}={_fixed(s.price, PRICE_DECIMALS)}" for s in self.slots if s.symbol)
+        return ", ".join(f"{self._symbol(s.index)}={_fixed(s.price, PRICE_DECIMALS)}" for s in self.slots)
 
     @property
     def is_attestation(self) -> bool:
@@ -116,20 +116,25 @@ class Claim:
                     f"{self._symbol(s['collateralAsset'])} to the liquidator + {s['protocolFeeAmount']} protocol fee"
                     f"{', deficit: all remaining debt burned' if s['deficit'] else ''}, at prices {self._prices()}")
         if self.is_perp:
-            ratio = f"{self.signals['marginRatio'] / 10_000:g}x"
-            quotes = ", ".join(f"{m['symbol']}={m['price_decimal']} (funding index {m['fundingIndex']})"
-                               for m in self.perp_markets() if m["symbol"])
-            relation = "< " + ratio + " maintenance margin: liquidatable" if self.statement == "perp_liquidation" \
-                else ">= " + ratio + " maintenance margin"
+            ratio_bps = self.signals["marginRatio"]
+            ratio = f"{ratio_bps / 10_000:g}x"
+            quotes = ", ".join(f"{self._symbol(m['slot'])}={m['price_decimal']} (funding index {m['fundingIndex']})"
+                               for m in self.perp_markets())
+            # "liquidatable" only for the protocol's own condition (equity < 1x MM)
+            relation = (f">= {ratio} maintenance margin" if self.statement == "perp_attestation" else
+                        "< maintenance margin: liquidatable" if ratio_bps == 10_000 else
+                        f"< {ratio} maintenance margin")
             return f"perp account {self.commitment_hex} has equity {relation} at {quotes}{self._context_text()}"
         t = format_wad(self.threshold)
+        # "liquidatable" only for the protocol's own threshold (HF < 1); any other is just the inequality
+        verdict = ": liquidatable" if self.threshold == WAD else ""
         if self.statement == "liquidation_hashed":
-            return (f"position {self.commitment_hex} has health factor < {t} (Aave v3.5 rounding): liquidatable at "
+            return (f"position {self.commitment_hex} has health factor < {t} (Aave v3.5 rounding){verdict} at "
                     f"the prices hashing to 0x{self.signals['pricesHash']:064x} and the risk parameters hashing "
                     f"to 0x{self.signals['paramsHash']:064x} (Poseidon)")
         if self.statement == "liquidation":
-            return (f"position {self.commitment_hex} has health factor < {t} (Aave v3.5 rounding): "
-                    f"liquidatable at prices {self._prices()}")
+            return (f"position {self.commitment_hex} has health factor < {t} (Aave v3.5 rounding){verdict} "
+                    f"at prices {self._prices()}")
         return (f"position {self.commitment_hex} has health factor >= {t} (Aave v3.5 rounding) at prices "
                 f"{self._prices()}{self._context_text()}")
 
@@ -208,8 +213,11 @@ class Bundle:
         write_json_atomic(path, self.to_json())
 
 
-def decode_claim(bundle: Bundle) -> Claim:
-    """Named, typed public inputs. BundleError if they do not fit the circuit."""
+def decode_claim(bundle: Bundle, symbols: tuple[str, ...] = ()) -> Claim:
+    """Named, typed public inputs. BundleError if they do not fit the circuit.
+
+    `symbols` names the slots, from a market file the reader trusts; the bundle's own context
+    is never used for that (it is not proven: it could relabel the proven prices)."""
     spec = registry.load_registry().get(bundle.circuit)
     if spec is None:
         raise BundleError("circuit", f"unknown circuit {bundle.circuit!r}")
@@ -223,10 +231,8 @@ def decode_claim(bundle: Bundle) -> Claim:
         if not isinstance(raw, str) or not (raw.isascii() and raw.isdigit()) or len(raw) > 80:
             raise BundleError(f"public_signals[{i}]", "must be a decimal string")
         values[name] = int(raw)
-    ctx_assets = bundle.context.get("assets")
-    symbols: list[Any] = ctx_assets if isinstance(ctx_assets, list) else []
     return Claim(spec.statement, spec.id, values,
-                 tuple(str(symbols[i]) if i < len(symbols) else None for i in range(spec.n_assets)))
+                 tuple(symbols[i] if i < len(symbols) else None for i in range(spec.n_assets)))
 
 
 def bundle_from_json(data: Any) -> Bundle:

@@ -121,6 +121,21 @@ def commitment(account: PerpAccount, markets: PerpMarkets, n: int) -> int:
     return commit_values(account.collateral, sizes, entries, fundings, account.salt)
 
 
+def risk_params(markets: PerpMarkets, n: int) -> dict[str, list[int]]:
+    """Per-slot size decimals and maintenance margin (ppm), padded to n slots (padding: 0)."""
+    pad = n - len(markets.markets)
+    return {"sizeDecimals": [m.size_decimals for m in markets.markets] + [0] * pad,
+            "mmr": [m.mmr_ppm for m in markets.markets] + [0] * pad}
+
+
+def slot_quotes(markets: PerpMarkets, quotes: dict[str, PerpQuote], n: int) -> dict[str, list[int]]:
+    """Per-slot prices and funding indices as the circuit holds them (signed values mod r);
+    padding slots price 1 (the circuit refuses a zero price) and funding 0."""
+    pad = n - len(markets.markets)
+    return {"price": [quotes[s].price for s in markets.symbols] + [1] * pad,
+            "fundingIndex": [quotes[s].funding_index % R for s in markets.symbols] + [0] * pad}
+
+
 def perp_inputs(
     statement: str,
     account: PerpAccount,
@@ -143,14 +158,11 @@ def perp_inputs(
         raise StatementFalse(f"account is below the attested margin: equity {margin.equity} < "
                              f"{_ratio_text(ratio_bps)} maintenance margin {margin.maintenance} (8 decimals)")
     n = spec.n_assets
-    pad = n - len(markets.markets)
     sizes, entries, fundings = slot_values(account, markets, n)
     inputs: dict[str, InputValue] = {
         "commitment": commitment(account, markets, n),
-        "price": [quotes[s].price for s in markets.symbols] + [1] * pad,
-        "fundingIndex": [quotes[s].funding_index % R for s in markets.symbols] + [0] * pad,
-        "sizeDecimals": [m.size_decimals for m in markets.markets] + [0] * pad,
-        "mmr": [m.mmr_ppm for m in markets.markets] + [0] * pad,
+        **slot_quotes(markets, quotes, n),
+        **risk_params(markets, n),
         "marginRatio": ratio_bps,
     }
     if statement == "perp_attestation":
