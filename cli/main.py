@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from decimal import Decimal, InvalidOperation
 import sys
@@ -24,6 +25,7 @@ from zkmargin.commitment import commitment, to_hex
 from zkmargin.commitment import new_salt as draw_salt
 from zkmargin.errors import InputError, StatementFalse, ToolchainError, ZkMarginError
 from zkmargin.fsutil import write_json_atomic
+from zkmargin.output_paths import check_outputs
 from zkmargin.limits import WAD
 from zkmargin.loaders import (
     _uint,
@@ -42,6 +44,8 @@ from zkmargin.evm import Chain, InProcessChain, RpcChain
 from zkmargin.toolchain import REQUIRED, Toolchain
 
 EXIT_OK, EXIT_FALSE, EXIT_BAD_INPUT = 0, 1, 2
+MAX_EXPIRY = 253_402_300_799  # 9999-12-31T23:59:59Z: the last time a date can print
+MAX_WORKERS = 256
 
 
 def _emit(ctx: click.Context, payload: dict[str, Any], human: str) -> None:
@@ -71,22 +75,56 @@ class ZkGroup(click.Group):
             _fail(ctx, e, EXIT_FALSE)
         except ZkMarginError as e:
             _fail(ctx, e, EXIT_BAD_INPUT)
+        except OSError as e:  # a file the user named cannot be read or written: say which, no traceback
+            _fail(ctx, InputError(str(e.filename or "path"), e.strerror or str(e)), EXIT_BAD_INPUT)
         except KeyboardInterrupt:
             click.echo("zkmargin: interrupted", err=True)
             ctx.exit(130)
 
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """click's main, but a usage error (missing file or option, a value out of range) is exit 2
+        and, with --json anywhere on the command line, a JSON object on stdout like every other error."""
+        argv = list(args) if args is not None else sys.argv[1:]
+        if not standalone_mode:
+            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(argv, prog_name, complete_var, False, **extra)
+        except click.ClickException as e:
+            if "--json" in argv:
+                payload = {"ok": False, "exit_code": EXIT_BAD_INPUT, "error": e.format_message(),
+                           "type": type(e).__name__}
+                if isinstance(e, click.BadParameter) and e.param is not None:
+                    payload["field"] = e.param.opts[0] if e.param.opts else e.param.name
+                click.echo(json.dumps(payload, indent=2))
+            else:
+                e.show()
+            sys.exit(EXIT_BAD_INPUT)
+        except click.Abort:
+            click.echo("zkmargin: aborted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else EXIT_OK)
 
-def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    def set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
-        ctx.find_root().meta["json"] = value
+
+def _set_meta(key: str) -> Callable[[click.Context, click.Parameter, bool], bool]:
+    def set_flag(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        if value:  # given before or after the subcommand, either one sets it
+            ctx.find_root().meta[key] = True
         return value
 
+    return set_flag
+
+
+def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--json and -q, accepted after the subcommand as well as before it."""
+    f = click.option("-q", "--quiet", "quiet_flag", is_flag=True, expose_value=False, is_eager=True,
+                     callback=_set_meta("quiet"), help="No progress output on stderr.")(f)
     return click.option("--json", "as_json", is_flag=True, expose_value=False, is_eager=True,
-                        callback=set_json, help="Machine-readable JSON on stdout.")(f)
+                        callback=_set_meta("json"), help="Machine-readable JSON on stdout.")(f)
 
 
 def _progress(ctx: click.Context) -> Progress:
-    return NullProgress() if ctx.meta.get("quiet") else StderrProgress()
+    return NullProgress() if ctx.find_root().meta.get("quiet") else StderrProgress()
 
 
 def _toolchain(ctx: click.Context) -> Toolchain:
@@ -101,10 +139,12 @@ def attestation_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Context of an attestation, output and ptau: shared by `attest` and `perp attest`."""
     for opt in reversed([
         click.option("--domain", required=True, help="The verifier this attestation is for (e.g. its name)."),
-        click.option("--expiry", type=int, help="Unix time after which verifiers refuse it (default: now + --ttl)."),
-        click.option("--ttl", type=int, default=3600, show_default=True,
+        click.option("--expiry", type=click.IntRange(0, MAX_EXPIRY),
+                     help="Unix time after which verifiers refuse it, in the future (default: now + --ttl)."),
+        click.option("--ttl", type=click.IntRange(1, MAX_EXPIRY), default=3600, show_default=True,
                      help="Seconds of validity when --expiry is absent."),
-        click.option("--nonce", type=int, help="Nonce the verifier asked for (default: 64 random bits)."),
+        click.option("--nonce", type=click.IntRange(0, CONTEXT_MAX),
+                     help="Nonce the verifier asked for (default: 64 random bits)."),
         click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
                      help="Bundle to write."),
         click.option("--ptau", type=existing, help="Prepared powers-of-tau file from a real ceremony."),
@@ -114,8 +154,14 @@ def attestation_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _context(domain: str, expiry: int | None, ttl: int, nonce: int | None) -> AttestationContext:
-    return AttestationContext(domain, expiry if expiry is not None else int(time.time()) + ttl,
-                              nonce if nonce is not None else secrets.randbits(64))
+    now = int(time.time())
+    if expiry is not None and expiry <= now:
+        raise InputError("--expiry", f"{expiry} is not in the future (now {now}): the attestation would be "
+                         "refused by every verifier")
+    at = expiry if expiry is not None else now + ttl
+    if at > MAX_EXPIRY:
+        raise InputError("--ttl", f"now + {ttl} s is past the year 9999 (unix time {MAX_EXPIRY})")
+    return AttestationContext(domain, at, nonce if nonce is not None else secrets.randbits(64))
 
 
 def _save_and_report(ctx: click.Context, bundle: Bundle, output: Path, symbols: tuple[str, ...],
@@ -135,12 +181,14 @@ def _save_and_report(ctx: click.Context, bundle: Bundle, output: Path, symbols: 
               help="node_modules with the pinned packages (default: the project's).")
 @click.option("--prover", type=click.Choice(prover.BACKENDS), envvar="ZKMARGIN_PROVER",
               help="Proving backend: native (C, the default when a C compiler is available) or snarkjs.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress output on stderr.")
+@click.option("-q", "--quiet", "quiet_flag", is_flag=True, expose_value=False, is_eager=True,
+              callback=_set_meta("quiet"), help="No progress output on stderr.")
+@click.option("--json", "as_json", is_flag=True, expose_value=False, is_eager=True, callback=_set_meta("json"),
+              help="Machine-readable JSON on stdout.")
 @click.version_option(package_name="zkmargin")
 @click.pass_context
-def cli(ctx: click.Context, node: str | None, node_modules: Path | None, prover: str | None, quiet: bool) -> None:
+def cli(ctx: click.Context, node: str | None, node_modules: Path | None, prover: str | None) -> None:
     """Zero-knowledge liquidation proofs for committed lending positions."""
-    ctx.meta["quiet"] = quiet
 
 
 @cli.command()
@@ -155,14 +203,24 @@ def doctor(ctx: click.Context) -> None:
     dev = paths.DEV_PTAU.exists()
     lines = [f"{'ok     ' if c.ok else 'MISSING'} {c.name:18} {c.detail}" for c in checks]
     lines.append(f"{'ok     ' if dev else 'MISSING'} {'dev ptau':18} {paths.DEV_PTAU} (INSECURE, development only)")
+    why_not_c = native.unavailable_reason()  # builds the library on first use (with a progress line)
     try:
-        used = f"native (C, {native.compiler()})" if prover.backend(tc.prover) == "native" else "snarkjs"
+        cc: str | None = native.compiler()
+    except ToolchainError:
+        cc = None
+    lines.append(f"{'ok     ' if why_not_c is None else 'MISSING'} {'C compiler':18} "
+                 f"{cc or 'none ($CC or cc)'}" + (f": {why_not_c}" if why_not_c else ""))
+    try:
+        used = "native (the C library)" if prover.backend(tc.prover) == "native" else \
+            f"snarkjs ({'chosen' if tc.prover == 'snarkjs' else 'fallback: ' + str(why_not_c)})"
     except ToolchainError as e:  # --prover native without a working compiler
         used, ok = f"native unavailable: {e}", False
+    verifier = "C engine" if why_not_c is None else f"pure-Python engine (fallback: {why_not_c})"
     lines.append(f"        {'prover':18} {used}")
+    lines.append(f"        {'native verifier':18} {verifier}")
     lines.append(f"        {'cache':18} {paths.cache_root()}")
-    _emit(ctx, {"ok": ok, "checks": [c.__dict__ for c in checks], "prover": used, "cache": str(paths.cache_root())},
-          "\n".join(lines))
+    _emit(ctx, {"ok": ok, "checks": [c.__dict__ for c in checks], "compiler": cc, "native_unavailable": why_not_c,
+                "prover": used, "verifier_engine": verifier, "cache": str(paths.cache_root())}, "\n".join(lines))
     if not ok:
         ctx.exit(EXIT_BAD_INPUT)
 
@@ -176,6 +234,7 @@ def doctor(ctx: click.Context) -> None:
 @click.pass_context
 def build_cmd(ctx: click.Context, circuits: tuple[str, ...], ptau: Path | None, manifest_dir: Path | None) -> None:
     """Compile circuits and run the Groth16 setup (all registered circuits by default)."""
+    check_outputs({"--manifest-dir": manifest_dir}, {"--ptau": ptau}, directories=frozenset({"--manifest-dir"}))
     tc = _toolchain(ctx)
     specs = [registry.get(c) for c in circuits] or list(registry.load_registry().values())
     out = []
@@ -207,6 +266,7 @@ def build_cmd(ctx: click.Context, circuits: tuple[str, ...], ptau: Path | None, 
 @click.pass_context
 def commit(ctx: click.Context, position_file: Path, market_file: Path, new_salt: bool, output: Path | None) -> None:
     """Print the Poseidon commitment of a position (drawing a salt if it has none)."""
+    check_outputs({"--output": output}, {"POSITION": position_file, "--market": market_file})
     market = load_market(market_file)
     raw = read_json(position_file, "position")
     drew = new_salt or (isinstance(raw, dict) and "salt" not in raw)
@@ -227,6 +287,11 @@ def commit(ctx: click.Context, position_file: Path, market_file: Path, new_salt:
     if drew:
         human += f"\nsalted position written to {output} (keep it secret: it opens the commitment)"
     _emit(ctx, payload, human)
+
+
+def _inputs(position: Path, market: Path, prices: Path, ptau: Path | None) -> dict[str, Path | None]:
+    """The files a proving command reads, which no output may overwrite."""
+    return {"POSITION": position, "--market": market, "--prices": prices, "--ptau": ptau}
 
 
 def _load_all(position_file: Path, market_file: Path, prices_file: Path) -> tuple[Any, Any, Any]:
@@ -273,6 +338,7 @@ def health(ctx: click.Context, position_file: Path, market_file: Path, prices_fi
 def prove(ctx: click.Context, position_file: Path, market_file: Path, prices_file: Path, threshold: str,
           output: Path, ptau: Path | None) -> None:
     """Prove that a committed position is liquidatable (HF < threshold) and write a bundle."""
+    check_outputs({"--output": output}, _inputs(position_file, market_file, prices_file, ptau))
     position, market, prices = _load_all(position_file, market_file, prices_file)
     t = parse_threshold(threshold)
     bundle = api.prove_liquidation(position, market, prices, t, ptau=ptau, toolchain=_toolchain(ctx),
@@ -280,10 +346,17 @@ def prove(ctx: click.Context, position_file: Path, market_file: Path, prices_fil
     _save_and_report(ctx, bundle, output, market.symbols)
 
 
+def _address(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"0x[0-9a-fA-F]{40}", value):
+        raise click.BadParameter("must be a 20-byte address: 0x followed by 40 hex digits")
+    return value
+
+
 def chain_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--private-key", envvar="ZKMARGIN_PRIVATE_KEY",
                      help="Key that signs deployments on --rpc-url (env ZKMARGIN_PRIVATE_KEY).")(f)
-    f = click.option("--verifier", "verifier_address", help="An already deployed verifier to call.")(f)
+    f = click.option("--verifier", "verifier_address", callback=_address,
+                     help="An already deployed verifier to call (0x + 40 hex digits).")(f)
     return click.option("--rpc-url", help="JSON-RPC node (default: an in-process EVM, pyrevm).")(f)
 
 
@@ -302,6 +375,7 @@ def _chain(rpc_url: str | None, private_key: str | None) -> Chain:
 def attest(ctx: click.Context, position_file: Path, market_file: Path, prices_file: Path, min_hf: str, domain: str,
            expiry: int | None, ttl: int, nonce: int | None, output: Path, ptau: Path | None) -> None:
     """Prove that a committed position is solvent (HF >= --min-hf) for one verifier, until an expiry."""
+    check_outputs({"--output": output}, _inputs(position_file, market_file, prices_file, ptau))
     position, market, prices = _load_all(position_file, market_file, prices_file)
     t = parse_threshold(min_hf, "--min-hf")
     bundle = api.attest_solvency(position, market, prices, t, _context(domain, expiry, ttl, nonce), ptau=ptau,
@@ -325,6 +399,8 @@ def attest(ctx: click.Context, position_file: Path, market_file: Path, prices_fi
 def liquidate(ctx: click.Context, position_file: Path, market_file: Path, prices_file: Path, collateral_asset: str,
               debt_asset: str, debt_to_cover: str, output: Path, new_position: Path, ptau: Path | None) -> None:
     """Prove one Aave v3.5 liquidation call on a committed position (old -> new commitment)."""
+    check_outputs({"--output": output, "--new-position": new_position},
+                  _inputs(position_file, market_file, prices_file, ptau))
     position, market, prices = _load_all(position_file, market_file, prices_file)
     amount = 2**128 - 1 if debt_to_cover == "max" else _uint(debt_to_cover, "--debt-to-cover", 1, 2**128 - 1)
     bundle, after = api.prove_liquidation_step(position, market, prices, collateral_asset, debt_asset, amount,
@@ -416,6 +492,9 @@ def verify(ctx: click.Context, bundle_file: Path, backend: str, onchain: bool, r
                             verifier=verifier_address, domain=domain, now=at_time, nonce=nonce,
                             inspect_embedded_key=inspect_embedded)
     where = f" at {res.verifier_address}" if res.verifier_address else ""
+    if backend == "native":  # say which engine really ran
+        why_not_c = native.unavailable_reason()
+        where = " C engine" if why_not_c is None else f" pure-Python engine; no C library: {why_not_c}"
     lines = [f"{'VALID' if res.valid else 'INVALID'} ({backend}{where}): {res.reason}",
              f"claim: {res.claim.describe()}", *_pins_text(res)]
     if res.insecure_setup:
@@ -481,7 +560,7 @@ def gas(ctx: click.Context, bundle_file: Path, rpc_url: str | None, verifier_add
 def calldata_cmd(ctx: click.Context, bundle_file: Path) -> None:
     """verifyProof arguments (as `snarkjs zkey export soliditycalldata` prints them)."""
     cd = api.bundle_calldata(load_bundle(bundle_file))
-    _emit(ctx, {"ok": True, "function": cd.signature, "arguments": cd.snarkjs_format(),
+    _emit(ctx, {"ok": True, "function": cd.signature, "arguments": cd.to_json(), "snarkjs": cd.snarkjs_format(),
                 "calldata": "0x" + cd.encoded().hex()}, cd.snarkjs_format())
 
 
@@ -492,6 +571,7 @@ def calldata_cmd(ctx: click.Context, bundle_file: Path) -> None:
 @click.pass_context
 def demo(ctx: click.Context, out_dir: Path) -> None:
     """Prove and verify a liquidation from the fixtures, end to end."""
+    check_outputs({"--out": out_dir}, directories=frozenset({"--out"}))
     fx = paths.FIXTURES_DIR
     position, market, prices = _load_all(fx / "position-liquidatable.json", fx / "market.json", fx / "prices.json")
     h = evaluate(position, market, prices)
@@ -562,7 +642,7 @@ def _ratio(text: str, field: str) -> int:
 @click.option("--threshold", default="1.0", show_default=True, help="Prove HF < this.")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory for one bundle per liquidatable position and scan-report.json.")
-@click.option("--workers", type=int, help="Warm prover workers (default: one per core).")
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), help="Warm prover workers (default: one per core).")
 @click.option("--ptau", type=existing, help="Prepared powers-of-tau file from a real ceremony.")
 @json_option
 @click.pass_context
@@ -571,6 +651,8 @@ def scan_cmd(ctx: click.Context, source: Path, market_file: Path, prices_file: P
     """Evaluate every position in SOURCE (a directory of position files, or one JSON file of
     positions) and prove the liquidatable ones with warm provers; resumes an interrupted scan.
     Exit 0, or 2 if some positions could not be read (the others are still processed)."""
+    check_outputs({"--out": out_dir}, {"SOURCE": source, "--market": market_file, "--prices": prices_file,
+                                       "--ptau": ptau}, directories=frozenset({"--out"}))
     market = load_market(market_file)
     prices = load_prices(prices_file, market)
     t = parse_threshold(threshold)
@@ -624,6 +706,7 @@ def perp_health(ctx: click.Context, account_file: Path, markets_file: Path, pric
 def perp_prove(ctx: click.Context, account_file: Path, markets_file: Path, prices_file: Path, output: Path,
                ptau: Path | None) -> None:
     """Prove a committed perp account is liquidatable (equity < maintenance margin)."""
+    check_outputs({"--output": output}, _inputs(account_file, markets_file, prices_file, ptau))
     account, markets, quotes = _perp_load(account_file, markets_file, prices_file)
     bundle = api.prove_perp_liquidation(account, markets, quotes, ptau=ptau, toolchain=_toolchain(ctx),
                                         progress=_progress(ctx))
@@ -639,6 +722,7 @@ def perp_prove(ctx: click.Context, account_file: Path, markets_file: Path, price
 def perp_attest(ctx: click.Context, account_file: Path, markets_file: Path, prices_file: Path, ratio: str, domain: str,
                 expiry: int | None, ttl: int, nonce: int | None, output: Path, ptau: Path | None) -> None:
     """Prove a committed perp account holds equity >= ratio x maintenance margin."""
+    check_outputs({"--output": output}, _inputs(account_file, markets_file, prices_file, ptau))
     account, markets, quotes = _perp_load(account_file, markets_file, prices_file)
     bundle = api.attest_perp_margin(account, markets, quotes, _ratio(ratio, "--ratio"),
                                     _context(domain, expiry, ttl, nonce), ptau=ptau, toolchain=_toolchain(ctx),
@@ -663,6 +747,7 @@ def _ptau_option(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.pass_context
 def ceremony_start(ctx: click.Context, circuit: str, ptau: Path, output: Path) -> None:
     """Initial zkey (no contribution yet) for CIRCUIT from a prepared ptau."""
+    check_outputs({"--output": output}, {"--ptau": ptau})
     compiled = ceremony.start(registry.get(circuit), ptau, output, _toolchain(ctx))
     _emit(ctx, {"ok": True, "zkey": str(output), "constraints": compiled.n_constraints},
           f"wrote {output} ({compiled.n_constraints} constraints); next: zkmargin ceremony contribute")
@@ -676,6 +761,7 @@ def ceremony_start(ctx: click.Context, circuit: str, ptau: Path, output: Path) -
 @click.pass_context
 def ceremony_contribute(ctx: click.Context, zkey_in: Path, zkey_out: Path, name: str) -> None:
     """Add a contribution with fresh entropy from the OS."""
+    check_outputs({"ZKEY_OUT": zkey_out}, {"ZKEY_IN": zkey_in})
     ceremony.contribute(zkey_in, zkey_out, name, _toolchain(ctx))
     _emit(ctx, {"ok": True, "zkey": str(zkey_out)}, f"wrote {zkey_out}; pass it to the next participant")
 
@@ -691,6 +777,7 @@ def ceremony_contribute(ctx: click.Context, zkey_in: Path, zkey_out: Path, name:
 def ceremony_beacon(ctx: click.Context, zkey_in: Path, zkey_out: Path, beacon_hex: str, iterations: int,
                     name: str) -> None:
     """Close the ceremony with a public random beacon."""
+    check_outputs({"ZKEY_OUT": zkey_out}, {"ZKEY_IN": zkey_in})
     ceremony.beacon(zkey_in, zkey_out, beacon_hex, iterations, name, _toolchain(ctx))
     _emit(ctx, {"ok": True, "zkey": str(zkey_out)}, f"wrote {zkey_out}")
 

@@ -100,7 +100,7 @@ class Claim:
     def _context_text(self) -> str:
         if not self.is_attestation:
             return ""
-        expiry = datetime.fromtimestamp(self.signals["expiry"], timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        expiry = _utc(self.signals["expiry"])
         return f"; for domain 0x{self.signals['domain']:064x}, until {expiry}, nonce {self.signals['nonce']}"
 
     def _symbol(self, index: int) -> str:
@@ -167,6 +167,14 @@ class Claim:
                               "nonce": str(self.signals["nonce"])}
         out["summary"] = self.describe()
         return out
+
+
+def _utc(t: int) -> str:
+    """A unix time as an ISO date; the bare number past year 9999 (a proven expiry is any 64-bit value)."""
+    try:
+        return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return f"unix time {t}"
 
 
 def _signed(v: int) -> int:

@@ -41,6 +41,15 @@ class ProofCalldata:
         """Full calldata of verifyProof(pA, pB, pC, pubSignals)."""
         return self.selector + self.args_encoded()
 
+    def to_json(self) -> dict[str, Any]:
+        """The four verifyProof arguments as JSON arrays of 0x-hex words (B already in EIP-197 order)."""
+
+        def h(v: int) -> str:
+            return f"0x{v:064x}"
+
+        return {"pA": [h(v) for v in self.a], "pB": [[h(v) for v in row] for row in self.b],
+                "pC": [h(v) for v in self.c], "pubSignals": [h(v) for v in self.public]}
+
     def snarkjs_format(self) -> str:
         """The string `snarkjs zkey export soliditycalldata` prints."""
 

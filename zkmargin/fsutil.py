@@ -16,7 +16,8 @@ from typing import Any
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # a fixed short prefix: the target's own name may already be at the 255-byte limit
+    fd, tmp = tempfile.mkstemp(prefix=".zkmargin-", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

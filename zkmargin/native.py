@@ -93,8 +93,13 @@ def library() -> ctypes.CDLL:
 
 
 def available() -> bool:
+    return unavailable_reason() is None
+
+
+def unavailable_reason() -> str | None:
+    """Why the C library cannot be used (None when it can): the fallback is then pure Python."""
     try:
         library()
-    except ToolchainError:
-        return False
-    return True
+    except ToolchainError as e:
+        return str(e).splitlines()[0]
+    return None
