@@ -59,7 +59,7 @@ def test_step_proves_and_verifies(keys: Callable[[str], CircuitKeys], tc: Toolch
     keys("liquidation_step_4")
     pos = Position({"WETH": 10 * 10**18, "USDC": 5000 * 10**6}, {"USDC": 25000 * 10**6}, 11)
     bundle, after = api.prove_liquidation_step(pos, MARKET, prices(), "WETH", "USDC", 7500 * 10**6, toolchain=tc)
-    claim = api.decode_claim(bundle)
+    claim = api.decode_claim(bundle, MARKET.symbols)
     assert claim.signals["newCommitment"] == commitment(after, MARKET, 4)  # model's new commitment = circuit's
     assert claim.signals["oldCommitment"] == commitment(pos, MARKET, 4)
     assert "repaid 7500000000 of USDC" in claim.describe()
