@@ -599,6 +599,7 @@ def demo(ctx: click.Context, out_dir: Path) -> None:
         f"bundle: {target}",
         *(f"{b}: {'VALID' if r.valid else 'INVALID'} ({r.reason})" for b, r in results.items()),
         f"claim: {claim.describe()}",
+        f"key: {results['native'].key.describe()}; market, prices and threshold 1.0 pinned",
         *([f"verifyProof gas (in-process EVM): {gas_report.total} total, {gas_report.execution} execution "
            f"+ {gas_report.calldata} calldata + 21000 base"] if gas_report else []),
     ])
