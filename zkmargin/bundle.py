@@ -16,6 +16,7 @@ from . import paths, registry
 from .errors import BundleError, InputError
 from .field import R
 from .fsutil import write_json_atomic
+from .groth16_format import parse_public_signals
 from .limits import PRICE_DECIMALS
 from .loaders import read_json
 from .model import format_wad
@@ -218,11 +219,10 @@ def decode_claim(bundle: Bundle) -> Claim:
     names = spec.public_signal_names()
     if len(bundle.public_signals) != len(names):
         raise BundleError("public_signals", f"{spec.id} has {len(names)} public signals, bundle has {len(bundle.public_signals)}")
-    values: dict[str, int] = {}
-    for i, (name, raw) in enumerate(zip(names, bundle.public_signals)):
-        if not isinstance(raw, str) or not (raw.isascii() and raw.isdigit()) or len(raw) > 80:
-            raise BundleError(f"public_signals[{i}]", "must be a decimal string")
-        values[name] = int(raw)
+    try:
+        values = dict(zip(names, parse_public_signals(bundle.public_signals, len(names))))
+    except InputError as e:  # the verifiers' own rules, so a bundle decodes only what they would read
+        raise BundleError(e.field, e.detail) from None
     ctx_assets = bundle.context.get("assets")
     symbols: list[Any] = ctx_assets if isinstance(ctx_assets, list) else []
     return Claim(spec.statement, spec.id, values,
