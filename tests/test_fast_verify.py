@@ -16,10 +16,11 @@ from py_ecc.optimized_bn128 import optimized_curve as oc
 from py_ecc.optimized_bn128.optimized_pairing import final_exponentiate
 
 from cli.main import cli
-from zkmargin import api, groth16_fast, native
+from zkmargin import api, bn254, groth16_fast, native
 from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
+from zkmargin.errors import InputError
 from zkmargin.field import Q, R
 from zkmargin.groth16 import verify as reference_verify
 from zkmargin.model import Market, Position, PriceSnapshot
@@ -54,24 +55,29 @@ def _random_twist_point(rng: random.Random) -> tuple[FQ2, FQ2, FQ2]:
             return (x, y, FQ2.one())
 
 
-def _c_in_g2(p: tuple[FQ2, FQ2, FQ2]) -> bool:
-    rc = native.library().zkm_g2_in_subgroup(groth16_fast._g2_blob(p), groth16_fast._ctx())
-    assert rc in (0, 1)
-    return bool(rc)
+def _affine(p: tuple[FQ2, FQ2, FQ2]) -> tuple[bn254.F2, bn254.F2]:
+    x, y = oc.normalize(p)
+    return (int(x.coeffs[0]), int(x.coeffs[1])), (int(y.coeffs[0]), int(y.coeffs[1]))
 
 
 def test_fast_g2_membership_matches_multiplication_by_r() -> None:
+    """The membership test groth16_format runs, in Python and in C, against [r]Q == 0."""
     rng = random.Random(10)
     cofactor = 2 * Q - R  # #E'(Fp2) = r * (2p - r) for BN254
     for _ in range(8):
         p = _random_twist_point(rng)
-        assert groth16_fast.in_g2(p) is _c_in_g2(p) is oc.is_inf(oc.multiply(p, R)) is False
+        assert bn254.in_g2(*_affine(p)) is native.g2_in_subgroup(*_affine(p)) is oc.is_inf(oc.multiply(p, R)) is False
         cleared = oc.multiply(p, cofactor)
-        assert groth16_fast.in_g2(cleared) and _c_in_g2(cleared) and oc.is_inf(oc.multiply(cleared, R))
-    member = oc.multiply(oc.G2, rng.randrange(R))
-    assert groth16_fast.in_g2(member) and _c_in_g2(member)
-    x, y, _ = _random_twist_point(rng)
-    assert native.library().zkm_g2_in_subgroup(groth16_fast._g2_blob((x, y + FQ2.one(), FQ2.one())), groth16_fast._ctx()) == -1
+        assert bn254.in_g2(*_affine(cleared)) and native.g2_in_subgroup(*_affine(cleared))
+        assert oc.is_inf(oc.multiply(cleared, R))
+    member = _affine(oc.multiply(oc.G2, rng.randrange(R)))
+    assert bn254.in_g2(*member) and native.g2_in_subgroup(*member)
+    x, y = _affine(_random_twist_point(rng))
+    off = (x, ((y[0] + 1) % Q, y[1]))
+    assert not bn254.on_twist(*off) and not native.g2_in_subgroup(*off)
+    blob = b"".join(c.to_bytes(32, "little") for c in (*off[0], *off[1]))
+    assert native.library().zkm_g2_in_subgroup(blob, native.ctx()) == -1
+    assert native.library().zkm_g2_in_subgroup(bytes(128), native.ctx()) == -1  # (0, 0) is not infinity
 
 
 def test_off_curve_and_off_subgroup_points_are_named(bundles: list[Bundle]) -> None:
@@ -80,16 +86,18 @@ def test_off_curve_and_off_subgroup_points_are_named(bundles: list[Bundle]) -> N
     rng = random.Random(11)
     x, y = oc.normalize(_random_twist_point(rng))
     outside = [[str(c) for c in x.coeffs], [str(c) for c in y.coeffs], ["1", "0"]]
-    cases = {"pi_a is not on the BN254 curve": {**b.proof, "pi_a": ["1", "3", "1"]},
-             "pi_b is not in the G2 subgroup": {**b.proof, "pi_b": outside},
-             "pi_b is not on the BN254 twist": {**b.proof, "pi_b": [outside[0], [outside[1][1], outside[1][0]], ["1", "0"]]},
-             "pi_c is not on the BN254 curve": {**b.proof, "pi_c": ["1", "3", "1"]}}
-    for reason, proof in cases.items():
+    cases = {"proof.pi_a": ({**b.proof, "pi_a": ["1", "3", "1"]}, "is not on the BN254 curve"),
+             "proof.pi_b": ({**b.proof, "pi_b": outside}, "not in G2"),
+             "proof.pi_c": ({**b.proof, "pi_c": ["1", "3", "1"]}, "is not on the BN254 curve")}
+    twisted = {**b.proof, "pi_b": [outside[0], [outside[1][1], outside[1][0]], ["1", "0"]]}
+    for field, (proof, reason) in [*cases.items(), ("proof.pi_b", (twisted, "is not on the BN254 twist"))]:
         for engine in ("c", "python"):
-            res = groth16_fast.verify(key, b.public_signals, proof, engine)
-            assert not res.valid and res.reason == reason, (engine, res)
-        batch = groth16_fast.verify_batch(key, [(b.public_signals, b.proof), (b.public_signals, proof)], "c")
-        assert not batch.valid and batch.reason == f"proof 1: {reason}"
+            with pytest.raises(InputError) as e:
+                groth16_fast.verify(key, b.public_signals, proof, engine)  # type: ignore[arg-type]
+            assert e.value.field == field and reason in e.value.detail, (engine, e.value)
+            with pytest.raises(InputError) as e:
+                groth16_fast.verify_batch(key, [(b.public_signals, b.proof), (b.public_signals, proof)], engine)  # type: ignore[arg-type]
+            assert e.value.field == f"items[1].{field}"
 
 
 @pytest.mark.parametrize("engine", ["c", "python"])
@@ -123,7 +131,9 @@ def test_batch(bundles: list[Bundle], engine: str, threads: int | None) -> None:
         assert not batch(bad * 6)  # also when the batch is shared among threads
     swapped = [(items[0][0], items[1][1]), (items[1][0], items[0][1])]  # proofs exchanged
     assert not batch(swapped)
-    assert not batch([*items, ("x", {})])
+    with pytest.raises(InputError) as e:  # malformed is not invalid: it is refused before any pairing
+        batch([*items, ("x", {})])
+    assert e.value.field == "items[3].public_signals"
 
 
 def test_cli_verify_batch_names_the_bad_bundles(bundles: list[Bundle], keys: Callable[[str], CircuitKeys],

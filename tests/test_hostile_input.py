@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -130,10 +131,11 @@ def test_cli_exit_2_and_no_file(tmp_path: Path, value: Any) -> None:
 
 
 def test_unicode_digits_are_not_numbers() -> None:
-    from zkmargin.groth16 import verify
+    from zkmargin.groth16_format import parse_public_signals
 
     doc = json.loads((FIX / "position-liquidatable.json").read_text())
     doc["salt"] = "\u00b2"  # superscript two: str.isdigit() says yes, int() says no
     _only_input_errors(lambda d: position_from_json(d, MARKET), doc)
-    assert not verify({"protocol": "groth16", "curve": "bn128", "IC": [["1", "2", "1"], ["1", "2", "1"]]},
-                      ["\u00b2"], {}).valid
+    with pytest.raises(InputError) as e:
+        parse_public_signals(["1", "\u00b2"], 2)
+    assert e.value.field == "public_signals[1]"

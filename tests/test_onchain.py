@@ -16,7 +16,7 @@ from zkmargin import api, calldata, onchain, solidity
 from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
-from zkmargin.errors import StatementFalse
+from zkmargin.errors import InputError, StatementFalse
 from zkmargin.evm import ANVIL_DEV_KEY, Chain, InProcessChain, Reverted, RpcChain, start_anvil
 from zkmargin.field import Q, R
 from zkmargin.groth16 import verify as native_verify
@@ -66,12 +66,22 @@ def _tampered(bundle: Bundle) -> list[tuple[str, Bundle]]:
     pub[13] = str(2 * WAD)
     proof = copy.deepcopy(bundle.proof)
     proof["pi_a"][1] = str(Q - int(proof["pi_a"][1]))
-    big = list(bundle.public_signals)
-    big[0] = str(int(big[0]) + R)
     return [
         ("public signal", Bundle(**{**bundle.__dict__, "public_signals": pub})),
         ("proof point", Bundle(**{**bundle.__dict__, "proof": proof})),
-        ("public signal + r", Bundle(**{**bundle.__dict__, "public_signals": big})),
+    ]
+
+
+def _malformed(bundle: Bundle) -> list[tuple[str, Bundle]]:
+    """Inputs the EVM alone used to accept or reduce: refused (InputError) before any call."""
+    big = list(bundle.public_signals)
+    big[0] = str(int(big[0]) + R)
+    projective = copy.deepcopy(bundle.proof)
+    x, y = int(projective["pi_a"][0]), int(projective["pi_a"][1])
+    projective["pi_a"] = [str(4 * x % Q), str(8 * y % Q), "2"]  # the same point, z = 2 (Jacobian)
+    return [
+        ("public_signals[0]", Bundle(**{**bundle.__dict__, "public_signals": big})),
+        ("proof.pi_a[2]", Bundle(**{**bundle.__dict__, "proof": projective})),
     ]
 
 
@@ -97,6 +107,12 @@ def test_gas_is_measured_from_a_successful_call(bundle: Bundle, chain: Chain, tc
     for label, bad in _tampered(bundle):
         with pytest.raises(StatementFalse, match="only measured for a valid proof"):
             api.measure_gas(bad, chain=chain, verifier=verifier)
+    for field, bad in _malformed(bundle):
+        with pytest.raises(InputError) as e:
+            api.measure_gas(bad, chain=chain, verifier=verifier)
+        assert e.value.field == field
+        with pytest.raises(InputError):
+            api.bundle_calldata(bad)
 
 
 def test_gas_is_the_same_on_pyrevm_and_anvil(bundle: Bundle, tc: Toolchain, anvil_url: str) -> None:

@@ -16,6 +16,7 @@ from . import paths, registry
 from .errors import BundleError, InputError
 from .field import R
 from .fsutil import write_json_atomic
+from .groth16_format import parse_proof, parse_public_signals, parse_vkey
 from .limits import PRICE_DECIMALS, WAD
 from .loaders import read_json
 from .model import format_wad
@@ -234,11 +235,10 @@ def decode_claim(bundle: Bundle, symbols: tuple[str, ...] = ()) -> Claim:
     names = spec.public_signal_names()
     if len(bundle.public_signals) != len(names):
         raise BundleError("public_signals", f"{spec.id} has {len(names)} public signals, bundle has {len(bundle.public_signals)}")
-    values: dict[str, int] = {}
-    for i, (name, raw) in enumerate(zip(names, bundle.public_signals)):
-        if not isinstance(raw, str) or not (raw.isascii() and raw.isdigit()) or len(raw) > 80:
-            raise BundleError(f"public_signals[{i}]", "must be a decimal string")
-        values[name] = int(raw)
+    try:
+        values = dict(zip(names, parse_public_signals(bundle.public_signals, len(names))))
+    except InputError as e:  # the verifiers' own rules, so a bundle decodes only what they would read
+        raise BundleError(e.field, e.detail) from None
     return Claim(spec.statement, spec.id, values,
                  tuple(symbols[i] if i < len(symbols) else None for i in range(spec.n_assets)))
 
@@ -265,7 +265,12 @@ def bundle_from_json(data: Any) -> Bundle:
         setup=data.get("setup", {}),
         context=data.get("context", {}),
     )
-    decode_claim(b)  # shape check: raises BundleError if the signals do not fit
+    claim = decode_claim(b)  # shape check: raises BundleError if the signals do not fit
+    try:  # the verifiers' one parser: a malformed proof or key is bad input (exit 2) at load, for every command
+        parse_proof(b.proof)
+        parse_vkey(b.vkey, n_public=len(claim.signals))
+    except InputError as e:
+        raise BundleError(e.field, e.detail) from None
     return b
 
 

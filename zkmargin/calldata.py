@@ -1,5 +1,9 @@
 """Groth16 proof -> verifyProof calldata, exactly as the EVM pairing precompile needs it.
 
+The proof and the signals are parsed by groth16_format first: calldata carries affine x, y
+only, so a proof the other backends refuse (a z other than 1, a coordinate >= q) must never
+be silently turned into one the EVM accepts.
+
 EIP-197 takes an Fp2 element as (imaginary, real), while snarkjs writes (real,
 imaginary): each coordinate pair of B is swapped. Checked in the tests against
 `snarkjs zkey export soliditycalldata`.
@@ -13,7 +17,7 @@ from typing import Any
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
-from .errors import BundleError
+from .groth16_format import parse_proof, parse_public_signals
 
 
 @dataclass(frozen=True)
@@ -64,16 +68,14 @@ class ProofCalldata:
         )
 
 
-def from_proof(proof: dict[str, Any], public_signals: list[str]) -> ProofCalldata:
-    try:
-        a = proof["pi_a"]
-        b = proof["pi_b"]
-        c = proof["pi_c"]
-        return ProofCalldata(
-            a=(int(a[0]), int(a[1])),
-            b=((int(b[0][1]), int(b[0][0])), (int(b[1][1]), int(b[1][0]))),  # (imaginary, real)
-            c=(int(c[0]), int(c[1])),
-            public=tuple(int(s) for s in public_signals),
-        )
-    except (KeyError, IndexError, TypeError, ValueError):
-        raise BundleError("proof", "not a snarkjs Groth16 proof (pi_a, pi_b, pi_c)") from None
+def from_proof(proof: Any, public_signals: Any, n_public: int | None = None) -> ProofCalldata:
+    """verifyProof's arguments. InputError if the signals (n_public of them, when given; else
+    any number, which the function signature then fixes) or the proof are malformed."""
+    pub = parse_public_signals(public_signals, n_public)
+    p = parse_proof(proof)
+    return ProofCalldata(
+        a=(p.a.x, p.a.y),
+        b=((p.b.x[1], p.b.x[0]), (p.b.y[1], p.b.y[0])),  # (imaginary, real)
+        c=(p.c.x, p.c.y),
+        public=tuple(pub),
+    )

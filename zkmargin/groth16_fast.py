@@ -2,7 +2,9 @@
 
 Two engines with one algorithm: "c", zkmargin/native/pairing.c (64-bit Montgomery arithmetic;
 the default when a C compiler builds it), and "python", below, which the C code was ported
-from and which remains the fallback. Python parses and range-checks every input either way.
+from and which remains the fallback. Either way the key, the public signals and the proof are
+parsed by groth16_format first (InputError when malformed), and the engines see only the parsed
+points: finite, affine, on their curves, B in G2.
 What makes the Python engine faster than py_ecc's generic pairing:
 - a PreparedKey caches, per verification key, e(alpha, beta)'s Miller value, the line
   functions of the fixed G2 points gamma and delta, and fixed-base window tables for the
@@ -21,81 +23,29 @@ import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any, Literal
 
 from py_ecc.fields import optimized_bn128_FQ as FQ
 from py_ecc.fields import optimized_bn128_FQ2 as FQ2
 from py_ecc.fields import optimized_bn128_FQ12 as FQ12
 from py_ecc.optimized_bn128.optimized_curve import add, is_inf, neg, normalize, twist
-from py_ecc.optimized_bn128.optimized_pairing import field_modulus, linefunc, pseudo_binary_encoding
+from py_ecc.optimized_bn128.optimized_pairing import linefunc
 
-from . import groth16, native
+from . import bn254, native
+from .bn254 import F2, P2
+from .bn254 import f2_mul as _m  # short names keep the line formulas below readable
+from .bn254 import f2_scale as _k
+from .bn254 import f2_sub as _s
+from .bn254 import g2_add as _add
+from .bn254 import g2_dbl as _dbl
+from .errors import InputError
 from .field import Q, R
-from .groth16 import G1Point, G2Point, Verification, _Invalid
+from .groth16 import G1Point, G2Point, Verification, g1_point, g2_point
+from .groth16_format import G1Affine, G2Affine, Proof, VerifyingKey, parse_proof, parse_public_signals, parse_vkey
 
 Line = tuple[FQ12, FQ12, FQ12, FQ12]  # num(P) = x*A + y*B + C, and den
-_LOOP = pseudo_binary_encoding[63::-1]
-
-
-# --- Fp2 = Fp[i]/(i^2 + 1) on plain int pairs: py_ecc's classes cost ~10x more per operation,
-# and G2 doublings/additions dominate batch verification.
-F2 = tuple[int, int]
-
-
-def _m(a: F2, b: F2) -> F2:
-    t0, t1 = a[0] * b[0], a[1] * b[1]
-    return ((t0 - t1) % Q, ((a[0] + a[1]) * (b[0] + b[1]) - t0 - t1) % Q)
-
-
-def _s(a: F2, b: F2) -> F2:
-    return ((a[0] - b[0]) % Q, (a[1] - b[1]) % Q)
-
-
-def _k(c: int, a: F2) -> F2:
-    return (c * a[0] % Q, c * a[1] % Q)
-
-
-P2 = tuple[F2, F2, F2]  # homogeneous projective, as py_ecc's optimized_curve
-
-
-def _dbl(p: P2) -> P2:
-    x, y, z = p
-    w = _k(3, _m(x, x))
-    s = _m(y, z)
-    b = _m(_m(x, y), s)
-    h = _s(_m(w, w), _k(8, b))
-    s2 = _m(s, s)
-    return (_k(2, _m(h, s)), _s(_m(w, _s(_k(4, b), h)), _k(8, _m(_m(y, y), s2))), _k(8, _m(s, s2)))
-
-
-def _add(p1: P2, p2: P2) -> P2:
-    if p1[2] == (0, 0):
-        return p2
-    if p2[2] == (0, 0):
-        return p1
-    x1, y1, z1 = p1
-    x2, y2, z2 = p2
-    u1, u2 = _m(y2, z1), _m(y1, z2)
-    v1, v2 = _m(x2, z1), _m(x1, z2)
-    if v1 == v2:
-        return _dbl(p1) if u1 == u2 else ((1, 0), (1, 0), (0, 0))
-    u, v = _s(u1, u2), _s(v1, v2)
-    v_sq = _m(v, v)
-    v_sq_v2 = _m(v_sq, v2)
-    v_cu = _m(v, v_sq)
-    w = _m(z1, z2)
-    a = _s(_s(_m(_m(u, u), w), v_cu), _k(2, v_sq_v2))
-    return (_m(v, a), _s(_m(u, _s(v_sq_v2, a)), _m(v_cu, u2)), _m(v_cu, w))
-
-
-def _mul(p: P2, n: int) -> P2:
-    acc: P2 = ((1, 0), (1, 0), (0, 0))
-    for bit in bin(n)[2:]:
-        acc = _dbl(acc)
-        if bit == "1":
-            acc = _add(acc, p)
-    return acc
+_LOOP = bn254.LOOP
 
 
 # --- G1 on plain ints, same homogeneous projective formulas ---
@@ -222,28 +172,6 @@ def plan(q: G2Point) -> LinePlan:
     return LinePlan(steps, q, twist(_obj(r)), q1, nq2)
 
 
-BN_X = 4965661367192848881  # the BN254 curve parameter
-
-
-def in_g2(q: G2Point) -> bool:
-    """G2 membership on the twist: [x+1]Q + psi([x]Q) + psi^2([x]Q) == psi^3([2x]Q), with psi the
-    untwist-Frobenius-twist endomorphism (Scott, 'A note on group membership tests', 2021).
-    One 63-bit multiplication instead of a 254-bit one; tests compare it with [r]Q == 0."""
-    qi = _ints(q)
-    xqi = _mul(qi, BN_X)
-    xq = _obj(xqi)
-    t = twist(xq)
-    lhs = add(add(twist(_obj(_add(xqi, qi))), _pi(t, 1)), _pi(t, 2))
-    rhs = _pi(twist(_obj(_dbl(xqi))), 3)
-    if is_inf(lhs) or is_inf(rhs):
-        return is_inf(lhs) and is_inf(rhs)
-    return bool(lhs[0] * rhs[2] == rhs[0] * lhs[2] and lhs[1] * rhs[2] == rhs[1] * lhs[2])
-
-
-def _pi(t: tuple[FQ12, FQ12, FQ12], k: int) -> tuple[FQ12, FQ12, FQ12]:
-    return (frobenius(t[0], k), frobenius(t[1], k), frobenius(t[2], k))
-
-
 def _eval(line: Line, x: int, y: int) -> FQ12:
     a, b, c, _ = line
     return a * x + b * y + c
@@ -268,18 +196,9 @@ def _miller(items: Sequence[tuple[LinePlan, G1Point]]) -> FQ12:
     return f_num
 
 
-@lru_cache(maxsize=1)
-def _frob_table() -> tuple[FQ12, ...]:
-    wp = FQ12([0, 1] + [0] * 10) ** field_modulus
-    out = [FQ12.one()]
-    for _ in range(11):
-        out.append(out[-1] * wp)
-    return tuple(out)
-
-
 def frobenius(f: FQ12, k: int = 1) -> FQ12:
     """f^(p^k): coefficients are in Fp, so (sum c_i w^i)^p = sum c_i (w^p)^i."""
-    table = _frob_table()
+    table = bn254.frobenius_table()
     for _ in range(k):
         acc = FQ12.zero()
         for c, t in zip(f.coeffs, table):
@@ -289,17 +208,7 @@ def frobenius(f: FQ12, k: int = 1) -> FQ12:
     return f
 
 
-def _hard_digits() -> list[int]:
-    d = (Q**4 - Q**2 + 1) // R
-    out = []
-    for _ in range(4):
-        d, rem = divmod(d, Q)
-        out.append(rem)
-    assert d == 0
-    return out
-
-
-_DIGITS = _hard_digits()
+_DIGITS = bn254.HARD_DIGITS
 
 
 def final_exponentiation(f: FQ12) -> FQ12:
@@ -345,31 +254,24 @@ class _FixedBase:
 
 
 class PreparedKey:
-    """A parsed, checked verification key; the pure-Python precomputation is made on first use."""
+    """A parsed verification key (groth16_format.parse_vkey: InputError when malformed); the
+    pure-Python precomputation is made on first use."""
 
     def __init__(self, vkey: Any) -> None:
-        try:
-            if not isinstance(vkey, dict) or vkey.get("protocol") != "groth16" or vkey.get("curve") != "bn128":
-                raise _Invalid("verification key is not a snarkjs groth16/bn128 key")
-            ic = vkey.get("IC")
-            if not isinstance(ic, list) or not ic:
-                raise _Invalid("verification key has no IC points")
-            self.alpha = groth16.g1(vkey.get("vk_alpha_1"), "vk_alpha_1")
-            self.beta = groth16.g2(vkey.get("vk_beta_2"), "vk_beta_2", in_g2)
-            self.gamma2 = groth16.g2(vkey.get("vk_gamma_2"), "vk_gamma_2", in_g2)
-            self.delta2 = groth16.g2(vkey.get("vk_delta_2"), "vk_delta_2", in_g2)
-            self.ic = [groth16.g1(p, f"IC[{i}]") for i, p in enumerate(ic)]
-        except _Invalid as e:
-            self.error: str | None = str(e)
-            return
-        self.error = None
+        self.key: VerifyingKey = parse_vkey(vkey)
+        self.alpha = g1_point(self.key.alpha)
+        self.beta = g2_point(self.key.beta)
+        self.gamma2 = g2_point(self.key.gamma)
+        self.delta2 = g2_point(self.key.delta)
+        self.ic = [g1_point(p) for p in self.key.ic]
         # the compiled verifier's layout: alpha1, beta2, gamma2, delta2, IC[0..n]
-        self.blob = b"".join([_g1_blob(self.alpha), *(_g2_blob(q) for q in (self.beta, self.gamma2, self.delta2)),
-                              *(_g1_blob(p) for p in self.ic)])
+        self.blob = b"".join([_g1_blob(self.key.alpha), *(_g2_blob(q) for q in (self.key.beta, self.key.gamma,
+                                                                                 self.key.delta)),
+                              *(_g1_blob(p) for p in self.key.ic)])
 
     @property
     def n_public(self) -> int:
-        return len(self.ic) - 1
+        return self.key.n_public
 
     @cached_property
     def gamma(self) -> LinePlan:
@@ -396,19 +298,13 @@ class PreparedKey:
         return _g1_obj(acc)
 
 
-def _g1_blob(p: G1Point) -> bytes:
-    """64 bytes, x then y, little-endian standard form; all zero for infinity."""
-    if is_inf(p):
-        return bytes(64)
-    x, y = normalize(p)
-    return int(x).to_bytes(32, "little") + int(y).to_bytes(32, "little")
+def _g1_blob(p: G1Affine) -> bytes:
+    """64 bytes: x then y, little-endian standard form (parsed points are never infinity)."""
+    return p.x.to_bytes(32, "little") + p.y.to_bytes(32, "little")
 
 
-def _g2_blob(p: G2Point) -> bytes:
-    if is_inf(p):
-        return bytes(128)
-    x, y = normalize(p)
-    return b"".join(int(c).to_bytes(32, "little") for c in (*x.coeffs, *y.coeffs))
+def _g2_blob(p: G2Affine) -> bytes:
+    return b"".join(c.to_bytes(32, "little") for c in (*p.x, *p.y))
 
 
 Engine = Literal["auto", "c", "python"]  # "auto": c when the library builds, else python
@@ -422,112 +318,44 @@ def _engine(engine: Engine) -> str:
     return engine
 
 
-def _public(key: PreparedKey, public_signals: Any, proof: Any) -> list[int]:
-    if key.error is not None:
-        raise _Invalid(key.error)
-    if not isinstance(proof, dict):
-        raise _Invalid("proof is not an object")
-    if not isinstance(public_signals, list):
-        raise _Invalid("public signals are not a list")
-    if len(public_signals) != key.n_public:
-        raise _Invalid(f"{len(public_signals)} public signals, the key expects {key.n_public}")
-    pub = [groth16._int(s, f"public signal {i}") for i, s in enumerate(public_signals)]
-    for i, s in enumerate(pub):
-        if not 0 <= s < R:
-            raise _Invalid(f"public signal {i} is not < r (scalar field)")
-    return pub
+def _parse(key: PreparedKey, public_signals: Any, proof: Any) -> tuple[list[int], Proof]:
+    """Public signals (as many as the key's nPublic), then the proof: groth16_format's order."""
+    return parse_public_signals(public_signals, key.n_public), parse_proof(proof)
 
 
-def _parse(key: PreparedKey, public_signals: Any, proof: Any) -> tuple[list[int], G1Point, G2Point, G1Point]:
-    """For the Python engine: public signals and py_ecc points, every check done here."""
-    pub = _public(key, public_signals, proof)
-    b = groth16.g2(proof.get("pi_b"), "pi_b", in_g2)
-    return pub, groth16.g1(proof.get("pi_a"), "pi_a"), b, groth16.g1(proof.get("pi_c"), "pi_c")
+def _proof_blob(proof: Proof) -> bytes:
+    """The C engine's 256 bytes: A, B, C."""
+    return _g1_blob(proof.a) + _g2_blob(proof.b) + _g1_blob(proof.c)
 
 
-def _affine(v: Any, what: str, width: int) -> list[int]:
-    """Canonical coordinates of an affine point (z = 1), or [] for infinity (z = 0)."""
-    if width == 1:
-        x, y, z = (groth16._coord(c, what) for c in groth16._list(v, 3, what))
-        coords, zs = [x, y], [z]
-    else:
-        x2, y2, z2 = ([groth16._coord(c, what) for c in groth16._list(pair, 2, what)] for pair in groth16._list(v, 3, what))
-        coords, zs = [*x2, *y2], z2
-    if zs == [0] * width:
-        return []  # snarkjs writes infinity with z = 0
-    if zs != [1] + [0] * (width - 1):
-        raise _Invalid(f"{what} is not in affine form (z = 1)")
-    return coords
-
-
-def _blob(coords: list[int], width: int) -> bytes:
-    return b"".join(c.to_bytes(32, "little") for c in coords) if coords else bytes(64 * width)
-
-
-def _parse_c(key: PreparedKey, public_signals: Any, proof: Any) -> tuple[list[int], bytes]:
-    """For the C engine: public signals and the proof's 256-byte blob; the C side checks that the
-    points are on their curves and pi_b in G2 (its codes name which, see _C_POINTS)."""
-    pub = _public(key, public_signals, proof)
-    a, b, c = (_affine(proof.get(k), k, w) for k, w in (("pi_a", 1), ("pi_b", 2), ("pi_c", 1)))
-    return pub, _blob(a, 1) + _blob(b, 2) + _blob(c, 1)
-
-
-_C_POINTS = ("pi_a is not on the BN254 curve", "pi_b is not on the BN254 twist", "pi_b is not in the G2 subgroup",
-             "pi_c is not on the BN254 curve")
-
-
-@lru_cache(maxsize=1)
-def _ctx() -> bytes:
-    """The constants of zkmargin/native/pairing.c's struct ctx, derived here from py_ecc."""
-    def mont(x: int) -> bytes:
-        return (x * (1 << 256) % Q).to_bytes(32, "little")
-
-    def mont2(e: FQ2) -> bytes:
-        return b"".join(mont(int(c)) for c in e.coeffs)
-
-    xi = FQ2([9, 1])
-    parts = [mont(int(c)) for t in _frob_table() for c in t.coeffs]
-    parts += [d.to_bytes(32, "little") for d in _DIGITS]
-    parts += [mont2(xi ** ((Q - 1) // 3)), mont2(xi ** ((Q - 1) // 2)), mont2(FQ2([3, 0]) / xi)]
-    parts += [mont(9), mont(18), mont(82), mont(3)]
-    parts += [bytes(v & 0xFF for v in _LOOP), BN_X.to_bytes(8, "little")]
-    return b"".join(parts)
-
-
-def _c_check(key: PreparedKey, parsed: Sequence[tuple[list[int], bytes]], weights: Sequence[int],
-             threads: int | None = None) -> bool | str:
-    """The compiled verifier's pairing answer, or why it refused a proof before the pairing.
-    By default batches of 16 and more are shared among the cores (at least 8 proofs a thread);
-    one proof has too little work to share."""
+def _c_check(key: PreparedKey, parsed: Sequence[tuple[list[int], Proof]], weights: Sequence[int],
+             threads: int | None = None) -> bool:
+    """The compiled verifier's pairing answer. By default batches of 16 and more are shared
+    among the cores (at least 8 proofs a thread); one proof has too little work to share."""
     n = len(parsed)
     if threads is None:
         threads = min(os.cpu_count() or 1, n // 8) if n >= 16 else 1
     publics = b"".join(v.to_bytes(32, "little") for pub, _ in parsed for v in pub)
     ws = b"".join(w.to_bytes(32, "little") for w in weights)
-    rc = native.library().zkm_groth16_verify(n, key.n_public, key.blob, b"".join(blob for _, blob in parsed),
-                                             publics, ws, max(1, threads), _ctx())
-    if rc <= -10:
-        i, k = divmod(-rc - 10, 4)
-        return f"proof {i}: {_C_POINTS[k]}" if n > 1 else _C_POINTS[k]
+    rc = native.library().zkm_groth16_verify(n, key.n_public, key.blob, b"".join(_proof_blob(p) for _, p in parsed),
+                                             publics, ws, max(1, threads), native.ctx())
     if rc < 0:
         raise ArithmeticError(f"native verifier failed internally (code {rc})")  # a bug, never bad input
     return bool(rc == 1)
 
 
+def _python_check(key: PreparedKey, pub: list[int], proof: Proof) -> bool:
+    f = _miller([(plan(g2_point(proof.b)), neg(g1_point(proof.a))), (key.gamma, key.vk_x(pub)),
+                 (key.delta, g1_point(proof.c))]) * key.alpha_beta
+    return bool(final_exponentiation(f) == FQ12.one())
+
+
 def verify(key: PreparedKey, public_signals: Any, proof: Any, engine: Engine = "auto") -> Verification:
-    """One proof against a prepared key; never raises on malformed input."""
-    try:
-        if _engine(engine) == "c":
-            out = _c_check(key, [_parse_c(key, public_signals, proof)], [1])
-            if isinstance(out, str):
-                return Verification(False, out)
-            ok = out
-        else:
-            pub, a, b, c = _parse(key, public_signals, proof)
-            f = _miller([(plan(b), neg(a)), (key.gamma, key.vk_x(pub)), (key.delta, c)]) * key.alpha_beta
-            ok = final_exponentiation(f) == FQ12.one()
-    except _Invalid as e:
-        return Verification(False, str(e))
+    """One proof against a prepared key. InputError if the signals or the proof are malformed
+    (groth16_format); otherwise the pairing check's answer."""
+    use_c = _engine(engine) == "c"
+    pub, pr = _parse(key, public_signals, proof)
+    ok = _c_check(key, [(pub, pr)], [1]) if use_c else _python_check(key, pub, pr)
     return Verification(ok, "pairing check passed" if ok else "pairing check failed")
 
 
@@ -535,40 +363,33 @@ def verify_batch(key: PreparedKey, items: Sequence[tuple[Any, Any]], engine: Eng
                  threads: int | None = None) -> Verification:
     """All (public_signals, proof) pairs at once: valid only if every proof is valid.
     threads: how many cores the C engine uses (default: all, for batches of 16 or more).
+    InputError for the first malformed pair, its field prefixed with "items[i].".
 
     With random 128-bit r_i, checks prod e(-r_i A_i, B_i) * e(alpha, beta)^(sum r_i)
     * e(sum r_i vk_x_i, gamma) * e(sum r_i C_i, delta) == 1; a batch containing an invalid
     proof passes with probability about 2^-128. Find the culprit with verify()."""
-    if not items:
-        return Verification(True, "empty batch")
     use_c = _engine(engine) == "c"
-    parse = _parse_c if use_c else _parse
-    parsed: list[Any] = []
+    parsed: list[tuple[list[int], Proof]] = []
     for i, (public, proof) in enumerate(items):
         try:
-            parsed.append(parse(key, public, proof))
-        except _Invalid as e:
-            return Verification(False, f"proof {i}: {e}")
+            parsed.append(_parse(key, public, proof))
+        except InputError as e:
+            raise InputError(f"items[{i}].{e.field}", e.detail) from None
+    if not parsed:
+        return Verification(True, "empty batch")
     rs = [secrets.randbits(128) | 1 for _ in parsed]
-    if use_c:
-        out = _c_check(key, parsed, rs, threads)
-        if isinstance(out, str):
-            return Verification(False, out)
-        ok = out
-    else:
-        ok = _batch_python(key, parsed, rs)
+    ok = _c_check(key, parsed, rs, threads) if use_c else _batch_python(key, parsed, rs)
     return Verification(ok, f"batch of {len(items)} passed" if ok else f"batch of {len(items)} failed")
 
 
-def _batch_python(key: PreparedKey, parsed: Sequence[tuple[list[int], G1Point, G2Point, G1Point]],
-                  rs: Sequence[int]) -> bool:
-    combined_pub = [sum(r * pub[j] for r, (pub, _, _, _) in zip(rs, parsed)) % R for j in range(key.n_public)]
+def _batch_python(key: PreparedKey, parsed: Sequence[tuple[list[int], Proof]], rs: Sequence[int]) -> bool:
+    combined_pub = [sum(r * pub[j] for r, (pub, _) in zip(rs, parsed)) % R for j in range(key.n_public)]
     vk_x = key.vk_x(combined_pub, ic0_times=sum(rs) % R)
     c_sum = _INF1
     pairs: list[tuple[LinePlan, G1Point]] = []
-    for r, (_, a, b, c) in zip(rs, parsed):
-        pairs.append((plan(b), neg(_g1_obj(_mul1(_g1_ints(a), r)))))
-        c_sum = _add1(c_sum, _mul1(_g1_ints(c), r))
+    for r, (_, proof) in zip(rs, parsed):
+        pairs.append((plan(g2_point(proof.b)), neg(_g1_obj(_mul1((proof.a.x, proof.a.y, 1), r)))))
+        c_sum = _add1(c_sum, _mul1((proof.c.x, proof.c.y, 1), r))
     pairs += [(key.gamma, vk_x), (key.delta, _g1_obj(c_sum))]
     f = _miller(pairs) * key.alpha_beta ** (sum(rs) % R)
     return bool(final_exponentiation(f) == FQ12.one())

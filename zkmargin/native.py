@@ -4,7 +4,7 @@ Compiled on first use with the system C compiler ($CC, else cc) into the artifac
 keyed by the sources, the compiler's version and the flags; built aside and renamed in, so an
 interrupted build is never loaded, and re-hashed against its recorded sha256 before loading. ctypes releases the GIL during calls, so threads run the
 library on every core. Without a compiler, callers fall back to snarkjs (proving) and the
-pure-Python verifier (groth16_fast).
+pure-Python verifier (groth16_fast) and membership test (bn254.in_g2).
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import json
 import os
 import shutil
 import threading
+from functools import lru_cache
 from pathlib import Path
 
-from . import paths
+from . import bn254, paths
+from .field import Q
 from .errors import ToolchainError
 from .fsutil import file_lock, staging_dir, write_json_atomic
 from .proc import resolve, run
@@ -103,3 +105,27 @@ def unavailable_reason() -> str | None:
     except ToolchainError as e:
         return str(e).splitlines()[0]
     return None
+
+
+@lru_cache(maxsize=1)
+def ctx() -> bytes:
+    """The constants of pairing.c's struct ctx, in its layout, derived from zkmargin.bn254."""
+    def mont(x: int) -> bytes:
+        return (x * (1 << 256) % Q).to_bytes(32, "little")
+
+    def mont2(e: bn254.F2) -> bytes:
+        return mont(e[0]) + mont(e[1])
+
+    parts = [mont(int(c)) for t in bn254.frobenius_table() for c in t.coeffs]
+    parts += [d.to_bytes(32, "little") for d in bn254.HARD_DIGITS]
+    parts += [mont2(bn254.PSI_X), mont2(bn254.PSI_Y), mont2(bn254.B2)]
+    parts += [mont(9), mont(18), mont(82)]
+    parts += [bytes(v & 0xFF for v in bn254.LOOP), bn254.BN_X.to_bytes(8, "little")]
+    return b"".join(parts)
+
+
+def g2_in_subgroup(x: bn254.F2, y: bn254.F2) -> bool:
+    """bn254.in_g2 in the compiled library (about 0.15 ms instead of 1.4 ms); False also for a
+    point off the twist. ToolchainError when the library is unavailable."""
+    blob = b"".join(c.to_bytes(32, "little") for c in (*x, *y))
+    return bool(library().zkm_g2_in_subgroup(blob, ctx()) == 1)

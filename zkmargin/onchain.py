@@ -12,6 +12,7 @@ from .bundle import Bundle
 from .errors import StatementFalse
 from .evm import Chain, Reverted
 from .groth16 import Verification
+from .groth16_format import parse_vkey
 from .toolchain import Toolchain
 
 # The usual estimate for a snarkjs Groth16 verifier (EIP-1108 prices): four pairings
@@ -21,14 +22,23 @@ FORMULA_PER_INPUT = 6_150
 TX_BASE = 21_000
 
 
-def deploy_verifier(chain: Chain, vkey: dict[str, Any], tc: Toolchain) -> str:
-    """Deploy snarkjs's verifier for this key; returns its address."""
+def deploy_verifier(chain: Chain, vkey: Any, tc: Toolchain) -> str:
+    """Deploy snarkjs's verifier for this key (rendered from the parsed key: InputError when
+    malformed); returns its address."""
     return chain.deploy(solidity.compile_verifier(vkey, tc).bytecode)
 
 
+def _calldata(bundle: Bundle) -> bytes:
+    """verifyProof's calldata: the bundle's key, signals and proof parsed in groth16_format's
+    order (InputError when malformed), so the EVM refuses what every other backend refuses."""
+    n_public = parse_vkey(bundle.vkey).n_public
+    return calldata.from_proof(bundle.proof, bundle.public_signals, n_public).encoded()
+
+
 def verify_onchain(chain: Chain, verifier: str, bundle: Bundle) -> Verification:
-    """Call verifyProof with the bundle's proof; a revert or `false` is invalid."""
-    data = calldata.from_proof(bundle.proof, bundle.public_signals).encoded()
+    """Call verifyProof with the bundle's proof; a revert or `false` is invalid. InputError if
+    the bundle's key, signals or proof are malformed."""
+    data = _calldata(bundle)
     try:
         out = chain.call(verifier, data)
     except Reverted as e:
@@ -74,7 +84,7 @@ def measure_gas(chain: Chain, verifier: str, bundle: Bundle) -> GasReport:
     v = verify_onchain(chain, verifier, bundle)
     if not v.valid:
         raise StatementFalse(f"gas is only measured for a valid proof: {v.reason}")
-    data = calldata.from_proof(bundle.proof, bundle.public_signals).encoded()
+    data = _calldata(bundle)
     tx = chain.transact(verifier, data)
     if decode(["bool"], tx.output) != (True,):
         raise StatementFalse("verifyProof returned false inside the measuring transaction")

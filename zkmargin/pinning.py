@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol
 from . import build, perp, registry
 from .bundle import Bundle, Claim, vkey_hash
 from .errors import InputError, ToolchainError
+from .groth16_format import parse_vkey
 from .loaders import read_json
 from .model import Market, PriceSnapshot, format_wad
 from .statements import params_hash, prices_hash, risk_params, slot_prices
@@ -88,9 +89,10 @@ def key_from_vkey(vkey: dict[str, Any] | str | Path) -> TrustedKey:
     """A key the verifier passes (a vkey.json path or its parsed dict)."""
     where = str(vkey) if isinstance(vkey, (str, Path)) else "(vkey object)"
     key = read_json(vkey, "vkey") if isinstance(vkey, (str, Path)) else vkey
-    if not isinstance(key, dict) or key.get("protocol") != "groth16" or "IC" not in key:
-        raise InputError("--vkey", f"{where} is not a snarkjs Groth16 verification key "
-                         "(an object with protocol \"groth16\", curve, nPublic, IC, ...)")
+    try:  # well-formed only: a valid key of another circuit is a mismatch (invalid), not bad input
+        parse_vkey(key)
+    except InputError as e:
+        raise InputError("--vkey", f"{where} is not a snarkjs Groth16 verification key ({e})") from None
     return TrustedKey(key, vkey_hash(key), "vkey", where)
 
 

@@ -1,4 +1,9 @@
-"""Groth16 verification by snarkjs itself, as the reference backend."""
+"""Groth16 verification by snarkjs itself (its JS API, never its CLI's exit code).
+
+snarkjs reads more encodings than the other backends (x + q, hex, projective z, infinity as
+z = 0), so it is given the canonical JSON re-made from groth16_format's parsed values, never
+the caller's: what it answers is about the same statement the other backends check.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 
 from .errors import ToolchainError
 from .groth16 import Verification
+from .groth16_format import parse_inputs
 from .proc import run
 from .toolchain import Toolchain
 
@@ -16,9 +22,11 @@ _SCRIPT = Path(__file__).parent / "js" / "groth16_verify.cjs"
 
 
 def verify(vkey: Any, public_signals: Any, proof: Any, tc: Toolchain) -> Verification:
+    """InputError if the inputs are malformed (groth16_format); otherwise snarkjs's answer."""
+    key, pub, pr = parse_inputs(vkey, public_signals, proof)
     with tempfile.TemporaryDirectory(prefix="zkmargin-verify-") as d:
         files = []
-        for name, obj in (("vkey", vkey), ("public", public_signals), ("proof", proof)):
+        for name, obj in (("vkey", key.to_json()), ("public", [str(s) for s in pub]), ("proof", pr.to_json())):
             p = Path(d) / f"{name}.json"
             p.write_text(json.dumps(obj))
             files.append(p)

@@ -15,6 +15,7 @@ from typing import Any
 from . import paths
 from .errors import ArtifactError
 from .fsutil import write_json_atomic
+from .groth16_format import parse_vkey
 from .proc import run
 from .toolchain import Toolchain
 
@@ -37,11 +38,13 @@ class Compiled:
     runtime_size: int
 
 
-def verifier_source(vkey: dict[str, Any], tc: Toolchain) -> str:
-    """snarkjs's Groth16 verifier for this key (same text as `zkey export solidityverifier`)."""
+def verifier_source(vkey: Any, tc: Toolchain) -> str:
+    """snarkjs's Groth16 verifier for this key (same text as `zkey export solidityverifier`),
+    rendered from the canonical key groth16_format re-makes (InputError when malformed): the
+    template reads nPublic and IC separately and would print whatever digits it is given."""
     with tempfile.TemporaryDirectory(prefix="zkmargin-sol-") as d:
         p = Path(d) / "vkey.json"
-        p.write_text(json.dumps(vkey))
+        p.write_text(json.dumps(parse_vkey(vkey).to_json()))
         return run([tc.node_path(), _JS / "export_verifier.cjs", tc.node_modules, p], timeout=120).stdout
 
 
@@ -74,7 +77,7 @@ def compile_sources(sources: dict[str, str], tc: Toolchain) -> dict[str, Compile
     return {n: Compiled(n, c["abi"], bytes.fromhex(c["bytecode"]), c["runtime_size"]) for n, c in out.items()}
 
 
-def compile_verifier(vkey: dict[str, Any], tc: Toolchain) -> Compiled:
+def compile_verifier(vkey: Any, tc: Toolchain) -> Compiled:
     return compile_sources({"Groth16Verifier.sol": verifier_source(vkey, tc)}, tc)[VERIFIER_CONTRACT]
 
 

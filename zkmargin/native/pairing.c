@@ -9,10 +9,12 @@
  * (f^-1 through the norm to Fp) and the hard part as a 4-way exponentiation in base p.
  * G2 membership: [x+1]Q + psi([x]Q) + psi^2([x]Q) == psi^3([2x]Q) (Scott 2021).
  *
- * Python parses and range-checks every coordinate (< q, public signals < r) and checks
- * G1/G2 points are on their curves; this file re-checks the curves anyway (cheap) and does
- * the subgroup checks. Inputs are standard-form little-endian; the context blob (struct ctx)
- * holds constants Python derives from py_ecc, so none is transcribed by hand.
+ * Every point given to zkm_groth16_verify was parsed by zkmargin/groth16_format.py, the one
+ * parser all backends share: canonical coordinates, finite, affine, on its curve, B, beta,
+ * gamma and delta in G2 (it runs zkm_g2_in_subgroup below); public signals < r. Nothing here
+ * checks them again, and no byte pattern means infinity (snarkjs, the EVM and this file used
+ * to disagree on which one did). Inputs are standard-form little-endian; the context blob
+ * (struct ctx) holds constants Python derives from py_ecc, so none is transcribed by hand.
  */
 #include <pthread.h>
 
@@ -26,7 +28,6 @@ struct ctx {
     fe2 psi_x, psi_y; /* psi(x, y) = (fq2_conj(x) psi_x, fq2_conj(y) psi_y) on the twist */
     fe2 b2;           /* twist curve constant 3/(9+u) */
     fe k9, k18, k82;  /* small constants, Montgomery */
-    fe b1;            /* 3, Montgomery */
     int8_t loop[64];  /* 6x+2 in signed binary, most significant digit first, leading 1 dropped */
     uint64_t bn_x;    /* the curve parameter x */
 };
@@ -449,16 +450,15 @@ static int g2_in_subgroup(const p2m *q, const struct ctx *cx) {
     return g2_jac_eq(&lhs, &rhs);
 }
 
+/* A parsed point (see the top of this file): never infinity, whatever its bytes. */
 static void load_p1(p1m *p, const uint8_t *b) {
-    static const uint8_t zero[64] = {0};
-    p->inf = !memcmp(b, zero, 64);
+    p->inf = 0;
     to_mont(&p->x, b);
     to_mont(&p->y, b + 32);
 }
 
 static void load_p2(p2m *p, const uint8_t *b) {
-    static const uint8_t zero[128] = {0};
-    p->inf = !memcmp(b, zero, 128);
+    p->inf = 0;
     to_mont(&p->x.c0, b);
     to_mont(&p->x.c1, b + 32);
     to_mont(&p->y.c0, b + 64);
@@ -473,9 +473,8 @@ static void jac_to_p1(p1m *r, const g1_jac *j) {
     r->inf = 0;
 }
 
-/* One thread's share of a batch: check proofs [lo, hi), weight their A points and take the
- * product of their Miller values. rc: 0, or -(10 + 4i + k) for proof i with pi_a off the
- * curve (k = 0), pi_b off the twist (1), pi_b outside G2 (2), pi_c off the curve (3); -2 OOM. */
+/* One thread's share of a batch: weight the A points of proofs [lo, hi) and take the product
+ * of their Miller values. rc: 0, or -2 out of memory. */
 struct share {
     const struct ctx *cx;
     const uint8_t *proofs;
@@ -499,23 +498,14 @@ static void *run_share(void *arg) {
         load_p1(&a, p);
         load_p2(q, p + 64);
         load_p1(&c, p + 192);
-        int bad = -(int)(10 + 4 * i);
-        if (!a.inf && !g1_on_curve(&a.x, &a.y, &cx->b1)) { sh->rc = bad; return NULL; }
-        if (!q->inf && !g2_on_curve(&q->x, &q->y, &cx->b2)) { sh->rc = bad - 1; return NULL; }
-        if (!q->inf && !g2_in_subgroup(q, cx)) { sh->rc = bad - 2; return NULL; }
-        if (!c.inf && !g1_on_curve(&c.x, &c.y, &cx->b1)) { sh->rc = bad - 3; return NULL; }
-        if (a.inf) {
-            sh->ps[i] = a;
-        } else {
-            g1_jac j, m;
-            g1_aff aa = {a.x, a.y};
-            g1_from_aff(&j, &aa);
-            g1_mul(&m, &j, &sh->ws[i]);
-            fq_neg(&m.y, &m.y);
-            jac_to_p1(&sh->ps[i], &m);
-        }
-        if (c.inf) memset(&sh->cs[i], 0, sizeof sh->cs[i]);
-        else { sh->cs[i].x = c.x; sh->cs[i].y = c.y; }
+        g1_jac j, m;
+        g1_aff aa = {a.x, a.y};
+        g1_from_aff(&j, &aa);
+        g1_mul(&m, &j, &sh->ws[i]);
+        fq_neg(&m.y, &m.y);
+        jac_to_p1(&sh->ps[i], &m);
+        sh->cs[i].x = c.x;
+        sh->cs[i].y = c.y;
     }
     sh->rc = miller_product(&sh->f, sh->hi - sh->lo, sh->ps + sh->lo, sh->qs + sh->lo, cx);
     return NULL;
@@ -525,9 +515,9 @@ static void *run_share(void *arg) {
  *   prod e(-r_i A_i, B_i) * e((sum r_i) alpha, beta) * e(sum r_i vk_x_i, gamma) * e(sum r_i C_i, delta) == 1.
  * vk: alpha1 (64), beta2, gamma2, delta2 (128 each), IC[0..n_pub] (64 each).
  * proofs: per proof A (64), B (128), C (64). publics: n_pub x 32 per proof. weights: 32 per proof.
+ * Every point must have passed zkmargin/groth16_format.py (see the top of this file).
  * The proofs are shared among `threads` threads (each with its own Miller product).
- * Returns 1 valid, 0 invalid, a share's code for a bad proof point, -1 a verification key
- * point off its curve, -2 out of memory or no thread, -3 internal inconsistency. */
+ * Returns 1 valid, 0 invalid, -2 out of memory or no thread, -3 internal inconsistency. */
 int zkm_groth16_verify(uint32_t n_proofs, uint32_t n_pub, const uint8_t *vk, const uint8_t *proofs,
                        const uint8_t *publics, const uint8_t *weights, uint32_t threads, const uint8_t *ctx_blob) {
     const struct ctx *cx = (const struct ctx *)ctx_blob;
@@ -544,21 +534,14 @@ int zkm_groth16_verify(uint32_t n_proofs, uint32_t n_pub, const uint8_t *vk, con
     if (!ps || !qs || !ic || !sc || !cs || !ws || !shares || !tids) goto done;
 
     /* verification key */
-    rc = -1;
     p1m alpha;
     load_p1(&alpha, vk);
-    if (alpha.inf || !g1_on_curve(&alpha.x, &alpha.y, &cx->b1)) goto done;
-    for (int k = 0; k < 3; k++) {
-        load_p2(&qs[np + k], vk + 64 + 128 * k);
-        if (qs[np + k].inf || !g2_on_curve(&qs[np + k].x, &qs[np + k].y, &cx->b2)) goto done;
-    }
+    for (int k = 0; k < 3; k++) load_p2(&qs[np + k], vk + 64 + 128 * k);
     for (uint32_t j = 0; j <= n_pub; j++) {
         p1m t;
         load_p1(&t, vk + 448 + 64 * (size_t)j);
-        if (!t.inf && !g1_on_curve(&t.x, &t.y, &cx->b1)) goto done;
         ic[j].x = t.x;
         ic[j].y = t.y;
-        if (t.inf) memset(&ic[j], 0, sizeof ic[j]);
     }
 
     /* combined public scalars, standard form: sc[0] = sum r_i, sc[j] = sum r_i pub_ij (mod r) */
@@ -617,12 +600,12 @@ done:
     return rc;
 }
 
-/* G2 membership of one affine point (standard form): 1 member, 0 not, -1 not on the twist. */
+/* G2 membership of one affine point (standard form): 1 member, 0 not, -1 not on the twist
+ * (all zero bytes included: (0, 0) is not a point). groth16_format.py's subgroup test. */
 int zkm_g2_in_subgroup(const uint8_t *point, const uint8_t *ctx_blob) {
     const struct ctx *cx = (const struct ctx *)ctx_blob;
     p2m q;
     load_p2(&q, point);
-    if (q.inf) return 1;
     if (!g2_on_curve(&q.x, &q.y, &cx->b2)) return -1;
     return g2_in_subgroup(&q, cx);
 }
