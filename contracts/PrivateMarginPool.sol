@@ -79,6 +79,7 @@ contract PrivateMarginPool {
     error ThresholdMismatch(uint256 proven);
     error InvalidProof();
     error CommitmentInUse(uint256 commitment);
+    error NothingRepaid(uint256 debtToCover, uint256 debtRepaid);
 
     /// @param risk per asset: [decimals, liquidationThreshold, liquidationBonus, protocolFee] (bps)
     constructor(
@@ -158,6 +159,11 @@ contract PrivateMarginPool {
         uint256 n = slots;
         if (pub.length != 5 * n + 9) revert WrongSignalCount(5 * n + 9, pub.length);
         _checkField(pub);
+        uint256 o = 2 + 5 * n;   // collateralAsset, debtAsset, debtToCover, debtRepaid, ...
+        // A step that repays nothing would still retire the owner's commitment for one whose salt
+        // only the liquidator knows. The circuit refuses it (debtToCover >= 1, debtRepaid >= 1);
+        // checked here too, in defence in depth, before any storage read or the verifier.
+        if (pub[o + 2] == 0 || pub[o + 3] == 0) revert NothingRepaid(pub[o + 2], pub[o + 3]);
         uint256 oldCommitment = pub[0];
         uint256 newCommitment = pub[1];
         _requireActive(oldCommitment);
@@ -172,7 +178,6 @@ contract PrivateMarginPool {
 
         positions[oldCommitment] = Status.Liquidated;
         positions[newCommitment] = Status.Active;
-        uint256 o = 2 + 5 * n;
         emit PositionLiquidationStep(
             oldCommitment, newCommitment, msg.sender, pub[o], pub[o + 1], pub[o + 3], pub[o + 4], pub[o + 5],
             pub[o + 6] == 1

@@ -159,6 +159,7 @@ ERRORS = {name: _sel(sig) for name, sig in {
     "ThresholdMismatch": "ThresholdMismatch(uint256)",
     "InvalidProof": "InvalidProof()",
     "CommitmentInUse": "CommitmentInUse(uint256)",
+    "NothingRepaid": "NothingRepaid(uint256,uint256)",
 }.items()}
 MAX_AGE = 3600
 
@@ -304,3 +305,25 @@ def test_pool_step_rejects_bad_config_and_reuse(chain: Chain, tc: Toolchain, bun
     pool.register(old)
     pool.register(new)
     _expect("CommitmentInUse", lambda: pool.liquidate(step_bundle, fn="liquidateStep"))
+
+
+def test_pool_step_refuses_a_step_that_repays_nothing(chain: Chain, tc: Toolchain, bundle: Bundle,
+                                                      step_bundle: Bundle, market: Market,
+                                                      prices: PriceSnapshot) -> None:
+    """Issue 10: debtToCover = debtRepaid = 0 retired the owner's commitment for one whose salt only
+    the liquidator knows. The circuit has no witness for it; the pool refuses it too, before the
+    verifier, with its own error (everything else about these calls is valid: same registered
+    commitment, oracle prices and risk parameters, and the real proof passes afterwards)."""
+    pool = Pool(chain, tc, bundle, market, prices, step_vkey=step_bundle.vkey)
+    old = int(step_bundle.public_signals[0])
+    pool.register(old)
+    o = 2 + 5 * 4  # collateralAsset, debtAsset, debtToCover, debtRepaid, collateralToLiquidator, fee, deficit
+    honest = [int(x) for x in step_bundle.public_signals]
+    assert honest[o + 2] > 0 and honest[o + 3] > 0
+    attack = list(honest)
+    attack[o + 2: o + 6] = [0, 0, 0, 0]  # asks, repays, seizes and pays nothing
+    for pub in (attack, [*honest[:o + 2], 0, *honest[o + 3:]], [*honest[:o + 3], 0, *honest[o + 4:]]):
+        _expect("NothingRepaid", lambda: pool.liquidate(step_bundle, pub, fn="liquidateStep"))
+    assert pool.status(old) == 1
+    pool.liquidate(step_bundle, fn="liquidateStep")
+    assert pool.status(old) == 2

@@ -14,6 +14,8 @@ debtToCover (token units of d):
   to liquidator: collAmount - fee; the position loses collAmount of c and actualDebt of d.
   Dust rule: unless all of debt_d or all of coll_c goes, both leftovers must be >= 1000e8 in base.
   Deficit: if TC == collInBaseLiquidated (no collateral value left), every remaining debt is burned.
+Unlike Aave, debtToCover and actualDebt must be >= 1: a step hands the position to a commitment
+whose salt only the liquidator knows, so one that repays nothing is refused (model and circuit).
 percentMul / percentDiv round half up, percentDivCeil rounds up (PercentageMath).
 Mirrors LiquidationStep in circuits/lib/liquidation_step.circom.
 """
@@ -116,6 +118,12 @@ def liquidate(
         actual_debt = percent_div_ceil(pc * coll_amount * ud // (pd * uc), ca.liquidation_bonus)
     else:
         coll_amount = max_coll
+    if actual_debt == 0:
+        # zkmargin's rule, not Aave's (which would execute it): every step retires the owner's
+        # commitment for one whose salt the liquidator chose, so a step must repay something.
+        raise StatementFalse(
+            f"the call would repay no {da.symbol} (the close factor caps it to 0, or the {ca.symbol} "
+            "collateral is worth less than one debt unit); zkmargin refuses a step that repays nothing")
     coll_liquidated_in_base = coll_amount * pc // uc
     fee = percent_mul(coll_amount - percent_div(coll_amount, ca.liquidation_bonus), ca.protocol_fee)
 

@@ -5,7 +5,9 @@ pragma circom 2.1.6;
 // proven without revealing the position: the old commitment opens to a position with
 // HF < 1; the close factor, the collateral seized with the bonus (and the case where the
 // collateral runs out), the protocol fee, the dust rule and the deficit rule are applied
-// exactly; the new commitment (fresh salt) opens to the position after the call.
+// exactly; the new commitment (fresh salt) opens to the position after the call. One rule is
+// zkmargin's, not Aave's: the call asks for and repays at least one unit of debt, since every
+// step hands the position to a commitment whose salt the liquidator chose.
 //
 // Widths (see position.circom): amounts < 2^128, prices < 2^64, 10^decimals <= 10^18 < 2^60,
 // values < 2^128, bps < 2^14 (bonus and fee < 2^15). Every division below is a DivRound
@@ -46,6 +48,24 @@ template Pick(N) {
         acc += terms[i];
     }
     out <== acc;
+}
+
+// in != 0: a zero has no inverse, so in * inv === 1 fails whatever inv the prover picks. For a
+// caller that has bounded `in` to an integer in [0, 2^n), n <= 252, this is in >= 1. Each refusal
+// of the step is one such named component, so that a failing witness names the rule it breaks
+// (tests/test_step_refusals.py relies on it).
+template NonZero() {
+    signal input in;
+    signal inv;
+    inv <-- in != 0 ? 1 / in : 0;
+    in * inv === 1;
+}
+
+// a => b for bits a and b (a = 1 forces b = 1); a refusal like NonZero.
+template Implies() {
+    signal input a;
+    signal input b;
+    a * (1 - b) === 0;
 }
 
 // a >= b for inputs < 2^n
@@ -167,16 +187,15 @@ template LiquidationStep(N) {
     signal debtD <== pick[9].out;        // borrowerReserveDebt
     signal debtInBase <== pick[10].out;  // ceil(debt * P / U)
 
-    // validateLiquidationCall: the collateral is enabled (LT != 0, balance != 0), the debt exists
-    component ltCZero = IsZero();
-    ltCZero.in <== pick[5].out;
-    ltCZero.out === 0;
-    component collCZero = IsZero();
-    collCZero.in <== collC;
-    collCZero.out === 0;
-    component debtDZero = IsZero();
-    debtDZero.in <== debtD;
-    debtDZero.out === 0;
+    // validateLiquidationCall: the collateral is enabled (LT != 0, balance != 0), the debt exists.
+    // LT, balance and debt are picked from values range-checked above (LT <= 10000, amounts
+    // < 2^128), so != 0 is >= 1.
+    component collateralEnabled = NonZero();
+    collateralEnabled.in <== pick[5].out;
+    component hasCollateral = NonZero();
+    hasCollateral.in <== collC;
+    component hasDebt = NonZero();
+    hasDebt.in <== debtD;
 
     // --- close factor ---
     component bigColl = Gte(VALUE_BITS() + 1);
@@ -206,6 +225,12 @@ template LiquidationStep(N) {
     // actualDebt = min(debtToCover, maxLiquidatable)
     component dtcRange = RangeCheck(AMOUNT_BITS());
     dtcRange.in <== debtToCover;
+    // debtToCover >= 1, as the model requires: a call that asks for nothing would still retire
+    // the owner's commitment and activate one whose salt only the liquidator knows (Aave's
+    // validateLiquidationCall has no such check; zkmargin deviates on purpose). debtToCover is an
+    // integer in [0, 2^128) by dtcRange, so != 0 is >= 1.
+    component asksSomething = NonZero();
+    asksSomething.in <== debtToCover;
     component askMore = LessThan(AMOUNT_BITS());
     askMore.in[0] <== maxLiquidatable;
     askMore.in[1] <== debtToCover;
@@ -235,6 +260,15 @@ template LiquidationStep(N) {
     debtNeeded.n <== collAsDebt.q * 10000;
     debtNeeded.d <== bonus;
     debtRepaid === actualDebt + runsOut.out * (debtNeeded.q - actualDebt);
+    // debtRepaid >= 1, as the model requires: debtToCover >= 1 alone does not ensure it, since the
+    // close factor can cap the debt at floor(percentMul(TD, 50%) * U_d / P_d) = 0 (one unit of a
+    // debt token worth more than half of all debt) and a collateral worth less than one debt unit
+    // gives debtNeeded = 0; the step would again retire the owner's commitment for nothing.
+    // debtRepaid is an integer in [0, 2^128): by the line above it is actualDebt or debtNeeded.q
+    // (runsOut, askMore and useCap are bits), i.e. debtToCover (dtcRange), debt_d (val[d].dRange),
+    // cappedDebt.q or debtNeeded.q (each a DivRound quotient < 2^128). So != 0 is >= 1.
+    component repaysSomething = NonZero();
+    repaysSomething.in <== debtRepaid;
 
     component collLiquidatedInBase = DivRound(VALUE_BITS(), DEC_SCALE_BITS(), 0);
     collLiquidatedInBase.n <== collAmount * pc;
@@ -283,7 +317,9 @@ template LiquidationStep(N) {
     okColl.a <== leftCollValue.q;
     okColl.b <== MIN_LEFTOVER_BASE();
     signal bothOk <== okDebt.out * okColl.out;
-    partial * (1 - bothOk) === 0;
+    component noDust = Implies();   // MustNotLeaveDust
+    noDust.a <== partial;
+    noDust.b <== bothOk;
 
     // deficit: no collateral value left -> every debt is burned
     component noneLeft = IsEqual();
