@@ -14,6 +14,7 @@ from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
 from .errors import BundleError
+from .strictjson import bounded_int
 
 
 @dataclass(frozen=True)
@@ -55,16 +56,21 @@ class ProofCalldata:
         )
 
 
+def _word(v: Any, field: str = "proof") -> int:
+    """A uint256 argument (anything else would make the ABI encoder raise)."""
+    return bounded_int(v, field, 0, 2**256 - 1)
+
+
 def from_proof(proof: dict[str, Any], public_signals: list[str]) -> ProofCalldata:
     try:
         a = proof["pi_a"]
         b = proof["pi_b"]
         c = proof["pi_c"]
         return ProofCalldata(
-            a=(int(a[0]), int(a[1])),
-            b=((int(b[0][1]), int(b[0][0])), (int(b[1][1]), int(b[1][0]))),  # (imaginary, real)
-            c=(int(c[0]), int(c[1])),
-            public=tuple(int(s) for s in public_signals),
+            a=(_word(a[0]), _word(a[1])),
+            b=((_word(b[0][1]), _word(b[0][0])), (_word(b[1][1]), _word(b[1][0]))),  # (imaginary, real)
+            c=(_word(c[0]), _word(c[1])),
+            public=tuple(_word(s, "public_signals") for s in public_signals),
         )
     except (KeyError, IndexError, TypeError, ValueError):
         raise BundleError("proof", "not a snarkjs Groth16 proof (pi_a, pi_b, pi_c)") from None
