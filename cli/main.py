@@ -24,7 +24,7 @@ from zkmargin.commitment import commitment, to_hex
 from zkmargin.commitment import new_salt as draw_salt
 from zkmargin.errors import InputError, StatementFalse, ToolchainError, ZkMarginError
 from zkmargin.fsutil import write_json_atomic
-from zkmargin.limits import WAD
+from zkmargin.limits import RPC_TIMEOUT, WAD
 from zkmargin.loaders import (
     _uint,
     load_market,
@@ -154,7 +154,8 @@ def doctor(ctx: click.Context) -> None:
     lines = [f"{'ok     ' if c.ok else 'MISSING'} {c.name:18} {c.detail}" for c in checks]
     lines.append(f"{'ok     ' if dev else 'MISSING'} {'dev ptau':18} {paths.DEV_PTAU} (INSECURE, development only)")
     try:
-        used = f"native (C, {native.compiler()})" if prover.backend(tc.prover) == "native" else "snarkjs"
+        native_used = prover.backend(tc.prover, _progress(ctx)) == "native"  # compiles it, with progress, on first use
+        used = f"native (C, {native.compiler()})" if native_used else "snarkjs"
     except ToolchainError as e:  # --prover native without a working compiler
         used, ok = f"native unavailable: {e}", False
     lines.append(f"        {'prover':18} {used}")
@@ -282,11 +283,13 @@ def chain_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--private-key", envvar="ZKMARGIN_PRIVATE_KEY",
                      help="Key that signs deployments on --rpc-url (env ZKMARGIN_PRIVATE_KEY).")(f)
     f = click.option("--verifier", "verifier_address", help="An already deployed verifier to call.")(f)
+    f = click.option("--rpc-timeout", type=float, default=RPC_TIMEOUT, show_default=True,
+                     help="Seconds to wait for each JSON-RPC request (not retried).")(f)
     return click.option("--rpc-url", help="JSON-RPC node (default: an in-process EVM, pyrevm).")(f)
 
 
-def _chain(rpc_url: str | None, private_key: str | None) -> Chain:
-    return RpcChain(rpc_url, private_key) if rpc_url else InProcessChain()
+def _chain(rpc_url: str | None, private_key: str | None, rpc_timeout: float = RPC_TIMEOUT) -> Chain:
+    return RpcChain(rpc_url, private_key, rpc_timeout) if rpc_url else InProcessChain()
 
 
 @cli.command()
@@ -346,13 +349,13 @@ def liquidate(ctx: click.Context, position_file: Path, market_file: Path, prices
 @json_option
 @click.pass_context
 def verify(ctx: click.Context, bundle_file: Path, backend: str, onchain: bool, rpc_url: str | None,
-           verifier_address: str | None, private_key: str | None, vkey: Path | None, domain: str | None,
-           at_time: int | None, nonce: int | None, manifest: Path | None) -> None:
+           rpc_timeout: float, verifier_address: str | None, private_key: str | None, vkey: Path | None,
+           domain: str | None, at_time: int | None, nonce: int | None, manifest: Path | None) -> None:
     """Verify a proof bundle. Exit 0 if valid, 1 if not."""
     bundle = load_bundle(bundle_file)
     if onchain or rpc_url or verifier_address:
         backend = "evm"
-    chain = _chain(rpc_url, private_key) if backend == "evm" else None
+    chain = _chain(rpc_url, private_key, rpc_timeout) if backend == "evm" else None
     res = api.verify_bundle(bundle, backend=backend, vkey=vkey, toolchain=_toolchain(ctx),  # type: ignore[arg-type]
                             chain=chain, verifier=verifier_address, domain=domain, now=at_time, nonce=nonce,
                             manifest=manifest)
@@ -401,11 +404,11 @@ def verify_batch(ctx: click.Context, bundle_files: tuple[Path, ...], vkey: Path,
 @chain_options
 @json_option
 @click.pass_context
-def gas(ctx: click.Context, bundle_file: Path, rpc_url: str | None, verifier_address: str | None,
-        private_key: str | None) -> None:
+def gas(ctx: click.Context, bundle_file: Path, rpc_url: str | None, rpc_timeout: float,
+        verifier_address: str | None, private_key: str | None) -> None:
     """Gas of a successful verifyProof call, split into base, calldata and execution."""
     bundle = load_bundle(bundle_file)
-    report = api.measure_gas(bundle, chain=_chain(rpc_url, private_key), verifier=verifier_address,
+    report = api.measure_gas(bundle, chain=_chain(rpc_url, private_key, rpc_timeout), verifier=verifier_address,
                              toolchain=_toolchain(ctx))
     _emit(ctx, {"ok": True, **report.to_json()},
           f"verifyProof gas on {report.chain}: {report.total} total = 21000 base + {report.calldata} calldata + "
