@@ -25,8 +25,8 @@ from zkmargin.commitment import commitment, to_hex
 from zkmargin.commitment import new_salt as draw_salt
 from zkmargin.errors import InputError, StatementFalse, ToolchainError, ZkMarginError
 from zkmargin.fsutil import write_json_atomic
+from zkmargin.limits import RPC_TIMEOUT, WAD
 from zkmargin.output_paths import check_outputs
-from zkmargin.limits import WAD
 from zkmargin.loaders import (
     _uint,
     load_market,
@@ -211,7 +211,7 @@ def doctor(ctx: click.Context) -> None:
     lines.append(f"{'ok     ' if why_not_c is None else 'MISSING'} {'C compiler':18} "
                  f"{cc or 'none ($CC or cc)'}" + (f": {why_not_c}" if why_not_c else ""))
     try:
-        used = "native (the C library)" if prover.backend(tc.prover) == "native" else \
+        used = "native (the C library)" if prover.backend(tc.prover, _progress(ctx)) == "native" else \
             f"snarkjs ({'chosen' if tc.prover == 'snarkjs' else 'fallback: ' + str(why_not_c)})"
     except ToolchainError as e:  # --prover native without a working compiler
         used, ok = f"native unavailable: {e}", False
@@ -357,11 +357,13 @@ def chain_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Key that signs deployments on --rpc-url (env ZKMARGIN_PRIVATE_KEY).")(f)
     f = click.option("--verifier", "verifier_address", callback=_address,
                      help="An already deployed verifier to call (0x + 40 hex digits).")(f)
+    f = click.option("--rpc-timeout", type=click.FloatRange(0.1, 600), default=RPC_TIMEOUT, show_default=True,
+                     help="Seconds to wait for each JSON-RPC request (not retried).")(f)
     return click.option("--rpc-url", help="JSON-RPC node (default: an in-process EVM, pyrevm).")(f)
 
 
-def _chain(rpc_url: str | None, private_key: str | None) -> Chain:
-    return RpcChain(rpc_url, private_key) if rpc_url else InProcessChain()
+def _chain(rpc_url: str | None, private_key: str | None, rpc_timeout: float = RPC_TIMEOUT) -> Chain:
+    return RpcChain(rpc_url, private_key, rpc_timeout) if rpc_url else InProcessChain()
 
 
 @cli.command()
@@ -474,7 +476,8 @@ def _pins_text(res: api.BundleVerification) -> list[str]:
 @json_option
 @click.pass_context
 def verify(ctx: click.Context, bundle_file: Path, backend: str, onchain: bool, rpc_url: str | None,
-           verifier_address: str | None, private_key: str | None, vkey: Path | None, manifest: Path | None,
+           rpc_timeout: float, verifier_address: str | None, private_key: str | None, vkey: Path | None,
+           manifest: Path | None,
            inspect_embedded: bool, market_file: Path | None, perp_markets_file: Path | None,
            prices_file: Path | None, threshold: str | None, min_hf: str | None, ratio: str | None,
            domain: str | None, at_time: int | None, nonce: int | None) -> None:
@@ -486,7 +489,7 @@ def verify(ctx: click.Context, bundle_file: Path, backend: str, onchain: bool, r
     if onchain or rpc_url or verifier_address:
         backend = "evm"
     tc = _toolchain(ctx)
-    chain = _chain(rpc_url, private_key) if backend == "evm" else None
+    chain = _chain(rpc_url, private_key, rpc_timeout) if backend == "evm" else None
     res = api.verify_bundle(bundle, backend=backend, vkey=vkey, manifest=manifest,  # type: ignore[arg-type]
                             keys=pinning.InstalledKeys(tc), expect=expect, toolchain=tc, chain=chain,
                             verifier=verifier_address, domain=domain, now=at_time, nonce=nonce,
@@ -541,11 +544,11 @@ def verify_batch(ctx: click.Context, bundle_files: tuple[Path, ...], vkey: Path 
 @chain_options
 @json_option
 @click.pass_context
-def gas(ctx: click.Context, bundle_file: Path, rpc_url: str | None, verifier_address: str | None,
-        private_key: str | None) -> None:
+def gas(ctx: click.Context, bundle_file: Path, rpc_url: str | None, rpc_timeout: float,
+        verifier_address: str | None, private_key: str | None) -> None:
     """Gas of a successful verifyProof call, split into base, calldata and execution."""
     bundle = load_bundle(bundle_file)
-    report = api.measure_gas(bundle, chain=_chain(rpc_url, private_key), verifier=verifier_address,
+    report = api.measure_gas(bundle, chain=_chain(rpc_url, private_key, rpc_timeout), verifier=verifier_address,
                              toolchain=_toolchain(ctx))
     _emit(ctx, {"ok": True, **report.to_json()},
           f"verifyProof gas on {report.chain}: {report.total} total = 21000 base + {report.calldata} calldata + "

@@ -1,9 +1,19 @@
 """Hostile input: whatever the files contain, loaders and the bundle parser answer with a
-value or an InputError (exit code 2 from the CLI), never another exception, never a file."""
+value or an InputError (exit code 2 from the CLI), never another exception, never a file.
+
+The classes of issue 11 are generated for every file the CLI reads (market, prices, position,
+perp markets/prices/account, bundle, vkey, manifest, scan positions file): nesting around
+MAX_JSON_DEPTH and at 100000 (a SIGSEGV before the reader measured depth), integers around
+MAX_NUMBER_CHARS and Python's 4300-digit int() limit, files around MAX_JSON_BYTES."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +23,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli.main import cli
-from zkmargin import perp
-from zkmargin.bundle import bundle_from_json
+from zkmargin import api, build, paths, perp, scan
+from zkmargin.bundle import Bundle, bundle_from_json, decode_claim, load_bundle, vkey_hash
 from zkmargin.errors import InputError
-from zkmargin.loaders import load_market, market_from_json, parse_json, position_from_json, prices_from_json
+from zkmargin.limits import MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_NUMBER_CHARS
+from zkmargin.loaders import (
+    load_market,
+    load_position,
+    load_prices,
+    market_from_json,
+    parse_json,
+    parse_threshold,
+    position_from_json,
+    prices_from_json,
+)
+from zkmargin.strictjson import json_path
 
 from .conftest import FIX
 
@@ -139,3 +160,292 @@ def test_unicode_digits_are_not_numbers() -> None:
     with pytest.raises(InputError) as e:
         parse_public_signals(["1", "\u00b2"], 2)
     assert e.value.field == "public_signals[1]"
+
+
+# --- the classes of issue 11, for every file a user hands zkmargin ---------------------------
+
+_VKEY = {"protocol": "groth16", "curve": "bn128", "nPublic": 14, "vk_alpha_1": ["1", "2", "1"],
+         "vk_beta_2": [["1", "2"], ["3", "4"], ["1", "0"]], "vk_gamma_2": [["1", "2"], ["3", "4"], ["1", "0"]],
+         "vk_delta_2": [["1", "2"], ["3", "4"], ["1", "0"]], "vk_alphabeta_12": [[["1", "2"]] * 3] * 2,
+         "IC": [["1", "2", "1"]] * 15}
+# A well-formed bundle (its proof is not valid: nothing here verifies one). The pinned key and
+# the manifest below never match it, so verify_bundle answers without any pairing.
+SYNTH_BUNDLE = {"format": "zkmargin.bundle/1", "statement": "liquidation", "circuit": "liquidation_4",
+                "public_signals": [str(i) for i in range(14)],
+                "proof": {"pi_a": ["1", "2", "1"], "pi_b": [["1", "2"], ["3", "4"], ["1", "0"]],
+                          "pi_c": ["1", "2", "1"], "protocol": "groth16", "curve": "bn128"},
+                "verification_key": _VKEY, "vkey_sha256": vkey_hash(_VKEY), "setup": {}, "context": {}}
+BUNDLE = bundle_from_json(SYNTH_BUNDLE)
+ONE = json.loads((FIX / "position-liquidatable.json").read_text())
+
+
+def _fixture(name: str) -> Any:
+    return json.loads((FIX / name).read_text())
+
+
+def _use_bundle(b: Bundle) -> None:
+    """What the CLI does with a bundle it loaded: its claim, calldata and a verification."""
+    decode_claim(b).to_json()
+    api.bundle_calldata(b).encoded()
+    api.verify_bundle(b, backend="reference")
+
+
+# Loaders that check every value of their file: any over-long number in them is an error. Bundles,
+# keys and manifests may carry one in a place only verification reads (which then fails).
+EVERY_VALUE_CHECKED = {"market", "prices", "position", "perp markets", "perp prices", "perp account"}
+
+
+# (name, `what` the reader names the file by, a real document, load(path))
+LOADERS: list[tuple[str, str, Any, Callable[[Path], Any]]] = [
+    ("market", "market", _fixture("market.json"), load_market),
+    ("prices", "prices", _fixture("prices.json"), lambda p: load_prices(p, MARKET)),
+    ("position", "position", ONE, lambda p: load_position(p, MARKET)),
+    ("perp markets", "perp markets", _fixture("perp-markets.json"), perp.load_markets),
+    ("perp prices", "perp prices", _fixture("perp-prices.json"), lambda p: perp.load_quotes(p, PERP_MARKETS)),
+    ("perp account", "perp account", _fixture("perp-account-healthy.json"),
+     lambda p: perp.load_account(p, PERP_MARKETS)),
+    ("bundle", "bundle", SYNTH_BUNDLE, lambda p: _use_bundle(load_bundle(p))),
+    ("vkey", "vkey", {**_VKEY, "nPublic": 15}, lambda p: api.verify_bundle(BUNDLE, vkey=p)),
+    ("manifest", "manifest", {"format": build.MANIFEST_FORMAT, "circuit": "liquidation_4", "vkey_sha256": "0" * 64},
+     lambda p: api.verify_bundle(BUNDLE, manifest=p)),
+    ("scan positions file", "positions", {"positions": {"alice": ONE, "bob": ONE}},
+     lambda p: scan._sources(p, MARKET)),
+]
+LOADER_IDS = [name for name, *_ in LOADERS]
+HOLE = "\u0000hole\u0000"
+
+
+def _paths(doc: Any) -> list[list[Any]]:
+    out: list[list[Any]] = []
+
+    def walk(v: Any, path: list[Any]) -> None:
+        out.append(path)
+        for k, x in (v.items() if isinstance(v, dict) else enumerate(v) if isinstance(v, list) else ()):
+            walk(x, [*path, k])
+
+    walk(doc, [])
+    return out
+
+
+def _with_hole(doc: Any, path: list[Any]) -> tuple[str, Any]:
+    """The document as text with HOLE where `path` was, and the value that was there."""
+    if not path:
+        return json.dumps(HOLE), doc
+    out = json.loads(json.dumps(doc))
+    cur = out
+    for k in path[:-1]:
+        cur = cur[k]
+    old, cur[path[-1]] = cur[path[-1]], HOLE
+    return json.dumps(out), old
+
+
+def _depth(v: Any) -> int:
+    if isinstance(v, dict):
+        return 1 + max((_depth(x) for x in v.values()), default=0)
+    if isinstance(v, list):
+        return 1 + max((_depth(x) for x in v), default=0)
+    return 0
+
+
+def _field(what: str, path: list[Any]) -> str:
+    f = ""
+    for k in path:
+        f = json_path(f, k)
+    return f or what
+
+
+def _load_text(load: Callable[[Path], Any], text: str) -> Any:
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "input.json"
+        p.write_text(text)
+        return load(p)
+
+
+def _value_or_input_error(load: Callable[[Path], Any], text: str) -> InputError | None:
+    """None when the file loads, the InputError when it does not; anything else fails the test."""
+    try:
+        _load_text(load, text)
+    except InputError as e:
+        assert e.field and str(e)
+        return e
+    return None
+
+
+DEPTHS = st.sampled_from([0, 1, MAX_JSON_DEPTH - 3, MAX_JSON_DEPTH - 2, MAX_JSON_DEPTH - 1, MAX_JSON_DEPTH,
+                          MAX_JSON_DEPTH + 1, 1000, 100_000])
+
+
+@pytest.mark.parametrize(("name", "what", "doc", "load"), LOADERS, ids=LOADER_IDS)
+@settings(max_examples=25, deadline=None)
+@given(data=st.data(), extra=DEPTHS, objects=st.booleans())
+def test_nesting_depth(name: str, what: str, doc: Any, load: Callable[[Path], Any], data: st.DataObject,
+                       extra: int, objects: bool) -> None:
+    path = data.draw(st.sampled_from(_paths(doc)))
+    text, old = _with_hole(doc, path)
+    inner = json.dumps(old)
+    wrapped = ('{"k": ' * extra + inner + "}" * extra) if objects else ("[" * extra + inner + "]" * extra)
+    total = len(path) + extra + _depth(old)
+    err = _value_or_input_error(load, text.replace(json.dumps(HOLE), wrapped))
+    if total > MAX_JSON_DEPTH:
+        assert err is not None and err.field == what and f"nested deeper than {MAX_JSON_DEPTH}" in err.detail
+    else:
+        assert err is None or "nested" not in str(err)
+
+
+LENGTHS = st.sampled_from([1, MAX_NUMBER_CHARS - 1, MAX_NUMBER_CHARS, MAX_NUMBER_CHARS + 1, 4299, 4300, 4301,
+                           20_000]) | st.integers(min_value=1, max_value=2 * MAX_NUMBER_CHARS)
+
+
+@pytest.mark.parametrize(("name", "what", "doc", "load"), LOADERS, ids=LOADER_IDS)
+@settings(max_examples=30, deadline=None)
+@given(data=st.data(), digits=LENGTHS, as_string=st.booleans(), negative=st.booleans())
+def test_integer_length(name: str, what: str, doc: Any, load: Callable[[Path], Any], data: st.DataObject,
+                        digits: int, as_string: bool, negative: bool) -> None:
+    path = data.draw(st.sampled_from(_paths(doc)))
+    text, _ = _with_hole(doc, path)
+    number = ("-" if negative else "") + "9" * digits
+    err = _value_or_input_error(load, text.replace(json.dumps(HOLE), json.dumps(number) if as_string else number))
+    if len(number) > MAX_NUMBER_CHARS and not as_string:  # the reader refuses the token, naming where it is
+        assert err is not None and err.field == _field(what, path) and "digits" in err.detail
+    if len(number) > MAX_NUMBER_CHARS and name in EVERY_VALUE_CHECKED:
+        assert err is not None
+
+
+SIZES = st.sampled_from([MAX_JSON_BYTES - 1, MAX_JSON_BYTES, MAX_JSON_BYTES + 1, 2 * MAX_JSON_BYTES])
+
+
+@pytest.mark.parametrize(("name", "what", "doc", "load"), [x for x in LOADERS if x[1] != "positions"],
+                         ids=[i for i in LOADER_IDS if i != "scan positions file"])
+@settings(max_examples=4, deadline=None)
+@given(size=SIZES)
+def test_file_size(name: str, what: str, doc: Any, load: Callable[[Path], Any], size: int) -> None:
+    text = json.dumps(doc)
+    err = _value_or_input_error(load, text + " " * (size - len(text)))
+    assert (err is not None and err.field == what and "limit" in err.detail) == (size > MAX_JSON_BYTES)
+
+
+def test_scan_positions_file_has_a_larger_size_limit(tmp_path: Path) -> None:
+    p = tmp_path / "positions.json"
+    text = json.dumps({"positions": {"alice": ONE}})
+    p.write_text(text + " " * (MAX_JSON_BYTES + 1 - len(text)))
+    assert [n for n, _ in scan._sources(p, MARKET)] == ["alice"]
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00garbage", b"\x00" * 100, bytes(range(256)), b"\xef\xbb\xbf{}", b""])
+@pytest.mark.parametrize(("name", "what", "doc", "load"), LOADERS, ids=LOADER_IDS)
+def test_binary_garbage(name: str, what: str, doc: Any, load: Callable[[Path], Any], content: bytes,
+                        tmp_path: Path) -> None:
+    p = tmp_path / "input.json"
+    p.write_bytes(content)
+    with pytest.raises(InputError) as e:
+        load(p)
+    assert e.value.field
+
+
+@pytest.mark.parametrize(("name", "what", "doc", "load"), LOADERS, ids=LOADER_IDS)
+def test_not_a_regular_file(name: str, what: str, doc: Any, load: Callable[[Path], Any], tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    for p in (fifo, tmp_path):
+        if p == tmp_path and what == "positions":  # a directory is a scan source: the FIFO in it is one error
+            [(stem, err)] = scan._sources(p, MARKET)
+            assert stem == "fifo" and isinstance(err, InputError) and "not a regular file" in str(err)
+            continue
+        with pytest.raises(InputError) as e:
+            load(p)
+        assert e.value.field == what
+
+
+@pytest.mark.parametrize("text", ["1e999999999", "-1e999999999", "1e-999999999", "9" * 5000, "0." + "0" * 5000 + "1",
+                                  "1." + "0" * 5000])
+def test_threshold_text_never_overflows(text: str) -> None:
+    try:
+        assert parse_threshold(text) == 10**18  # only "1.000...0" is a threshold here
+    except InputError as e:
+        assert e.field == "--threshold"
+
+
+def test_api_values_past_4300_digits_are_input_errors() -> None:
+    doc = json.loads(json.dumps(ONE))
+    doc["collateral"]["WETH"] = 10**5000  # a Python caller may pass one; str() of it raises
+    with pytest.raises(InputError, match="collateral.WETH"):
+        position_from_json(doc, MARKET)
+
+
+def test_a_float_anywhere_in_a_bundle_is_named() -> None:
+    text = json.dumps(SYNTH_BUNDLE).replace('"nPublic": 14', '"nPublic": 14.5')
+    with pytest.raises(InputError) as e:
+        parse_json(text, "bundle")
+    assert e.value.field == "verification_key.nPublic"
+
+
+# --- the crash itself, through the CLI, in a separate process --------------------------------
+
+def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(paths.PROJECT_ROOT)}
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def _hostile_cli_cases(bad: Path, good_bundle: Path, out: Path) -> list[list[str]]:
+    m, pr = str(FIX / "market.json"), str(FIX / "prices.json")
+    pm, pp, pa = str(FIX / "perp-markets.json"), str(FIX / "perp-prices.json"), str(FIX / "perp-account-healthy.json")
+    b = str(bad)
+    return [
+        ["health", b, "--market", m, "--prices", pr],
+        ["health", str(FIX / "position-liquidatable.json"), "--market", b, "--prices", pr],
+        ["health", str(FIX / "position-liquidatable.json"), "--market", m, "--prices", b],
+        ["prove", b, "--market", m, "--prices", pr, "-o", str(out / "never.json")],
+        ["commit", b, "--market", m],
+        ["perp", "health", b, "--markets", pm, "--prices", pp],
+        ["perp", "health", pa, "--markets", b, "--prices", pp],
+        ["perp", "health", pa, "--markets", pm, "--prices", b],
+        ["verify", b],
+        ["calldata", b],
+        ["verify", str(good_bundle), "--vkey", b],
+        ["verify", str(good_bundle), "--manifest", b],
+        ["verify-batch", str(good_bundle), "--vkey", b],
+        ["scan", b, "--market", m, "--prices", pr, "-o", str(out / "scan")],
+    ]
+
+
+# Runs every case with click's CliRunner inside one child process: a SIGSEGV kills the child
+# (exit -11 here) whichever loader hit it; each case must end in exit 2 without an exception.
+_DRIVER = """
+import json, sys
+from click.testing import CliRunner
+from cli.main import cli
+out = []
+for args in json.loads(sys.argv[1]):
+    r = CliRunner().invoke(cli, args)
+    out.append({"args": args, "code": r.exit_code, "output": r.output,
+                "exception": None if r.exception is None or isinstance(r.exception, SystemExit)
+                else repr(r.exception)})
+print(json.dumps(out))
+"""
+
+HOSTILE = {"deep": "[" * 100_000, "deep-objects": '{"a":' * 100_000,
+           "huge-integer": '{"collateral": {"WETH": ' + "9" * 5000 + '}, "debt": {}, "salt": "1"}'}
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE))
+def test_cli_exit_2_without_traceback_in_a_real_process(tmp_path: Path, kind: str) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(HOSTILE[kind])
+    good = tmp_path / "bundle.json"
+    good.write_text(json.dumps(SYNTH_BUNDLE))
+    # the console entry point itself, as a user runs it
+    res = _cli(["health", str(bad), "--market", str(FIX / "market.json"), "--prices", str(FIX / "prices.json")],
+               tmp_path)
+    assert res.returncode == 2, res.stderr[-2000:]  # 139 was the SIGSEGV
+    assert "Traceback" not in res.stderr and "bad.json" in res.stderr
+    # then every command that reads a file, each file in turn
+    cases = _hostile_cli_cases(bad, good, tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(paths.PROJECT_ROOT)}
+    child = subprocess.run([sys.executable, "-c", _DRIVER, json.dumps(cases)], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=600)
+    assert child.returncode == 0, (child.returncode, child.stderr[-2000:])
+    for r in json.loads(child.stdout):
+        assert r["code"] == 2 and r["exception"] is None, r
+        assert "bad.json" in r["output"] and "Traceback" not in r["output"], r
+    assert not (tmp_path / "never.json").exists()

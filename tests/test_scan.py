@@ -6,6 +6,8 @@ import dataclasses
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +18,7 @@ from click.testing import CliRunner
 from cli.main import cli
 from zkmargin import scan
 from zkmargin.build import CircuitKeys
+from zkmargin.errors import InputError
 from zkmargin.groth16 import verify as native_verify
 from zkmargin.model import Market, Position, PriceSnapshot
 from zkmargin.statements import liquidation_inputs
@@ -108,12 +111,43 @@ def test_scan_cli_reports_bad_files(keys: Callable[[str], CircuitKeys], tmp_path
     assert (out / "scan-report.json").exists()
 
 
+def test_scan_with_hostile_files_proves_the_good_ones(keys: Callable[[str], CircuitKeys], tmp_path: Path) -> None:
+    """One hostile file among good ones: each bad file is an error item naming it, the good ones are
+    proven; in a real process, since 100000 '[' used to end the whole scan with a SIGSEGV."""
+    keys("liquidation_4")
+    src = _positions_dir(tmp_path, [25000, 26000])
+    (src / "deep.json").write_text("[" * 100_000)
+    (src / "huge.json").write_text('{"collateral": {"WETH": ' + "9" * 5000 + '}, "debt": {}, "salt": "1"}')
+    (src / "garbage.json").write_bytes(bytes(range(256)) * 8)
+    (src / "longstring.json").write_text(json.dumps({"collateral": {"WETH": "9" * 5000}, "debt": {}, "salt": "1"}))
+    os.mkfifo(src / "fifo.json")
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, "-m", "cli.main", "scan", str(src), "--market", str(FIX / "market.json"),
+                          "--prices", str(FIX / "prices.json"), "-o", str(out), "--json", "--workers", "1"],
+                         capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert res.returncode == 2, res.stderr[-2000:]  # some positions unreadable; not 139
+    assert "Traceback" not in res.stderr
+    data = json.loads(res.stdout)
+    assert data["proven"] == 2 and data["errors"] == 5
+    errors = {p["name"]: p["error"] for p in data["positions"] if p["status"] == "error"}
+    assert set(errors) == {"deep", "huge", "garbage", "longstring", "fifo"}
+    for name, error in errors.items():
+        assert f"{src / name}.json" in error
+    assert "nested deeper" in errors["deep"] and "5000 digits" in errors["huge"]
+    assert "UTF-8" in errors["garbage"] and "collateral.WETH" in errors["longstring"]
+    assert sorted(p.name for p in out.glob("*.bundle.json")) == ["p0.bundle.json", "p1.bundle.json"]
+    assert json.loads((out / "scan-report.json").read_text())["errors"] == 5
+
+
 def test_positions_file_forms(market: Market, tmp_path: Path) -> None:
     one = {"collateral": {"WETH": "1"}, "debt": {}, "salt": "1"}
     (tmp_path / "list.json").write_text(json.dumps([one, one]))
     assert [n for n, _ in scan._sources(tmp_path / "list.json", market)] == ["position-00000", "position-00001"]
     (tmp_path / "named.json").write_text(json.dumps({"positions": {"alice": one}}))
     assert [n for n, _ in scan._sources(tmp_path / "named.json", market)] == ["alice"]
-    (tmp_path / "evil.json").write_text(json.dumps({"positions": {"../x": one}}))
-    with pytest.raises(Exception, match="names are letters"):
-        scan._sources(tmp_path / "evil.json", market)
+    (tmp_path / "evil.json").write_text(json.dumps({"positions": {"alice": one, "../x": one, ".": one}}))
+    loaded = scan._sources(tmp_path / "evil.json", market)  # a bad name is one error item, never a file name
+    assert [n for n, _ in loaded] == ["alice", "positions[1]", "positions[2]"]
+    assert all(isinstance(e, InputError) and "names are" in str(e) and e.field.startswith("positions.")
+               for _, e in loaded[1:])

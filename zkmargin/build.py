@@ -11,14 +11,14 @@ import hashlib
 import json
 import secrets
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import paths, ptau, r1cs, solidity
-from .errors import ArtifactError
-from .fsutil import file_lock, staging_dir, write_json_atomic
+from . import native, paths, ptau, r1cs, solidity
+from .errors import ArtifactError, InputError
+from .fsutil import cache_writes, file_lock, staging_dir, write_json_atomic
+from .strictjson import read_json
 from .proc import run
 from .progress import NullProgress, Progress
 from .registry import CircuitSpec
@@ -104,20 +104,27 @@ class CircuitKeys:
         return bool(self.meta["ptau"]["insecure_dev"])
 
 
-def _intact(d: Path) -> dict[str, Any] | None:
-    """meta.json of a published artifact dir if every listed file matches its hash."""
+def _intact(d: Path, progress: Progress | None = None) -> dict[str, Any] | None:
+    """meta.json of a published artifact dir if every listed file matches its hash, else None.
+
+    With `progress` (the caller holds the build lock) a damaged dir is also removed, and said
+    so, to be rebuilt; without the lock it is only treated as absent: removing it then could
+    race with a builder publishing its replacement."""
     try:
-        meta = json.loads((d / paths.META).read_text())
+        meta = read_json(d / paths.META, "cache metadata")
         for name, digest in meta["files"].items():
             if paths.sha256_file(d / name) != digest:
                 raise ValueError(name)
         return dict(meta)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError):
-        print(f"zkmargin: cached artifacts in {d} failed their integrity check; rebuilding", file=sys.stderr)
-        shutil.rmtree(d, ignore_errors=True)
-        return None
+    except InputError:  # meta.json unreadable or not metadata: not built yet, or damaged
+        if not d.exists():
+            return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    if progress is not None:
+        with progress.step(f"cached artifacts in {d} failed their integrity check; removing them to rebuild"):
+            shutil.rmtree(d, ignore_errors=True)
+    return None
 
 
 def public_names_from_sym(sym: Path, n_public: int) -> list[str]:
@@ -137,12 +144,17 @@ def compile_circuit(spec: CircuitSpec, tc: Toolchain, progress: Progress | None 
     tc.require()
     key = paths.compile_key(spec.id, spec.as_dict(), tc.fingerprint)
     final = paths.compile_dir(spec.id, key)
-    with file_lock(final.parent / f".{key}.lock"):
+    # Published dirs are complete (renamed in) and re-hashed here, so reading needs no lock:
+    # a read-only cache serves them, and nobody waits for the lock to read a finished build.
+    meta = _intact(final)
+    if meta is not None:
+        return CompiledCircuit(spec, final, meta)
+    with file_lock(final.parent / f".{key}.lock", progress):
         return _compile_locked(spec, tc, progress, key, final)
 
 
 def _compile_locked(spec: CircuitSpec, tc: Toolchain, progress: Progress, key: str, final: Path) -> CompiledCircuit:
-    meta = _intact(final)
+    meta = _intact(final, progress)
     if meta is not None:
         return CompiledCircuit(spec, final, meta)
     with progress.step(f"compiling {spec.id} with circom2"), staging_dir(final) as tmp:
@@ -186,7 +198,11 @@ def _installed_keys(compiled: CompiledCircuit, ptau_sha256: str) -> CircuitKeys 
     pointer = paths.installed_pointer(compiled.dir, ptau_sha256)
     if not pointer.exists():
         return None
-    installed = compiled.dir / json.loads(pointer.read_text())["setup_dir"]
+    try:
+        installed = compiled.dir / str(read_json(pointer, "installed key pointer")["setup_dir"])
+    except (InputError, KeyError, TypeError):
+        raise ArtifactError(f"{pointer} (which names the installed ceremony key) is damaged: remove it and "
+                            f"install the key again") from None
     meta = _intact(installed)
     return CircuitKeys(compiled, installed, meta) if meta is not None else None
 
@@ -227,17 +243,21 @@ def setup_circuit(
             f"({compiled.n_constraints} constraints needs power >= {need})"
         )
     ptau.warn_if_dev(info)
-    pointer = paths.installed_pointer(compiled.dir, info.sha256)
     if zkey is None:
         installed = _installed_keys(compiled, info.sha256)
         if installed is not None:
             return installed
     zkey_sha = paths.sha256_file(zkey) if zkey is not None else None
     final = paths.setup_dir(compiled.dir, info.sha256, tc.version("solc"), zkey_sha)
-    with file_lock(compiled.dir.parent / f".{final.name}.lock"):
-        keys = _setup_locked(compiled, tc, info, progress, final, zkey)
+    meta = _intact(final)  # complete and intact: no lock needed (see compile_circuit)
+    if meta is not None:
+        keys = CircuitKeys(compiled, final, meta)
+    else:
+        with file_lock(compiled.dir.parent / f".{final.name}.lock", progress):
+            keys = _setup_locked(compiled, tc, info, progress, final, zkey)
     if zkey is not None:
-        write_json_atomic(pointer, {"setup_dir": final.name, "zkey_sha256": zkey_sha})
+        with cache_writes(compiled.dir):
+            write_json_atomic(paths.installed_pointer(compiled.dir, info.sha256), {"setup_dir": final.name, "zkey_sha256": zkey_sha})
     return keys
 
 
@@ -245,7 +265,7 @@ def _setup_locked(
     compiled: CompiledCircuit, tc: Toolchain, info: ptau.PtauInfo, progress: Progress, final: Path,
     zkey: Path | None,
 ) -> CircuitKeys:
-    meta = _intact(final)
+    meta = _intact(final, progress)
     if meta is not None:
         return CircuitKeys(compiled, final, meta)
     with progress.step(f"Groth16 setup and Solidity verifier for {compiled.spec.id}"), staging_dir(final) as tmp:
@@ -293,4 +313,10 @@ def _setup_locked(
 def build(
     spec: CircuitSpec, tc: Toolchain, ptau_path: Path | None = None, progress: Progress | None = None
 ) -> CircuitKeys:
-    return setup_circuit(compile_circuit(spec, tc, progress), tc, ptau_path, progress)
+    """Everything a proof needs: the compiled circuit, its keys and, unless the prover is
+    snarkjs, the native prover library, each slow first-time step reported through progress
+    (the library is otherwise compiled silently inside the first proof)."""
+    keys = setup_circuit(compile_circuit(spec, tc, progress), tc, ptau_path, progress)
+    if tc.prover != "snarkjs":
+        native.available(progress)  # a failure is not an error here: "auto" falls back to snarkjs
+    return keys

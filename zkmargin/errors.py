@@ -58,3 +58,19 @@ class StatementFalse(ZkMarginError):
 
 class BundleError(InputError):
     """A proof bundle is malformed."""
+
+
+class CacheNotWritable(ArtifactError):
+    """The artifact cache must be written (to build, or to take the build lock) but cannot be."""
+
+    def __init__(self, directory: str, reason: str) -> None:
+        super().__init__(
+            f"the artifact cache directory {directory} is not writable ({reason}): zkmargin can use "
+            f"complete artifacts from a read-only cache but cannot build new ones there; build them "
+            f"where the cache is writable, or set ZKMARGIN_CACHE_DIR to a writable directory"
+        )
+        self.directory = directory
+
+
+class LockTimeout(ArtifactError):
+    """Another process held a build lock for longer than we were willing to wait."""

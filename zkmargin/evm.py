@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import re
 import socket
-import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -21,7 +20,8 @@ from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3Exception
 
 from .errors import InputError, ToolchainError, ZkMarginError
-from .proc import spawn
+from .limits import RPC_TIMEOUT
+from .proc import spawn, stop
 from .toolchain import Toolchain
 
 # A generous explicit limit: never eth_estimateGas for the verifier, which answers with a
@@ -100,43 +100,77 @@ class InProcessChain:
         return TxResult(result.gas_used, bytes(out))
 
 
+class RpcError(InputError):
+    """The JSON-RPC node at --rpc-url did not answer (in time), or answered with an error."""
+
+    def __init__(self, url: str, what: str, err: BaseException, timeout: float) -> None:
+        detail = f"no answer within {timeout:g} s" if _is_timeout(err) else f"{type(err).__name__}: {str(err)[:300]}"
+        super().__init__("--rpc-url", f"the JSON-RPC node at {url} failed {what} ({detail})")
+        self.url = url
+
+
+def _is_timeout(err: BaseException) -> bool:
+    return isinstance(err, TimeoutError) or "timed out" in str(err).lower() or "timeout" in type(err).__name__.lower()
+
+
+# Receipts can take a few blocks on a real network; each poll is still one bounded request.
+RECEIPT_TIMEOUT = 120.0
+
+
 class RpcChain:
-    """Any JSON-RPC node through web3.py; transactions are signed locally with `private_key`."""
+    """Any JSON-RPC node through web3.py; transactions are signed locally with `private_key`.
+
+    Every request gives up after `timeout` seconds and is not retried (web3's default retries
+    five times, which made an unresponsive node hang a command for 5 minutes); a failure is an
+    RpcError naming the URL."""
 
     kind = "rpc"
 
-    def __init__(self, url: str, private_key: str | None = None, timeout: float = 60.0) -> None:
-        self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
-        try:
-            self.chain_id = self.w3.eth.chain_id
-        except (Web3Exception, OSError, ValueError) as e:
-            raise InputError("--rpc-url", f"no JSON-RPC node answers at {url} ({type(e).__name__})") from None
+    def __init__(self, url: str, private_key: str | None = None, timeout: float = RPC_TIMEOUT) -> None:
+        if not timeout > 0:
+            raise InputError("--rpc-timeout", f"must be a positive number of seconds, got {timeout}")
+        self.url, self.timeout = url, timeout
+        self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None))
         try:
             self.account = Account.from_key(private_key) if private_key else None
         except (ValueError, TypeError):
             raise InputError("--private-key", "not a 32-byte hex private key") from None
+        self.chain_id = self._rpc("eth_chainId", lambda: self.w3.eth.chain_id)
+
+    def _rpc(self, what: str, fn: Callable[[], Any]) -> Any:
+        """fn() (web3 calls), with every transport or node failure as an RpcError naming the URL."""
+        try:
+            return fn()
+        except (ContractCustomError, ContractLogicError):
+            raise  # a revert is an answer: callers decode it
+        except (Web3Exception, OSError, ValueError) as e:  # requests' errors are OSErrors
+            raise RpcError(self.url, what, e, self.timeout) from None
 
     def timestamp(self) -> int:
-        return int(self.w3.eth.get_block("latest")["timestamp"])
+        return int(self._rpc("eth_getBlockByNumber", lambda: self.w3.eth.get_block("latest"))["timestamp"])
 
     def _from(self) -> str:
         return self.account.address if self.account else "0x" + "00" * 20
 
     def call(self, to: str, data: bytes) -> bytes:
+        tx: Any = {"to": Web3.to_checksum_address(to), "data": data, "from": self._from(), "gas": TX_GAS}
         try:
-            return bytes(self.w3.eth.call({"to": Web3.to_checksum_address(to), "data": data, "from": self._from(),
-                                           "gas": TX_GAS}))
+            return bytes(self._rpc("eth_call", lambda: self.w3.eth.call(tx)))
         except (ContractCustomError, ContractLogicError) as e:
             raise Reverted(_revert_bytes(e.data)) from None
 
     def _send(self, tx: dict[str, Any]) -> Any:
         if self.account is None:
             raise InputError("--private-key", "sending a transaction needs a private key (or ZKMARGIN_PRIVATE_KEY)")
-        tx = {**tx, "from": self.account.address, "chainId": self.chain_id, "gasPrice": self.w3.eth.gas_price,
-              "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending")}
+        address = self.account.address
+        tx = {**tx, "from": address, "chainId": self.chain_id,
+              "gasPrice": self._rpc("eth_gasPrice", lambda: self.w3.eth.gas_price),
+              "nonce": self._rpc("eth_getTransactionCount",
+                                 lambda: self.w3.eth.get_transaction_count(address, "pending"))}
         signed = self.account.sign_transaction(tx)
-        h = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-        return self.w3.eth.wait_for_transaction_receipt(h, timeout=120)
+        h = self._rpc("eth_sendRawTransaction", lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction))
+        return self._rpc("the transaction receipt",
+                         lambda: self.w3.eth.wait_for_transaction_receipt(h, timeout=RECEIPT_TIMEOUT))
 
     def deploy(self, bytecode: bytes, ctor_args: bytes = b"") -> str:
         receipt = self._send({"data": bytecode + ctor_args, "gas": 15_000_000})
@@ -181,7 +215,7 @@ def start_anvil(tc: Toolchain, timeout: float = 60.0) -> Iterator[str]:
             if proc.poll() is not None:
                 raise ToolchainError(f"anvil exited with code {proc.returncode} before answering")
             try:
-                Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2})).eth.chain_id
+                Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2}, exception_retry_configuration=None)).eth.chain_id
                 break
             except (Web3Exception, OSError, ValueError):
                 if time.monotonic() > deadline:
@@ -189,9 +223,4 @@ def start_anvil(tc: Toolchain, timeout: float = 60.0) -> Iterator[str]:
                 time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)

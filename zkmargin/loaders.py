@@ -1,14 +1,14 @@
 """Load and validate position, market and price files (JSON).
 
 Every check lives here, at the boundary: a value that passes is in range for
-the circuits. Errors are InputError naming the field and the allowed range.
+the circuits. Errors are InputError naming the field and the allowed range. Files are
+read by strictjson (bounded size, depth and number length).
 """
 
 from __future__ import annotations
 
-import json
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -27,59 +27,17 @@ from .limits import (
     WAD,
 )
 from .model import Asset, Market, Position, PricePoint, PriceSnapshot
+from .strictjson import bounded_int, json_path, kind_of, shorten
+from .strictjson import parse_json as parse_json  # re-exported: the one JSON reader
+from .strictjson import read_json as read_json
 
 FORMAT_VERSION = 1
 _SYMBOL = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 T = TypeVar("T")
-_DIGITS = re.compile(r"^-?[0-9]+$")
-_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
-
-
-class _Float:
-    """Marks a JSON number with a fraction or exponent, rejected by _uint."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise InputError(k, "duplicate key")
-        out[k] = v
-    return out
-
-
-def parse_json(text: str, what: str) -> Any:
-    """Strict JSON: no duplicate keys, no NaN/Infinity, floats kept as text."""
-
-    def bad_constant(name: str) -> Any:
-        raise InputError(what, f"{name} is not allowed")
-
-    try:
-        return json.loads(
-            text,
-            object_pairs_hook=_reject_duplicates,
-            parse_float=_Float,
-            parse_constant=bad_constant,
-        )
-    except json.JSONDecodeError as e:
-        raise InputError(what, f"not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
-    except RecursionError:
-        raise InputError(what, "JSON nested too deeply") from None
-
-
-def read_json(path: str | Path, what: str) -> Any:
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise InputError(what, f"cannot read {path}: {e.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(what, f"{path} is not UTF-8 text") from None
-    return parse_json(text, what)
+# the shared helpers of strictjson under the names perp.py and the CLI import
+_join = json_path
+_kind = kind_of
+_uint = bounded_int
 
 
 def _obj(value: Any, field: str, keys: set[str], required: set[str]) -> dict[str, Any]:
@@ -92,46 +50,6 @@ def _obj(value: Any, field: str, keys: set[str], required: set[str]) -> dict[str
         if k not in value:
             raise InputError(_join(field, k), "missing")
     return value
-
-
-_PLAIN_KEY = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-def _join(prefix: str, key: str) -> str:
-    """prefix.key, with a key that is empty, long or unprintable shown quoted (JSON-escaped)."""
-    shown = key if _PLAIN_KEY.match(key) else json.dumps(key[:64])
-    return f"{prefix}.{shown}" if prefix else shown
-
-
-def _kind(v: Any) -> str:
-    if isinstance(v, _Float):
-        return f"the non-integer number {v.text}"
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(v), type(v).__name__
-    )
-
-
-def _uint(value: Any, field: str, lo: int, hi: int, *, hex_ok: bool = False, what: str = "") -> int:
-    """An integer in [lo, hi], given as a JSON integer or a decimal (or 0x hex) string."""
-    rng = what or f"an integer in [{lo}, {hi}]"
-    if isinstance(value, bool) or value is None:
-        raise InputError(field, f"must be {rng}, got {_kind(value)}")
-    if isinstance(value, int):
-        n = value
-    elif isinstance(value, str):
-        s = value.strip()
-        if _DIGITS.match(s) and len(s) <= 100:
-            n = int(s)
-        elif hex_ok and _HEX.match(s) and len(s) <= 100:
-            n = int(s, 16)
-        else:
-            shown = value if len(value) <= 40 else value[:40] + "..."
-            raise InputError(field, f"must be {rng}, got the string {shown!r}")
-    else:
-        raise InputError(field, f"must be {rng}, got {_kind(value)}")
-    if not lo <= n <= hi:
-        raise InputError(field, f"must be {rng}, got {n}")
-    return n
 
 
 def _int(value: Any, field: str, bits: int, what: str) -> int:
@@ -254,17 +172,20 @@ def parse_threshold(text: str, field: str = "--threshold") -> int:
     try:
         dec = Decimal(text.strip())
     except (InvalidOperation, AttributeError):
-        raise InputError(field, f"must be a decimal number such as 1.0, got {text!r}") from None
+        raise InputError(field, f"must be a decimal number such as 1.0, got {shorten(text)!r}") from None
     if not dec.is_finite():
-        raise InputError(field, f"must be a finite decimal number, got {text!r}")
-    wad = dec * WAD
+        raise InputError(field, f"must be a finite decimal number, got {shorten(text)!r}")
+    hi = Decimal(2**THRESHOLD_BITS - 1) / WAD  # exact: 20 digits
+    # The range first: "1e999999999" * WAD would overflow (decimal.Overflow), and an int()
+    # of it would not fit in memory.
+    if not 0 < dec <= hi:
+        raise InputError(field, f"must be in (0, {hi}] (health factor, 1.0 = liquidation)")
+    # Exact product: rounding could turn 1.000...0001 into 1, and underflow 1e-999999999 into 0.
+    with localcontext(Context(prec=len(dec.as_tuple().digits) + 40, Emin=MIN_EMIN, Emax=MAX_EMAX)):
+        wad = dec * WAD
     if wad != wad.to_integral_value():
         raise InputError(field, "at most 18 decimal places")
-    t = int(wad)
-    hi = 2**THRESHOLD_BITS - 1
-    if not 0 < t <= hi:
-        raise InputError(field, f"must be in (0, {Decimal(hi) / WAD}] (health factor, 1.0 = liquidation)")
-    return t
+    return int(wad)
 
 
 def _sourced(path: str | Path, what: str, parse: Callable[[Any], T]) -> T:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import json
 import os
 import shutil
 import threading
@@ -19,10 +18,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import bn254, paths
+from .errors import ArtifactError, InputError, ToolchainError
 from .field import Q
-from .errors import ToolchainError
 from .fsutil import file_lock, staging_dir, write_json_atomic
 from .proc import resolve, run
+from .progress import NullProgress, Progress
+from .strictjson import read_json
 
 SOURCES = tuple(sorted((Path(__file__).parent / "native").glob("*.[ch]")))
 UNITS = tuple(p for p in SOURCES if p.suffix == ".c")
@@ -39,12 +40,13 @@ def _intact(d: Path) -> bool:
     """The library in d matches the sha256 recorded when it was built (like every cached artifact,
     it is re-checked before it is trusted: this one is loaded into the process)."""
     try:
-        return bool(json.loads((d / paths.META).read_text())["sha256"] == paths.sha256_file(d / LIBRARY))
-    except (OSError, ValueError, KeyError, TypeError):
+        return bool(read_json(d / paths.META, "native library metadata")["sha256"] == paths.sha256_file(d / LIBRARY))
+    except (InputError, OSError, KeyError, TypeError):
         return False
 
 
-def _library_path() -> Path:
+def _library_path(progress: Progress | None = None) -> Path:
+    progress = progress or NullProgress()
     cc = compiler()
     version = run([cc, "--version"], timeout=60).stdout
     parts = [p.name.encode() + b"\0" + p.read_bytes() for p in SOURCES]
@@ -53,13 +55,17 @@ def _library_path() -> Path:
     final = paths.native_dir(key)
     if _intact(final):
         return final / LIBRARY
-    with file_lock(final.parent / f".{key}.lock"):
-        if not _intact(final):  # absent, or damaged since it was built: build it (again)
-            shutil.rmtree(final, ignore_errors=True)
-            with staging_dir(final) as tmp:
-                run([cc, *CFLAGS, "-o", tmp / LIBRARY, *UNITS], timeout=300)
-                write_json_atomic(tmp / paths.META, {"sha256": paths.sha256_file(tmp / LIBRARY),
-                                                     "compiler": version.strip().splitlines()[0], "flags": CFLAGS})
+    try:
+        with file_lock(final.parent / f".{key}.lock", progress):
+            if not _intact(final):  # absent, or damaged since it was built: build it (again)
+                shutil.rmtree(final, ignore_errors=True)
+                # about 25 s on 2 cores: said, so that the first doctor or prove is not silent
+                with progress.step(f"compiling the native prover with {Path(cc).name}"), staging_dir(final) as tmp:
+                    run([cc, *CFLAGS, "-o", tmp / LIBRARY, *UNITS], timeout=300)
+                    write_json_atomic(tmp / paths.META, {"sha256": paths.sha256_file(tmp / LIBRARY),
+                                                         "compiler": version.strip().splitlines()[0], "flags": CFLAGS})
+    except ArtifactError as e:  # a read-only cache without the library, or a lock never released
+        raise ToolchainError(f"cannot build the native library: {e}") from None
     return final / LIBRARY
 
 
@@ -68,15 +74,16 @@ _lib_error: ToolchainError | None = None
 _lib_lock = threading.Lock()
 
 
-def library() -> ctypes.CDLL:
-    """The compiled library, built on first use (ToolchainError without a C compiler)."""
+def library(progress: Progress | None = None) -> ctypes.CDLL:
+    """The compiled library, built on first use (ToolchainError without a C compiler); the
+    build is reported through `progress`."""
     global _lib, _lib_error
     with _lib_lock:
         if _lib_error is not None:  # a failed build is not retried within one process
             raise _lib_error
         if _lib is None:
             try:
-                lib = ctypes.CDLL(str(_library_path()))
+                lib = ctypes.CDLL(str(_library_path(progress)))
             except ToolchainError as e:
                 _lib_error = e
                 raise
@@ -94,14 +101,14 @@ def library() -> ctypes.CDLL:
         return _lib
 
 
-def available() -> bool:
-    return unavailable_reason() is None
+def available(progress: Progress | None = None) -> bool:
+    return unavailable_reason(progress) is None
 
 
-def unavailable_reason() -> str | None:
+def unavailable_reason(progress: Progress | None = None) -> str | None:
     """Why the C library cannot be used (None when it can): the fallback is then pure Python."""
     try:
-        library()
+        library(progress)
     except ToolchainError as e:
         return str(e).splitlines()[0]
     return None

@@ -3,17 +3,70 @@
 argv lists only (never a shell string), the executable resolved before running,
 and a failure raises CommandError carrying argv, exit code, stdout and stderr.
 Callers never decide that a proof is valid from an exit code or stderr text.
+
+A child never outlives the call that needs it: it runs in its own process group, which
+is killed on a timeout or an exception (KeyboardInterrupt included), and on Linux the
+kernel kills it (PR_SET_PDEATHSIG) when the thread that started it dies, even by SIGKILL,
+which runs none of our cleanup: a killed build leaves no `snarkjs groth16 setup` running.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import CommandError, ToolchainError
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _load_prctl() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    return prctl
+
+
+# resolved once here: the child between fork and exec should do as little as possible
+_PRCTL = _load_prctl()
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn asking Linux to SIGKILL the child when the starting thread ends.
+
+    The kernel ties the signal to the thread, not the process: only a thread that stays
+    alive while its child runs (run() waits for it; see spawn) may use it."""
+    prctl = _PRCTL
+    if prctl is None:
+        return None
+    parent, kill = os.getpid(), int(signal.SIGKILL)
+
+    def setup() -> None:
+        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os._exit(1)
+
+    return setup
+
+
+def _kill_group(p: subprocess.Popen[Any], sig: int = signal.SIGKILL) -> None:
+    """Signal the child's process group (the child and whatever it started)."""
+    try:
+        os.killpg(p.pid, sig)  # process_group=0 made the child the leader: pgid == pid
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def resolve(executable: str | Path) -> str:
@@ -40,42 +93,69 @@ def run(
     """Run argv (argv[0] resolved first); raise CommandError on a non-zero exit if check."""
     args = [resolve(argv[0]), *(str(a) for a in argv[1:])]
     try:
-        cp = subprocess.run(
-            args,
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            check=False,
+        p = subprocess.Popen(
+            args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, errors="replace", process_group=0, preexec_fn=_die_with_parent(),
         )
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
-        err = e.stderr.decode() if isinstance(e.stderr, bytes) else (e.stderr or "")
+    except (OSError, subprocess.SubprocessError) as e:
+        raise ToolchainError(f"cannot run {args[0]}: {getattr(e, 'strerror', None) or e}") from None
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(p)
+        out, err = _drain(p)
         raise CommandError(args, -1, out, err + f"\ntimed out after {timeout} s") from None
-    except OSError as e:
-        raise ToolchainError(f"cannot run {args[0]}: {e.strerror}") from None
-    if check and cp.returncode != 0:
-        raise CommandError(args, cp.returncode, cp.stdout, cp.stderr)
-    return cp
+    except BaseException:  # KeyboardInterrupt above all: the child must not outlive the call
+        _kill_group(p)
+        _drain(p)
+        raise
+    if check and p.returncode != 0:
+        raise CommandError(args, p.returncode, out, err)
+    return subprocess.CompletedProcess(args, p.returncode, out, err)
+
+
+def _drain(p: subprocess.Popen[str]) -> tuple[str, str]:
+    """Output of a killed child; bounded, in case something outside its group holds the pipes."""
+    try:
+        out, err = p.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    return out or "", err or ""
 
 
 def spawn(argv: Sequence[str | Path], *, cwd: str | Path | None = None) -> subprocess.Popen[bytes]:
     """Start a long-lived process (a dev node), argv[0] resolved; output discarded.
 
-    The caller owns it and must stop it (see evm.start_anvil)."""
+    The caller owns it and must end it with stop(), from the thread that started it (the
+    process dies with that thread: see _die_with_parent)."""
     args = [resolve(argv[0]), *(str(a) for a in argv[1:])]
     try:
         return subprocess.Popen(
-            args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            process_group=0, preexec_fn=_die_with_parent(),
         )
-    except OSError as e:
-        raise ToolchainError(f"cannot start {args[0]}: {e.strerror}") from None
+    except (OSError, subprocess.SubprocessError) as e:
+        raise ToolchainError(f"cannot start {args[0]}: {getattr(e, 'strerror', None) or e}") from None
+
+
+def stop(p: subprocess.Popen[Any], timeout: float = 10.0) -> None:
+    """End a spawn()ed process and everything it started (its process group): SIGTERM, then
+    SIGKILL after `timeout` seconds."""
+    _kill_group(p, signal.SIGTERM)
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(p)
+        p.wait()
+    _kill_group(p)  # whatever of the group outlived its leader
 
 
 def spawn_pipes(argv: Sequence[str | Path]) -> subprocess.Popen[str]:
-    """Start a worker that speaks line-based text on stdin/stdout (stderr discarded)."""
+    """Start a worker that speaks line-based text on stdin/stdout (stderr discarded).
+
+    It ends when its stdin closes, which the kernel does when we die, however we die; no
+    PR_SET_PDEATHSIG, since pool threads that start workers end before the workers do."""
     args = [resolve(argv[0]), *(str(a) for a in argv[1:])]
     try:
         return subprocess.Popen(

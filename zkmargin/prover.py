@@ -22,6 +22,7 @@ from . import native, native_prover
 from .build import CircuitKeys
 from .errors import ArtifactError, InputError
 from .proc import run
+from .progress import Progress
 from .toolchain import Toolchain
 from .witness import write_wtns
 
@@ -31,14 +32,15 @@ BACKENDS = ("auto", "native", "snarkjs")
 Proof = tuple[dict[str, Any], list[str]]
 
 
-def backend(name: str) -> str:
-    """"native" or "snarkjs" for a requested backend."""
+def backend(name: str, progress: Progress | None = None) -> str:
+    """"native" or "snarkjs" for a requested backend; compiling the native library on first
+    use is reported through `progress`."""
     if name not in BACKENDS:
         raise InputError("--prover", f"must be one of {', '.join(BACKENDS)}, got {name!r}")
     if name == "auto":
-        return "native" if native.available() else "snarkjs"
+        return "native" if native.available(progress) else "snarkjs"
     if name == "native":
-        native.library()  # ToolchainError now, naming the missing compiler
+        native.library(progress)  # ToolchainError now, naming the missing compiler
     return name
 
 

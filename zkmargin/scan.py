@@ -7,6 +7,7 @@ same public signals under the same verification key (resume).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,15 +18,18 @@ from .api import lending_context, make_bundle
 from .bundle import load_bundle, vkey_hash
 from .errors import InputError, StatementFalse
 from .fsutil import write_json_atomic
+from .limits import MAX_SCAN_FILE_BYTES
 from .loaders import position_from_json, read_json
 from .model import Market, Position, PriceSnapshot, evaluate, format_wad
 from .progress import Progress
 from .statements import liquidation_inputs
+from .strictjson import json_path
 from .toolchain import Toolchain
 from .warm_prover import ProverPool
 from .witness import InputValue, WitnessCalculator
 
 REPORT = "scan-report.json"
+_NAME = re.compile(r"(?!\.)[A-Za-z0-9._-]{1,100}\Z")  # never "." or "..", nor hidden
 
 
 @dataclass
@@ -67,21 +71,29 @@ def _sources(source: Path, market: Market) -> list[tuple[str, Position | InputEr
 
     if source.is_dir():
         for p in sorted(source.glob("*.json")):
+            # a hostile file (deep nesting, a huge number, binary, a FIFO) is one error item;
+            # the reader's limits make sure it cannot take the scan down with it
+            where = f"position file {p}"
             try:
-                load(p.stem, read_json(p, "position"), f"position file {p}")
+                raw = read_json(p, "position")
             except InputError as e:
-                out.append((p.stem, e))
+                out.append((p.stem, InputError(e.field, e.detail, source=where)))
+                continue
+            load(p.stem, raw, where)
         return out
-    data = read_json(source, "positions")
+    data = read_json(source, "positions", MAX_SCAN_FILE_BYTES)
     if isinstance(data, dict) and isinstance(data.get("positions"), dict):
         items = list(data["positions"].items())
     elif isinstance(data, list):
         items = [(f"position-{i:05d}", d) for i, d in enumerate(data)]
     else:
         raise InputError("positions", "a positions file is a JSON array of positions or {\"positions\": {name: position}}")
-    for name, raw in items:
-        if not isinstance(name, str) or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
-            raise InputError(f"positions.{name}", "names are letters, digits, '-', '_' and '.'")
+    for i, (name, raw) in enumerate(items):
+        if not _NAME.match(name):  # the name becomes a file name: report it under a safe one
+            out.append((f"positions[{i}]", InputError(json_path("positions", name),
+                                                        "names are 1-100 letters, digits, '-', '_' and '.'",
+                                                        source=str(source))))
+            continue
         load(name, raw, f"{source} positions.{name}")
     return out
 

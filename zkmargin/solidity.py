@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
-from .errors import ArtifactError
+from .errors import ArtifactError, InputError
 from .fsutil import write_json_atomic
 from .groth16_format import parse_vkey
 from .proc import run
+from .strictjson import read_json
 from .toolchain import Toolchain
 
 _JS = Path(__file__).parent / "js"
@@ -53,10 +54,10 @@ def compile_sources(sources: dict[str, str], tc: Toolchain) -> dict[str, Compile
     key = paths.sha256_json({"sources": sources, "settings": SETTINGS, "solc": tc.version("solc")})[:24]
     cached = paths.cache_root() / "solidity" / f"{key}.json"
     try:
-        out = json.loads(cached.read_text())
-    except (OSError, ValueError):
+        out = read_json(cached, "compiled contracts")
+    except InputError:  # not compiled yet (or damaged): compile
         out = None
-    if out is None:
+    if not isinstance(out, dict):
         std_in = {"language": "Solidity", "sources": {k: {"content": v} for k, v in sources.items()}, "settings": SETTINGS}
         with tempfile.TemporaryDirectory(prefix="zkmargin-solc-") as d:
             p = Path(d) / "input.json"
@@ -73,7 +74,10 @@ def compile_sources(sources: dict[str, str], tc: Toolchain) -> dict[str, Compile
                     "bytecode": c["evm"]["bytecode"]["object"],
                     "runtime_size": len(c["evm"]["deployedBytecode"]["object"]) // 2,
                 }
-        write_json_atomic(cached, out)
+        try:
+            write_json_atomic(cached, out)
+        except OSError:
+            pass  # only a cache: a read-only one (or a full disk) costs a recompile next time, not the result
     return {n: Compiled(n, c["abi"], bytes.fromhex(c["bytecode"]), c["runtime_size"]) for n, c in out.items()}
 
 
