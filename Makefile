@@ -1,13 +1,14 @@
 # zkmargin: `make demo` and `make test` each set up everything they need
-# (a Python venv with the package installed editable, and `npm ci`).
+# (a Python venv with the package installed editable, and the pinned node toolchain
+# installed by `zkmargin setup` with npm ci into the per-user data directory).
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PY_STAMP   := $(VENV)/.zkmargin-installed
-NODE_STAMP := node_modules/.zkmargin-installed
+NODE_STAMP := $(VENV)/.zkmargin-node
 
-.PHONY: setup demo test bench typecheck clean distclean
+.PHONY: setup demo test test-fast lint fidelity bench typecheck clean distclean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -20,16 +21,28 @@ $(PY_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-$(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund
+$(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
+	$(BIN)/zkmargin setup
 	@touch $@
 
 demo: setup
 	$(BIN)/zkmargin demo
 
-test: setup
+# CI's command: lint, types, then every test (real circom, snarkjs, proofs, EVMs)
+test: setup lint
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
+
+# no node, no circuit builds: the library, parsers, models and native engines (< 2 minutes)
+test-fast: $(PY_STAMP)
+	$(BIN)/python -m pytest -m "not slow and not node" -q
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fidelity: setup
+	ZKMARGIN_FIDELITY=full $(BIN)/python -m pytest tests/fidelity -q
 
 bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
@@ -40,7 +53,7 @@ typecheck: setup
 	$(BIN)/python -m mypy
 
 clean:
-	rm -rf demo-out .pytest_cache .mypy_cache .hypothesis
+	rm -rf demo-out dist build .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 distclean: clean
 	rm -rf $(VENV) node_modules *.egg-info

@@ -28,6 +28,7 @@ from zkmargin.proc import run
 from zkmargin.toolchain import Toolchain
 
 FIX = paths.FIXTURES_DIR
+REPO_ROOT = Path(__file__).resolve().parent.parent  # the checkout (README, PYTHONPATH for child processes)
 
 
 @pytest.fixture(scope="session", autouse=True)

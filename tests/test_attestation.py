@@ -127,7 +127,7 @@ def test_cli_attest_and_verify(keys: Callable[[str], CircuitKeys], tmp_path: obj
 
     from click.testing import CliRunner
 
-    from cli.main import cli
+    from zkmargin.cli.main import cli
 
     from .conftest import FIX
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from zkmargin.cli.main import cli
 from zkmargin import api, build, paths, registry
 from zkmargin.proc import run
 from zkmargin.toolchain import Toolchain

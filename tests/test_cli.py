@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from zkmargin.cli.main import cli
 from zkmargin.build import CircuitKeys
 from zkmargin.commitment import commitment
 from zkmargin.loaders import load_position

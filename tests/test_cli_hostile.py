@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli.main import MAX_EXPIRY, cli
+from zkmargin.cli.main import MAX_EXPIRY, cli
 from zkmargin.bundle import Bundle, decode_claim
 
 from .conftest import FIX

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cli.main import cli
+from zkmargin.cli.main import cli
 from zkmargin.build import CircuitKeys
 from zkmargin.loaders import load_market, load_position
 

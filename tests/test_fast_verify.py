@@ -15,7 +15,7 @@ from py_ecc.fields import optimized_bn128_FQ12 as FQ12
 from py_ecc.optimized_bn128 import optimized_curve as oc
 from py_ecc.optimized_bn128.optimized_pairing import final_exponentiate
 
-from cli.main import cli
+from zkmargin.cli.main import cli
 from zkmargin import api, bn254, groth16_fast, native
 from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys

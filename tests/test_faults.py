@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from zkmargin.cli.main import cli
 from zkmargin import build, native, paths, ptau, registry
 from zkmargin.build import CircuitKeys
 from zkmargin.errors import LockTimeout
@@ -34,7 +34,7 @@ from zkmargin.limits import RPC_TIMEOUT
 from zkmargin.progress import StderrProgress
 from zkmargin.toolchain import Toolchain
 
-from .conftest import FIX
+from .conftest import FIX, REPO_ROOT
 from .test_hostile_input import SYNTH_BUNDLE
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and PR_SET_PDEATHSIG")
@@ -53,7 +53,7 @@ class Recorder:
 
 
 def _env(cache: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(paths.PROJECT_ROOT), "ZKMARGIN_CACHE_DIR": str(cache), **extra}
+    return {**os.environ, "PYTHONPATH": str(REPO_ROOT), "ZKMARGIN_CACHE_DIR": str(cache), **extra}
 
 
 # --- JSON-RPC nodes that never answer ----------------------------------------------------------
@@ -264,7 +264,7 @@ def test_killed_setup_leaves_no_process_and_no_staging_dir(keys: Callable[[str],
     log = tmp_path / "build.log"
     with file_lock(dst.parent / f".{final.name}.lock"):
         with open(log, "w") as err:
-            b = subprocess.Popen([sys.executable, "-m", "cli.main", "build", "liquidation_4"], env=env,
+            b = subprocess.Popen([sys.executable, "-m", "zkmargin.cli.main", "build", "liquidation_4"], env=env,
                                  stdout=subprocess.DEVNULL, stderr=err)
         _wait_for(lambda: f"waiting for the build lock held by pid {os.getpid()}" in log.read_text(), 60,
                   "the second build to report its wait")
@@ -297,7 +297,7 @@ def test_native_compile_reports_progress(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_first_doctor_is_not_silent(tmp_path: Path) -> None:
-    res = subprocess.run([sys.executable, "-m", "cli.main", "doctor"], capture_output=True, text=True, timeout=120,
+    res = subprocess.run([sys.executable, "-m", "zkmargin.cli.main", "doctor"], capture_output=True, text=True, timeout=120,
                          env=_env(tmp_path / "cache", CC=str(_fake_cc(tmp_path))))
     assert "compiling the native prover with fakecc ... done (" in res.stderr, res.stderr
     assert "Traceback" not in res.stderr
@@ -340,7 +340,7 @@ def test_read_only_cache(keys: Callable[[str], CircuitKeys], isolated_cache: Pat
     env = _env(ro)
 
     def zk(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(_unprivileged([sys.executable, "-m", "cli.main", *args]), env=env, cwd=out,
+        return subprocess.run(_unprivileged([sys.executable, "-m", "zkmargin.cli.main", *args]), env=env, cwd=out,
                               capture_output=True, text=True, timeout=600)
 
     _chmod_tree(ro, writable=False)

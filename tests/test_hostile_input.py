@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli.main import cli
+from zkmargin.cli.main import cli
 from zkmargin import api, build, paths, perp, scan
 from zkmargin.bundle import Bundle, bundle_from_json, decode_claim, load_bundle, vkey_hash
 from zkmargin.errors import InputError
@@ -39,7 +39,7 @@ from zkmargin.loaders import (
 )
 from zkmargin.strictjson import json_path
 
-from .conftest import FIX
+from .conftest import FIX, REPO_ROOT
 
 MARKET = load_market(FIX / "market.json")
 PERP_MARKETS = perp.load_markets(FIX / "perp-markets.json")
@@ -382,8 +382,8 @@ def test_a_float_anywhere_in_a_bundle_is_named() -> None:
 # --- the crash itself, through the CLI, in a separate process --------------------------------
 
 def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(paths.PROJECT_ROOT)}
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=cwd, env=env, capture_output=True,
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    return subprocess.run([sys.executable, "-m", "zkmargin.cli.main", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=300)
 
 
@@ -414,7 +414,7 @@ def _hostile_cli_cases(bad: Path, good_bundle: Path, out: Path) -> list[list[str
 _DRIVER = """
 import json, sys
 from click.testing import CliRunner
-from cli.main import cli
+from zkmargin.cli.main import cli
 out = []
 for args in json.loads(sys.argv[1]):
     r = CliRunner().invoke(cli, args)
@@ -441,7 +441,7 @@ def test_cli_exit_2_without_traceback_in_a_real_process(tmp_path: Path, kind: st
     assert "Traceback" not in res.stderr and "bad.json" in res.stderr
     # then every command that reads a file, each file in turn
     cases = _hostile_cli_cases(bad, good, tmp_path)
-    env = {**os.environ, "PYTHONPATH": str(paths.PROJECT_ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     child = subprocess.run([sys.executable, "-c", _DRIVER, json.dumps(cases)], cwd=tmp_path, env=env,
                            capture_output=True, text=True, timeout=600)
     assert child.returncode == 0, (child.returncode, child.stderr[-2000:])

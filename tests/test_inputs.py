@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from zkmargin.cli.main import cli
 from zkmargin.errors import InputError
 from zkmargin.field import R
 from zkmargin.loaders import parse_threshold

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from zkmargin.cli.main import cli
 from zkmargin import api, groth16_fast, native, native_prover, onchain, prover
 from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from py_ecc.fields import optimized_bn128_FQ as FQ
 from py_ecc.optimized_bn128.optimized_curve import add, multiply, neg, normalize
 
-from cli.main import cli
+from zkmargin.cli.main import cli
 from zkmargin import api, perp
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle, decode_claim, vkey_hash

@@ -13,11 +13,13 @@ from pathlib import Path
 from zkmargin import paths
 from zkmargin.build import CircuitKeys
 
+from .conftest import REPO_ROOT
+
 
 def test_python_api_example_runs(keys: Callable[[str], CircuitKeys], tmp_path: Path) -> None:
     for c in ("liquidation_4", "attestation_4", "liquidation_step_4"):
         keys(c)
-    readme = (paths.PROJECT_ROOT / "README.md").read_text()
+    readme = (REPO_ROOT / "README.md").read_text()
     section = readme[readme.index("## Python API"):]
     code = re.search(r"```python\n(.*?)```", section, re.S)
     assert code is not None

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from zkmargin.cli.main import cli
 from zkmargin import scan
 from zkmargin.build import CircuitKeys
 from zkmargin.errors import InputError
@@ -122,7 +122,7 @@ def test_scan_with_hostile_files_proves_the_good_ones(keys: Callable[[str], Circ
     (src / "longstring.json").write_text(json.dumps({"collateral": {"WETH": "9" * 5000}, "debt": {}, "salt": "1"}))
     os.mkfifo(src / "fifo.json")
     out = tmp_path / "out"
-    res = subprocess.run([sys.executable, "-m", "cli.main", "scan", str(src), "--market", str(FIX / "market.json"),
+    res = subprocess.run([sys.executable, "-m", "zkmargin.cli.main", "scan", str(src), "--market", str(FIX / "market.json"),
                           "--prices", str(FIX / "prices.json"), "-o", str(out), "--json", "--workers", "1"],
                          capture_output=True, text=True, timeout=600,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})

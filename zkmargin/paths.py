@@ -18,10 +18,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CIRCUITS_DIR = PROJECT_ROOT / "circuits"
+# Everything zkmargin reads of its own lives inside the package, so a wheel works anywhere.
+# In a checkout, zkmargin/data/* are symlinks to the top-level circuits/, contracts/, fixtures/
+# and the node lock files; building a wheel copies their contents in.
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_DIR = PACKAGE_DIR / "data"
+CIRCUITS_DIR = DATA_DIR / "circuits"
 REGISTRY_FILE = CIRCUITS_DIR / "circuits.json"
-FIXTURES_DIR = PROJECT_ROOT / "fixtures"
+CONTRACTS_DIR = DATA_DIR / "contracts"
+FIXTURES_DIR = DATA_DIR / "fixtures"
+NODE_LOCK_DIR = DATA_DIR / "node"  # package.json + package-lock.json: the pinned node toolchain
 DEV_PTAU = FIXTURES_DIR / "dev-pot14.ptau"
 DEV_PTAU_SHA256_FILE = FIXTURES_DIR / "dev-pot14.ptau.sha256"
 
@@ -42,6 +48,22 @@ def cache_root() -> Path:
         return Path(env).expanduser().resolve()
     xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return (Path(xdg) / "zkmargin").resolve()
+
+
+def data_home() -> Path:
+    """$ZKMARGIN_DATA_DIR, else $XDG_DATA_HOME/zkmargin, else ~/.local/share/zkmargin: what
+    `zkmargin setup` installs (the node toolchain), per user."""
+    env = os.environ.get("ZKMARGIN_DATA_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return (Path(xdg) / "zkmargin").resolve()
+
+
+def node_toolchain_dir() -> Path:
+    """Where `zkmargin setup` puts node_modules for the lock file this package ships (one per lock)."""
+    lock = sha256_file(NODE_LOCK_DIR / "package-lock.json")
+    return data_home() / "node" / lock[:16]
 
 
 def circuit_sources() -> list[Path]:

@@ -21,7 +21,7 @@ from .strictjson import read_json
 from .toolchain import Toolchain
 
 _JS = Path(__file__).parent / "js"
-CONTRACTS_DIR = paths.PROJECT_ROOT / "contracts"
+CONTRACTS_DIR = paths.CONTRACTS_DIR
 # Cancun: supported by anvil, pyrevm and every major L1/L2 today; optimizer on, as deployed.
 SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 200},

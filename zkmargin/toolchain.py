@@ -2,21 +2,25 @@
 the chosen prover backend.
 
 Resolution order: an explicit argument, then the environment (ZKMARGIN_NODE,
-ZKMARGIN_NODE_MODULES, ZKMARGIN_PROVER), then `node` on PATH, the project's node_modules
-and the "auto" prover (native when a C compiler builds it, else snarkjs).
+ZKMARGIN_NODE_MODULES, ZKMARGIN_PROVER), then `node` on PATH, the node_modules that
+`zkmargin setup` installed from the lock file this package ships (per user, one directory per
+lock), and the "auto" prover (the C prover when a C compiler builds it, else snarkjs).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from . import paths
 from .errors import ToolchainError
+from .fsutil import file_lock, staging_dir
 from .proc import resolve, run
+from .progress import NullProgress, Progress
 
 # package -> (CLI script relative to the package, what it is for)
 PACKAGES: dict[str, tuple[str | None, str]] = {
@@ -30,7 +34,8 @@ PACKAGES: dict[str, tuple[str | None, str]] = {
 REQUIRED = ("circom2", "snarkjs", "circomlib", "solc")
 # What changes compiled circuits and keys; part of every compile cache key.
 FINGERPRINTED = ("circom2", "snarkjs", "circomlib")
-FIX = "run `npm ci` in the project root (or `make setup`)"
+FIX = "run `zkmargin setup` (installs the pinned node packages with npm ci; needs node and npm)"
+NPM_TIMEOUT = 1800.0
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class Toolchain:
     def discover(cls, node: str | None = None, node_modules: str | Path | None = None,
                  prover: str | None = None) -> Toolchain:
         node_s = node or os.environ.get("ZKMARGIN_NODE") or "node"
-        nm = node_modules or os.environ.get("ZKMARGIN_NODE_MODULES") or paths.PROJECT_ROOT / "node_modules"
+        nm = node_modules or os.environ.get("ZKMARGIN_NODE_MODULES") or paths.node_toolchain_dir() / "node_modules"
         return cls(node_s, Path(nm).resolve(), prover or os.environ.get("ZKMARGIN_PROVER") or "auto")
 
     def package_dir(self, package: str) -> Path:
@@ -124,3 +129,32 @@ class Toolchain:
             except ToolchainError:
                 out.append(Check(pkg, False, f"MISSING {pkg} ({what}): expected at {pdir}; {FIX}"))
         return out
+
+
+INSTALLED_STAMP = ".zkmargin-installed"
+
+
+def install(node: str | None = None, progress: Progress | None = None) -> Path:
+    """`npm ci` of the lock file this package ships into the per-user toolchain directory (built
+    aside, published by rename, so an interrupted install is never used); returns node_modules.
+    A directory already installed from the same lock is kept."""
+    progress = progress or NullProgress()
+    final = paths.node_toolchain_dir()
+    if (final / "node_modules" / INSTALLED_STAMP).is_file():
+        return final / "node_modules"
+    node_s = node or os.environ.get("ZKMARGIN_NODE") or "node"
+    try:
+        resolve(node_s)
+        npm = resolve("npm")
+    except ToolchainError:
+        raise ToolchainError("zkmargin setup needs Node.js (>= 18) and npm on PATH; verifying bundles "
+                             "(--vkey) needs neither") from None
+    with file_lock(final.parent / f".{final.name}.lock", progress):
+        if (final / "node_modules" / INSTALLED_STAMP).is_file():
+            return final / "node_modules"
+        with progress.step(f"installing the pinned node toolchain into {final} (npm ci)"), staging_dir(final) as tmp:
+            for name in ("package.json", "package-lock.json"):
+                shutil.copyfile(paths.NODE_LOCK_DIR / name, tmp / name)
+            run([npm, "ci", "--no-audit", "--no-fund"], cwd=tmp, timeout=NPM_TIMEOUT)
+            (tmp / "node_modules" / INSTALLED_STAMP).write_text("npm ci of the shipped package-lock.json\n")
+    return final / "node_modules"
