@@ -164,15 +164,16 @@ def test_unicode_digits_are_not_numbers() -> None:
 
 # --- the classes of issue 11, for every file a user hands zkmargin ---------------------------
 
+# the generators: well-formed points (the bundle is parsed strictly when it is loaded)
+_G2 = [["10857046999023057135944570762232829481370756359578518086990519993285655852781", "11559732032986387107991004021392285783925812861821192530917403151452391805634"], ["8495653923123431417604973247489272438418190587263600148770280649306958101930", "4082367875863433681332203403145435568316851327593401208105741076214120093531"], ["1", "0"]]
 _VKEY = {"protocol": "groth16", "curve": "bn128", "nPublic": 14, "vk_alpha_1": ["1", "2", "1"],
-         "vk_beta_2": [["1", "2"], ["3", "4"], ["1", "0"]], "vk_gamma_2": [["1", "2"], ["3", "4"], ["1", "0"]],
-         "vk_delta_2": [["1", "2"], ["3", "4"], ["1", "0"]], "vk_alphabeta_12": [[["1", "2"]] * 3] * 2,
+         "vk_beta_2": _G2, "vk_gamma_2": _G2, "vk_delta_2": _G2, "vk_alphabeta_12": [[["1", "2"]] * 3] * 2,
          "IC": [["1", "2", "1"]] * 15}
 # A well-formed bundle (its proof is not valid: nothing here verifies one). The pinned key and
 # the manifest below never match it, so verify_bundle answers without any pairing.
 SYNTH_BUNDLE = {"format": "zkmargin.bundle/1", "statement": "liquidation", "circuit": "liquidation_4",
                 "public_signals": [str(i) for i in range(14)],
-                "proof": {"pi_a": ["1", "2", "1"], "pi_b": [["1", "2"], ["3", "4"], ["1", "0"]],
+                "proof": {"pi_a": ["1", "2", "1"], "pi_b": _G2,
                           "pi_c": ["1", "2", "1"], "protocol": "groth16", "curve": "bn128"},
                 "verification_key": _VKEY, "vkey_sha256": vkey_hash(_VKEY), "setup": {}, "context": {}}
 BUNDLE = bundle_from_json(SYNTH_BUNDLE)
