@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from zkmargin.settings import Settings
+from zkmargin.statements import lending
 from zkmargin import api, onchain
 from zkmargin.bundle import Bundle
 from zkmargin.evm import ANVIL_DEV_KEY, Chain, InProcessChain, RpcChain, start_anvil
@@ -29,7 +31,7 @@ def _bundle(n_assets: int, tc: Toolchain) -> Bundle:
     market = Market(f"bench{n_assets}", assets)
     prices = PriceSnapshot({a.symbol: PricePoint(10**8, 1, 1) for a in assets})
     position = Position({"T0": 10**18}, {f"T{n_assets - 1}": 9 * 10**17}, 42)
-    return api.prove_liquidation(position, market, prices, toolchain=tc, progress=StderrProgress())
+    return lending.prove_liquidation(position, market, prices, settings=Settings(toolchain=tc, progress=StderrProgress()))
 
 
 def _median_ms(fn: Callable[[], object], repeat: int) -> float:
@@ -54,7 +56,7 @@ def main() -> None:
             chains: dict[str, Chain] = {"pyrevm": InProcessChain(), "anvil": RpcChain(url, ANVIL_DEV_KEY)}
             row: dict[str, object] = {"circuit": b.circuit, "public_inputs": len(b.public_signals)}
             for name, chain in chains.items():
-                addr = api.deploy_verifier(chain, b.vkey, tc)
+                addr = api.deploy_verifier(chain, b.vkey, Settings(toolchain=tc))
                 report = onchain.measure_gas(chain, addr, b)
                 row[f"gas_{name}"] = report.total
                 row["gas_execution"] = report.execution

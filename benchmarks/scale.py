@@ -31,7 +31,8 @@ from zkmargin.groth16 import verify as reference_verify
 from zkmargin.model import Asset, Market, Position, PricePoint, PriceSnapshot
 from zkmargin.proc import run
 from zkmargin.progress import StderrProgress
-from zkmargin.statements import liquidation_hashed_inputs, liquidation_inputs
+from zkmargin.settings import Settings
+from zkmargin.statements.lending import liquidation_hashed_inputs, liquidation_inputs
 from zkmargin.toolchain import Toolchain
 from zkmargin.warm_prover import ProverPool
 from zkmargin.witness import WitnessCalculator, write_wtns
@@ -125,12 +126,12 @@ def bench_size(n: int, proofs: int, tc: Toolchain, progress: StderrProgress) -> 
     with progress.step(f"gas, plain vs hashed ({n} assets)"):
         chain = InProcessChain()
         plain = api.make_bundle(keys, proof, public, {})
-        row["gas_plain"] = api.measure_gas(plain, chain=chain, toolchain=tc).total
+        row["gas_plain"] = api.measure_gas(plain, chain=chain, settings=Settings(toolchain=tc)).total
         hstmt = liquidation_hashed_inputs(positions[0], market, prices, 10**18)
         hw = WitnessCalculator(hkeys.compiled.wasm).calculate(hstmt.inputs)
         hproof, hpublic = prover.prove(hkeys, hw, tc)
         hashed = api.make_bundle(hkeys, hproof, hpublic, {})
-        row["gas_hashed"] = api.measure_gas(hashed, chain=chain, toolchain=tc).total
+        row["gas_hashed"] = api.measure_gas(hashed, chain=chain, settings=Settings(toolchain=tc)).total
         row["gas_formula_plain"] = onchain.FORMULA_BASE + onchain.FORMULA_PER_INPUT * len(public)
         row["gas_onchain_prices_hash"] = prices_hash_gas(n, chain, tc)
     return row

@@ -17,6 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from zkmargin import api, build, paths, registry
+from zkmargin.settings import Settings
+from zkmargin.statements import lending
 from zkmargin.bundle import Bundle
 from zkmargin.commitment import commit_amounts
 from zkmargin.field import R
@@ -79,7 +81,7 @@ def bundle(keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Posi
            prices: PriceSnapshot) -> Bundle:
     """One liquidation proof of the fixture position (4 slots), shared by the read-only tests."""
     keys("liquidation_4")
-    return api.prove_liquidation(liquidatable, market, prices, toolchain=tc)
+    return lending.prove_liquidation(liquidatable, market, prices, settings=Settings(toolchain=tc))
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from zkmargin import api, registry
+from zkmargin.settings import Settings
+from zkmargin.statements import lending
 from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
@@ -15,7 +17,8 @@ from zkmargin.errors import InputError, StatementFalse, WitnessError
 from zkmargin.groth16 import verify as native_verify
 from zkmargin.model import Market, Position, PriceSnapshot, evaluate
 from zkmargin.snarkjs_verify import verify as snarkjs_verify
-from zkmargin.statements import AttestationContext, attestation_inputs, domain_hash
+from zkmargin.attestation import AttestationContext, domain_hash
+from zkmargin.statements.lending import attestation_inputs
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import WitnessCalculator
 
@@ -27,7 +30,7 @@ NOW = 1_900_000_000
 def attestation(keys: Callable[[str], CircuitKeys], tc: Toolchain, healthy: Position, market: Market,
                 prices: PriceSnapshot) -> Bundle:
     keys("attestation_4")
-    return api.attest_solvency(healthy, market, prices, 15 * 10**17, CTX, toolchain=tc)
+    return lending.attest_solvency(healthy, market, prices, 15 * 10**17, CTX, settings=Settings(toolchain=tc))
 
 
 def test_constraint_count_and_signals(keys: Callable[[str], CircuitKeys]) -> None:
@@ -39,9 +42,9 @@ def test_constraint_count_and_signals(keys: Callable[[str], CircuitKeys]) -> Non
 
 
 def test_valid_attestation(attestation: Bundle, tc: Toolchain) -> None:
-    for backend in ("native", "snarkjs", "evm"):
-        res = api.verify_bundle(attestation, keys=InstalledKeys(), backend=backend, domain=CTX.domain, now=NOW, nonce=77,  # type: ignore[arg-type]
-                                toolchain=tc)
+    for backend in ("fast", "snarkjs", "evm"):
+        res = api.verify_bundle(attestation, keys=InstalledKeys(), verifier=backend, domain=CTX.domain, now=NOW, nonce=77,  # type: ignore[arg-type]
+                                settings=Settings(toolchain=tc))
         assert res.valid, (backend, res.reason)
     claim = api.decode_claim(attestation)
     assert claim.signals["domain"] == domain_hash(CTX.domain)
@@ -93,10 +96,10 @@ def test_context_signals_are_bound(attestation: Bundle, tc: Toolchain) -> None:
 def test_boundary_both_sides(keys: Callable[[str], CircuitKeys], tc: Toolchain, healthy: Position, market: Market,
                              prices: PriceSnapshot) -> None:
     hf = evaluate(healthy, market, prices).health_factor
-    b = api.attest_solvency(healthy, market, prices, hf, CTX, toolchain=tc)  # HF exactly at t: HF >= t holds
+    b = lending.attest_solvency(healthy, market, prices, hf, CTX, settings=Settings(toolchain=tc))  # HF exactly at t: HF >= t holds
     assert api.verify_bundle(b, keys=InstalledKeys(), domain=CTX.domain, now=NOW).valid
     with pytest.raises(StatementFalse, match="health factor 1.635"):
-        api.attest_solvency(healthy, market, prices, hf + 1, CTX, toolchain=tc)
+        lending.attest_solvency(healthy, market, prices, hf + 1, CTX, settings=Settings(toolchain=tc))
     # the circuit refuses HF + 1 by itself (model bypassed)
     inputs = attestation_inputs(healthy, market, prices, hf, CTX).inputs
     wc = WitnessCalculator(keys("attestation_4").compiled.wasm)
@@ -108,7 +111,7 @@ def test_boundary_both_sides(keys: Callable[[str], CircuitKeys], tc: Toolchain, 
 def test_liquidatable_position_cannot_attest(tc: Toolchain, liquidatable: Position, market: Market,
                                             prices: PriceSnapshot) -> None:
     with pytest.raises(StatementFalse, match="0.981"):
-        api.attest_solvency(liquidatable, market, prices, 10**18, CTX, toolchain=tc)
+        lending.attest_solvency(liquidatable, market, prices, 10**18, CTX, settings=Settings(toolchain=tc))
 
 
 @pytest.mark.parametrize(("field", "kwargs"), [

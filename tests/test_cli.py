@@ -86,7 +86,7 @@ def test_health(runner: CliRunner) -> None:
 
 
 def test_verify_valid_and_json(runner: CliRunner, bundle_file: Path) -> None:
-    for backend in ("native", "snarkjs"):
+    for backend in ("fast", "snarkjs"):
         res = runner.invoke(cli, ["verify", str(bundle_file), "--backend", backend, "--json"])
         assert res.exit_code == 0, res.output
         data = json.loads(res.stdout)
@@ -107,7 +107,7 @@ def test_verify_tampered_is_exit_1(runner: CliRunner, bundle_file: Path, tmp_pat
     data["public_signals"][13] = str(2 * 10**18)  # claim HF < 2 instead of HF < 1
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
-    for backend in ("native", "snarkjs"):
+    for backend in ("fast", "snarkjs"):
         res = runner.invoke(cli, ["verify", str(bad), "--backend", backend])
         assert res.exit_code == 1, res.output
         assert "INVALID" in res.output

@@ -13,7 +13,8 @@ from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from zkmargin.cli.main import MAX_EXPIRY, cli
+from zkmargin.attestation import MAX_EXPIRY
+from zkmargin.cli.main import cli
 from zkmargin.bundle import Bundle, decode_claim
 
 from .conftest import FIX

@@ -21,6 +21,8 @@ from py_ecc.fields import optimized_bn128_FQ2 as FQ2
 from py_ecc.optimized_bn128 import optimized_curve as oc
 
 from zkmargin import api, groth16, groth16_fast, onchain, paths, snarkjs_verify
+from zkmargin.settings import Settings
+from zkmargin.statements import lending
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
 from zkmargin.errors import InputError
@@ -282,7 +284,7 @@ CASES = [
 def other_public(keys: Callable[[str], CircuitKeys], tc: Toolchain, market: Market, prices: PriceSnapshot) -> list[str]:
     keys("liquidation_4")
     pos = Position({"WETH": 10 * 10**18}, {"USDC": 22001 * 10**6}, 501)
-    return api.prove_liquidation(pos, market, prices, toolchain=tc).public_signals
+    return lending.prove_liquidation(pos, market, prices, settings=Settings(toolchain=tc)).public_signals
 
 
 def test_cases_are_distinct() -> None:

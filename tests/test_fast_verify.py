@@ -16,6 +16,8 @@ from py_ecc.optimized_bn128 import optimized_curve as oc
 from py_ecc.optimized_bn128.optimized_pairing import final_exponentiate
 
 from zkmargin.cli.main import cli
+from zkmargin.settings import Settings
+from zkmargin.statements import lending
 from zkmargin import api, bn254, groth16_fast, native
 from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
@@ -35,7 +37,7 @@ def bundles(keys: Callable[[str], CircuitKeys], tc: Toolchain, market: Market, p
     out = []
     for i in range(3):
         pos = Position({"WETH": 10 * 10**18}, {"USDC": (22000 + i) * 10**6}, 500 + i)
-        out.append(api.prove_liquidation(pos, market, prices, toolchain=tc))
+        out.append(lending.prove_liquidation(pos, market, prices, settings=Settings(toolchain=tc)))
     return out
 
 
@@ -165,5 +167,5 @@ def test_cli_verify_batch_names_the_bad_bundles(bundles: list[Bundle], keys: Cal
 def test_api_batch_and_backends(bundles: list[Bundle], keys: Callable[[str], CircuitKeys]) -> None:
     assert api.verify_bundles(bundles, vkey=bundles[0].vkey).valid
     assert not api.verify_bundles(bundles, vkey=keys("liquidation_8").vkey()).valid
-    for backend in ("native", "reference"):
-        assert api.verify_bundle(bundles[1], keys=InstalledKeys(), backend=backend).valid  # type: ignore[arg-type]
+    for backend in ("fast", "reference"):
+        assert api.verify_bundle(bundles[1], keys=InstalledKeys(), verifier=backend).valid  # type: ignore[arg-type]

@@ -9,6 +9,8 @@ from eth_abi.abi import decode, encode
 from eth_utils.crypto import keccak
 
 from zkmargin import api, solidity
+from zkmargin.settings import Settings
+from zkmargin.statements import lending
 from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.evm import InProcessChain
@@ -16,7 +18,7 @@ from zkmargin.groth16 import verify as reference_verify
 from zkmargin.model import Market, Position, PriceSnapshot
 from zkmargin.poseidon import poseidon
 from zkmargin.snarkjs_verify import verify as snarkjs_verify
-from zkmargin.statements import liquidation_hashed_inputs, prices_hash
+from zkmargin.statements.lending import liquidation_hashed_inputs, prices_hash
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import WitnessCalculator
 
@@ -24,19 +26,19 @@ from zkmargin.witness import WitnessCalculator
 def test_hashed_proof_and_gas(keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position,
                               market: Market, prices: PriceSnapshot) -> None:
     keys("liquidation_hashed_4")
-    b = api.prove_liquidation_hashed(liquidatable, market, prices, toolchain=tc)
+    b = lending.prove_liquidation_hashed(liquidatable, market, prices, settings=Settings(toolchain=tc))
     claim = api.decode_claim(b)
     expected = prices_hash([prices.prices[s].price for s in market.symbols])
     assert claim.signals["pricesHash"] == expected
     assert len(b.public_signals) == 4 and "hashing to" in claim.describe()
-    for backend in ("native", "snarkjs", "evm"):
-        assert api.verify_bundle(b, keys=InstalledKeys(), backend=backend, toolchain=tc).valid  # type: ignore[arg-type]
+    for backend in ("fast", "snarkjs", "evm"):
+        assert api.verify_bundle(b, keys=InstalledKeys(), verifier=backend, settings=Settings(toolchain=tc)).valid  # type: ignore[arg-type]
     for i in (1, 2):  # another prices hash or parameters hash
         pub = list(b.public_signals)
         pub[i] = str(int(pub[i]) + 1)
         assert not reference_verify(b.vkey, pub, b.proof).valid
         assert not snarkjs_verify(b.vkey, pub, b.proof, tc).valid
-    plain = api.prove_liquidation(liquidatable, market, prices, toolchain=tc)
+    plain = lending.prove_liquidation(liquidatable, market, prices, settings=Settings(toolchain=tc))
     assert api.measure_gas(b).total < api.measure_gas(plain).total - 50_000
 
 

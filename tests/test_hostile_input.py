@@ -188,7 +188,7 @@ def _use_bundle(b: Bundle) -> None:
     """What the CLI does with a bundle it loaded: its claim, calldata and a verification."""
     decode_claim(b).to_json()
     api.bundle_calldata(b).encoded()
-    api.verify_bundle(b, backend="reference")
+    api.verify_bundle(b, verifier="reference")
 
 
 # Loaders that check every value of their file: any over-long number in them is an error. Bundles,

@@ -9,6 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from zkmargin import api, liquidation_step
+from zkmargin.settings import Settings
+from zkmargin.statements import step
 from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.commitment import commitment
@@ -58,13 +60,13 @@ def test_domain_worked_example() -> None:
 def test_step_proves_and_verifies(keys: Callable[[str], CircuitKeys], tc: Toolchain) -> None:
     keys("liquidation_step_4")
     pos = Position({"WETH": 10 * 10**18, "USDC": 5000 * 10**6}, {"USDC": 25000 * 10**6}, 11)
-    bundle, after = api.prove_liquidation_step(pos, MARKET, prices(), "WETH", "USDC", 7500 * 10**6, toolchain=tc)
+    bundle, after = step.prove_liquidation_step(pos, MARKET, prices(), "WETH", "USDC", 7500 * 10**6, settings=Settings(toolchain=tc))
     claim = api.decode_claim(bundle, MARKET.symbols)
     assert claim.signals["newCommitment"] == commitment(after, MARKET, 4)  # model's new commitment = circuit's
     assert claim.signals["oldCommitment"] == commitment(pos, MARKET, 4)
     assert "repaid 7500000000 of USDC" in claim.describe()
-    for backend in ("native", "snarkjs", "evm"):
-        assert api.verify_bundle(bundle, keys=InstalledKeys(), backend=backend, toolchain=tc).valid  # type: ignore[arg-type]
+    for backend in ("fast", "snarkjs", "evm"):
+        assert api.verify_bundle(bundle, keys=InstalledKeys(), verifier=backend, settings=Settings(toolchain=tc)).valid  # type: ignore[arg-type]
     names = keys("liquidation_step_4").compiled.public_signals
     for field in ("debtRepaid", "collateralToLiquidator", "protocolFeeAmount", "newCommitment", "deficit"):
         pub = list(bundle.public_signals)

@@ -11,7 +11,8 @@ from zkmargin.commitment import commit_amounts
 from zkmargin.errors import InputError, WitnessError
 from zkmargin.limits import AMOUNT_BITS, PRICE_BITS
 from zkmargin.model import Asset, Market, Position, PricePoint, PriceSnapshot, evaluate
-from zkmargin.statements import AttestationContext, _lending_inputs
+from zkmargin.attestation import AttestationContext
+from zkmargin.statements.lending import _lending_inputs
 from zkmargin.witness import WitnessCalculator
 
 CTX = AttestationContext("d", 1, 1)

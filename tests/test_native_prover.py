@@ -13,6 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from zkmargin.cli.main import cli
+from zkmargin.settings import Settings
+from zkmargin.statements import lending
 from zkmargin import api, groth16_fast, native, native_prover, onchain, prover
 from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
@@ -23,7 +25,7 @@ from zkmargin.groth16 import verify as reference_verify
 from zkmargin.liquidation_step import step_inputs
 from zkmargin.model import Asset, Market, Position, PricePoint, PriceSnapshot
 from zkmargin.snarkjs_verify import verify as snarkjs_verify
-from zkmargin.statements import liquidation_inputs
+from zkmargin.statements.lending import liquidation_inputs
 from zkmargin.toolchain import Toolchain
 from zkmargin.warm_prover import ProverPool
 from zkmargin.witness import InputValue, WitnessCalculator
@@ -51,7 +53,7 @@ def chain() -> Iterator[InProcessChain]:
 
 
 def _native(tc: Toolchain) -> Toolchain:
-    return dataclasses.replace(tc, prover="native")
+    return dataclasses.replace(tc, prover="c")
 
 
 def _snarkjs(tc: Toolchain) -> Toolchain:
@@ -187,16 +189,16 @@ def test_without_a_compiler_auto_falls_back_to_snarkjs(keys: Callable[[str], Cir
                                                         liquidatable: Position) -> None:
     assert prover.backend("auto") == "snarkjs"
     with pytest.raises(ToolchainError, match="nonexistent"):
-        prover.backend("native")
-    b = api.prove_liquidation(liquidatable, market, prices, toolchain=dataclasses.replace(tc, prover="auto"))
+        prover.backend("c")
+    b = lending.prove_liquidation(liquidatable, market, prices, settings=Settings(toolchain=dataclasses.replace(tc, prover="auto")))
     assert api.verify_bundle(b, keys=InstalledKeys()).valid
 
 
 @pytest.mark.usefixtures("no_compiler")
-def test_cli_prover_native_without_a_compiler_is_an_error(keys: Callable[[str], CircuitKeys], tmp_path: Path) -> None:
+def test_cli_prover_c_without_a_compiler_is_an_error(keys: Callable[[str], CircuitKeys], tmp_path: Path) -> None:
     keys("liquidation_4")
     out = tmp_path / "b.json"
-    res = CliRunner().invoke(cli, ["-q", "--prover", "native", "prove", str(FIX / "position-liquidatable.json"),
+    res = CliRunner().invoke(cli, ["-q", "--prover", "c", "prove", str(FIX / "position-liquidatable.json"),
                                    "--market", str(FIX / "market.json"), "--prices", str(FIX / "prices.json"),
                                    "-o", str(out)])
     assert res.exit_code == 2 and "nonexistent" in res.output
@@ -205,25 +207,29 @@ def test_cli_prover_native_without_a_compiler_is_an_error(keys: Callable[[str], 
 
 def test_doctor_names_the_prover() -> None:
     res = CliRunner().invoke(cli, ["doctor", "--json"])
-    assert res.exit_code == 0 and json.loads(res.output)["prover"].startswith("native (C, ")
+    data = json.loads(res.output)
+    assert res.exit_code == 0 and data["prover"] == "c (the C prover)" and data["compiler"]
+    assert data["verifier_engine"] == "fast: C engine" and data["native_unavailable"] is None
     res = CliRunner().invoke(cli, ["--prover", "snarkjs", "doctor", "--json"])
-    assert json.loads(res.output)["prover"] == "snarkjs"
+    assert json.loads(res.output)["prover"] == "snarkjs (chosen)"
 
 
 @pytest.mark.usefixtures("no_compiler")
 def test_doctor_without_a_compiler() -> None:
     res = CliRunner().invoke(cli, ["doctor", "--json"])
-    assert res.exit_code == 0 and json.loads(res.output)["prover"] == "snarkjs"  # auto falls back
-    res = CliRunner().invoke(cli, ["--prover", "native", "doctor", "--json"])
-    assert res.exit_code == 2 and json.loads(res.output)["prover"].startswith("native unavailable")
+    data = json.loads(res.output)  # auto falls back, and says why
+    assert res.exit_code == 0 and data["prover"].startswith("snarkjs (fallback: ") and "nonexistent" in data["prover"]
+    assert data["verifier_engine"].startswith("fast: pure-Python engine (no C library: ")
+    res = CliRunner().invoke(cli, ["--prover", "c", "doctor", "--json"])
+    assert res.exit_code == 2 and json.loads(res.output)["prover"].startswith("c unavailable")
 
 
 def test_unknown_backend_is_an_input_error() -> None:
-    with pytest.raises(Exception, match="--prover: must be one of auto, native, snarkjs"):
+    with pytest.raises(Exception, match="--prover: must be one of auto, c, snarkjs"):
         prover.backend("rapidsnark")
 
 
-@pytest.mark.parametrize("backend", ["native", "snarkjs"])
+@pytest.mark.parametrize("backend", ["c", "snarkjs"])
 def test_pool_backends_prove_in_order(backend: str, keys: Callable[[str], CircuitKeys], tc: Toolchain,
                                       market: Market, prices: PriceSnapshot) -> None:
     k = keys("liquidation_4")
@@ -233,7 +239,7 @@ def test_pool_backends_prove_in_order(backend: str, keys: Callable[[str], Circui
     with ProverPool(k, dataclasses.replace(tc, prover=backend), size=2) as pool:
         assert pool.backend == backend
         results = pool.prove_many(ws)
-        assert (pool.workers() == []) == (backend == "native")
+        assert (pool.workers() == []) == (backend == "c")
     fast = groth16_fast.PreparedKey(k.vkey())
     assert [pub for _, pub in results] == [[str(v) for v in w[1:15]] for w in ws]
     assert all(groth16_fast.verify(fast, pub, proof).valid for proof, pub in results)

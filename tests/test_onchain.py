@@ -13,6 +13,8 @@ from eth_abi.abi import decode, encode
 from eth_utils.crypto import keccak
 
 from zkmargin import api, calldata, onchain, solidity
+from zkmargin.settings import Settings
+from zkmargin.statements import lending, step
 from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
@@ -116,8 +118,8 @@ def test_gas_is_measured_from_a_successful_call(bundle: Bundle, chain: Chain, tc
 
 
 def test_gas_is_the_same_on_pyrevm_and_anvil(bundle: Bundle, tc: Toolchain, anvil_url: str) -> None:
-    a = api.measure_gas(bundle, chain=InProcessChain(), toolchain=tc)
-    b = api.measure_gas(bundle, chain=RpcChain(anvil_url, ANVIL_DEV_KEY), toolchain=tc)
+    a = api.measure_gas(bundle, chain=InProcessChain(), settings=Settings(toolchain=tc))
+    b = api.measure_gas(bundle, chain=RpcChain(anvil_url, ANVIL_DEV_KEY), settings=Settings(toolchain=tc))
     assert (a.total, a.calldata, a.execution) == (b.total, b.calldata, b.execution)
 
 
@@ -135,10 +137,10 @@ def test_estimate_gas_is_a_trap(bundle: Bundle, tc: Toolchain, anvil_url: str) -
 
 
 def test_verify_api_evm_backend(bundle: Bundle, tc: Toolchain, keys: Callable[[str], CircuitKeys]) -> None:
-    res = api.verify_bundle(bundle, keys=InstalledKeys(), backend="evm", toolchain=tc)
+    res = api.verify_bundle(bundle, keys=InstalledKeys(), verifier="evm", settings=Settings(toolchain=tc))
     assert res.valid and res.verifier_address
     # pinned to another key: refused before any chain work
-    res = api.verify_bundle(bundle, backend="evm", vkey=keys("liquidation_8").vkey(), toolchain=tc)
+    res = api.verify_bundle(bundle, verifier="evm", vkey=keys("liquidation_8").vkey(), settings=Settings(toolchain=tc))
     assert not res.valid
 
 
@@ -263,7 +265,7 @@ def test_pool_rejects_other_threshold_and_invalid_proof(pool: Pool, bundle: Bund
                                                         liquidatable: Position, market: Market,
                                                         prices: PriceSnapshot) -> None:
     pool.register(int(bundle.public_signals[0]))
-    weaker = api.prove_liquidation(liquidatable, market, prices, 15 * WAD // 10, toolchain=tc)
+    weaker = lending.prove_liquidation(liquidatable, market, prices, 15 * WAD // 10, settings=Settings(toolchain=tc))
     _expect("ThresholdMismatch", lambda: pool.liquidate(weaker))
     proof = copy.deepcopy(bundle.proof)
     proof["pi_a"][1] = str(Q - int(proof["pi_a"][1]))
@@ -275,7 +277,7 @@ def test_pool_rejects_other_threshold_and_invalid_proof(pool: Pool, bundle: Bund
 def step_bundle(keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market,
                 prices: PriceSnapshot) -> Bundle:
     keys("liquidation_step_4")
-    b, _ = api.prove_liquidation_step(liquidatable, market, prices, "WETH", "USDC", 7500 * 10**6, toolchain=tc)
+    b, _ = step.prove_liquidation_step(liquidatable, market, prices, "WETH", "USDC", 7500 * 10**6, settings=Settings(toolchain=tc))
     return b
 
 

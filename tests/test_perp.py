@@ -10,13 +10,15 @@ from dataclasses import replace
 import pytest
 
 from zkmargin import api, perp
+from zkmargin.settings import Settings
+from zkmargin.statements import perp as perp_statements
 from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.errors import InputError, StatementFalse, WitnessError
 from zkmargin.field import R
 from zkmargin.groth16 import verify as native_verify
 from zkmargin.snarkjs_verify import verify as snarkjs_verify
-from zkmargin.statements import AttestationContext
+from zkmargin.attestation import AttestationContext
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import WitnessCalculator
 
@@ -78,10 +80,10 @@ def test_liquidation_boundary_both_sides(tc: Toolchain, liq_calc: WitnessCalcula
     m = perp.evaluate(LIQ, MARKETS, QUOTES)
     at_mm = m.maintenance - sum(m.pnl.values())  # collateral giving equity == MM exactly
     below = _with_collateral(LIQ, at_mm - 1)
-    b = api.prove_perp_liquidation(below, MARKETS, QUOTES, toolchain=tc)
-    assert api.verify_bundle(b, keys=InstalledKeys()).valid and api.verify_bundle(b, keys=InstalledKeys(), backend="snarkjs", toolchain=tc).valid
+    b = perp_statements.prove_perp_liquidation(below, MARKETS, QUOTES, settings=Settings(toolchain=tc))
+    assert api.verify_bundle(b, keys=InstalledKeys()).valid and api.verify_bundle(b, keys=InstalledKeys(), verifier="snarkjs", settings=Settings(toolchain=tc)).valid
     with pytest.raises(StatementFalse, match="not liquidatable"):
-        api.prove_perp_liquidation(_with_collateral(LIQ, at_mm), MARKETS, QUOTES, toolchain=tc)
+        perp_statements.prove_perp_liquidation(_with_collateral(LIQ, at_mm), MARKETS, QUOTES, settings=Settings(toolchain=tc))
     _, inputs, _ = perp.perp_inputs("perp_liquidation", below, MARKETS, QUOTES, 10_000)
     liq_calc.calculate(inputs)
     at = _with_collateral(LIQ, at_mm)
@@ -94,18 +96,18 @@ def test_attestation_boundary_and_context(tc: Toolchain, att_calc: WitnessCalcul
     m = perp.evaluate(HEALTHY, MARKETS, QUOTES)
     ratio = 15_000
     at = (ratio * m.maintenance + 9_999) // 10_000 - sum(m.pnl.values())  # smallest collateral with equity >= 1.5 MM
-    b = api.attest_perp_margin(_with_collateral(HEALTHY, at), MARKETS, QUOTES, ratio, CTX, toolchain=tc)
+    b = perp_statements.attest_perp_margin(_with_collateral(HEALTHY, at), MARKETS, QUOTES, ratio, CTX, settings=Settings(toolchain=tc))
     assert api.verify_bundle(b, keys=InstalledKeys(), domain=CTX.domain, now=CTX.expiry - 1).valid
     assert not api.verify_bundle(b, keys=InstalledKeys(), domain="elsewhere", now=0).valid
     with pytest.raises(StatementFalse, match="below the attested margin"):
-        api.attest_perp_margin(_with_collateral(HEALTHY, at - 1), MARKETS, QUOTES, ratio, CTX, toolchain=tc)
+        perp_statements.attest_perp_margin(_with_collateral(HEALTHY, at - 1), MARKETS, QUOTES, ratio, CTX, settings=Settings(toolchain=tc))
     claim = api.decode_claim(b)
     assert claim.perp_markets()[1]["fundingIndex"] == "-98765432"  # signed public input decoded
     assert "equity >= 1.5x maintenance margin" in claim.describe()
 
 
 def test_tampered_public_inputs(tc: Toolchain) -> None:
-    b = api.prove_perp_liquidation(LIQ, MARKETS, QUOTES, toolchain=tc)
+    b = perp_statements.prove_perp_liquidation(LIQ, MARKETS, QUOTES, settings=Settings(toolchain=tc))
     for idx in (1, 5, 6, 9, 13):  # a price, two funding indices (one negative), a size decimals, the ratio
         pub = list(b.public_signals)
         pub[idx] = str((int(pub[idx]) + 1) % R)

@@ -19,6 +19,10 @@ from py_ecc.fields import optimized_bn128_FQ as FQ
 from py_ecc.optimized_bn128.optimized_curve import add, multiply, neg, normalize
 
 from zkmargin.cli.main import cli
+from zkmargin.settings import Settings
+from zkmargin.statements import lending
+from zkmargin.statements import perp as perp_statements
+from zkmargin import verifiers
 from zkmargin import api, perp
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle, decode_claim, vkey_hash
@@ -28,7 +32,7 @@ from zkmargin.limits import WAD
 from zkmargin.loaders import market_from_json, prices_from_json
 from zkmargin.model import Market, Position, PriceSnapshot
 from zkmargin.pinning import Expectations, InstalledKeys
-from zkmargin.statements import AttestationContext
+from zkmargin.attestation import AttestationContext
 from zkmargin.toolchain import Toolchain
 
 from .conftest import FIX
@@ -75,8 +79,8 @@ def forged_file(forged: Bundle, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 def test_the_forgery_is_real(forged: Bundle) -> None:
     """Under its own key the forged proof passes every engine: only pinning stops it."""
-    for backend in ("native", "reference"):
-        res = api.verify_bundle(forged, backend=backend, inspect_embedded_key=True)  # type: ignore[arg-type]
+    for backend in ("fast", "reference"):
+        res = api.verify_bundle(forged, verifier=backend, inspect_embedded_key=True)  # type: ignore[arg-type]
         assert not res.valid and "under the bundle's own key, pairing check passed" in res.reason
         assert not res.key.pinned and decode_claim(forged).commitment == FAKE_COMMITMENT
 
@@ -126,10 +130,10 @@ def test_onchain_deploys_the_pinned_key_not_the_bundles(forged: Bundle, bundle: 
     real = keys("liquidation_4").vkey()
     forged_verifier = api.deploy_verifier(chain, forged.vkey, tc)
     # the forged key's contract does accept the forged proof: that is why the key must be pinned
-    assert api.verify_bundle(forged, backend="evm", chain=chain, verifier=forged_verifier).valid
-    res = api.verify_bundle(forged, backend="evm", chain=chain, vkey=real, toolchain=tc)
+    assert api.verify_bundle(forged, verifier=verifiers.get("evm", chain=chain, address=forged_verifier)).valid
+    res = api.verify_bundle(forged, verifier=verifiers.get("evm", chain=chain), vkey=real, settings=Settings(toolchain=tc))
     assert not res.valid
-    res = api.verify_bundle(bundle, backend="evm", chain=chain, keys=InstalledKeys(), toolchain=tc)
+    res = api.verify_bundle(bundle, verifier=verifiers.get("evm", chain=chain), keys=InstalledKeys(), settings=Settings(toolchain=tc))
     assert res.valid and res.key.source == "installation"
 
 
@@ -151,7 +155,7 @@ def chosen_price_attestation(healthy: Position, market: Market, tc: Toolchain) -
     raw = json.loads(Path(PRICES).read_text())
     raw["prices"]["WETH"]["price"] = str(int(raw["prices"]["WETH"]["price"]) * 10)
     inflated = prices_from_json(raw, market)
-    return api.attest_solvency(healthy, market, inflated, 3 * WAD, CTX, toolchain=tc)
+    return lending.attest_solvency(healthy, market, inflated, 3 * WAD, CTX, settings=Settings(toolchain=tc))
 
 
 def test_chosen_prices_refused_when_prices_are_pinned(chosen_price_attestation: Bundle, market: Market,
@@ -220,7 +224,7 @@ def test_context_never_names_proven_values(bundle: Bundle, market: Market) -> No
 def test_liquidatable_only_for_the_protocol_threshold(keys: Callable[[str], CircuitKeys], tc: Toolchain,
                                                       liquidatable: Position, market: Market,
                                                       prices: PriceSnapshot) -> None:
-    b = api.prove_liquidation(liquidatable, market, prices, WAD * 12 // 10, toolchain=tc)
+    b = lending.prove_liquidation(liquidatable, market, prices, WAD * 12 // 10, settings=Settings(toolchain=tc))
     text = decode_claim(b).describe()
     assert "health factor < 1.2 " in text and "liquidatable" not in text
 
@@ -230,11 +234,11 @@ def test_perp_ratio_is_not_called_liquidatable(keys: Callable[[str], CircuitKeys
     markets = perp.load_markets(FIX / "perp-markets.json")
     quotes = perp.load_quotes(FIX / "perp-prices.json", markets)
     account = perp.load_account(FIX / "perp-account-liquidatable.json", markets)
-    b = api.prove_perp_liquidation(account, markets, quotes, 87_000, toolchain=tc)
+    b = perp_statements.prove_perp_liquidation(account, markets, quotes, 87_000, settings=Settings(toolchain=tc))
     text = decode_claim(b).describe()
     assert "< 8.7x maintenance margin" in text and "liquidatable" not in text
     assert "maintenance margin: liquidatable" in decode_claim(
-        api.prove_perp_liquidation(account, markets, quotes, toolchain=tc)).describe()
+        perp_statements.prove_perp_liquidation(account, markets, quotes, settings=Settings(toolchain=tc))).describe()
     path = tmp_path / "perp.json"
     b.save(path)
     pins = ["--markets", str(FIX / "perp-markets.json"), "--prices", str(FIX / "perp-prices.json")]

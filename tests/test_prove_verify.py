@@ -13,6 +13,8 @@ from py_ecc.fields import optimized_bn128_FQ as FQ
 from py_ecc.optimized_bn128 import optimized_curve as oc
 
 from zkmargin import api, snarkjs_verify
+from zkmargin.settings import Settings
+from zkmargin.statements import lending
 from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle, bundle_from_json, vkey_hash
@@ -21,7 +23,7 @@ from zkmargin.field import Q, R
 from zkmargin.groth16 import verify as native_verify
 from zkmargin.model import Market, Position, PriceSnapshot, evaluate
 from zkmargin.prover import prove
-from zkmargin.statements import liquidation_inputs
+from zkmargin.statements.lending import liquidation_inputs
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import WitnessCalculator
 
@@ -29,8 +31,8 @@ WAD = 10**18
 
 
 def test_valid_bundle_verifies_with_both_backends(bundle: Bundle, tc: Toolchain) -> None:
-    for backend in ("native", "snarkjs"):
-        res = api.verify_bundle(bundle, keys=InstalledKeys(), backend=backend, toolchain=tc)  # type: ignore[arg-type]
+    for backend in ("fast", "snarkjs"):
+        res = api.verify_bundle(bundle, keys=InstalledKeys(), verifier=backend, settings=Settings(toolchain=tc))  # type: ignore[arg-type]
         assert res.valid, res.reason
         assert res.claim.threshold == WAD
         assert res.claim.slots[0].price == 2500 * 10**8
@@ -68,10 +70,10 @@ def test_position_boundary_both_sides(keys: Callable[[str], CircuitKeys], tc: To
     hf_below = evaluate(just_below, market, prices).health_factor
     hf_at = evaluate(at_or_above, market, prices).health_factor
     assert hf_below < WAD <= hf_at
-    b = api.prove_liquidation(just_below, market, prices, WAD, toolchain=tc)
+    b = lending.prove_liquidation(just_below, market, prices, WAD, settings=Settings(toolchain=tc))
     assert api.verify_bundle(b, keys=InstalledKeys()).valid
     with pytest.raises(StatementFalse, match="health factor"):
-        api.prove_liquidation(at_or_above, market, prices, WAD, toolchain=tc)
+        lending.prove_liquidation(at_or_above, market, prices, WAD, settings=Settings(toolchain=tc))
     # and the circuit itself refuses it (model bypassed: the inputs computed as if liquidatable)
     inputs = liquidation_inputs(just_below, market, prices, WAD).inputs
     inputs = {**inputs, "debt": [0, d - 1, 0, 0]}
@@ -85,11 +87,11 @@ def test_position_boundary_both_sides(keys: Callable[[str], CircuitKeys], tc: To
 def test_threshold_boundary_both_sides(tc: Toolchain, liquidatable: Position, market: Market,
                                        prices: PriceSnapshot) -> None:
     hf = evaluate(liquidatable, market, prices).health_factor
-    b = api.prove_liquidation(liquidatable, market, prices, hf + 1, toolchain=tc)
+    b = lending.prove_liquidation(liquidatable, market, prices, hf + 1, settings=Settings(toolchain=tc))
     assert api.verify_bundle(b, keys=InstalledKeys()).valid and api.decode_claim(b).threshold == hf + 1
     for t in (hf, hf - 1):
         with pytest.raises(StatementFalse):
-            api.prove_liquidation(liquidatable, market, prices, t, toolchain=tc)
+            lending.prove_liquidation(liquidatable, market, prices, t, settings=Settings(toolchain=tc))
 
 
 def test_proof_from_the_8_slot_circuit(keys: Callable[[str], CircuitKeys], tc: Toolchain) -> None:
@@ -99,11 +101,11 @@ def test_proof_from_the_8_slot_circuit(keys: Callable[[str], CircuitKeys], tc: T
     mkt = M("six", assets)
     px = PS({a.symbol: PricePoint(10**8, 1, 1) for a in assets})
     pos = Position({"T0": 10**18}, {"T5": 9 * 10**17}, 42)
-    b = api.prove_liquidation(pos, mkt, px, WAD, toolchain=tc)
+    b = lending.prove_liquidation(pos, mkt, px, WAD, settings=Settings(toolchain=tc))
     assert b.circuit == "liquidation_8"
     claim = api.decode_claim(b)
     assert [s.price for s in claim.slots] == [10**8] * 6 + [1, 1]  # padding slots
-    assert api.verify_bundle(b, keys=InstalledKeys()).valid and api.verify_bundle(b, keys=InstalledKeys(), backend="snarkjs", toolchain=tc).valid
+    assert api.verify_bundle(b, keys=InstalledKeys()).valid and api.verify_bundle(b, keys=InstalledKeys(), verifier="snarkjs", settings=Settings(toolchain=tc)).valid
 
 
 # --- tampering: every case is well-formed, and checked by both verifiers, which must agree on

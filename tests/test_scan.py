@@ -21,7 +21,7 @@ from zkmargin.build import CircuitKeys
 from zkmargin.errors import InputError
 from zkmargin.groth16 import verify as native_verify
 from zkmargin.model import Market, Position, PriceSnapshot
-from zkmargin.statements import liquidation_inputs
+from zkmargin.statements.lending import liquidation_inputs
 from zkmargin.toolchain import Toolchain
 from zkmargin.warm_prover import ProverPool
 from zkmargin.witness import WitnessCalculator

@@ -20,7 +20,7 @@ from zkmargin.field import R
 from zkmargin.model import Market, Position, PriceSnapshot
 from zkmargin.proc import run
 from zkmargin.r1cs import R1cs, read_r1cs
-from zkmargin.statements import liquidation_inputs
+from zkmargin.statements.lending import liquidation_inputs
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import InputValue, WitnessCalculator
 

@@ -50,7 +50,7 @@ from zkmargin.field import R
 from zkmargin.liquidation_step import liquidate, step_inputs
 from zkmargin.model import Asset, Market, Position, PricePoint, PriceSnapshot, evaluate
 from zkmargin.r1cs import R1cs, read_r1cs, read_symbols
-from zkmargin.statements import slot_params
+from zkmargin.slots import slot_params
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import InputValue, WitnessCalculator
 

@@ -1,10 +1,16 @@
-"""The Python API: prove a statement about a committed position, verify a bundle.
+"""The Python API: prove a statement, verify a bundle, through the Statement interface
+(zkmargin.statement) and the one interface per prover and verifier (zkmargin.prover,
+zkmargin.verifiers); it knows no statement by name.
 
     from zkmargin import api
+    from zkmargin.pinning import Expectations
     bundle = api.load_bundle("liq.json")
     result = api.verify_bundle(bundle, vkey="vkey.json")   # pin the key you trust
     if result.valid:
         print(result.claim.describe())
+
+Proving goes through a statement module (zkmargin.statements.lending, .step, .perp), e.g.
+`lending.prove_liquidation(position, market, prices, settings=Settings(ptau=...))`.
 """
 
 from __future__ import annotations
@@ -12,204 +18,58 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import build, calldata, groth16_fast, liquidation_step, onchain, perp, pinning, prover, snarkjs_verify
-from .commitment import new_salt as new_random_salt
+from . import build, calldata, groth16_fast, pinning, prover, verifiers
+from .attestation import domain_hash
 from .bundle import Bundle, Claim, decode_claim, load_bundle, vkey_hash
-from .evm import Chain, InProcessChain
-from .groth16 import Verification
-from .groth16 import verify as native_verify
-from .limits import WAD
-from .model import Market, Position, PriceSnapshot
-from .progress import NullProgress, Progress
 from .errors import InputError
-from .statements import (
-    AttestationContext,
-    StatementInputs,
-    attestation_inputs,
-    domain_hash,
-    liquidation_hashed_inputs,
-    liquidation_inputs,
-)
-from .toolchain import Toolchain
-from .registry import CircuitSpec
-from .witness import InputValue, WitnessCalculator
+from .groth16 import Verification
+from .settings import Settings
+from .statement import Statement, StatementInputs
+from .witness import WitnessCalculator
 
-Backend = Literal["native", "reference", "snarkjs", "evm"]
+if TYPE_CHECKING:
+    from .evm import Chain
+    from .onchain import GasReport
+
+R = TypeVar("R")
 
 __all__ = [
     "BundleVerification",
+    "Settings",
     "batch_blame",
     "bundle_calldata",
+    "decode_claim",
     "deploy_verifier",
     "load_bundle",
     "measure_gas",
-    "attest_perp_margin",
-    "attest_solvency",
-    "prove_liquidation",
-    "prove_liquidation_hashed",
-    "prove_liquidation_step",
-    "prove_perp_liquidation",
+    "prove",
+    "prove_inputs",
     "verify_bundle",
     "verify_bundles",
 ]
 
 
-def prove_liquidation(
-    position: Position,
-    market: Market,
-    prices: PriceSnapshot,
-    threshold: int = WAD,
-    *,
-    ptau: Path | None = None,
-    toolchain: Toolchain | None = None,
-    progress: Progress | None = None,
-) -> Bundle:
-    """Prove that the committed position has HF < threshold (WAD) at these prices.
-
-    Raises StatementFalse (with the health factor) before any proving when the
-    position is not liquidatable, InputError for values the circuit cannot hold.
-    """
-    stmt = liquidation_inputs(position, market, prices, threshold)
-    return _prove(stmt, market, prices, {}, ptau, toolchain, progress)
+def prove(statement: Statement[R], request: R, settings: Settings | None = None) -> Bundle:
+    """Prove `request` for `statement` (its inputs, then a Groth16 proof and a bundle).
+    StatementFalse before any proving when the statement does not hold."""
+    return prove_inputs(statement.inputs(request), settings)
 
 
-def prove_liquidation_hashed(
-    position: Position,
-    market: Market,
-    prices: PriceSnapshot,
-    threshold: int = WAD,
-    *,
-    ptau: Path | None = None,
-    toolchain: Toolchain | None = None,
-    progress: Progress | None = None,
-) -> Bundle:
-    """prove_liquidation with prices and risk parameters as two Poseidon hashes (4 public inputs)."""
-    stmt = liquidation_hashed_inputs(position, market, prices, threshold)
-    return _prove(stmt, market, prices, {}, ptau, toolchain, progress)
-
-
-def attest_solvency(
-    position: Position,
-    market: Market,
-    prices: PriceSnapshot,
-    min_hf: int,
-    context: AttestationContext,
-    *,
-    ptau: Path | None = None,
-    toolchain: Toolchain | None = None,
-    progress: Progress | None = None,
-) -> Bundle:
-    """Prove HF >= min_hf (WAD) for one verifier domain, until context.expiry, with context.nonce.
-
-    Raises StatementFalse (with the health factor) when the position is below min_hf."""
-    stmt = attestation_inputs(position, market, prices, min_hf, context)
-    return _prove(stmt, market, prices, {"domain": context.domain}, ptau, toolchain, progress)
-
-
-def prove_liquidation_step(
-    position: Position,
-    market: Market,
-    prices: PriceSnapshot,
-    collateral_asset: str,
-    debt_asset: str,
-    debt_to_cover: int,
-    *,
-    new_salt: int | None = None,
-    ptau: Path | None = None,
-    toolchain: Toolchain | None = None,
-    progress: Progress | None = None,
-) -> tuple[Bundle, Position]:
-    """Prove one Aave v3.5 liquidation call on a committed position.
-
-    Returns the bundle and the position after the call (its opening, with a fresh salt from
-    the OS CSPRNG unless given): whoever holds the position next needs it."""
-    salt = new_salt if new_salt is not None else new_random_salt()
-    spec, inputs, outcome = liquidation_step.step_inputs(
-        position, market, prices, collateral_asset, debt_asset, debt_to_cover, salt)
-    bundle = _prove_inputs(spec, inputs, lending_context(market, prices), ptau, toolchain, progress)
-    return bundle, outcome.new_position
-
-
-def prove_perp_liquidation(
-    account: perp.PerpAccount,
-    markets: perp.PerpMarkets,
-    quotes: dict[str, perp.PerpQuote],
-    ratio_bps: int = 10_000,
-    *,
-    ptau: Path | None = None,
-    toolchain: Toolchain | None = None,
-    progress: Progress | None = None,
-) -> Bundle:
-    """Prove equity < ratio x maintenance margin (10000 bps: liquidatable) for a committed perp account."""
-    spec, inputs, _ = perp.perp_inputs("perp_liquidation", account, markets, quotes, ratio_bps)
-    return _prove_inputs(spec, inputs, _perp_context(markets), ptau, toolchain, progress)
-
-
-def attest_perp_margin(
-    account: perp.PerpAccount,
-    markets: perp.PerpMarkets,
-    quotes: dict[str, perp.PerpQuote],
-    ratio_bps: int,
-    context: AttestationContext,
-    *,
-    ptau: Path | None = None,
-    toolchain: Toolchain | None = None,
-    progress: Progress | None = None,
-) -> Bundle:
-    """Prove equity >= ratio x maintenance margin for one verifier domain, until an expiry."""
-    spec, inputs, _ = perp.perp_inputs("perp_attestation", account, markets, quotes, ratio_bps, context)
-    ctx = {**_perp_context(markets), "domain": context.domain}
-    return _prove_inputs(spec, inputs, ctx, ptau, toolchain, progress)
-
-
-def _perp_context(markets: perp.PerpMarkets) -> dict[str, Any]:
-    return {"note": "informational, not bound by the proof", "market": markets.name, "assets": list(markets.symbols),
-            "created_at": int(time.time())}
-
-
-def lending_context(market: Market, prices: PriceSnapshot, **extra: Any) -> dict[str, Any]:
-    """The informational part of a lending bundle: names and oracle rounds, not proven."""
-    return {
-        "note": "informational, not bound by the proof",
-        "market": market.name,
-        "assets": list(market.symbols),
-        "oracle": {s: {"roundId": str(p.round_id), "updatedAt": p.updated_at} for s, p in prices.prices.items()},
-        "created_at": int(time.time()),
-        **extra,
-    }
-
-
-def _prove(
-    stmt: StatementInputs,
-    market: Market,
-    prices: PriceSnapshot,
-    extra_context: dict[str, Any],
-    ptau: Path | None,
-    toolchain: Toolchain | None,
-    progress: Progress | None,
-) -> Bundle:
-    context = lending_context(market, prices, **extra_context)
-    return _prove_inputs(stmt.spec, stmt.inputs, context, ptau, toolchain, progress)
-
-
-def _prove_inputs(
-    spec: CircuitSpec,
-    inputs: dict[str, InputValue],
-    context: dict[str, Any],
-    ptau: Path | None,
-    toolchain: Toolchain | None,
-    progress: Progress | None,
-) -> Bundle:
-    progress = progress or NullProgress()
-    tc = toolchain or Toolchain.discover()
-    keys = build.build(spec, tc, ptau, progress)
-    with progress.step("computing the witness (wasmtime)"):
-        witness = WitnessCalculator(keys.compiled.wasm).calculate(inputs)
-    with progress.step(f"proving ({prover.backend(tc.prover)} groth16)"):
-        proof, public = prover.prove(keys, witness, tc)
-    return make_bundle(keys, proof, public, context)
+def prove_inputs(si: StatementInputs, settings: Settings | None = None) -> Bundle:
+    """Build the keys (cached), compute the witness and prove; the bundle carries si.context."""
+    settings = settings or Settings()
+    progress = settings.progress
+    with settings.active():
+        tc = settings.tc()
+        keys = build.build(si.spec, tc, settings.ptau, progress)
+        with progress.step("computing the witness (wasmtime)"):
+            witness = WitnessCalculator(keys.compiled.wasm).calculate(si.inputs)
+        p = prover.get(tc, progress)
+        with progress.step(f"proving ({p.name} groth16)"):
+            proof, public = p.prove(keys, witness)
+    return make_bundle(keys, proof, public, si.context)
 
 
 def make_bundle(keys: build.CircuitKeys, proof: dict[str, Any], public: list[str], context: dict[str, Any]) -> Bundle:
@@ -242,7 +102,8 @@ class BundleVerification:
 
     valid: bool
     reason: str
-    backend: str
+    backend: str  # the verifier's name (zkmargin.verifiers)
+    engine: str  # what ran, e.g. "fast: C engine"
     claim: Claim
     key: pinning.TrustedKey
     insecure_setup: bool
@@ -266,6 +127,7 @@ class BundleVerification:
             "valid": self.valid,
             "reason": self.reason,
             "backend": self.backend,
+            "engine": self.engine,
             "vkey_sha256": self.key.sha256,
             "key": self.key.to_json(),
             "key_pinned": self.key.pinned,
@@ -280,50 +142,51 @@ class BundleVerification:
 def verify_bundle(
     bundle: Bundle,
     *,
-    backend: Backend = "native",
+    verifier: str | verifiers.Verifier = "fast",
     vkey: dict[str, Any] | str | Path | None = None,
     manifest: dict[str, Any] | str | Path | None = None,
     keys: pinning.KeyStore | None = None,
     expect: pinning.Expectations | None = None,
-    toolchain: Toolchain | None = None,
-    chain: Chain | None = None,
-    verifier: str | None = None,
     domain: str | None = None,
     now: int | None = None,
     nonce: int | None = None,
     inspect_embedded_key: bool = False,
+    settings: Settings | None = None,
 ) -> BundleVerification:
     """Check that a bundle proves a statement the verifier accepts.
 
     The key comes from the verifier, never from the bundle alone: `vkey` (a dict or a vkey.json
     path), `manifest` (a `zkmargin build --manifest` file pinning circuit and key hash), `keys`
-    (a KeyStore such as `pinning.InstalledKeys()`, the keys this installation built), or, for
-    backend "evm", the deployed `verifier` contract. Without any of them InputError says how to
-    pin. `inspect_embedded_key=True` checks the proof under the bundle's own key for inspection
-    only: the result is then never valid.
+    (a KeyStore such as `pinning.InstalledKeys()`, the keys this installation built), or an
+    "evm" verifier naming a deployed contract (`verifiers.get("evm", chain=..., address=...)`).
+    Without any of them InputError says how to pin. `inspect_embedded_key=True` checks the proof
+    under the bundle's own key for inspection only: the result is then never valid.
 
+    `verifier` is a name ("fast", "reference", "snarkjs", "evm") or a Verifier; an "evm" verifier
+    without an address deploys one from the pinned key (default chain: in-process pyrevm).
     `expect` pins the statement's public parameters (market, prices, thresholds, ratio): a bundle
-    proven at other values is invalid. backend "evm" calls the Solidity verifier at `verifier`
-    on `chain`, or one deployed from the pinned key (default chain: in-process pyrevm).
-
-    A solvency attestation is only valid for the verifier's own `domain` (required), before
-    its expiry (checked against `now`, default the current time) and, when `nonce` is
-    given, with that nonce."""
+    proven at other values is invalid. An attestation is only valid for the verifier's own
+    `domain` (required), before its expiry (checked against `now`, default the current time) and,
+    when `nonce` is given, with that nonce."""
+    settings = settings or Settings()
+    v = verifiers.get(verifier, settings) if isinstance(verifier, str) else verifier
     expect = expect or pinning.Expectations()
     claim = decode_claim(bundle, expect.symbols)
     embedded = vkey_hash(bundle.vkey)
-    trusted = pinning.resolve_key(bundle, vkey=vkey, manifest=manifest, keys=keys,
-                                  verifier=verifier if backend == "evm" else None,
-                                  inspect_embedded=inspect_embedded_key)
+    contract = getattr(v, "address", None) if v.name == "evm" else None
+    with settings.active():
+        trusted = pinning.resolve_key(bundle, vkey=vkey, manifest=manifest, keys=keys, verifier=contract,
+                                      inspect_embedded=inspect_embedded_key)
     statement_problem = pinning.statement_problem(claim, expect)  # raises first for inapplicable options
     attestation_problem = _attestation_problem(claim, domain, now, nonce)
 
-    def result(valid: bool, reason: str, address: str | None = None) -> BundleVerification:
+    def result(valid: bool, reason: str) -> BundleVerification:
         if valid and not trusted.pinned:
             valid, reason = False, f"NOT VERIFIED (key not pinned; inspection only): under the bundle's own key, {reason}"
-        return BundleVerification(valid, reason, backend, claim, trusted,
+        return BundleVerification(valid, reason, v.name, v.engine, claim, trusted,
                                   bool(bundle.setup.get("insecure_dev_ptau", False)),
-                                  tuple(expect.pinned()), tuple(pinning.unpinned(claim, expect)), address)
+                                  tuple(expect.pinned()), tuple(pinning.unpinned(claim, expect)),
+                                  getattr(v, "address", None) if v.name == "evm" else None)
 
     if embedded != bundle.vkey_sha256:
         return result(False, "embedded verification key does not match vkey_sha256")
@@ -334,22 +197,9 @@ def verify_bundle(
     for problem in (attestation_problem, statement_problem):
         if problem is not None:
             return result(False, problem)
-    key = trusted.vkey
-    if backend == "native":
-        v = groth16_fast.verify(prepared_key(key), bundle.public_signals, bundle.proof)
-    elif backend == "reference":
-        v = native_verify(key, bundle.public_signals, bundle.proof)
-    elif backend == "snarkjs":
-        v = snarkjs_verify.verify(key, bundle.public_signals, bundle.proof, toolchain or Toolchain.discover())
-    elif backend == "evm":
-        chain = chain or InProcessChain()
-        if verifier is None:
-            verifier = onchain.deploy_verifier(chain, key, toolchain or Toolchain.discover())
-        v = onchain.verify_onchain(chain, verifier, bundle)
-        return result(v.valid, v.reason, verifier)
-    else:
-        raise ValueError(f"unknown backend {backend!r}")
-    return result(v.valid, v.reason)
+    with settings.active():
+        answer = v.verify(trusted.vkey, bundle.public_signals, bundle.proof)
+    return result(answer.valid, answer.reason)
 
 
 def _attestation_problem(claim: Claim, domain: str | None, now: int | None, nonce: int | None) -> str | None:
@@ -371,19 +221,6 @@ def _attestation_problem(claim: Claim, domain: str | None, now: int | None, nonc
     if nonce is not None and nonce != claim.signals["nonce"]:
         return f"attestation nonce {claim.signals['nonce']} is not {nonce}"
     return None
-
-
-_PREPARED: dict[str, groth16_fast.PreparedKey] = {}
-
-
-def prepared_key(vkey: dict[str, Any]) -> groth16_fast.PreparedKey:
-    """The fast verifier's per-key precomputation, cached by the key's hash for this process."""
-    h = vkey_hash(vkey)
-    if h not in _PREPARED:
-        if len(_PREPARED) > 32:
-            _PREPARED.clear()
-        _PREPARED[h] = groth16_fast.PreparedKey(vkey)
-    return _PREPARED[h]
 
 
 def verify_bundles(
@@ -411,7 +248,7 @@ def verify_bundles(
     for i, problem in enumerate(_batch_problems(bundles, trusted, expect, domain, now)):
         if problem is not None:
             return Verification(False, f"bundle {i}: {problem}")
-    return groth16_fast.verify_batch(prepared_key(trusted.vkey), [(b.public_signals, b.proof) for b in bundles])
+    return groth16_fast.verify_batch(verifiers.prepared_key(trusted.vkey), [(b.public_signals, b.proof) for b in bundles])
 
 
 def _batch_problems(bundles: list[Bundle], trusted: pinning.TrustedKey, expect: pinning.Expectations,
@@ -450,7 +287,7 @@ def batch_blame(
     trusted = pinning.resolve_key(bundles[0], vkey=vkey, manifest=manifest, keys=keys)
     expect = expect or pinning.Expectations()
     out = _batch_problems(bundles, trusted, expect, domain, now)
-    prepared = prepared_key(trusted.vkey)
+    prepared = verifiers.prepared_key(trusted.vkey)
     for i, b in enumerate(bundles):
         if out[i] is None:
             v = groth16_fast.verify(prepared, b.public_signals, b.proof)
@@ -458,19 +295,22 @@ def batch_blame(
     return out
 
 
-def deploy_verifier(chain: Chain, vkey: dict[str, Any], toolchain: Toolchain | None = None) -> str:
+def deploy_verifier(chain: Chain, vkey: dict[str, Any], settings: Settings | None = None) -> str:
     """Deploy snarkjs's Solidity verifier for a verification key you trust; returns the address."""
-    return onchain.deploy_verifier(chain, vkey, toolchain or Toolchain.discover())
+    from . import onchain
+
+    return onchain.deploy_verifier(chain, vkey, (settings or Settings()).tc())
 
 
-def measure_gas(
-    bundle: Bundle, *, chain: Chain | None = None, verifier: str | None = None, toolchain: Toolchain | None = None
-) -> onchain.GasReport:
+def measure_gas(bundle: Bundle, *, chain: Chain | None = None, verifier: str | None = None,
+                settings: Settings | None = None) -> GasReport:
     """Gas of a successful verifyProof call (deploys a verifier when none is given)."""
-    chain = chain or InProcessChain()
+    from . import onchain
+
+    chain = chain or verifiers.evm_module().InProcessChain()
     if verifier is None:
         # gas only: the bundle's own key is fine here, nothing is being trusted
-        verifier = deploy_verifier(chain, bundle.vkey, toolchain)
+        verifier = deploy_verifier(chain, bundle.vkey, settings)
     return onchain.measure_gas(chain, verifier, bundle)
 
 

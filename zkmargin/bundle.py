@@ -13,19 +13,22 @@ from pathlib import Path
 from typing import Any
 
 from . import paths, registry
+from . import statement as statement_registry
 from .errors import BundleError, InputError
 from .field import R
 from .fsutil import write_json_atomic
 from .groth16_format import parse_proof, parse_public_signals, parse_vkey
-from .limits import PRICE_DECIMALS, WAD
+from .limits import PRICE_DECIMALS
 from .loaders import read_json
-from .model import format_wad
+from .statement import Statement
 
 FORMAT = "zkmargin.bundle/1"
 
 
 @dataclass(frozen=True)
 class SlotClaim:
+    """A lending slot's proven price and risk parameters."""
+
     index: int
     symbol: str | None  # from the verifier's own market file, when it pinned one; never from the bundle
     price: int
@@ -37,7 +40,7 @@ class SlotClaim:
             "slot": self.index,
             "symbol": self.symbol,
             "price": str(self.price),
-            "price_decimal": _fixed(self.price, PRICE_DECIMALS),
+            "price_decimal": fixed_decimal(self.price, PRICE_DECIMALS),
             "decimals": self.decimals,
             "liquidationThreshold": self.liquidation_threshold,
         }
@@ -45,12 +48,17 @@ class SlotClaim:
 
 @dataclass(frozen=True)
 class Claim:
-    """What a valid proof establishes: its named public signals, decoded."""
+    """What a valid proof establishes: its named public signals, decoded. How it reads in words
+    and in JSON is its statement's (zkmargin.statement); the helpers here are shared."""
 
     statement: str
     circuit: str
     signals: dict[str, int]
     symbols: tuple[str | None, ...]  # slot names the verifier trusts (its market file), else None
+
+    @property
+    def kind(self) -> Statement[Any]:
+        return statement_registry.get(self.statement)
 
     @property
     def commitment(self) -> int:
@@ -65,104 +73,39 @@ class Claim:
         return self.signals["hfThreshold"]
 
     @property
-    def slots(self) -> tuple[SlotClaim, ...]:
-        return tuple(
-            SlotClaim(i, self.symbols[i] if i < len(self.symbols) else None, self.signals[f"price[{i}]"],
-                      self.signals[f"decimals[{i}]"], self.signals[f"liqThreshold[{i}]"])
-            for i in range(sum(1 for k in self.signals if k.startswith("price[")))
-        )
-
-    def _prices(self) -> str:
-        return ", ".join(f"{self._symbol(s.index)}={_fixed(s.price, PRICE_DECIMALS)}" for s in self.slots)
-
-    @property
     def is_attestation(self) -> bool:
-        return "domain" in self.signals
+        return self.kind.attestation
 
     @property
-    def is_perp(self) -> bool:
-        return self.statement.startswith("perp_")
+    def n_slots(self) -> int:
+        return sum(1 for k in self.signals if k.startswith("price["))
 
-    def perp_markets(self) -> list[dict[str, Any]]:
-        out = []
-        for i in range(sum(1 for k in self.signals if k.startswith("price["))):
-            funding = _signed(self.signals[f"fundingIndex[{i}]"])
-            out.append({
-                "slot": i,
-                "symbol": self.symbols[i] if i < len(self.symbols) else None,
-                "price": str(self.signals[f"price[{i}]"]),
-                "price_decimal": _fixed(self.signals[f"price[{i}]"], PRICE_DECIMALS),
-                "fundingIndex": str(funding),
-                "sizeDecimals": self.signals[f"sizeDecimals[{i}]"],
-                "maintenanceMarginPpm": self.signals[f"mmr[{i}]"],
-            })
-        return out
+    def symbol_of(self, index: int) -> str | None:
+        return self.symbols[index] if 0 <= index < len(self.symbols) else None
 
-    def _context_text(self) -> str:
-        if not self.is_attestation:
-            return ""
+    def slot_name(self, index: int) -> str:
+        return self.symbol_of(index) or f"slot{index}"
+
+    def signed(self, name: str) -> int:
+        """A signal read as a signed integer (a field element > r/2 is negative)."""
+        v = self.signals[name]
+        return v - R if v > R // 2 else v
+
+    @property
+    def slots(self) -> tuple[SlotClaim, ...]:
+        return tuple(SlotClaim(i, self.symbol_of(i), self.signals[f"price[{i}]"], self.signals[f"decimals[{i}]"],
+                               self.signals[f"liqThreshold[{i}]"]) for i in range(self.n_slots))
+
+    def attestation_text(self) -> str:
         expiry = _utc(self.signals["expiry"])
         return f"; for domain 0x{self.signals['domain']:064x}, until {expiry}, nonce {self.signals['nonce']}"
 
-    def _symbol(self, index: int) -> str:
-        s = self.symbols[index] if index < len(self.symbols) else None
-        return s or f"slot{index}"
-
     def describe(self) -> str:
-        if self.statement == "liquidation_step":
-            s = self.signals
-            return (f"liquidation of position {self.commitment_hex} (HF < 1, Aave v3.5 rules) -> new position "
-                    f"0x{s['newCommitment']:064x}: repaid {s['debtRepaid']} of {self._symbol(s['debtAsset'])} "
-                    f"(asked {s['debtToCover']}), {s['collateralToLiquidator']} of "
-                    f"{self._symbol(s['collateralAsset'])} to the liquidator + {s['protocolFeeAmount']} protocol fee"
-                    f"{', deficit: all remaining debt burned' if s['deficit'] else ''}, at prices {self._prices()}")
-        if self.is_perp:
-            ratio_bps = self.signals["marginRatio"]
-            ratio = f"{ratio_bps / 10_000:g}x"
-            quotes = ", ".join(f"{self._symbol(m['slot'])}={m['price_decimal']} (funding index {m['fundingIndex']})"
-                               for m in self.perp_markets())
-            # "liquidatable" only for the protocol's own condition (equity < 1x MM)
-            relation = (f">= {ratio} maintenance margin" if self.statement == "perp_attestation" else
-                        "< maintenance margin: liquidatable" if ratio_bps == 10_000 else
-                        f"< {ratio} maintenance margin")
-            return f"perp account {self.commitment_hex} has equity {relation} at {quotes}{self._context_text()}"
-        t = format_wad(self.threshold)
-        # "liquidatable" only for the protocol's own threshold (HF < 1); any other is just the inequality
-        verdict = ": liquidatable" if self.threshold == WAD else ""
-        if self.statement == "liquidation_hashed":
-            return (f"position {self.commitment_hex} has health factor < {t} (Aave v3.5 rounding){verdict} at "
-                    f"the prices hashing to 0x{self.signals['pricesHash']:064x} and the risk parameters hashing "
-                    f"to 0x{self.signals['paramsHash']:064x} (Poseidon)")
-        if self.statement == "liquidation":
-            return (f"position {self.commitment_hex} has health factor < {t} (Aave v3.5 rounding){verdict} "
-                    f"at prices {self._prices()}")
-        return (f"position {self.commitment_hex} has health factor >= {t} (Aave v3.5 rounding) at prices "
-                f"{self._prices()}{self._context_text()}")
+        return self.kind.describe(self)
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"statement": self.statement, "circuit": self.circuit, "commitment": self.commitment_hex}
-        if self.is_perp:
-            out["marginRatio_bps"] = self.signals["marginRatio"]
-            out["markets"] = self.perp_markets()
-        elif self.statement == "liquidation_hashed":
-            out["hfThreshold"] = str(self.threshold)
-            out["hfThreshold_decimal"] = format_wad(self.threshold)
-            out["pricesHash"] = f"0x{self.signals['pricesHash']:064x}"
-            out["paramsHash"] = f"0x{self.signals['paramsHash']:064x}"
-        elif self.statement == "liquidation_step":
-            s = self.signals
-            out["newCommitment"] = f"0x{s['newCommitment']:064x}"
-            out["assets"] = [{**a.to_json(), "liquidationBonus": s[f"liqBonus[{a.index}]"],
-                              "liquidationProtocolFee": s[f"protocolFee[{a.index}]"]} for a in self.slots]
-            out["collateralAsset"] = {"slot": s["collateralAsset"], "symbol": self._symbol(s["collateralAsset"])}
-            out["debtAsset"] = {"slot": s["debtAsset"], "symbol": self._symbol(s["debtAsset"])}
-            for k in ("debtToCover", "debtRepaid", "collateralToLiquidator", "protocolFeeAmount"):
-                out[k] = str(s[k])
-            out["deficit"] = bool(s["deficit"])
-        else:
-            out["hfThreshold"] = str(self.threshold)
-            out["hfThreshold_decimal"] = format_wad(self.threshold)
-            out["assets"] = [s.to_json() for s in self.slots]
+        out: dict[str, Any] = {"statement": self.statement, "circuit": self.circuit,
+                               "commitment": self.commitment_hex, **self.kind.claim_json(self)}
         if self.is_attestation:
             out["context"] = {"domain": f"0x{self.signals['domain']:064x}", "expiry": self.signals["expiry"],
                               "nonce": str(self.signals["nonce"])}
@@ -178,12 +121,8 @@ def _utc(t: int) -> str:
         return f"unix time {t}"
 
 
-def _signed(v: int) -> int:
-    """A field element read as a signed integer (v > r/2 is negative)."""
-    return v - R if v > R // 2 else v
-
-
-def _fixed(v: int, places: int) -> str:
+def fixed_decimal(v: int, places: int) -> str:
+    """An integer with `places` implied decimals, exactly: (250000000000, 8) -> "2500.00000000"."""
     whole, frac = divmod(v, 10**places)
     return f"{whole}.{frac:0{places}d}"
 

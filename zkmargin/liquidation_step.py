@@ -30,7 +30,7 @@ from .errors import InputError, StatementFalse
 from .limits import AMOUNT_BITS, BPS, WAD
 from .model import Health, Market, Position, PriceSnapshot, evaluate, format_wad
 from .registry import CircuitSpec
-from .statements import slot_params
+from .slots import risk_params, slot_params
 from .witness import InputValue
 
 CLOSE_FACTOR_HF_THRESHOLD = 95 * 10**16
@@ -170,14 +170,14 @@ def step_inputs(
     outcome = liquidate(position, market, prices, collateral_asset, debt_asset, debt_to_cover, new_salt)
     spec = registry.for_assets("liquidation_step", len(market.assets))
     n = spec.n_assets
-    pad = n - len(market.assets)
     coll, debt = slot_amounts(position, market, n)
+    params = risk_params(market, n)
     inputs: dict[str, InputValue] = {
         "oldCommitment": commitment(position, market, n),
         "newCommitment": commitment(outcome.new_position, market, n),
         **slot_params(market, prices, n),
-        "liqBonus": [a.liquidation_bonus for a in market.assets] + [0] * pad,
-        "protocolFee": [a.protocol_fee for a in market.assets] + [0] * pad,
+        "liqBonus": params["liqBonus"],
+        "protocolFee": params["protocolFee"],
         "collateralAsset": outcome.collateral_index,
         "debtAsset": outcome.debt_index,
         "debtToCover": debt_to_cover,

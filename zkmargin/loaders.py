@@ -27,6 +27,7 @@ from .limits import (
     WAD,
 )
 from .model import Asset, Market, Position, PricePoint, PriceSnapshot
+from .commitment import new_salt, to_hex
 from .strictjson import bounded_int, json_path, kind_of, shorten
 from .strictjson import parse_json as parse_json  # re-exported: the one JSON reader
 from .strictjson import read_json as read_json
@@ -157,6 +158,16 @@ def position_from_json(data: Any, market: Market) -> Position:
     return Position(amounts["collateral"], amounts["debt"], salt)
 
 
+def salted_position_json(raw: Any, fresh: bool) -> tuple[dict[str, Any], bool]:
+    """A position document with a salt: its own, or (fresh, or none given) one drawn from the OS
+    CSPRNG. Returns the document and whether a salt was drawn (the caller must then keep it)."""
+    if not isinstance(raw, dict):
+        raise InputError("position", "must be a JSON object")
+    if fresh or "salt" not in raw:
+        return {**raw, "salt": to_hex(new_salt())}, True
+    return raw, False
+
+
 def position_to_json(position: Position) -> dict[str, Any]:
     """The position file format (amounts as decimal strings, salt as 0x hex)."""
     return {
@@ -167,25 +178,30 @@ def position_to_json(position: Position) -> dict[str, Any]:
     }
 
 
-def parse_threshold(text: str, field: str = "--threshold") -> int:
-    """'1.0' -> 10**18. Exact decimal, at most 18 places, 0 < t < 2^64 / 1e18."""
+def parse_scaled(text: str, field: str, places: int, lo: int, hi: int, what: str) -> int:
+    """An exact decimal times 10^places, in [lo, hi] (scaled units). "1.5" with places 4 -> 15000."""
     try:
         dec = Decimal(text.strip())
     except (InvalidOperation, AttributeError):
-        raise InputError(field, f"must be a decimal number such as 1.0, got {shorten(text)!r}") from None
+        raise InputError(field, f"must be a decimal number ({what}), got {shorten(text)!r}") from None
     if not dec.is_finite():
         raise InputError(field, f"must be a finite decimal number, got {shorten(text)!r}")
-    hi = Decimal(2**THRESHOLD_BITS - 1) / WAD  # exact: 20 digits
-    # The range first: "1e999999999" * WAD would overflow (decimal.Overflow), and an int()
+    scale = Decimal(10) ** places
+    # The range first: "1e999999999" * scale would overflow (decimal.Overflow), and an int()
     # of it would not fit in memory.
-    if not 0 < dec <= hi:
-        raise InputError(field, f"must be in (0, {hi}] (health factor, 1.0 = liquidation)")
+    if not Decimal(lo) / scale <= dec <= Decimal(hi) / scale:
+        raise InputError(field, f"must be in [{Decimal(lo) / scale}, {Decimal(hi) / scale}] ({what})")
     # Exact product: rounding could turn 1.000...0001 into 1, and underflow 1e-999999999 into 0.
     with localcontext(Context(prec=len(dec.as_tuple().digits) + 40, Emin=MIN_EMIN, Emax=MAX_EMAX)):
-        wad = dec * WAD
-    if wad != wad.to_integral_value():
-        raise InputError(field, "at most 18 decimal places")
-    return int(wad)
+        scaled = dec * scale
+    if scaled != scaled.to_integral_value():
+        raise InputError(field, f"at most {places} decimal places")
+    return int(scaled)
+
+
+def parse_threshold(text: str, field: str = "--threshold") -> int:
+    """'1.0' -> 10**18. Exact decimal, at most 18 places, 0 < t < 2^64 / 1e18."""
+    return parse_scaled(text, field, 18, 1, 2**THRESHOLD_BITS - 1, "a health factor, 1.0 = liquidation")
 
 
 def _sourced(path: str | Path, what: str, parse: Callable[[Any], T]) -> T:

@@ -28,17 +28,17 @@ def deploy_verifier(chain: Chain, vkey: Any, tc: Toolchain) -> str:
     return chain.deploy(solidity.compile_verifier(vkey, tc).bytecode)
 
 
-def _calldata(bundle: Bundle) -> bytes:
-    """verifyProof's calldata: the bundle's key, signals and proof parsed in groth16_format's
-    order (InputError when malformed), so the EVM refuses what every other backend refuses."""
-    n_public = parse_vkey(bundle.vkey).n_public
-    return calldata.from_proof(bundle.proof, bundle.public_signals, n_public).encoded()
+def _calldata(vkey: Any, public_signals: Any, proof: Any) -> bytes:
+    """verifyProof's calldata: key, signals and proof parsed in groth16_format's order (InputError
+    when malformed), so the EVM refuses what every other backend refuses."""
+    n_public = parse_vkey(vkey).n_public
+    return calldata.from_proof(proof, public_signals, n_public).encoded()
 
 
-def verify_onchain(chain: Chain, verifier: str, bundle: Bundle) -> Verification:
-    """Call verifyProof with the bundle's proof; a revert or `false` is invalid. InputError if
-    the bundle's key, signals or proof are malformed."""
-    data = _calldata(bundle)
+def verify_call(chain: Chain, verifier: str, vkey: Any, public_signals: Any, proof: Any) -> Verification:
+    """Call verifyProof at `verifier`; a revert or `false` is invalid. `vkey` is the key the
+    caller verifies against (it fixes the number of public signals the call carries)."""
+    data = _calldata(vkey, public_signals, proof)
     try:
         out = chain.call(verifier, data)
     except Reverted as e:
@@ -47,6 +47,11 @@ def verify_onchain(chain: Chain, verifier: str, bundle: Bundle) -> Verification:
         return Verification(False, f"verifier at {verifier} returned {len(out)} bytes, not a bool")
     ok = bool(decode(["bool"], out)[0])
     return Verification(ok, f"verifyProof returned {str(ok).lower()} on {chain.kind}")
+
+
+def verify_onchain(chain: Chain, verifier: str, bundle: Bundle) -> Verification:
+    """verify_call with a bundle's own proof and signals (InputError if malformed)."""
+    return verify_call(chain, verifier, bundle.vkey, bundle.public_signals, bundle.proof)
 
 
 def calldata_gas(data: bytes) -> int:
@@ -84,7 +89,7 @@ def measure_gas(chain: Chain, verifier: str, bundle: Bundle) -> GasReport:
     v = verify_onchain(chain, verifier, bundle)
     if not v.valid:
         raise StatementFalse(f"gas is only measured for a valid proof: {v.reason}")
-    data = _calldata(bundle)
+    data = _calldata(bundle.vkey, bundle.public_signals, bundle.proof)
     tx = chain.transact(verifier, data)
     if decode(["bool"], tx.output) != (True,):
         raise StatementFalse("verifyProof returned false inside the measuring transaction")

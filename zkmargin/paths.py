@@ -15,6 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +44,25 @@ VERIFIER_SOL = "Groth16Verifier.sol"
 VERIFIER_JSON = "verifier.json"
 
 
+_CACHE_OVERRIDE: ContextVar[Path | None] = ContextVar("zkmargin_cache_dir", default=None)
+
+
+@contextmanager
+def cache_dir_override(path: Path | None) -> Iterator[None]:
+    """Use `path` as the artifact cache in this context (Settings.cache_dir); None changes nothing."""
+    token = _CACHE_OVERRIDE.set(path.expanduser().resolve() if path is not None else _CACHE_OVERRIDE.get())
+    try:
+        yield
+    finally:
+        _CACHE_OVERRIDE.reset(token)
+
+
 def cache_root() -> Path:
-    """$ZKMARGIN_CACHE_DIR, else $XDG_CACHE_HOME/zkmargin, else ~/.cache/zkmargin."""
+    """Settings.cache_dir (see cache_dir_override), else $ZKMARGIN_CACHE_DIR, else
+    $XDG_CACHE_HOME/zkmargin, else ~/.cache/zkmargin."""
+    override = _CACHE_OVERRIDE.get()
+    if override is not None:
+        return override
     env = os.environ.get("ZKMARGIN_CACHE_DIR")
     if env:
         return Path(env).expanduser().resolve()

@@ -21,9 +21,9 @@ from . import registry
 from .errors import InputError, StatementFalse
 from .field import R
 from .limits import BPS, MAX_DECIMALS, PRICE_BITS
-from .loaders import _int, _join, _name, _obj, _sourced, _symbol, _uint, _version
+from .loaders import _int, _join, _name, _obj, _sourced, _symbol, _uint, _version, parse_scaled
 from .poseidon import poseidon
-from .statements import AttestationContext
+from .attestation import AttestationContext
 from .witness import InputValue
 
 SIZE_BITS = 80
@@ -95,6 +95,11 @@ def evaluate(account: PerpAccount, markets: PerpMarkets, quotes: dict[str, PerpQ
         pnl[m.symbol] = pos.size * delta // scale
         mm += -(-(abs(pos.size) * q.price * m.mmr_ppm) // (scale * MMR_MAX))
     return PerpMargin(account.collateral + sum(pnl.values()), mm, pnl)
+
+
+def parse_ratio(text: str, field: str = "--ratio") -> int:
+    """A multiple of the maintenance margin, in bps: "1.5" -> 15000 (at most 4 decimals)."""
+    return parse_scaled(text, field, 4, 0, 2**RATIO_BITS - 1, "a multiple of the maintenance margin")
 
 
 def _ratio_text(ratio_bps: int) -> str:

@@ -22,7 +22,7 @@ from .errors import InputError, ToolchainError
 from .groth16_format import parse_vkey
 from .loaders import read_json
 from .model import Market, PriceSnapshot, format_wad
-from .statements import params_hash, prices_hash, risk_params, slot_prices
+from .statement import Statement
 from .toolchain import Toolchain
 
 KeySource = Literal["vkey", "manifest", "installation", "verifier", "embedded"]
@@ -169,7 +169,7 @@ class Expectations:
     ratio_bps: int | None = None
     names: dict[str, str] = field(default_factory=dict)  # option -> how the CLI spells it
 
-    def _name(self, option: str) -> str:
+    def name_of(self, option: str) -> str:
         return self.names.get(option, option)
 
     @property
@@ -186,81 +186,37 @@ class Expectations:
                 if getattr(self, k) is not None]
 
 
-LENDING = ("liquidation", "liquidation_hashed", "solvency", "liquidation_step")
-PERP = ("perp_liquidation", "perp_attestation")
+FIELDS = ("market", "prices", "threshold", "min_hf", "perp_markets", "perp_quotes", "ratio_bps")
 
 
-def _refuse_inapplicable(exp: Expectations, statement: str) -> None:
+def _refuse_inapplicable(exp: Expectations, stmt: Statement[Any]) -> None:
     """Options that cannot apply to this bundle's statement are an input error, never ignored."""
-    lending = statement in LENDING
-    wrong = [o for o in ("market", "prices") if getattr(exp, o) is not None and not lending]
-    wrong += [o for o in ("perp_markets", "perp_quotes", "ratio_bps") if getattr(exp, o) is not None and lending]
-    if exp.threshold is not None and statement not in ("liquidation", "liquidation_hashed"):
-        wrong.append("threshold")
-    if exp.min_hf is not None and statement != "solvency":
-        wrong.append("min_hf")
+    wrong = [o for o in FIELDS if getattr(exp, o) is not None and o not in stmt.pins]
     if wrong:
-        raise InputError(exp._name(wrong[0]), f"does not apply to a {statement} bundle")
+        raise InputError(exp.name_of(wrong[0]), f"does not apply to a {stmt.name} bundle")
     if exp.prices is not None and exp.market is None:
-        raise InputError(exp._name("prices"), f"needs {exp._name('market')} (the slot order of the prices)")
+        raise InputError(exp.name_of("prices"), f"needs {exp.name_of('market')} (the slot order of the prices)")
     if exp.perp_quotes is not None and exp.perp_markets is None:
-        raise InputError(exp._name("perp_quotes"), f"needs {exp._name('perp_markets')}")
-
-
-def expected_signals(statement: str, n_slots: int, exp: Expectations) -> dict[str, tuple[int, str]]:
-    """Public signal name -> (required value, where the verifier's value comes from)."""
-    out: dict[str, tuple[int, str]] = {}
-
-    def put(values: dict[str, list[int]], origin: str, symbols: tuple[str, ...]) -> None:
-        for name, vs in values.items():
-            for i, v in enumerate(vs):
-                label = symbols[i] if i < len(symbols) else "padding"
-                out[f"{name}[{i}]"] = (v, f"{label} from {origin}")
-
-    if exp.market is not None:
-        params = risk_params(exp.market, n_slots)
-        put(params, exp._name("market"), exp.market.symbols)
-        out["paramsHash"] = (params_hash(params["decimals"], params["liqThreshold"]), exp._name("market"))
-        if exp.prices is not None:
-            price = slot_prices(exp.market, exp.prices, n_slots)
-            put({"price": price}, exp._name("prices"), exp.market.symbols)
-            out["pricesHash"] = (prices_hash(price), exp._name("prices"))
-    if exp.perp_markets is not None:
-        put(perp.risk_params(exp.perp_markets, n_slots), exp._name("perp_markets"), exp.perp_markets.symbols)
-        if exp.perp_quotes is not None:
-            put(perp.slot_quotes(exp.perp_markets, exp.perp_quotes, n_slots), exp._name("perp_quotes"),
-                exp.perp_markets.symbols)
-    if exp.threshold is not None:
-        out["hfThreshold"] = (exp.threshold, exp._name("threshold"))
-    if exp.min_hf is not None:
-        out["hfThreshold"] = (exp.min_hf, exp._name("min_hf"))
-    if exp.ratio_bps is not None:
-        out["marginRatio"] = (exp.ratio_bps, exp._name("ratio_bps"))
-    return out
+        raise InputError(exp.name_of("perp_quotes"), f"needs {exp.name_of('perp_markets')}")
 
 
 def statement_problem(claim: Claim, exp: Expectations) -> str | None:
     """Why the proven public parameters are not the ones the verifier requires (None if they are,
     or for what is not pinned). InputError for options that cannot apply to the statement."""
-    _refuse_inapplicable(exp, claim.statement)
+    stmt = claim.kind
+    _refuse_inapplicable(exp, stmt)
     spec = registry.get(claim.circuit)
     for pinned in (exp.market, exp.perp_markets):
         if pinned is not None and len(pinned.symbols) > spec.n_assets:
             return f"the bundle's circuit has {spec.n_assets} slots, the pinned market {len(pinned.symbols)} assets"
-    for name, (want, origin) in expected_signals(claim.statement, spec.n_assets, exp).items():
+    for name, (want, origin) in stmt.expected(spec.n_assets, exp).items():
         got = claim.signals.get(name)
         if got is not None and got != want:
-            shown = (lambda v: format_wad(v)) if name == "hfThreshold" else str
+            shown = format_wad if name == "hfThreshold" else str
             return f"proven {name} = {shown(got)}, but {origin} requires {shown(want)}"
     return None
 
 
 def unpinned(claim: Claim, exp: Expectations) -> list[str]:
     """Which of the statement's parameters the verifier left to the prover."""
-    if claim.statement in LENDING:
-        wanted = ["market", "prices"] + (["threshold"] if claim.statement in ("liquidation", "liquidation_hashed")
-                                         else ["min_hf"] if claim.statement == "solvency" else [])
-    else:
-        wanted = ["perp_markets", "perp_quotes", "ratio_bps"]
-    return [exp._name(o) for o in wanted if getattr(exp, o) is None]
-
+    return [exp.name_of(o) for o in claim.kind.pins if getattr(exp, o) is None]

@@ -1,11 +1,12 @@
-"""Groth16 proving from a witness computed in Python, with one of two backends.
+"""Groth16 provers: one interface (`Prover.prove(keys, witness) -> (proof, public signals)`),
+chosen by name from PROVERS:
 
-- "native": the C prover (native_prover.py) on a zkey parsed once per process and kept warm
-  for later proofs of the same key: what the API and the CLI use by default;
+- "c": the C prover (native_prover.py) on a zkey parsed once per process and kept warm for
+  later proofs of the same key: what the API and the CLI use by default;
 - "snarkjs": one `snarkjs groth16 prove` call (the reference, and the fallback when no C
   compiler is available).
-The choice travels in Toolchain.prover ($ZKMARGIN_PROVER, the CLI's --prover; default "auto":
-native if it builds).
+The choice travels in Toolchain.prover ($ZKMARGIN_PROVER, the CLI's --prover, Settings.prover;
+default "auto": the C prover if it builds).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import os
 import tempfile
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from . import native, native_prover
 from .build import CircuitKeys
@@ -27,21 +29,49 @@ from .toolchain import Toolchain
 from .witness import write_wtns
 
 PROVE_TIMEOUT = 1800.0
-BACKENDS = ("auto", "native", "snarkjs")
+BACKENDS = ("auto", "c", "snarkjs")
 
 Proof = tuple[dict[str, Any], list[str]]
 
 
+class Prover(Protocol):
+    name: str
+
+    def prove(self, keys: CircuitKeys, witness: Sequence[int]) -> Proof:
+        """(proof, public signals) for one witness of the keys' circuit."""
+
+
 def backend(name: str, progress: Progress | None = None) -> str:
-    """"native" or "snarkjs" for a requested backend; compiling the native library on first
-    use is reported through `progress`."""
+    """"c" or "snarkjs" for a requested backend; compiling the C library on first use is
+    reported through `progress`."""
     if name not in BACKENDS:
         raise InputError("--prover", f"must be one of {', '.join(BACKENDS)}, got {name!r}")
     if name == "auto":
-        return "native" if native.available(progress) else "snarkjs"
-    if name == "native":
+        return "c" if native.available(progress) else "snarkjs"
+    if name == "c":
         native.library(progress)  # ToolchainError now, naming the missing compiler
     return name
+
+
+class CProver:
+    name = "c"
+
+    def prove(self, keys: CircuitKeys, witness: Sequence[int]) -> Proof:
+        return native_for(keys).prove(witness, threads=os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class SnarkjsProver:
+    tc: Toolchain
+    name = "snarkjs"
+
+    def prove(self, keys: CircuitKeys, witness: Sequence[int]) -> Proof:
+        return prove_snarkjs(keys, witness, self.tc)
+
+
+def get(tc: Toolchain, progress: Progress | None = None) -> Prover:
+    """The prover tc.prover names ("auto": the C prover when it builds, else snarkjs)."""
+    return CProver() if backend(tc.prover, progress) == "c" else SnarkjsProver(tc)
 
 
 _warm: dict[tuple[Path, str], native_prover.NativeProver] = {}
@@ -61,10 +91,8 @@ def native_for(keys: CircuitKeys) -> native_prover.NativeProver:
 
 
 def prove(keys: CircuitKeys, witness: Sequence[int], tc: Toolchain) -> Proof:
-    """(proof, public signals) for one witness, with the backend tc.prover names."""
-    if backend(tc.prover) == "native":
-        return native_for(keys).prove(witness, threads=os.cpu_count() or 1)
-    return prove_snarkjs(keys, witness, tc)
+    """(proof, public signals) for one witness, with the prover tc.prover names."""
+    return get(tc).prove(keys, witness)
 
 
 def prove_snarkjs(keys: CircuitKeys, witness: Sequence[int], tc: Toolchain) -> Proof:

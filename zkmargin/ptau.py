@@ -8,8 +8,9 @@ production keys need a real ceremony file (--ptau).
 
 from __future__ import annotations
 
+import logging
+
 import struct
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +20,7 @@ from .errors import ArtifactError
 from .field import Q
 from .r1cs import read_sections
 
+log = logging.getLogger("zkmargin")
 DEV_WARNING = (
     "WARNING: using the INSECURE development ptau (fixtures/dev-pot14.ptau), made by a single party: "
     "whoever made it could forge proofs for keys built on it. Development only; "
@@ -84,5 +86,6 @@ def required_power(n_constraints: int, n_public: int) -> int:
 
 
 def warn_if_dev(info: PtauInfo) -> None:
+    """Through logging (the library never prints): the CLI shows it on stderr unless -q."""
     if info.is_dev:
-        print(DEV_WARNING, file=sys.stderr)
+        log.warning(DEV_WARNING)

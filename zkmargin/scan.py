@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import build, registry
-from .api import lending_context, make_bundle
+from .api import make_bundle
 from .bundle import load_bundle, vkey_hash
 from .errors import InputError, StatementFalse
 from .fsutil import write_json_atomic
@@ -22,7 +22,7 @@ from .limits import MAX_SCAN_FILE_BYTES
 from .loaders import position_from_json, read_json
 from .model import Market, Position, PriceSnapshot, evaluate, format_wad
 from .progress import Progress
-from .statements import liquidation_inputs
+from .statements.lending import lending_context, liquidation_inputs
 from .strictjson import json_path
 from .toolchain import Toolchain
 from .warm_prover import ProverPool

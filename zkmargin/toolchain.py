@@ -49,7 +49,7 @@ class Check:
 class Toolchain:
     node: str
     node_modules: Path
-    prover: str = "auto"  # "auto", "native" or "snarkjs": see prover.backend
+    prover: str = "auto"  # "auto", "c" or "snarkjs": see prover.backend
 
     @classmethod
     def discover(cls, node: str | None = None, node_modules: str | Path | None = None,

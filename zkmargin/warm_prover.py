@@ -1,7 +1,7 @@
 """Warm provers: a proving key loaded once, then many witnesses proven on every core.
 
 Two backends behind one ProverPool:
-- "native": one NativeProver (the C prover on a zkey parsed once) shared by `size` threads;
+- "c": one NativeProver (the C prover on a zkey parsed once) shared by `size` threads;
   ctypes releases the GIL, so the threads prove in parallel;
 - "snarkjs": long-lived node workers that load snarkjs and the zkey once, one per core, each
   single-threaded so that the cores are not fought over; a worker that dies is restarted and
@@ -103,7 +103,7 @@ class ProverPool:
         self.keys, self.tc = keys, tc
         self.size = max(1, size or os.cpu_count() or 1)
         self.backend = prover.backend(tc.prover)
-        self._native = prover.native_for(keys) if self.backend == "native" else None
+        self._native = prover.native_for(keys) if self.backend == "c" else None
         self._local = threading.local()
         self._workers: list[ProverWorker] = []
         self._lock = threading.Lock()
