@@ -19,7 +19,9 @@ What makes the Python engine faster than py_ecc's generic pairing:
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +47,8 @@ from .groth16 import G1Point, G2Point, Verification, g1_point, g2_point
 from .groth16_format import G1Affine, G2Affine, Proof, VerifyingKey, parse_proof, parse_public_signals, parse_vkey
 
 Line = tuple[FQ12, FQ12, FQ12, FQ12]  # num(P) = x*A + y*B + C, and den
+log = logging.getLogger("zkmargin")
+_FALLBACK_SAID = threading.Event()
 _LOOP = bn254.LOOP
 
 
@@ -314,7 +318,13 @@ def _engine(engine: Engine) -> str:
     if engine not in ("auto", "c", "python"):
         raise ValueError(f"engine must be auto, c or python, not {engine!r}")
     if engine == "auto":
-        return "c" if native.available() else "python"
+        why_not = native.unavailable_reason()
+        if why_not is None:
+            return "c"
+        if not _FALLBACK_SAID.is_set():  # once per process: a batch or a scan would repeat it
+            _FALLBACK_SAID.set()
+            log.warning("verifying with the pure-Python engine (about 10x slower than the C engine): %s", why_not)
+        return "python"
     return engine
 
 
