@@ -54,7 +54,7 @@ def doctor(ctx: click.Context) -> None:
     dev = paths.DEV_PTAU.exists()
     lines = [f"{'ok     ' if c.ok else 'MISSING'} {c.name:18} {c.detail}" for c in checks]
     lines.append(f"{'ok     ' if dev else 'MISSING'} {'dev ptau':18} {paths.DEV_PTAU} (INSECURE, development only)")
-    why_not_c = native.unavailable_reason()  # builds the library on first use (with a progress line)
+    why_not_c = native.unavailable_reason(progress_of(ctx))  # builds the library on first use, saying so
     try:
         cc: str | None = native.compiler()
     except ToolchainError:
