@@ -158,7 +158,7 @@ def test_demo(runner: CliRunner, tmp_path: Path, keys: Callable[[str], CircuitKe
     keys("liquidation_4")
     res = runner.invoke(cli, ["demo", "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
-    assert "native: VALID" in res.output and "snarkjs: VALID" in res.output
+    assert "fast: VALID" in res.output and "snarkjs: VALID" in res.output
     assert "has health factor < 1" in res.output
     assert (tmp_path / "liquidation-bundle.json").exists()
 
