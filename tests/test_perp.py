@@ -96,6 +96,7 @@ def test_attestation_boundary_and_context(tc: Toolchain, att_calc: WitnessCalcul
     assert "equity >= 1.5x maintenance margin" in claim.describe()
 
 
+@pytest.mark.slow  # proves
 def test_tampered_public_inputs(tc: Toolchain) -> None:
     b = perp_statements.prove_perp_liquidation(LIQ, MARKETS, QUOTES, settings=Settings(toolchain=tc))
     for idx in (1, 5, 6, 9, 13):  # a price, two funding indices (one negative), a size decimals, the ratio
