@@ -33,10 +33,8 @@ def attestation(keys: Callable[[str], CircuitKeys], tc: Toolchain, healthy: Posi
     return lending.attest_solvency(healthy, market, prices, 15 * 10**17, CTX, settings=Settings(toolchain=tc))
 
 
-def test_constraint_count_and_signals(keys: Callable[[str], CircuitKeys]) -> None:
-    k = keys("attestation_4")
-    # the liquidation circuit's 4748 plus three squarings that bind domain, expiry and nonce
-    assert k.compiled.n_constraints == 4748 + 3
+def test_context_signals(keys: Callable[[str], CircuitKeys]) -> None:
+    k = keys("attestation_4")  # its constraint count is pinned in tests/test_conformance.py
     assert k.compiled.public_signals[-3:] == ["domain", "expiry", "nonce"]
     assert registry.for_assets("solvency", 6).id == "attestation_8"
 

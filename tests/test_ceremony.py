@@ -18,6 +18,7 @@ from .conftest import FIX
 DEV = str(paths.DEV_PTAU)
 
 
+@pytest.mark.slow  # snarkjs ceremonies
 def test_two_party_ceremony_with_beacon(tc: Toolchain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZKMARGIN_CACHE_DIR", str(tmp_path / "cache"))  # installing must not touch other tests
     r = CliRunner()

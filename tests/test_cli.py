@@ -17,6 +17,7 @@ from zkmargin.model import Market
 from zkmargin.toolchain import Toolchain
 
 from .conftest import FIX
+from .test_conformance import CONSTRAINTS
 
 MARKET = str(FIX / "market.json")
 PRICES = str(FIX / "prices.json")
@@ -32,6 +33,7 @@ def bundle_file(tmp_path_factory: pytest.TempPathFactory, keys: Callable[[str], 
     return out
 
 
+@pytest.mark.node
 def test_doctor_ok(runner: CliRunner) -> None:
     res = runner.invoke(cli, ["doctor", "--json"])
     assert res.exit_code == 0
@@ -218,7 +220,7 @@ def test_manifest(runner: CliRunner, bundle_file: Path, tmp_path: Path, keys: Ca
     res = runner.invoke(cli, ["build", "liquidation_4", "liquidation_8", "--manifest-dir", str(tmp_path)])
     assert res.exit_code == 0, res.output
     m4 = json.loads((tmp_path / "liquidation_4.manifest.json").read_text())
-    assert m4["circuit"] == "liquidation_4" and m4["constraints"] == 4748
+    assert m4["circuit"] == "liquidation_4" and m4["constraints"] == CONSTRAINTS["liquidation_4"][0]
     assert set(m4["files_sha256"]) >= {"main.r1cs", "main.wasm", "circuit.zkey", "vkey.json", "verifier.json"}
     assert m4["ptau"]["insecure_dev"] is True and "circom2" in m4["toolchain"]
     res = runner.invoke(cli, ["verify", str(bundle_file), "--manifest", str(tmp_path / "liquidation_4.manifest.json")])

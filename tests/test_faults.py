@@ -296,6 +296,7 @@ def test_native_compile_reports_progress(tmp_path: Path, monkeypatch: pytest.Mon
     assert native._library_path(again) == lib and again.labels == []  # built once
 
 
+@pytest.mark.node  # doctor checks the node toolchain before the compiler
 def test_first_doctor_is_not_silent(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-m", "zkmargin.cli.main", "doctor"], capture_output=True, text=True, timeout=120,
                          env=_env(tmp_path / "cache", CC=str(_fake_cc(tmp_path))))

@@ -173,6 +173,7 @@ def test_library_is_built_once_into_the_cache(isolated_cache: Path) -> None:
     assert not list((isolated_cache / "native").glob(".*partial"))
 
 
+@pytest.mark.slow  # compiles the library twice in a fresh cache
 def test_damaged_library_is_rebuilt_not_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZKMARGIN_CACHE_DIR", str(tmp_path))
     path = native._library_path()
@@ -205,6 +206,7 @@ def test_cli_prover_c_without_a_compiler_is_an_error(keys: Callable[[str], Circu
     assert not out.exists()
 
 
+@pytest.mark.node
 def test_doctor_names_the_prover() -> None:
     res = CliRunner().invoke(cli, ["doctor", "--json"])
     data = json.loads(res.output)
@@ -214,6 +216,7 @@ def test_doctor_names_the_prover() -> None:
     assert json.loads(res.output)["prover"] == "snarkjs (chosen)"
 
 
+@pytest.mark.node
 @pytest.mark.usefixtures("no_compiler")
 def test_doctor_without_a_compiler() -> None:
     res = CliRunner().invoke(cli, ["doctor", "--json"])

@@ -62,16 +62,6 @@ def att_calc(keys: Callable[[str], CircuitKeys]) -> WitnessCalculator:
     return WitnessCalculator(keys("perp_attestation_4").compiled.wasm)
 
 
-def test_constraint_counts(keys: Callable[[str], CircuitKeys]) -> None:
-    """PerpLiquidation(4): 4 x PerpMarketTerms (991: price 64 + non-zero 1 + funding 65 + mmr 20 + mmr <= 1e6 21
-    + Pow10 14 + size 81 + entry 64 + entry funding 65 + products 4 + SignedFloorDiv(146, 60) 268
-    + DivRound(164, 80) 326, minus 2 folded by O2) + commitment 1242 (3 Poseidon(4) at 297 and a Poseidon(6)
-    with a constant tag at 351) + collateral 128 + ratio 20 + ratio x MM 1 + LessThan(189) 190, minus 1
-    folded by O2. The attestation adds the 3 context squarings."""
-    assert keys("perp_liquidation_4").compiled.n_constraints == 4 * 991 + 1242 + 128 + 20 + 1 + 190 - 1 == 5544
-    assert keys("perp_attestation_4").compiled.n_constraints == 5544 + 3
-
-
 def _with_collateral(account: perp.PerpAccount, c: int) -> perp.PerpAccount:
     return replace(account, collateral=c)
 
@@ -106,6 +96,7 @@ def test_attestation_boundary_and_context(tc: Toolchain, att_calc: WitnessCalcul
     assert "equity >= 1.5x maintenance margin" in claim.describe()
 
 
+@pytest.mark.slow  # proves
 def test_tampered_public_inputs(tc: Toolchain) -> None:
     b = perp_statements.prove_perp_liquidation(LIQ, MARKETS, QUOTES, settings=Settings(toolchain=tc))
     for idx in (1, 5, 6, 9, 13):  # a price, two funding indices (one negative), a size decimals, the ratio

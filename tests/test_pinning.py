@@ -158,6 +158,7 @@ def chosen_price_attestation(healthy: Position, market: Market, tc: Toolchain) -
     return lending.attest_solvency(healthy, market, inflated, 3 * WAD, CTX, settings=Settings(toolchain=tc))
 
 
+@pytest.mark.slow  # proves (chosen_price_attestation)
 def test_chosen_prices_refused_when_prices_are_pinned(chosen_price_attestation: Bundle, market: Market,
                                                       prices: PriceSnapshot, runner: CliRunner,
                                                       tmp_path: Path) -> None:
@@ -184,6 +185,7 @@ def test_chosen_prices_refused_when_prices_are_pinned(chosen_price_attestation: 
         assert res.exit_code == 2 and field in res.output, (bad, res.output)
 
 
+@pytest.mark.slow  # proves (chosen_price_attestation)
 def test_batch_refuses_a_reused_nonce(chosen_price_attestation: Bundle, runner: CliRunner, tmp_path: Path) -> None:
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     chosen_price_attestation.save(a)

@@ -84,6 +84,7 @@ def test_position_boundary_both_sides(keys: Callable[[str], CircuitKeys], tc: To
         WitnessCalculator(keys("liquidation_4").compiled.wasm).calculate(inputs)
 
 
+@pytest.mark.slow  # proves
 def test_threshold_boundary_both_sides(tc: Toolchain, liquidatable: Position, market: Market,
                                        prices: PriceSnapshot) -> None:
     hf = evaluate(liquidatable, market, prices).health_factor

@@ -144,6 +144,7 @@ DIVISIONS: list[tuple[str, str, Callable[[int, int], tuple[int, int]], list[tupl
 ]
 
 
+@pytest.mark.slow  # compiles a circuit per case
 @pytest.mark.parametrize(("kind", "main", "honest_qr", "attacks"), DIVISIONS, ids=[d[0] for d in DIVISIONS])
 def test_division_hints(tc: Toolchain, tmp_path: Path, kind: str, main: str,
                         honest_qr: Callable[[int, int], tuple[int, int]],

@@ -371,6 +371,7 @@ def first_false_check(step: Step, inputs: Inputs) -> str:
     return name.group(1)
 
 
+@pytest.mark.slow  # the step fixture compiles liquidation_step_4
 @pytest.mark.parametrize("case", REFUSALS, ids=[r.label for r in REFUSALS])
 def test_model_refusal_is_a_circuit_refusal(step: Step, case: Refusal, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(case.error, match=case.match):
@@ -394,6 +395,7 @@ def _pinning_constraints(step: Step, signal: str) -> list[int]:
             if (set(a) == {wire} or set(b) == {wire}) and set(c) == {0} and c[0] % R != 0]
 
 
+@pytest.mark.slow  # the step fixture compiles liquidation_step_4
 def test_zero_repay_has_no_witness(step: Step) -> None:
     """Issue 10: debtToCover = debtRepaid = collateralToLiquidator = protocolFeeAmount = 0 retired the
     owner's commitment for one whose salt only the liquidator knows (the old circuit accepted that
@@ -414,6 +416,7 @@ def test_zero_repay_has_no_witness(step: Step) -> None:
     assert first_false_check(step, capped) == "repaysSomething"
 
 
+@pytest.mark.slow  # the step fixture compiles liquidation_step_4
 def test_collateral_bonus_zero(step: Step) -> None:
     """An implicit refusal outside the table: with a liquidation bonus of 0 for the collateral the
     model divides by zero (percentDiv), and so does the witness generator (the hint of the
@@ -428,6 +431,7 @@ def test_collateral_bonus_zero(step: Step) -> None:
         step.calc.calculate(set_slot(honest, "liqBonus", 0, 0), lenient=True)
 
 
+@pytest.mark.slow  # the step fixture compiles liquidation_step_4
 def test_close_factor_is_not_a_refusal_but_binds_the_outcome(step: Step, monkeypatch: pytest.MonkeyPatch) -> None:
     """The close factor caps the debt instead of refusing: the capped call passes, the uncapped
     outcome (what Aave would give without a close factor) fails the R1CS."""
@@ -443,6 +447,7 @@ def test_close_factor_is_not_a_refusal_but_binds_the_outcome(step: Step, monkeyp
     assert first_false_check(step, uncapped) == "debtRepaid"  # debtRepaid === the capped amount
 
 
+@pytest.mark.slow  # the step fixture compiles liquidation_step_4
 def test_market_larger_than_the_circuit(step: Step) -> None:
     """registry.for_assets refuses a market with more assets than any step circuit has slots;
     the circuit itself takes exactly 4 values per slot array."""

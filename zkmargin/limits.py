@@ -2,7 +2,7 @@
 limits on input files and external waits (at the end).
 
 Keep in sync with the functions at the top of circuits/lib/position.circom;
-tests/test_limits.py parses that file and fails if the two drift apart.
+tests/test_limits.py parses every circuits/lib file and fails if a constant drifts apart.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Final
 AMOUNT_BITS: Final = 128      # token amounts in base units (Aave stores uint128)
 PRICE_BITS: Final = 64        # 8-decimal oracle prices
 VALUE_BITS: Final = 128       # per-asset value in 8-decimal base currency
-MAX_DECIMALS: Final = 18      # token decimals, so 10^decimals < 2^60
+MAX_DECIMALS: Final = 18      # token decimals, so 10^decimals < 2^DEC_SCALE_BITS
+DEC_SCALE_BITS: Final = 60    # 10^decimals, the divisor (and remainder bound) of every valuation
 LT_BITS: Final = 14
 BPS: Final = 10_000           # 100.00 % in basis points
 THRESHOLD_BITS: Final = 64    # health-factor threshold in WAD

@@ -37,6 +37,7 @@ CLOSE_FACTOR_HF_THRESHOLD = 95 * 10**16
 MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD = 2000 * 10**8
 MIN_LEFTOVER_BASE = MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD // 2
 DEFAULT_LIQUIDATION_CLOSE_FACTOR = 5000
+BONUS_BITS = 15  # the circuit's range check on each slot's liquidation bonus (loaders bound it lower)
 WIDE = 2**AMOUNT_BITS  # intermediate token amounts the circuit holds
 
 

@@ -30,6 +30,7 @@ SIZE_BITS = 80
 FUNDING_BITS = 64
 COLLATERAL_BITS = 128
 MMR_MAX = 1_000_000
+MMR_BITS = 20  # the circuit's range check on mmr (ppm): MMR_MAX < 2^MMR_BITS
 RATIO_BITS = 20
 PERP_TAG = int.from_bytes(b"zkmargin/perp/v1", "big")
 
