@@ -50,10 +50,10 @@ def test_the_wheel_carries_what_it_needs(wheel: Path) -> None:
     assert not any(n.startswith("cli/") for n in names), "no top-level cli package"
 
 
-def _venv(where: Path, wheel: Path) -> Path:
+def _venv(where: Path, wheel: Path, extras: str = "") -> Path:
     venv.EnvBuilder(with_pip=True).create(where)
     py = where / "bin" / "python"
-    res = _run([str(py), "-m", "pip", "install", "-q", str(wheel)], cwd=where, env=dict(os.environ))
+    res = _run([str(py), "-m", "pip", "install", "-q", f"{wheel}{extras}"], cwd=where, env=dict(os.environ))
     assert res.returncode == 0, res.stderr[-3000:]
     return where / "bin"
 
@@ -63,7 +63,7 @@ def test_setup_demo_then_verify_without_node(wheel: Path, tmp_path: Path, isolat
     work.mkdir()
     base_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ZKMARGIN_NODE_MODULES")}
     base_env["ZKMARGIN_CACHE_DIR"] = str(isolated_cache)
-    with_node = _venv(tmp_path / "venv-node", wheel)
+    with_node = _venv(tmp_path / "venv-node", wheel, "[evm]")  # the demo verifies on an EVM too
     env = {**base_env, "PATH": f"{with_node}:{os.environ['PATH']}"}
     res = _run([str(with_node / "zkmargin"), "setup"], cwd=work, env=env)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -92,6 +92,8 @@ def test_setup_demo_then_verify_without_node(wheel: Path, tmp_path: Path, isolat
     (work / "tampered.json").write_text(json.dumps(tampered))
     res = _run([str(no_node / "zkmargin"), "verify", "tampered.json", "--vkey", str(vkey)], cwd=work, env=env)
     assert res.returncode == 1, res.stdout + res.stderr
+    res = _run([str(no_node / "zkmargin"), "verify", str(bundle), "--vkey", str(vkey), "--onchain"], cwd=work, env=env)
+    assert res.returncode == 2 and "zkmargin[evm]" in res.stderr and "Traceback" not in res.stderr, res.stderr
     for cmd in (["verify-batch", str(bundle), "--vkey", str(vkey)], ["calldata", str(bundle), "--json"]):
         res = _run([str(no_node / "zkmargin"), *cmd], cwd=work, env=env)
         assert res.returncode == 0, (cmd, res.stderr[-2000:])
