@@ -101,7 +101,7 @@ def test_all_four_verifiers_agree(bundle: Bundle, tc: Toolchain, anvil_url: str)
 
 
 def test_gas_is_measured_from_a_successful_call(bundle: Bundle, chain: Chain, tc: Toolchain) -> None:
-    verifier = api.deploy_verifier(chain, bundle.vkey, tc)
+    verifier = api.deploy_verifier(chain, bundle.vkey, Settings(toolchain=tc))
     report = api.measure_gas(bundle, chain=chain, verifier=verifier)
     assert report.total == 21_000 + report.calldata + report.execution
     assert 200_000 < report.execution < 400_000
@@ -127,7 +127,7 @@ def test_estimate_gas_is_a_trap(bundle: Bundle, tc: Toolchain, anvil_url: str) -
     """eth_estimateGas answers a limit at which the pairing precompile runs out of gas and
     the snarkjs verifier returns false instead of reverting; hence measure_gas."""
     rc = RpcChain(anvil_url, ANVIL_DEV_KEY)
-    verifier = api.deploy_verifier(rc, bundle.vkey, tc)
+    verifier = api.deploy_verifier(rc, bundle.vkey, Settings(toolchain=tc))
     data = api.bundle_calldata(bundle).encoded()
     estimate = rc.w3.eth.estimate_gas({"to": verifier, "data": data})  # type: ignore[typeddict-item]
     at_estimate = rc.w3.eth.call({"to": verifier, "data": data, "gas": estimate})  # type: ignore[typeddict-item]
@@ -174,8 +174,8 @@ class Pool:
                  bonus_override: dict[int, int] | None = None) -> None:
         self.chain = chain
         contracts = solidity.compile_reference_contracts(tc)
-        self.verifier = api.deploy_verifier(chain, bundle.vkey, tc)
-        self.step_verifier = api.deploy_verifier(chain, step_vkey, tc) if step_vkey else "0x" + "00" * 20
+        self.verifier = api.deploy_verifier(chain, bundle.vkey, Settings(toolchain=tc))
+        self.step_verifier = api.deploy_verifier(chain, step_vkey, Settings(toolchain=tc)) if step_vkey else "0x" + "00" * 20
         self.oracles = [chain.deploy(contracts["TestAggregator"].bytecode) for _ in market.assets]
         self.now = chain.timestamp()
         for i, a in enumerate(market.assets):

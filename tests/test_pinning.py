@@ -128,7 +128,7 @@ def test_onchain_deploys_the_pinned_key_not_the_bundles(forged: Bundle, bundle: 
                                                         keys: Callable[[str], CircuitKeys]) -> None:
     chain = InProcessChain()
     real = keys("liquidation_4").vkey()
-    forged_verifier = api.deploy_verifier(chain, forged.vkey, tc)
+    forged_verifier = api.deploy_verifier(chain, forged.vkey, Settings(toolchain=tc))
     # the forged key's contract does accept the forged proof: that is why the key must be pinned
     assert api.verify_bundle(forged, verifier=verifiers.get("evm", chain=chain, address=forged_verifier)).valid
     res = api.verify_bundle(forged, verifier=verifiers.get("evm", chain=chain), vkey=real, settings=Settings(toolchain=tc))
