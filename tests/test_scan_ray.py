@@ -238,3 +238,17 @@ def test_key_sent_as_bytes_and_witness_on_the_driver(cluster: str, keys: Callabl
     assert [pub for _, pub in results] == expected
     prepared = groth16_fast.PreparedKey(k.vkey())
     assert all(groth16_fast.verify(prepared, pub, proof).valid for proof, pub in results)
+
+
+@needs_ray
+def test_ray_auto_is_a_private_instance_on_loopback(keys: Callable[[str], CircuitKeys], tc: Toolchain,
+                                                     market: Market, prices: PriceSnapshot, tmp_path: Path) -> None:
+    keys("liquidation_4")
+    src = _positions_dir(tmp_path, [25000, 15000])
+    status = io.StringIO()
+    report = scan.scan(src, market, prices, tmp_path / "out", 10**18, toolchain=tc, workers=1, ray="auto",
+                       ray_status=status)
+    assert {i.name: i.status for i in report.items} == {"p0": "proven", "p1": "healthy"}
+    assert "actor on 127.0.0.1" in status.getvalue() and "1 proving thread," in status.getvalue()
+    assert not sys.modules["ray"].is_initialized()  # the instance ended with the scan
+    assert api.verify_bundle(load_bundle(tmp_path / "out" / "p0.bundle.json"), keys=InstalledKeys(tc)).valid

@@ -64,9 +64,13 @@ _LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 _VIA = {"path": "read from the shared path", "cache": "in the node's cache", "bytes": "sent as bytes"}
 
 
-def ray_module() -> Any:
+def ray_module(address: str | None = None) -> Any:
     """The `ray` package, or RayNotInstalled naming the extra to install. Typed Any: Ray's own
-    annotations are not part of zkmargin's strict type checking."""
+    annotations are not part of zkmargin's strict type checking. For address "auto" on first
+    import: a private instance listens on 127.0.0.1 only (Ray picks the node address when it is
+    imported, from its switch for a cluster on one machine, unless that is set already)."""
+    if address == LOCAL and "ray" not in sys.modules:
+        os.environ.setdefault(_LOOPBACK_ENV, "0")
     try:
         return importlib.import_module("ray")
     except ImportError as e:
@@ -203,24 +207,20 @@ class RayProverPool:
     status: TextIO | None = None
     job_timeout: float = JOB_TIMEOUT
     max_restarts: int = MAX_RESTARTS
-    restarts: int = 0
-    retried: int = 0
-    _actors: list[_Actor] = field(default_factory=list)
-    _initialized: bool = False
-    _ray: Any = None
-    _artifacts: tuple[Artifact, Artifact] | None = None
-    _sent: tuple[Any, Any] | None = None  # the artifacts' bytes in the object store, once needed
-    _calc: WitnessCalculator | None = None
-    _last_status: float = 0.0
+    restarts: int = field(default=0, init=False)  # actors Ray restarted
+    retried: int = field(default=0, init=False)  # jobs sent again after their actor was lost
+    _actors: list[_Actor] = field(default_factory=list, init=False, repr=False)
+    _initialized: bool = field(default=False, init=False, repr=False)
+    _ray: Any = field(default=None, init=False, repr=False)
+    _artifacts: tuple[Artifact, Artifact] | None = field(default=None, init=False, repr=False)
+    _sent: tuple[Any, Any] | None = field(default=None, init=False, repr=False)  # bytes, once a node needs them
+    _calc: WitnessCalculator | None = field(default=None, init=False, repr=False)
+    _last_status: float = field(default=0.0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.witness not in WITNESS_PLACES:
             raise InputError("witness", f"must be one of {', '.join(WITNESS_PLACES)}, got {self.witness!r}")
-        if self.address == LOCAL and "ray" not in sys.modules:
-            # a private instance listens on 127.0.0.1 only: Ray picks the node address when it is
-            # imported, from this variable (a cluster on this machine alone), unless it is set already
-            os.environ.setdefault(_LOOPBACK_ENV, "0")
-        self._ray = ray_module()
+        self._ray = ray_module(self.address)
 
     def __enter__(self) -> RayProverPool:
         try:
@@ -297,7 +297,7 @@ class RayProverPool:
                 self._bury(a)
                 continue
             a.pid, a.ip, a.state, a.ping = info["pid"], info["ip"], "live", None
-            self._say(f"actor on {a.ip} (pid {a.pid}): {a.threads} proving threads, key {_VIA[info['via']]}")
+            self._say(f"actor on {a.ip} (pid {a.pid}): {a.threads} proving thread{'s' if a.threads != 1 else ''}, key {_VIA[info['via']]}")
         for line in errors:
             self._say(line)
         if not any(a.state == "live" for a in self._actors):

@@ -121,7 +121,7 @@ def scan(
     threads per node); ray_status: where its status lines go (actors, in flight, restarts)."""
     tc = toolchain or Toolchain.discover()
     if ray is not None:  # before any work: a missing Ray or a refused backend is said at once
-        ray_prover.ray_module()
+        ray_prover.ray_module(ray)
         if prover.backend(tc.prover) != "native":
             raise InputError("--prover", "proving on Ray uses the native prover: a C compiler on every node")
     report = ScanReport()
