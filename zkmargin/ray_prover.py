@@ -10,9 +10,10 @@
   put there only when a node needs them) and keeps them in its own cache under their sha256,
   where a restart finds them. The digest is checked either way: no actor proves under another key;
 - the witness is computed on the worker by default (`witness="worker"`): the driver sends the
-  circuit inputs (~1 kB) instead of the witness (32 bytes a wire), and its ~7 ms a position is
-  spread over the cluster's cores instead of capping the driver at ~150 positions/s
-  (benchmarks/ray_scan.py measures both placements);
+  circuit inputs (251 bytes pickled, liquidation_4) instead of the witness (38 kB), and its
+  ~10 ms of Python is spread over the cluster's cores. benchmarks/ray_scan.py measured the same
+  total CPU either way, but 2.6-2.9 ms of driver CPU a position against 12-17 ms with
+  `witness="driver"`: the driver, one Python thread, is what a large scan runs out of first;
 - the driver keeps two jobs per proving thread in flight on each actor and hands the proofs to
   `on_done` on its own thread as they arrive (`scan` writes the bundles there, as with the
   local pool);
@@ -367,10 +368,10 @@ class RayProverPool:
                 job.actor, job.deadline = a, time.monotonic() + self.job_timeout
                 a.in_flight += 1
                 pending[a.handle.prove.remote(job.payload)] = job
+            if not pending and exhausted and not retry:
+                break  # every job done (an actor still restarting is not waited for)
             pings = {a.ping: a for a in self._actors if a.state == "recovering" and a.ping is not None}
             if not pending and not pings:
-                if exhausted and not retry:
-                    break
                 if not any(a.state in ("live", "recovering") for a in self._actors):
                     raise ClusterError(f"every prover actor on the Ray cluster is gone; "
                                        f"{len(results)} of {total} proofs done (a rerun resumes)")
@@ -404,7 +405,7 @@ class RayProverPool:
                 assert slow is not None
                 if now > job.deadline and slow.state == "live" and not slow.hung:
                     slow.hung = True
-                    self._say(f"actor {slow.label()}: a proof took over {self.job_timeout:.0f} s; restarting it")
+                    self._say(f"actor {slow.label()}: a proof took over {self.job_timeout:g} s; restarting it")
                     ray.kill(slow.handle, no_restart=False)  # its jobs fail and are retried
             for a in self._actors:
                 if a.state == "recovering" and now - a.since > RESTART_TIMEOUT:
