@@ -175,10 +175,12 @@ def liquidate(ctx: click.Context, position_file: Path, market_file: Path, prices
               help="Directory for one bundle per liquidatable position and scan-report.json.")
 @click.option("--workers", type=click.IntRange(1, MAX_WORKERS), help="Warm prover workers (default: one per core).")
 @ptau_option()
+@click.option("--ray", "ray_address", metavar="ADDRESS", help="Prove on the Ray cluster at HOST:PORT, or 'auto' for a "
+              "local one; --workers is then proofs at once per node (needs pip install 'zkmargin[ray]').")
 @json_option
 @click.pass_context
 def scan_cmd(ctx: click.Context, source: Path, market_file: Path, prices_file: Path, threshold: str, out_dir: Path,
-             workers: int | None, ptau: Path | None) -> None:
+             workers: int | None, ptau: Path | None, ray_address: str | None) -> None:
     """Evaluate every position in SOURCE (a directory of position files, or one JSON file of
     positions) and prove the liquidatable ones with warm provers; resumes an interrupted scan.
     Exit 0, or 2 if some positions could not be read (the others are still processed)."""
@@ -198,7 +200,8 @@ def scan_cmd(ctx: click.Context, source: Path, market_file: Path, prices_file: P
     try:
         report = scan.scan(source, market, prices, out_dir, t, toolchain=toolchain_of(ctx), workers=workers,
                            ptau=ptau, progress=progress_of(ctx), on_start=start,
-                           on_item=lambda item: bars[0].update(1) if bars else None)
+                           on_item=lambda item: bars[0].update(1) if bars else None,
+                           ray=ray_address, ray_status=None if ctx.find_root().meta.get("quiet") else sys.stderr)
     finally:
         if bars:
             bars[0].__exit__(None, None, None)
