@@ -29,6 +29,7 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # before Ray is
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 from zkmargin import build, paths, ray_prover, registry, scan  # noqa: E402
+from zkmargin.settings import Settings
 from zkmargin.loaders import load_market, load_prices, position_to_json  # noqa: E402
 from zkmargin.model import Market, Position, PriceSnapshot  # noqa: E402
 from zkmargin.progress import StderrProgress  # noqa: E402
@@ -150,7 +151,7 @@ def end_to_end(ps: list[Position], market: Market, prices: PriceSnapshot, tc: To
         for k, p in enumerate(ps):
             (src / f"p{k:04d}.json").write_text(json.dumps(position_to_json(p)))
         t, cpu, everything = time.perf_counter(), time.process_time(), tree_cpu()
-        report = scan.scan(src, market, prices, Path(d) / "bundles", 10**18, toolchain=tc, workers=2, ray=address)
+        report = scan.scan(src, market, prices, Path(d) / "bundles", 10**18, Settings(toolchain=tc), workers=2, ray=address)
         wall, cpu, everything = time.perf_counter() - t, time.process_time() - cpu, tree_cpu() - everything
         assert report.count("proven") == len(ps)
     row = {"positions_per_s": len(ps) / wall, "wall_s": wall, "driver_cpu_ms_per_position": 1000 * cpu / len(ps)}
@@ -168,7 +169,7 @@ def main() -> None:
     ray = ray_prover.ray_module()
     from ray.cluster_utils import Cluster
 
-    tc = dataclasses.replace(Toolchain.discover(), prover="native")
+    tc = dataclasses.replace(Toolchain.discover(), prover="c")
     progress = StderrProgress()
     keys = build.build(registry.for_assets("liquidation", 4), tc, progress=progress)
     market = load_market(paths.FIXTURES_DIR / "market.json")

@@ -74,7 +74,7 @@ def bench_size(n: int, proofs: int, tc: Toolchain, progress: StderrProgress) -> 
             row["witness_s_snarkjs_cli"] = timed(lambda: run(tc.argv(
                 "snarkjs", "wtns", "calculate", keys.compiled.wasm, tmp / "input.json", tmp / "w.wtns")), 3)
         witnesses = [calc.calculate(i) for i in inputs]
-        native_tc, snarkjs_tc = (dataclasses.replace(tc, prover=b) for b in ("native", "snarkjs"))
+        native_tc, snarkjs_tc = (dataclasses.replace(tc, prover=b) for b in ("c", "snarkjs"))
         with progress.step(f"proving {proofs} proofs: native pool, snarkjs pool, snarkjs CLI ({n} assets)"):
             results = []
             for name, ptc, count in (("native_pool", native_tc, proofs), ("snarkjs_pool", snarkjs_tc, min(proofs, 8))):
@@ -98,7 +98,7 @@ def bench_size(n: int, proofs: int, tc: Toolchain, progress: StderrProgress) -> 
             for k, pos in enumerate(positions[:proofs]):
                 (src / f"p{k:03d}.json").write_text(json.dumps(position_to_json(pos)))
             t = time.perf_counter()
-            report = scan.scan(src, market, prices, tmp / "bundles", 10**18, toolchain=native_tc)
+            report = scan.scan(src, market, prices, tmp / "bundles", 10**18, Settings(toolchain=native_tc))
             row["scan_positions_per_s"] = proofs / (time.perf_counter() - t)
             assert sum(item.status == "proven" for item in report.items) == proofs
         vkey = keys.vkey()

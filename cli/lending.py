@@ -198,8 +198,7 @@ def scan_cmd(ctx: click.Context, source: Path, market_file: Path, prices_file: P
             bars[0].__enter__()
 
     try:
-        report = scan.scan(source, market, prices, out_dir, t, toolchain=toolchain_of(ctx), workers=workers,
-                           ptau=ptau, progress=progress_of(ctx), on_start=start,
+        report = scan.scan(source, market, prices, out_dir, t, settings_of(ctx, ptau), workers=workers, on_start=start,
                            on_item=lambda item: bars[0].update(1) if bars else None,
                            ray=ray_address, ray_status=None if ctx.find_root().meta.get("quiet") else sys.stderr)
     finally:

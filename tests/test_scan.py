@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from zkmargin.cli.main import cli
+from zkmargin.settings import Settings
 from zkmargin import scan
 from zkmargin.build import CircuitKeys
 from zkmargin.errors import InputError
@@ -82,16 +83,16 @@ def test_scan_proves_liquidatable_and_resumes(keys: Callable[[str], CircuitKeys]
     keys("liquidation_4")
     src = _positions_dir(tmp_path, [15000, 25000, 26000, 24000])
     out = tmp_path / "out"
-    report = scan.scan(src, market, prices, out, 10**18, toolchain=tc, workers=2)
+    report = scan.scan(src, market, prices, out, 10**18, Settings(toolchain=tc), workers=2)
     assert {i.name: i.status for i in report.items} == {"p0": "healthy", "p1": "proven", "p2": "proven",
                                                          "p3": "healthy"}
     assert sorted(p.name for p in out.glob("*.bundle.json")) == ["p1.bundle.json", "p2.bundle.json"]
     # an interrupted scan: one bundle lost, one damaged; a rerun redoes exactly those
     (out / "p1.bundle.json").unlink()
     (out / "p2.bundle.json").write_text("{")
-    again = scan.scan(src, market, prices, out, 10**18, toolchain=tc, workers=2)
+    again = scan.scan(src, market, prices, out, 10**18, Settings(toolchain=tc), workers=2)
     assert {i.name: i.status for i in again.items if i.status != "healthy"} == {"p1": "proven", "p2": "proven"}
-    third = scan.scan(src, market, prices, out, 10**18, toolchain=tc, workers=2)
+    third = scan.scan(src, market, prices, out, 10**18, Settings(toolchain=tc), workers=2)
     assert third.count("resumed") == 2 and third.count("proven") == 0
     r = CliRunner().invoke(cli, ["verify", str(out / "p2.bundle.json")])
     assert r.exit_code == 0

@@ -28,6 +28,7 @@ import pytest
 from click.testing import CliRunner
 
 from zkmargin.cli.main import cli
+from zkmargin.settings import Settings
 from zkmargin import api, groth16_fast, ray_prover, scan
 from zkmargin.bundle import load_bundle
 from zkmargin.build import CircuitKeys
@@ -142,7 +143,7 @@ def test_scan_through_ray_equals_local_pool(cluster: str, keys: Callable[[str], 
     data = json.loads(res.stdout)  # Ray wrote nothing on stdout
     assert (data["proven"], data["healthy"], data["errors"]) == (3, 1, 0)
     assert "actor on 127.0.0.1" in res.stderr and "key read from the shared path" in res.stderr
-    local = scan.scan(src, market, prices, tmp_path / "local", 10**18, toolchain=tc, workers=2)
+    local = scan.scan(src, market, prices, tmp_path / "local", 10**18, Settings(toolchain=tc), workers=2)
     assert local.count("proven") == 3
     ray_bundles, local_bundles = _bundles(tmp_path / "ray"), _bundles(tmp_path / "local")
     assert ray_bundles == local_bundles and len(ray_bundles) == 3  # same positions, same public signals
@@ -176,7 +177,7 @@ def test_killing_a_ray_worker_mid_scan_loses_no_position(cluster: str, keys: Cal
             killed.append(pid)
 
     out = tmp_path / "out"
-    report = scan.scan(src, market, prices, out, 10**18, toolchain=tc, workers=2, ray=cluster, ray_status=status,
+    report = scan.scan(src, market, prices, out, 10**18, Settings(toolchain=tc), workers=2, ray=cluster, ray_status=status,
                        on_item=on_item)
     log = status.getvalue()
     assert killed and f"pid {killed[0]})" in log

@@ -23,10 +23,9 @@ from .fsutil import write_json_atomic
 from .limits import MAX_SCAN_FILE_BYTES
 from .loaders import position_from_json, read_json
 from .model import Market, Position, PriceSnapshot, evaluate, format_wad
-from .progress import Progress
 from .statements.lending import lending_context, liquidation_inputs
 from .strictjson import json_path
-from .toolchain import Toolchain
+from .settings import Settings
 from .warm_prover import ProverPool
 from .witness import InputValue, WitnessCalculator
 
@@ -106,28 +105,36 @@ def scan(
     prices: PriceSnapshot,
     out_dir: Path,
     threshold: int,
+    settings: Settings | None = None,
     *,
-    toolchain: Toolchain | None = None,
     workers: int | None = None,
-    ptau: Path | None = None,
-    progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
     on_item: Callable[[ScanItem], None] | None = None,
     ray: str | None = None,
     ray_status: TextIO | None = None,
 ) -> ScanReport:
-    """on_start(number of positions) once they are read; on_item(item) as each is settled.
+    """Prove HF < threshold for every liquidatable position of `source` (settings: toolchain, ptau,
+    prover, progress, cache); on_start(number of positions) once they are read; on_item(item) as each
+    is settled.
     ray: prove on a Ray cluster at this HOST:PORT, or "auto" for a local one (workers = proving
     threads per node); ray_status: where its status lines go (actors, in flight, restarts)."""
-    tc = toolchain or Toolchain.discover()
+    settings = settings or Settings()
+    with settings.active():
+        return _scan(source, market, prices, out_dir, threshold, settings, workers, on_start, on_item, ray, ray_status)
+
+
+def _scan(source: Path, market: Market, prices: PriceSnapshot, out_dir: Path, threshold: int, settings: Settings,
+          workers: int | None, on_start: Callable[[int], None] | None, on_item: Callable[[ScanItem], None] | None,
+          ray: str | None, ray_status: TextIO | None) -> ScanReport:
+    tc = settings.tc()
     if ray is not None:  # before any work: a missing Ray or a refused backend is said at once
         ray_prover.ray_module(ray)
-        if prover.backend(tc.prover) != "native":
-            raise InputError("--prover", "proving on Ray uses the native prover: a C compiler on every node")
+        if prover.backend(tc.prover) != "c":
+            raise InputError("--prover", "proving on Ray uses the C prover: a C compiler on every node")
     report = ScanReport()
     entries = _sources(source, market)
     spec = registry.for_assets("liquidation", len(market.assets))
-    keys = build.build(spec, tc, ptau, progress)
+    keys = build.build(spec, tc, settings.ptau, settings.progress)
     key_hash = vkey_hash(keys.vkey())
     calc = WitnessCalculator(keys.compiled.wasm)
     names = spec.public_signal_names()
