@@ -92,7 +92,7 @@ def verify_batch(ctx: click.Context, bundle_files: tuple[Path, ...], vkey: Path 
     invalid = []
     if not res.valid:  # the batch says only that something is wrong: find what
         blame = api.batch_blame(bundles, **pins)
-        invalid = [{"bundle": str(f), "reason": why} for f, why in zip(bundle_files, blame) if why is not None]
+        invalid = [{"bundle": str(f), "reason": why} for f, why in zip(bundle_files, blame, strict=True) if why is not None]
     n = len(bundles)
     human = (f"VALID: {n} bundles in one batch ({seconds * 1000:.1f} ms)" if res.valid else
              "\n".join([f"INVALID: {len(invalid) or 'some'} of {n} bundles ({res.reason})",

@@ -118,7 +118,7 @@ def test_model_agrees_with_math_utils(tc: Toolchain) -> None:
     assert len(usable) > 300
     res = node_json(tc, "aave_math.cjs", {"positions": [_reserves(m, p, x) for m, p, x, _ in usable], "direct": []})
     compared = decided = 0
-    for (market, prices, pos, health), hf_mu_text in zip(usable, res["positions"]):
+    for (market, prices, pos, health), hf_mu_text in zip(usable, res["positions"], strict=True):
         w, d, nc, nd = _exact(market, prices, pos)
         if d == 0:
             assert hf_mu_text == "-1" and not health.is_below(2**64 - 1)  # no debt: never liquidatable

@@ -63,10 +63,10 @@ json_values = st.recursive(
 
 def _mutations(doc: Any) -> st.SearchStrategy[Any]:
     """A real document with one value replaced somewhere: closer to plausible attacks."""
-    paths: list[list[Any]] = []
+    found: list[list[Any]] = []
 
     def walk(v: Any, path: list[Any]) -> None:
-        paths.append(path)
+        found.append(path)
         if isinstance(v, dict):
             for k, x in v.items():
                 walk(x, [*path, k])
@@ -86,7 +86,7 @@ def _mutations(doc: Any) -> st.SearchStrategy[Any]:
         cur[path[-1]] = value
         return out
 
-    return st.builds(apply, st.sampled_from(paths), json_values)
+    return st.builds(apply, st.sampled_from(found), json_values)
 
 
 def _parsers() -> list[tuple[str, Any, Any]]:

@@ -95,7 +95,7 @@ def test_all_four_verifiers_agree(bundle: Bundle, tc: Toolchain, anvil_url: str)
         results = {
             "native": native_verify(b.vkey, b.public_signals, b.proof).valid,
             "snarkjs": snarkjs_verify(b.vkey, b.public_signals, b.proof, tc).valid,
-            **{c.kind: onchain.verify_onchain(c, a, b).valid for c, a in zip(chains, addresses)},
+            **{c.kind: onchain.verify_onchain(c, a, b).valid for c, a in zip(chains, addresses, strict=True)},
         }
         assert set(results.values()) == {label == "valid"}, (label, results)
 
@@ -184,7 +184,7 @@ class Pool:
                for i, a in enumerate(market.assets)]
         bonuses = [bonus_override.get(i, a.liquidation_bonus) if bonus_override else a.liquidation_bonus
                    for i, a in enumerate(market.assets)]
-        risk = [[a.decimals, lt, b, a.protocol_fee] for a, lt, b in zip(market.assets, lts, bonuses)]
+        risk = [[a.decimals, lt, b, a.protocol_fee] for a, lt, b in zip(market.assets, lts, bonuses, strict=True)]
         ctor = encode(["address", "address", "uint256", "uint256", "address[]", "uint16[4][]"],
                       [self.verifier, self.step_verifier, 4, MAX_AGE, self.oracles, risk])
         self.address = chain.deploy(contracts["PrivateMarginPool"].bytecode, ctor)

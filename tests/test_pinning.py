@@ -55,7 +55,7 @@ def forge(bundle: Bundle, signals: list[int]) -> Bundle:
     vk["vk_delta_2"] = vk["vk_gamma_2"]
     ic = [_g1(p) for p in vk["IC"]]
     acc = ic[0]
-    for s, point in zip(signals, ic[1:]):
+    for s, point in zip(signals, ic[1:], strict=True):
         acc = add(acc, multiply(point, s))
     cx, cy = normalize(neg(acc))
     proof = {"pi_a": vk["vk_alpha_1"], "pi_b": vk["vk_beta_2"], "pi_c": [str(cx.n), str(cy.n), "1"],

@@ -108,7 +108,7 @@ def test_scan_cli_reports_bad_files(keys: Callable[[str], CircuitKeys], tmp_path
     assert res.exit_code == 2
     data = json.loads(res.stdout)
     assert data["proven"] == 1 and data["errors"] == 1
-    assert "collateral.DOGE" in [p for p in data["positions"] if p["name"] == "broken"][0]["error"]
+    assert "collateral.DOGE" in next(p for p in data["positions"] if p["name"] == "broken")["error"]
     assert (out / "scan-report.json").exists()
 
 

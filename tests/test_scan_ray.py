@@ -183,7 +183,7 @@ def test_killing_a_ray_worker_mid_scan_loses_no_position(cluster: str, keys: Cal
     assert killed and f"pid {killed[0]})" in log
     assert "its jobs are retried" in log and re.search(rf"restarted \(pid {killed[0]} -> \d+\)", log), log
     liquidatable = [f"p{i}" for i in range(6)]
-    assert sorted(settled) == sorted(liquidatable + ["p6"])  # every position settled exactly once
+    assert sorted(settled) == sorted([*liquidatable, "p6"])  # every position settled exactly once
     assert {i.name: i.status for i in report.items} == {**{n: "proven" for n in liquidatable}, "p6": "healthy"}
     assert sorted(p.name for p in out.glob("*.bundle.json")) == sorted(f"{n}.bundle.json" for n in liquidatable)
     written = json.loads((out / scan.REPORT).read_text())

@@ -175,7 +175,7 @@ def decode_claim(bundle: Bundle, symbols: tuple[str, ...] = ()) -> Claim:
     if len(bundle.public_signals) != len(names):
         raise BundleError("public_signals", f"{spec.id} has {len(names)} public signals, bundle has {len(bundle.public_signals)}")
     try:
-        values = dict(zip(names, parse_public_signals(bundle.public_signals, len(names))))
+        values = dict(zip(names, parse_public_signals(bundle.public_signals, len(names)), strict=True))
     except InputError as e:  # the verifiers' own rules, so a bundle decodes only what they would read
         raise BundleError(e.field, e.detail) from None
     return Claim(spec.statement, spec.id, values,

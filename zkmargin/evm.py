@@ -215,7 +215,7 @@ def start_anvil(tc: Toolchain, timeout: float = 60.0) -> Iterator[str]:
             if proc.poll() is not None:
                 raise ToolchainError(f"anvil exited with code {proc.returncode} before answering")
             try:
-                Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2}, exception_retry_configuration=None)).eth.chain_id
+                _ = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2}, exception_retry_configuration=None)).eth.chain_id
                 break
             except (Web3Exception, OSError, ValueError):
                 if time.monotonic() > deadline:

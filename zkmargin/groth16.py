@@ -85,7 +85,7 @@ def verify(vkey: Any, public_signals: Any, proof: Any) -> Verification:
     malformed (groth16_format); otherwise the pairing check's answer."""
     key, pub, pr = parse_inputs(vkey, public_signals, proof)
     vk_x = g1_point(key.ic[0])
-    for s, point in zip(pub, key.ic[1:]):
+    for s, point in zip(pub, key.ic[1:], strict=True):
         if s:
             vk_x = add(vk_x, multiply(g1_point(point), s))
     ok = multi_pairing_is_one([(neg(g1_point(pr.a)), g2_point(pr.b)), (g1_point(key.alpha), g2_point(key.beta)),

@@ -50,7 +50,7 @@ from .field import Q, R
 PROTOCOL = "groth16"
 CURVE = "bn128"  # snarkjs's name for BN254
 MAX_DIGITS = 78
-_DECIMAL = re.compile(r"0|[1-9][0-9]{0,%d}" % (MAX_DIGITS - 1))  # [0-9], not \d: "²" is a \d
+_DECIMAL = re.compile(rf"0|[1-9][0-9]{{0,{MAX_DIGITS - 1}}}")  # [0-9], not \d: "²" is a \d
 DECIMAL_RULE = f"a decimal string (ASCII digits, no sign or leading zero, at most {MAX_DIGITS} digits)"
 PROOF_POINTS = ("pi_a", "pi_b", "pi_c")
 VKEY_FIELDS = ("protocol", "curve", "nPublic", "vk_alpha_1", "vk_beta_2", "vk_gamma_2", "vk_delta_2", "IC")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Union
 
 import wasmtime
 
@@ -18,7 +17,7 @@ from .errors import ArtifactError, WitnessError
 from .field import R
 from .fsutil import write_bytes_atomic
 
-InputValue = Union[int, Sequence[int]]
+InputValue = int | Sequence[int]
 
 _EXCEPTIONS = {
     1: "Signal not found",

@@ -203,7 +203,7 @@ def random_user(rng: random.Random, market: A.Market) -> A.User:
     debt_idx = rng.sample(range(n), rng.randint(1, min(3, n)))
     weights = [rng.random() + 0.05 for _ in debt_idx]
     scaled_d = [0] * n
-    for j, wgt in zip(debt_idx, weights):
+    for j, wgt in zip(debt_idx, weights, strict=True):
         r = market.reserves[j]
         amount = _amount_for_value(int(td * wgt / sum(weights)), r)
         scaled_d[j] = min(A.ray_div_floor(amount, r.variable_borrow_index), A.UINT120_MAX)
