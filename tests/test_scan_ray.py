@@ -253,3 +253,20 @@ def test_a_job_past_its_timeout_restarts_the_actor_and_is_retried_once(cluster: 
         assert pool.restarts == 1 and pool.retried == 1
     assert status.getvalue().count("a proof took over 0.01 s; restarting it") == 2
 
+
+
+def test_witness_traps_stay_exceptions_after_ray(cluster: str, keys: Callable[[str], CircuitKeys], tc: Toolchain,
+                                                 market: Market, prices: PriceSnapshot, tmp_path: Path) -> None:
+    """A circuit witness that divides by zero traps in wasmtime, which reports it as an exception
+    through its signal handler. Once Ray has run in the process, its handlers (absl's, Python's
+    faulthandler) must not stand in front of wasmtime's: that trap ended the whole process (SIGFPE)."""
+    import wasmtime
+
+    src = _positions_dir(tmp_path, [25000, 26000])
+    scan.scan(src, market, prices, tmp_path / "out", 10**18, Settings(toolchain=tc), workers=1, ray=cluster)
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    wat = '(module (func (export "f") (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0))))'
+    div = wasmtime.Instance(store, wasmtime.Module(engine, wat), []).exports(store)["f"]
+    with pytest.raises(wasmtime.Trap):
+        div(store, 0)  # type: ignore[operator]

@@ -28,6 +28,7 @@ Only the native prover runs on Ray: every node needs zkmargin[ray] and a C compi
 
 from __future__ import annotations
 
+import faulthandler
 import hashlib
 import importlib
 import os
@@ -72,6 +73,8 @@ def ray_module(address: str | None = None) -> Any:
     imported, from its switch for a cluster on one machine, unless that is set already)."""
     if address == LOCAL and "ray" not in sys.modules:
         os.environ.setdefault(_LOOPBACK_ENV, "0")
+    # read when ray is imported: no absl failure-signal handler in this process (see _connect)
+    os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
     try:
         return importlib.import_module("ray")
     except ImportError as e:
@@ -243,6 +246,12 @@ class RayProverPool:
         ray = self._ray
         if ray.is_initialized():
             return
+        # The driver also runs circuit witnesses (wasmtime), whose traps (a division by zero in a
+        # hostile position) arrive as signals that wasmtime's handler turns into exceptions. ray.init
+        # puts two handlers in front of it, absl's failure-signal handler and Python's faulthandler,
+        # and either ends the process on the first trap (SIGFPE). Keep both out of the driver (absl's
+        # is switched off before ray is imported, in ray_module); the workers keep theirs.
+        faulthandler_was_on = faulthandler.is_enabled()
         try:
             if self.address == LOCAL:
                 ray.init(address="local", num_cpus=self.threads, include_dashboard=False, log_to_driver=False,
@@ -250,6 +259,8 @@ class RayProverPool:
             else:
                 _probe(self.address)
                 ray.init(address=self.address, log_to_driver=False, logging_level="WARNING")
+            if not faulthandler_was_on:
+                faulthandler.disable()  # restores the handlers it replaced: wasmtime's
         except (ConnectionError, RuntimeError, ValueError) as e:  # not an OSError of a file the user named
             where = "start a local Ray instance" if self.address == LOCAL else f"join the Ray cluster at {self.address}"
             raise ClusterError(f"could not {where}: {_cause(e)} (a cluster with token authentication: set "
