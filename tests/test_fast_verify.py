@@ -25,6 +25,7 @@ from zkmargin.groth16 import verify as reference_verify
 from zkmargin.model import Market, Position, PriceSnapshot
 from zkmargin.toolchain import Toolchain
 
+from .conftest import native_arith
 from .test_prove_verify import _proof_edits, _signal_edits, _vkey_edits
 
 
@@ -60,7 +61,13 @@ def _c_in_g2(p: tuple[FQ2, FQ2, FQ2]) -> bool:
     return bool(rc)
 
 
-def test_fast_g2_membership_matches_multiplication_by_r() -> None:
+@pytest.mark.parametrize("arith", ["adx", "portable"])
+def test_fast_g2_membership_matches_multiplication_by_r(arith: str) -> None:
+    with native_arith(arith):
+        _g2_membership()
+
+
+def _g2_membership() -> None:
     rng = random.Random(10)
     cofactor = 2 * Q - R  # #E'(Fp2) = r * (2p - r) for BN254
     for _ in range(8):
@@ -92,8 +99,16 @@ def test_off_curve_and_off_subgroup_points_are_named(bundles: list[Bundle]) -> N
         assert not batch.valid and batch.reason == f"proof 1: {reason}"
 
 
-@pytest.mark.parametrize("engine", ["c", "python"])
+@pytest.mark.parametrize("engine", ["c-adx", "c-portable", "python"])
 def test_fast_equals_reference_on_valid_and_tampered(bundles: list[Bundle], engine: str) -> None:
+    if engine.startswith("c-"):
+        with native_arith(engine[2:]):
+            _fast_equals_reference(bundles, "c")
+    else:
+        _fast_equals_reference(bundles, "python")
+
+
+def _fast_equals_reference(bundles: list[Bundle], engine: groth16_fast.Engine) -> None:
     b = bundles[0]
     vk, pub, proof = b.vkey, b.public_signals, b.proof
     cases = [("valid", vk, pub, proof)]
@@ -106,8 +121,16 @@ def test_fast_equals_reference_on_valid_and_tampered(bundles: list[Bundle], engi
         assert fast.valid == ref.valid == (label == "valid"), (label, fast, ref)
 
 
-@pytest.mark.parametrize("engine,threads", [("c", 1), ("c", 2), ("python", None)])
+@pytest.mark.parametrize("engine,threads", [("c-adx", 1), ("c-adx", 2), ("c-portable", 2), ("python", None)])
 def test_batch(bundles: list[Bundle], engine: str, threads: int | None) -> None:
+    if engine.startswith("c-"):
+        with native_arith(engine[2:]):
+            _batch(bundles, "c", threads)
+    else:
+        _batch(bundles, "python", threads)
+
+
+def _batch(bundles: list[Bundle], engine: groth16_fast.Engine, threads: int | None) -> None:
     key = groth16_fast.PreparedKey(bundles[0].vkey)
     items = [(b.public_signals, b.proof) for b in bundles]
 

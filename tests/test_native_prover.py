@@ -28,7 +28,7 @@ from zkmargin.toolchain import Toolchain
 from zkmargin.warm_prover import ProverPool
 from zkmargin.witness import InputValue, WitnessCalculator
 
-from .conftest import FIX
+from .conftest import FIX, native_arith, native_ariths
 
 
 def _liquidation_8() -> dict[str, InputValue]:
@@ -69,13 +69,19 @@ def test_native_and_snarkjs_proofs_verify_everywhere(circuit: str, keys: Callabl
     vkey = k.vkey()
     fast = groth16_fast.PreparedKey(vkey)
     verifier = onchain.deploy_verifier(chain, vkey, tc)
-    results = {name: prover.prove(k, witness, t) for name, t in (("native", _native(tc)), ("snarkjs", _snarkjs(tc)))}
+    results = {"snarkjs": prover.prove(k, witness, _snarkjs(tc))}
+    for arith in native_ariths():  # the same witness through each field multiplication
+        with native_arith(arith):
+            results[f"native ({arith})"] = prover.prove(k, witness, _native(tc))
     n_public = len(k.compiled.public_signals)
-    assert results["native"][1] == results["snarkjs"][1] == [str(v) for v in witness[1:1 + n_public]]
+    assert all(public == [str(v) for v in witness[1:1 + n_public]] for _, public in results.values())
     for name, (proof, public) in results.items():
         assert snarkjs_verify(vkey, public, proof, tc).valid, name
         assert reference_verify(vkey, public, proof).valid, name
-        assert groth16_fast.verify(fast, public, proof).valid, name
+        for arith in native_ariths():
+            with native_arith(arith):
+                assert groth16_fast.verify(fast, public, proof, "c").valid, (name, arith)
+        assert groth16_fast.verify(fast, public, proof, "python").valid, name
         bundle = api.make_bundle(k, proof, public, {})
         assert onchain.verify_onchain(chain, verifier, bundle).valid, name
 

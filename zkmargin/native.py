@@ -83,11 +83,18 @@ def library() -> ctypes.CDLL:
                 raise _lib_error from None
             u32, buf = ctypes.c_uint32, ctypes.c_char_p
             lib.zkm_groth16_prove.restype = ctypes.c_int
-            lib.zkm_groth16_prove.argtypes = [u32, u32, u32, buf, u32, buf, buf, buf, buf, buf, buf, buf, buf, buf, u32, buf]
+            lib.zkm_groth16_prove.argtypes = [u32, u32, u32, buf, u32, buf, buf, buf, buf, buf, buf, buf, buf, buf, buf, u32,
+                                              buf]
+            lib.zkm_groth16_tables_size.restype = ctypes.c_uint64
+            lib.zkm_groth16_tables_size.argtypes = [u32, u32, u32]
+            lib.zkm_groth16_tables.restype = ctypes.c_int
+            lib.zkm_groth16_tables.argtypes = [u32, u32, u32, buf, buf, buf, buf, buf, u32, buf]
             lib.zkm_groth16_verify.restype = ctypes.c_int
             lib.zkm_groth16_verify.argtypes = [u32, u32, buf, buf, buf, buf, u32, buf]
             lib.zkm_g2_in_subgroup.restype = ctypes.c_int
             lib.zkm_g2_in_subgroup.argtypes = [buf, buf]
+            lib.zkm_arith.restype = ctypes.c_int
+            lib.zkm_arith.argtypes = [ctypes.c_int]
             _lib = lib
         return _lib
 
