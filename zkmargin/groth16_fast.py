@@ -17,6 +17,7 @@ What makes the Python engine faster than py_ecc's generic pairing:
 
 from __future__ import annotations
 
+import ctypes
 import os
 import secrets
 from collections.abc import Sequence
@@ -372,6 +373,17 @@ class PreparedKey:
         return len(self.ic) - 1
 
     @cached_property
+    def c_prepared(self) -> ctypes.Array[ctypes.c_char]:
+        """The compiled verifier's precomputation (zkm_groth16_prepare): the lines of beta, gamma
+        and delta, the Miller value of (alpha, beta), a table of multiples of the IC points."""
+        lib = native.library()
+        out = ctypes.create_string_buffer(lib.zkm_groth16_prepared_size(self.n_public))
+        rc = lib.zkm_groth16_prepare(self.n_public, self.blob, _ctx(), out)
+        if rc:
+            raise ArithmeticError(f"native verifier could not prepare the key (code {rc})")
+        return out
+
+    @cached_property
     def gamma(self) -> LinePlan:
         return plan(self.gamma2)
 
@@ -486,10 +498,8 @@ def _ctx() -> bytes:
         return b"".join(mont(int(c)) for c in e.coeffs)
 
     xi = FQ2([9, 1])
-    parts = [mont(int(c)) for t in _frob_table() for c in t.coeffs]
-    parts += [d.to_bytes(32, "little") for d in _DIGITS]
-    parts += [mont2(xi ** ((Q - 1) // 3)), mont2(xi ** ((Q - 1) // 2)), mont2(FQ2([3, 0]) / xi)]
-    parts += [mont(9), mont(18), mont(82), mont(3)]
+    parts = [mont2(xi ** (k * (Q**e - 1) // 6)) for e in (1, 2, 3) for k in range(6)]
+    parts += [mont2(xi ** ((Q - 1) // 3)), mont2(xi ** ((Q - 1) // 2)), mont2(FQ2([3, 0]) / xi), mont(3)]
     parts += [bytes(v & 0xFF for v in _LOOP), BN_X.to_bytes(8, "little")]
     return b"".join(parts)
 
@@ -504,7 +514,7 @@ def _c_check(key: PreparedKey, parsed: Sequence[tuple[list[int], bytes]], weight
         threads = min(os.cpu_count() or 1, n // 8) if n >= 16 else 1
     publics = b"".join(v.to_bytes(32, "little") for pub, _ in parsed for v in pub)
     ws = b"".join(w.to_bytes(32, "little") for w in weights)
-    rc = native.library().zkm_groth16_verify(n, key.n_public, key.blob, b"".join(blob for _, blob in parsed),
+    rc = native.library().zkm_groth16_verify(n, key.n_public, key.c_prepared, b"".join(blob for _, blob in parsed),
                                              publics, ws, max(1, threads), _ctx())
     if rc <= -10:
         i, k = divmod(-rc - 10, 4)

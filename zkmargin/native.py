@@ -89,6 +89,10 @@ def library() -> ctypes.CDLL:
             lib.zkm_groth16_tables_size.argtypes = [u32, u32, u32]
             lib.zkm_groth16_tables.restype = ctypes.c_int
             lib.zkm_groth16_tables.argtypes = [u32, u32, u32, buf, buf, buf, buf, buf, u32, buf]
+            lib.zkm_groth16_prepared_size.restype = ctypes.c_uint64
+            lib.zkm_groth16_prepared_size.argtypes = [u32]
+            lib.zkm_groth16_prepare.restype = ctypes.c_int
+            lib.zkm_groth16_prepare.argtypes = [u32, buf, buf, buf]
             lib.zkm_groth16_verify.restype = ctypes.c_int
             lib.zkm_groth16_verify.argtypes = [u32, u32, buf, buf, buf, buf, u32, buf]
             lib.zkm_g2_in_subgroup.restype = ctypes.c_int

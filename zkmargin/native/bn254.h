@@ -144,35 +144,92 @@ ZKM_INLINE void mont_mul(fe *r, const fe *a, const fe *b, const fe *m, uint64_t 
 #endif
 }
 
-ZKM_INLINE void add_mod(fe *r, const fe *a, const fe *b, const fe *m) {
-    u128 c = 0;
-    fe s;
+/* a + b and a - b mod m for a, b < m < 2^254, without branches: the portable C with the
+ * compilers' carry builtins (u128 sums made GCC spill every limb), and on x86-64 the same in
+ * assembly (add/adc, sub/sbb, cmov: baseline instructions), which runs with the mulx/adx
+ * multiplication so that ZKMARGIN_NATIVE_ARITH=portable exercises all of the C. */
+ZKM_INLINE void add_mod_c(fe *r, const fe *a, const fe *b, const fe *m) {
+    uint64_t s[4], d[4], c = 0, br = 0;
     for (int i = 0; i < 4; i++) {
-        c += (u128)a->v[i] + b->v[i];
-        s.v[i] = (uint64_t)c;
-        c >>= 64;
+        uint64_t t;
+        c = __builtin_add_overflow(a->v[i], c, &t) | __builtin_add_overflow(t, b->v[i], &s[i]);
     }
-    if (c || geq(&s, m)) sub_n(&s, m);  /* m < 2^254: c is always 0, kept for clarity */
-    *r = s;
+    for (int i = 0; i < 4; i++) {
+        uint64_t t;
+        br = __builtin_sub_overflow(s[i], br, &t) | __builtin_sub_overflow(t, m->v[i], &d[i]);
+    }
+    uint64_t keep = -br;  /* a + b < m: keep the sum (a + b < 2^255: no carry out of s) */
+    for (int i = 0; i < 4; i++) r->v[i] = (s[i] & keep) | (d[i] & ~keep);
+}
+
+ZKM_INLINE void sub_mod_c(fe *r, const fe *a, const fe *b, const fe *m) {
+    uint64_t d[4], c = 0, br = 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t t;
+        br = __builtin_sub_overflow(a->v[i], br, &t) | __builtin_sub_overflow(t, b->v[i], &d[i]);
+    }
+    uint64_t mask = -br;  /* a < b: add m back */
+    for (int i = 0; i < 4; i++) {
+        uint64_t t;
+        c = __builtin_add_overflow(d[i], c, &t) | __builtin_add_overflow(t, m->v[i] & mask, &r->v[i]);
+    }
+}
+
+#ifdef ZKM_ADX_ASM
+ZKM_INLINE void add_mod_asm(fe *r, const fe *a, const fe *b, const fe *m) {
+    uint64_t s0 = a->v[0], s1 = a->v[1], s2 = a->v[2], s3 = a->v[3], d0, d1, d2, d3;
+    __asm__("addq %[b0], %[s0]\n\t" "adcq %[b1], %[s1]\n\t" "adcq %[b2], %[s2]\n\t" "adcq %[b3], %[s3]\n\t"
+            "movq %[s0], %[d0]\n\t" "subq %[m0], %[d0]\n\t" "movq %[s1], %[d1]\n\t" "sbbq %[m1], %[d1]\n\t"
+            "movq %[s2], %[d2]\n\t" "sbbq %[m2], %[d2]\n\t" "movq %[s3], %[d3]\n\t" "sbbq %[m3], %[d3]\n\t"
+            "cmovaeq %[d0], %[s0]\n\t" "cmovaeq %[d1], %[s1]\n\t" "cmovaeq %[d2], %[s2]\n\t" "cmovaeq %[d3], %[s3]"
+            : [s0] "+&r"(s0), [s1] "+&r"(s1), [s2] "+&r"(s2), [s3] "+&r"(s3), [d0] "=&r"(d0), [d1] "=&r"(d1),
+              [d2] "=&r"(d2), [d3] "=&r"(d3)
+            : [b0] "rm"(b->v[0]), [b1] "rm"(b->v[1]), [b2] "rm"(b->v[2]), [b3] "rm"(b->v[3]), [m0] "m"(m->v[0]),
+              [m1] "m"(m->v[1]), [m2] "m"(m->v[2]), [m3] "m"(m->v[3])
+            : "cc");
+    r->v[0] = s0;
+    r->v[1] = s1;
+    r->v[2] = s2;
+    r->v[3] = s3;
+}
+
+ZKM_INLINE void sub_mod_asm(fe *r, const fe *a, const fe *b, const fe *m) {
+    uint64_t d0 = a->v[0], d1 = a->v[1], d2 = a->v[2], d3 = a->v[3], t0, t1, t2, t3;
+    __asm__("subq %[b0], %[d0]\n\t" "sbbq %[b1], %[d1]\n\t" "sbbq %[b2], %[d2]\n\t" "sbbq %[b3], %[d3]\n\t"
+            "sbbq %[t0], %[t0]\n\t"  /* all ones on a borrow */
+            "movq %[t0], %[t1]\n\t" "movq %[t0], %[t2]\n\t" "movq %[t0], %[t3]\n\t"
+            "andq %[m0], %[t0]\n\t" "andq %[m1], %[t1]\n\t" "andq %[m2], %[t2]\n\t" "andq %[m3], %[t3]\n\t"
+            "addq %[t0], %[d0]\n\t" "adcq %[t1], %[d1]\n\t" "adcq %[t2], %[d2]\n\t" "adcq %[t3], %[d3]"
+            : [d0] "+&r"(d0), [d1] "+&r"(d1), [d2] "+&r"(d2), [d3] "+&r"(d3), [t0] "=&r"(t0), [t1] "=&r"(t1),
+              [t2] "=&r"(t2), [t3] "=&r"(t3)
+            : [b0] "rm"(b->v[0]), [b1] "rm"(b->v[1]), [b2] "rm"(b->v[2]), [b3] "rm"(b->v[3]), [m0] "m"(m->v[0]),
+              [m1] "m"(m->v[1]), [m2] "m"(m->v[2]), [m3] "m"(m->v[3])
+            : "cc");
+    r->v[0] = d0;
+    r->v[1] = d1;
+    r->v[2] = d2;
+    r->v[3] = d3;
+}
+#endif
+
+ZKM_INLINE void add_mod(fe *r, const fe *a, const fe *b, const fe *m) {
+#ifdef ZKM_ADX_ASM
+    if (__builtin_expect(zkm_adx, 1)) {
+        add_mod_asm(r, a, b, m);
+        return;
+    }
+#endif
+    add_mod_c(r, a, b, m);
 }
 
 ZKM_INLINE void sub_mod(fe *r, const fe *a, const fe *b, const fe *m) {
-    u128 br = 0;
-    fe d;
-    for (int i = 0; i < 4; i++) {
-        u128 x = (u128)a->v[i] - b->v[i] - (uint64_t)br;
-        d.v[i] = (uint64_t)x;
-        br = (x >> 64) & 1;
+#ifdef ZKM_ADX_ASM
+    if (__builtin_expect(zkm_adx, 1)) {
+        sub_mod_asm(r, a, b, m);
+        return;
     }
-    if (br) {
-        u128 c = 0;
-        for (int i = 0; i < 4; i++) {
-            c += (u128)d.v[i] + m->v[i];
-            d.v[i] = (uint64_t)c;
-            c >>= 64;
-        }
-    }
-    *r = d;
+#endif
+    sub_mod_c(r, a, b, m);
 }
 
 ZKM_INLINE int fe_zero(const fe *a) { return !(a->v[0] | a->v[1] | a->v[2] | a->v[3]); }
