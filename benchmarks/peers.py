@@ -1,18 +1,23 @@
-"""zkmargin's C prover and verifier against arkworks (the `groth16py` package, a bench-only peer:
-GPL-3.0, never imported by zkmargin itself) on the same snarkjs zkey, the same witness and the
-same cores, measured in one run: every timing alternates the two implementations, repetition
-by repetition, and the medians are compared. Peak memory comes from one subprocess per
-configuration (ru_maxrss), beside the memory of a process that only imported the libraries.
+"""zkmargin's C prover and verifier against arkworks, through the `groth16py` package (a peer
+for benchmarks only, GPL-3.0: zkmargin never imports it; pinned in pyproject's `bench` extra),
+on the same snarkjs zkey, the same witness and the same cores. Every timing alternates the
+implementations within each repetition and compares medians, so that load from other
+processes falls on both. Peak memory comes from one fresh subprocess per configuration.
 
-    .venv/bin/python benchmarks/peers.py [--reps 9] [--json benchmarks/peers.json]
+Measured per circuit (liquidation_4, liquidation_8, liquidation_step_4 and the largest
+registered circuit): one proof on two threads (zkmargin with its fixed-base tables, and
+without them as a process that proves once runs, against groth16py.prove_wtns), one
+verification with a prepared key (groth16_fast.verify, C engine, parsing included, against
+groth16py.Verifier.verify on the proof's bytes), a batch of 64 proofs on both cores.
+`make bench` runs this through benchmarks/scale.py; alone:
+
+    .venv/bin/python benchmarks/peers.py [--reps 9] [--circuits liquidation_4 ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -23,16 +28,17 @@ from pathlib import Path
 from typing import Any
 
 from zkmargin import build, groth16_fast, native_prover, registry
-from zkmargin.build import CircuitKeys
 from zkmargin.liquidation_step import step_inputs
 from zkmargin.loaders import load_market, load_position, load_prices
 from zkmargin.model import Asset, Market, Position, PricePoint, PriceSnapshot
 from zkmargin.paths import FIXTURES_DIR
 from zkmargin.statements import liquidation_inputs
 from zkmargin.toolchain import Toolchain
-from zkmargin.witness import InputValue, WitnessCalculator, write_wtns
+from zkmargin.witness import InputValue, WitnessCalculator, read_wtns, write_wtns
 
 BATCH = 64
+# the targets of issue 16, as ratios measured in one run
+TARGET_PROVE, TARGET_PROVE_LARGEST, TARGET_VERIFY, TARGET_BATCH = 0.5, 0.6, 1.0, 3.0
 
 
 def _liquidation_4() -> dict[str, InputValue]:
@@ -78,19 +84,18 @@ def interleaved(fns: dict[str, Callable[[], object]], reps: int) -> dict[str, fl
 
 
 def _ark_proof_json(blob: bytes) -> dict[str, Any]:
-    """groth16py's 256-byte proof (big-endian; G2 coordinates c1 before c0, EIP-197) as snarkjs JSON."""
+    """groth16py's 256-byte proof (big-endian; G2 coordinates c1 before c0, as EIP-197) as snarkjs JSON."""
     v = [str(int.from_bytes(blob[32 * i:32 * i + 32], "big")) for i in range(8)]
     return {"pi_a": [v[0], v[1], "1"], "pi_b": [[v[3], v[2]], [v[5], v[4]], ["1", "0"]], "pi_c": [v[6], v[7], "1"],
             "protocol": "groth16", "curve": "bn128"}
 
 
-def _zk_proof_blob(proof: dict[str, Any]) -> bytes:
+def _ark_proof_bytes(proof: dict[str, Any]) -> bytes:
     a, b, c = proof["pi_a"], proof["pi_b"], proof["pi_c"]
-    coords = [a[0], a[1], b[0][1], b[0][0], b[1][1], b[1][0], c[0], c[1]]
-    return b"".join(int(x).to_bytes(32, "big") for x in coords)
+    return b"".join(int(x).to_bytes(32, "big") for x in (a[0], a[1], b[0][1], b[0][0], b[1][1], b[1][0], c[0], c[1]))
 
 
-def _rss_kib(field: str) -> int:
+def _kib(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
@@ -103,10 +108,8 @@ def child(what: str, zkey: str, wtns: str) -> None:
     /proc/self/clear_refs, so that neither the imports nor the key's parsing count)."""
     import groth16py
 
-    from zkmargin.witness import read_wtns
-
     witness = read_wtns(Path(wtns))
-    before = _rss_kib("VmRSS")
+    before = _kib("VmRSS")
     if what == "arkworks":
         pk, _ = groth16py.import_zkey(zkey)
         prove: Callable[[], object] = lambda: groth16py.prove_wtns(pk, wtns)
@@ -115,14 +118,14 @@ def child(what: str, zkey: str, wtns: str) -> None:
         if what == "zkmargin":
             p.build_tables()
         prove = lambda: p.prove(witness, threads=2)
-    loaded = _rss_kib("VmRSS")
+    loaded = _kib("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")
     prove()
-    print(json.dumps({"before": before, "loaded": loaded, "peak": _rss_kib("VmHWM")}))
+    print(json.dumps({"before": before, "loaded": loaded, "peak": _kib("VmHWM")}))
 
 
 def memory(what: str, zkey: Path, wtns: Path) -> dict[str, float]:
-    """MiB: the key in memory (parsed, with tables for zkmargin), and the peak while proving."""
+    """MiB: the key in memory (parsed, and with its tables for zkmargin), the peak while proving."""
     out = subprocess.run([sys.executable, __file__, "--child", what, str(zkey), str(wtns)], check=True,
                          capture_output=True, text=True).stdout
     kib = json.loads(out)
@@ -132,7 +135,7 @@ def memory(what: str, zkey: Path, wtns: Path) -> dict[str, float]:
 def bench_circuit(cid: str, tc: Toolchain, reps: int, tmp: Path) -> dict[str, Any]:
     import groth16py
 
-    keys: CircuitKeys = build.build(registry.get(cid), tc)
+    keys = build.build(registry.get(cid), tc)
     witness = WitnessCalculator(keys.compiled.wasm).calculate(INPUTS[cid]())
     wtns = tmp / f"{cid}.wtns"
     write_wtns(wtns, witness)
@@ -142,35 +145,84 @@ def bench_circuit(cid: str, tc: Toolchain, reps: int, tmp: Path) -> dict[str, An
     zk.build_tables()
     t2 = time.perf_counter()
     pk, vk = groth16py.import_zkey(str(keys.zkey))
-    load_s, tables_s, ark_load_s = t1 - t0, t2 - t1, time.perf_counter() - t2
+    t3 = time.perf_counter()
+    cold = native_prover.NativeProver(keys.zkey)  # proves like a process that proves once: no tables
     n_pub = len(keys.compiled.public_signals)
-    public = [str(v) for v in witness[1:1 + n_pub]]
-    pub_ints = witness[1:1 + n_pub]
+    public, pub_ints = [str(v) for v in witness[1:1 + n_pub]], witness[1:1 + n_pub]
 
-    # both provers' proofs checked by both verifiers before anything is timed
+    # each prover's proof accepted by both verifiers before anything is timed
     prepared = groth16_fast.PreparedKey(keys.vkey())
     ark = groth16py.Verifier(vk)
     zk_proof, _ = zk.prove(witness, threads=2)
     ark_blob = groth16py.prove_wtns(pk, str(wtns))
     assert groth16_fast.verify(prepared, public, zk_proof, "c").valid
     assert groth16_fast.verify(prepared, public, _ark_proof_json(ark_blob), "c").valid
-    assert ark.verify(_zk_proof_blob(zk_proof), pub_ints) and ark.verify(ark_blob, pub_ints)
+    assert ark.verify(_ark_proof_bytes(zk_proof), pub_ints) and ark.verify(ark_blob, pub_ints)
 
-    row: dict[str, Any] = {"circuit": cid, "constraints": keys.compiled.n_constraints, "load_s_zkmargin": load_s,
-                           "tables_s_zkmargin": tables_s, "tables_mib_zkmargin": zk.tables_bytes / 2**20,
-                           "load_s_arkworks": ark_load_s}
-    t = interleaved({"zkmargin": lambda: zk.prove(witness, threads=2),
+    def prove_cold() -> object:
+        cold._proven = False  # keep it from building tables at its second proof
+        return cold.prove(witness, threads=2)
+
+    row: dict[str, Any] = {"circuit": cid, "constraints": keys.compiled.n_constraints, "load_s_zkmargin": t1 - t0,
+                           "tables_s_zkmargin": t2 - t1, "tables_mib_zkmargin": zk.tables_bytes / 2**20,
+                           "load_s_arkworks": t3 - t2}
+    t = interleaved({"zkmargin": lambda: zk.prove(witness, threads=2), "cold": prove_cold,
                      "arkworks": lambda: groth16py.prove_wtns(pk, str(wtns))}, reps)
-    row["prove_s_zkmargin"], row["prove_s_arkworks"] = t["zkmargin"], t["arkworks"]
+    row.update(prove_s_zkmargin=t["zkmargin"], prove_s_zkmargin_no_tables=t["cold"], prove_s_arkworks=t["arkworks"])
+    # 64 distinct proofs would cost minutes of setup for nothing: 8 distinct ones, 8 times each
     batch = [(public, zk.prove(witness, threads=2)[0]) for _ in range(8)] * (BATCH // 8)
+    assert groth16_fast.verify_batch(prepared, batch, "c").valid
     t = interleaved({"zkmargin": lambda: groth16_fast.verify(prepared, public, zk_proof, "c"),
                      "arkworks": lambda: ark.verify(ark_blob, pub_ints),
                      "batch": lambda: groth16_fast.verify_batch(prepared, batch, "c")}, reps * 3)
-    row["verify_s_zkmargin"], row["verify_s_arkworks"] = t["zkmargin"], t["arkworks"]
-    row[f"verify_batch{BATCH}_s_zkmargin"] = t["batch"]
+    row.update(verify_s_zkmargin=t["zkmargin"], verify_s_arkworks=t["arkworks"], verify_batch64_s_zkmargin=t["batch"])
     for what in ("zkmargin", "zkmargin_no_tables", "arkworks"):
         row.update({f"{k}_{what}": v for k, v in memory(what, keys.zkey, wtns).items()})
     return row
+
+
+def bench(tc: Toolchain, reps: int, circuits: list[str] | None = None) -> list[dict[str, Any]]:
+    big = largest(tc)
+    if big not in INPUTS:
+        raise SystemExit(f"benchmarks/peers.py has no inputs for {big}, the largest registered circuit: add them")
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        for cid in circuits or list(dict.fromkeys([*INPUTS, big])):
+            rows.append({**bench_circuit(cid, tc, reps, Path(d)), "largest": cid == big})
+    return rows
+
+
+def _mark(value: float, target: float) -> str:
+    return f"{value:.2f}x {'ok' if value <= target else 'MISSED'}"
+
+
+def report(rows: list[dict[str, Any]]) -> str:
+    """The comparison as text (printed by `make bench`, and the README's table)."""
+    lines = [f"against arkworks (groth16py; same zkey, witness and 2 cores; ms; targets: proving <= "
+             f"{TARGET_PROVE}x, {TARGET_PROVE_LARGEST}x on the largest circuit, one verification <= {TARGET_VERIFY}x, "
+             f"a batch of {BATCH} <= {TARGET_BATCH}x one)",
+             f"{'circuit':19} {'constr':>6} {'prove':>6} {'no tbl':>6} {'ark':>6} {'prove/ark':>12} {'verify':>6} "
+             f"{'ark':>5} {'verify/ark':>12} {'batch64':>7} {'/one':>12} {'/ark one':>8}"]
+    for r in rows:
+        target = TARGET_PROVE_LARGEST if r["largest"] and r["circuit"] not in INPUTS else TARGET_PROVE
+        one = r["verify_s_zkmargin"]
+        lines.append(
+            f"{r['circuit'] + ('*' if r['largest'] else ''):19} {r['constraints']:>6} {r['prove_s_zkmargin'] * 1e3:>6.1f} "
+            f"{r['prove_s_zkmargin_no_tables'] * 1e3:>6.1f} {r['prove_s_arkworks'] * 1e3:>6.1f} "
+            f"{_mark(r['prove_s_zkmargin'] / r['prove_s_arkworks'], target):>12} {one * 1e3:>6.2f} "
+            f"{r['verify_s_arkworks'] * 1e3:>5.2f} {_mark(one / r['verify_s_arkworks'], TARGET_VERIFY):>12} "
+            f"{r['verify_batch64_s_zkmargin'] * 1e3:>7.1f} {_mark(r['verify_batch64_s_zkmargin'] / one, TARGET_BATCH):>12} "
+            f"{r['verify_batch64_s_zkmargin'] / r['verify_s_arkworks']:>7.1f}x")
+    lines += ["* the largest registered circuit (its target is also the stricter one when it is listed above)", "",
+              "memory (MiB over a fresh process; key = resident after loading, peak = while proving, key included)",
+              f"{'circuit':19} {'tables':>6} {'build s':>7} {'key':>5} {'peak':>5} {'no tbl key':>10} {'peak':>5} "
+              f"{'ark key':>7} {'peak':>5}"]
+    for r in rows:
+        lines.append(f"{r['circuit']:19} {r['tables_mib_zkmargin']:>6.1f} {r['tables_s_zkmargin']:>7.2f} "
+                     f"{r['key_mib_zkmargin']:>5.0f} {r['peak_mib_zkmargin']:>5.0f} "
+                     f"{r['key_mib_zkmargin_no_tables']:>10.0f} {r['peak_mib_zkmargin_no_tables']:>5.0f} "
+                     f"{r['key_mib_arkworks']:>7.0f} {r['peak_mib_arkworks']:>5.0f}")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -178,28 +230,10 @@ def main() -> None:
         child(*sys.argv[2:])
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reps", type=int, default=9)
-    ap.add_argument("--circuits", nargs="*", default=None)
-    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--reps", type=int, default=9, help="repetitions per timing (verification: three times as many)")
+    ap.add_argument("--circuits", nargs="*", default=None, help="default: the three above and the largest registered")
     args = ap.parse_args()
-    tc = Toolchain.discover()
-    circuits = args.circuits or list(dict.fromkeys([*INPUTS, largest(tc)]))
-    rows = []
-    with tempfile.TemporaryDirectory() as d:
-        for cid in circuits:
-            rows.append(bench_circuit(cid, tc, args.reps, Path(d)))
-            r = rows[-1]
-            print(f"{cid:20} {r['constraints']:>6} prove {r['prove_s_zkmargin'] * 1e3:7.1f} / "
-                  f"{r['prove_s_arkworks'] * 1e3:7.1f} ms = {r['prove_s_zkmargin'] / r['prove_s_arkworks']:.2f}x  "
-                  f"verify {r['verify_s_zkmargin'] * 1e3:5.2f} / {r['verify_s_arkworks'] * 1e3:5.2f} ms = "
-                  f"{r['verify_s_zkmargin'] / r['verify_s_arkworks']:.2f}x  batch64 "
-                  f"{r['verify_batch64_s_zkmargin'] / r['verify_s_zkmargin']:.1f}x one  "
-                  f"mem key/peak {r['key_mib_zkmargin']:.0f}/{r['peak_mib_zkmargin']:.0f} "
-                  f"(no tables {r['key_mib_zkmargin_no_tables']:.0f}/{r['peak_mib_zkmargin_no_tables']:.0f}) ark "
-                  f"{r['key_mib_arkworks']:.0f}/{r['peak_mib_arkworks']:.0f} MiB  tables {r['tables_s_zkmargin']:.2f} s",
-                  flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    print(report(bench(Toolchain.discover(), args.reps, args.circuits)), end="")
 
 
 if __name__ == "__main__":
