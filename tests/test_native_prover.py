@@ -70,9 +70,12 @@ def test_native_and_snarkjs_proofs_verify_everywhere(circuit: str, keys: Callabl
     fast = groth16_fast.PreparedKey(vkey)
     verifier = onchain.deploy_verifier(chain, vkey, tc)
     results = {"snarkjs": prover.prove(k, witness, _snarkjs(tc))}
+    tabled = native_prover.NativeProver(k.zkey)
+    tabled.build_tables()
     for arith in native_ariths():  # the same witness through each field multiplication
         with native_arith(arith):
             results[f"native ({arith})"] = prover.prove(k, witness, _native(tc))
+            results[f"native ({arith}, tables)"] = tabled.prove(witness, threads=2)
     n_public = len(k.compiled.public_signals)
     assert all(public == [str(v) for v in witness[1:1 + n_public]] for _, public in results.values())
     for name, (proof, public) in results.items():
@@ -109,6 +112,19 @@ def test_wrong_witness_gives_a_proof_that_fails(keys: Callable[[str], CircuitKey
     proof, public = prover.prove(k, bad, _native(tc))
     assert not groth16_fast.verify(groth16_fast.PreparedKey(k.vkey()), public, proof).valid
     assert not snarkjs_verify(k.vkey(), public, proof, tc).valid
+
+
+def test_tables_are_built_after_enough_proofs(keys: Callable[[str], CircuitKeys], market: Market,
+                                              prices: PriceSnapshot, liquidatable: Position,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(native_prover, "TABLES_AFTER", 2)
+    k = keys("liquidation_4")
+    witness = WitnessCalculator(k.compiled.wasm).calculate(liquidation_inputs(liquidatable, market, prices, 10**18).inputs)
+    p = native_prover.NativeProver(k.zkey)
+    fast = groth16_fast.PreparedKey(k.vkey())
+    for n in range(4):
+        proof, public = p.prove(witness)
+        assert p.has_tables == (n >= 2) and groth16_fast.verify(fast, public, proof).valid
 
 
 def test_witness_is_checked(keys: Callable[[str], CircuitKeys]) -> None:

@@ -5,9 +5,10 @@ randomness r, s from `secrets`; ctypes releases the GIL during the call, so a th
 proves on every core. Proofs are in snarkjs's JSON shape and verify with snarkjs, the
 native verifiers and the Solidity verifier (tests/test_native_prover.py).
 
-From its second proof on, a NativeProver also keeps the key's fixed-base tables (every proving
-key point doubled up to each digit window: tens of MB, about a second to build), which make
-each further proof about twice as fast; a process that proves once never builds them.
+After TABLES_AFTER proofs, a NativeProver also keeps the key's fixed-base tables (every proving
+key point doubled up to each digit window: 45-90 MB for the registered circuits, a few seconds
+to build on two cores), which make each further proof 10-25% faster; build_tables() builds
+them at once, for a prover known to run long.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ from .r1cs import read_sections
 _G1, _G2 = 64, 128
 _MONT = 1 << 256
 _TWO_ADICITY = 28  # r - 1 = 2^28 * odd
+# Building the tables costs about what they save over 75 (liquidation_step_4) to 185
+# (liquidation_4) proofs (benchmarks/peers.py): building after that many proofs spends at most
+# twice the best choice in hindsight, whatever the number of proofs to come (ski rental).
+TABLES_AFTER = 100
 
 Proof = tuple[dict[str, Any], list[str]]
 
@@ -89,8 +94,12 @@ class NativeProver:
         self._lib = native.library()
         self._fn = self._lib.zkm_groth16_prove
         self._tables: ctypes.Array[ctypes.c_char] | None = None
-        self._proven = False
+        self.proofs = 0
         self._tables_lock = threading.Lock()
+
+    @property
+    def has_tables(self) -> bool:
+        return self._tables is not None
 
     @property
     def tables_bytes(self) -> int:
@@ -98,7 +107,7 @@ class NativeProver:
         return int(self._lib.zkm_groth16_tables_size(self.n_vars, self.n_public, self.log_n))
 
     def build_tables(self, threads: int = 2) -> None:
-        """Build the fixed-base tables now (prove() builds them by itself at the second proof)."""
+        """Build the fixed-base tables now (prove() builds them by itself after TABLES_AFTER proofs)."""
         with self._tables_lock:
             if self._tables is not None:
                 return
@@ -122,9 +131,9 @@ class NativeProver:
             raise ArtifactError("witness value outside the scalar field")
         r, s = secrets.randbelow(R), secrets.randbelow(R)
         rs = b"".join(v.to_bytes(32, "little") for v in (r, s, (-r * s) % R))
-        if self._proven and self._tables is None and not self._tables_lock.locked():
-            self.build_tables(threads)  # another thread already building them: prove without
-        self._proven = True
+        if self.proofs >= TABLES_AFTER and self._tables is None and not self._tables_lock.locked():
+            self.build_tables(threads)  # (while another thread builds them, the others prove without)
+        self.proofs += 1
         out = ctypes.create_string_buffer(256)
         rc = self._fn(self.n_vars, self.n_public, self.log_n, self._coefs, self.n_coef, self._a, self._b1,
                       self._b2, self._c, self._h, self._tables, self._vk, self._roots, wbytes, rs,

@@ -482,6 +482,17 @@ typedef fe2 fq2;
         }                                                                                         \
         *r = acc;                                                                                 \
     }                                                                                             \
+    /* s*q for an affine q: from s's top bit, with mixed additions (the verifier's per-proof     \
+     * weights and G2 membership test multiply affine points by short scalars) */                 \
+    static inline void G##_mul_aff(G##_jac *r, const G##_aff *q, const fe *s) {                   \
+        G##_set_inf(r);                                                                           \
+        int i = 255;                                                                              \
+        while (i >= 0 && !((s->v[i >> 6] >> (i & 63)) & 1)) i--;                                  \
+        for (; i >= 0; i--) {                                                                     \
+            G##_dbl(r, r);                                                                        \
+            if ((s->v[i >> 6] >> (i & 63)) & 1) G##_madd(r, r, q);                                \
+        }                                                                                         \
+    }                                                                                             \
     static inline void G##_from_aff(G##_jac *r, const G##_aff *a) {                                       \
         if (G##_aff_is_inf(a)) { G##_set_inf(r); return; }                                        \
         r->x = a->x; r->y = a->y; F##_set_one(&r->z);                                             \

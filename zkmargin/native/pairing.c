@@ -676,13 +676,11 @@ static int g2_jac_eq(const g2_jac *a, const g2_jac *b) {
 }
 
 static int g2_in_subgroup(const p2m *q, const struct ctx *cx) {
-    g2_jac p, xq, lhs, rhs, t;
-    p.x = q->x;
-    p.y = q->y;
-    fq2_set_one(&p.z);
+    g2_jac xq, lhs, rhs, t;
+    g2_aff p = {q->x, q->y};
     fe x = {{cx->bn_x, 0, 0, 0}};
-    g2_mul(&xq, &p, &x);
-    g2_add(&lhs, &xq, &p);          /* [x+1]Q */
+    g2_mul_aff(&xq, &p, &x);
+    g2_madd(&lhs, &xq, &p);         /* [x+1]Q */
     psi_jac(&t, &xq, cx);
     g2_add(&lhs, &lhs, &t);         /* + psi([x]Q) */
     psi_jac(&t, &t, cx);
@@ -893,10 +891,8 @@ static void *run_share(void *arg) {
         if (a.inf || q->inf) {
             g1_set_inf(m);
         } else {
-            g1_jac j;
             g1_aff aa = {a.x, a.y};
-            g1_from_aff(&j, &aa);
-            g1_mul(m, &j, &sh->ws[i]);
+            g1_mul_aff(m, &aa, &sh->ws[i]);
             fq_neg(&m->y, &m->y);
         }
         if (c.inf) memset(&sh->cs[i], 0, sizeof sh->cs[i]);
@@ -1001,9 +997,7 @@ int zkm_groth16_verify(uint32_t n_proofs, uint32_t n_pub, const uint8_t *prepare
 
     /* (sum r_i) alpha, sum r_i vk_x_i from the table, sum r_i C_i = MSM(C, r) */
     g1_jac pts[3];
-    g1_jac aj;
-    g1_from_aff(&aj, &pk->alpha);
-    g1_mul(&pts[0], &aj, &sc[0]);
+    g1_mul_aff(&pts[0], &pk->alpha, &sc[0]);
     ic_msm(&pts[1], pk, sc);
     if (g1_msm(&pts[2], cs, ws, np)) goto done;
     p1n fixed[3];
