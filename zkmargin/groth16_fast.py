@@ -1,8 +1,9 @@
 """Faster native Groth16 verification (same answers as groth16.verify, the py_ecc reference).
 
-Two engines with one algorithm: "c", zkmargin/native/pairing.c (64-bit Montgomery arithmetic;
-the default when a C compiler builds it), and "python", below, which the C code was ported
-from and which remains the fallback. Python parses and range-checks every input either way.
+Two engines with the same answers: "c", zkmargin/native/pairing.c (64-bit Montgomery arithmetic,
+a tower Fp12, a cyclotomic final exponentiation, a per-key precomputation in PreparedKey.c_prepared;
+the default when a C compiler builds it), and "python", below, where the C code started and
+which remains the fallback. Python parses and range-checks every input either way.
 What makes the Python engine faster than py_ecc's generic pairing:
 - a PreparedKey caches, per verification key, e(alpha, beta)'s Miller value, the line
   functions of the fixed G2 points gamma and delta, and fixed-base window tables for the

@@ -428,23 +428,39 @@ static int loop_operands(p2m *ops, const p2m *q, const struct ctx *cx) {
 
 #define N_LINES 130  /* at most 64 doublings, 64 additions and the two closing lines */
 
-/* Every line of q's Miller loop, in the order the loop uses them; -1 if a slope has no
- * denominator (impossible for a point of G2 other than infinity). */
-static int plan_lines(pline *lines, const p2m *q, const struct ctx *cx) {
-    p2m ops[66], r = *q;
-    int n_ops = loop_operands(ops, q, cx), op = 0, n = 0;
+/* Every line of the Miller loops of n points (at most 3), in the order the loop uses them, with
+ * one inversion per step for all; -1 if a slope has no denominator (impossible for a point of
+ * G2 other than infinity). */
+static int plan_lines(pline lines[][N_LINES], const p2m *qs, int n, const struct ctx *cx) {
+    p2m ops[3][66], r[3];
+    for (int i = 0; i < n; i++) {
+        loop_operands(ops[i], &qs[i], cx);
+        r[i] = qs[i];
+    }
+    int op = 0, at = 0;
     for (int step = 0; step <= 64; step++) {
         int closing = step == 64;
-        for (int k = 0; k < (closing ? 2 : 1 + (cx->loop[step] != 0)); k++) {
-            const p2m *o = closing || k ? &ops[op++] : NULL;
-            fe2 den, inv;
-            aff_den(&den, &r, o);
-            if (fq2_is_zero(&den)) return -1;
-            fq2_inv(&inv, &den);
-            aff_step(&r, &lines[n++], o, &inv);
+        for (int k = 0; k < (closing ? 2 : 1 + (cx->loop[step] != 0)); k++, at++) {
+            int add = closing || k;
+            fe2 den[3], pre[3], acc, inv;
+            fq2_set_one(&acc);
+            for (int i = 0; i < n; i++) {
+                aff_den(&den[i], &r[i], add ? &ops[i][op] : NULL);
+                if (fq2_is_zero(&den[i])) return -1;
+                pre[i] = acc;
+                fq2_mul(&acc, &acc, &den[i]);
+            }
+            fq2_inv(&inv, &acc);
+            for (int i = n - 1; i >= 0; i--) {
+                fe2 d;
+                fq2_mul(&d, &inv, &pre[i]);
+                fq2_mul(&inv, &inv, &den[i]);
+                aff_step(&r[i], &lines[i][at], add ? &ops[i][op] : NULL, &d);
+            }
+            op += add;
         }
     }
-    return op == n_ops ? 0 : -1;
+    return 0;
 }
 
 /* --- the varying B of a single proof: homogeneous projective steps (py_ecc's formulas) --- */
@@ -732,40 +748,49 @@ static void normalize(p1n *out, const g1_jac *pts, size_t n, fe *pre) {
 }
 
 /* --- the prepared key --- */
-#define IC_C 5                   /* signed digit width of the public-input table */
+#define IC_C 5                   /* signed digit width of the public-input sum */
 #define IC_W 51                  /* windows: msm_windows(IC_C) */
-#define IC_NB (1 << (IC_C - 1))  /* multiples per window */
+#define IC_NB (1 << (IC_C - 1))  /* buckets */
 
 struct prepared {
     uint64_t n_pub;
     fq12 ab;                    /* Miller value of (alpha, beta) */
     g1_aff alpha;
     pline lines[3][N_LINES];    /* beta, gamma, delta */
-    g1_aff ic[];                /* d 2^(IC_C k) IC_j at ((j IC_W) + k) IC_NB + d - 1, d = 1..IC_NB */
+    g1_aff ic[];                /* 2^(IC_C k) IC_j at j IC_W + k */
 };
 
 uint64_t zkm_groth16_prepared_size(uint32_t n_pub) {
-    return sizeof(struct prepared) + (uint64_t)(n_pub + 1) * IC_W * IC_NB * sizeof(g1_aff);
+    return sizeof(struct prepared) + (uint64_t)(n_pub + 1) * IC_W * sizeof(g1_aff);
 }
 
-/* sum sc[j] IC_j (sc standard form) from the table */
+/* sum sc[j] IC_j (sc standard form): every nonzero digit adds its window's point into the
+ * digit's bucket, then the buckets' weighted sum (the public signals are mostly small: few
+ * digits, so a table of multiples per window would cost more to build than it saves) */
 static void ic_msm(g1_jac *out, const struct prepared *pk, const fe *sc) {
-    g1_set_inf(out);
+    g1_jac bucket[IC_NB], running;
+    for (int b = 0; b < IC_NB; b++) g1_set_inf(&bucket[b]);
     for (size_t j = 0; j <= pk->n_pub; j++) {
         int16_t d[IC_W];
         signed_digits(d, &sc[j], IC_C, IC_W);
         for (int k = 0; k < IC_W; k++) {
             if (!d[k]) continue;
-            g1_aff e = pk->ic[(j * IC_W + (size_t)k) * IC_NB + (size_t)(d[k] < 0 ? -d[k] : d[k]) - 1];
+            g1_aff e = pk->ic[j * IC_W + (size_t)k];
             if (g1_aff_is_inf(&e)) continue;
             if (d[k] < 0) fq_neg(&e.y, &e.y);
-            g1_madd(out, out, &e);
+            g1_madd(&bucket[(d[k] < 0 ? -d[k] : d[k]) - 1], &bucket[(d[k] < 0 ? -d[k] : d[k]) - 1], &e);
         }
+    }
+    g1_set_inf(&running);
+    g1_set_inf(out);
+    for (int b = IC_NB - 1; b >= 0; b--) {
+        g1_add(&running, &running, &bucket[b]);
+        g1_add(out, out, &running);
     }
 }
 
 static int ic_table(g1_aff *table, const g1_aff *ic, size_t n) {
-    size_t total = n * IC_W * IC_NB;
+    size_t total = n * IC_W;
     g1_jac *jac = malloc(total * sizeof *jac);
     fe *pre = malloc(total * sizeof *pre);
     if (!jac || !pre) {
@@ -774,13 +799,10 @@ static int ic_table(g1_aff *table, const g1_aff *ic, size_t n) {
         return -2;
     }
     for (size_t j = 0; j < n; j++) {
-        g1_jac base;
-        g1_from_aff(&base, &ic[j]);
-        for (size_t k = 0; k < IC_W; k++) {
-            g1_jac *e = jac + (j * IC_W + k) * IC_NB;
-            e[0] = base;
-            for (int d = 1; d < IC_NB; d++) g1_add(&e[d], &e[d - 1], &base);
-            for (int b = 0; b < IC_C; b++) g1_dbl(&base, &base);
+        g1_from_aff(&jac[j * IC_W], &ic[j]);
+        for (size_t k = 1; k < IC_W; k++) {
+            jac[j * IC_W + k] = jac[j * IC_W + k - 1];
+            for (int b = 0; b < IC_C; b++) g1_dbl(&jac[j * IC_W + k], &jac[j * IC_W + k]);
         }
     }
     fe acc = Q_ONE, inv;  /* all to affine with one inversion */
@@ -818,12 +840,12 @@ int zkm_groth16_prepare(uint32_t n_pub, const uint8_t *vk, const uint8_t *ctx_bl
     load_p1(&alpha, vk);
     if (alpha.inf || !g1_on_curve(&alpha.x, &alpha.y, &cx->b1)) return -1;
     pk->alpha = (g1_aff){alpha.x, alpha.y};
+    p2m qs[3];
     for (int k = 0; k < 3; k++) {
-        p2m q;
-        load_p2(&q, vk + 64 + 128 * k);
-        if (q.inf || !g2_on_curve(&q.x, &q.y, &cx->b2)) return -1;
-        if (plan_lines(pk->lines[k], &q, cx)) return -3;
+        load_p2(&qs[k], vk + 64 + 128 * k);
+        if (qs[k].inf || !g2_on_curve(&qs[k].x, &qs[k].y, &cx->b2)) return -1;
     }
+    if (plan_lines(pk->lines, qs, 3, cx)) return -3;
     g1_aff *ic = malloc((n_pub + 1) * sizeof *ic);
     if (!ic) return -2;
     for (uint32_t j = 0; j <= n_pub; j++) {
