@@ -594,7 +594,7 @@ static int miller_loop(fq12 *f, const struct miller_in *in, const struct ctx *cx
     p2m proj_ops[66];
     int rc = -2;
     if (!r || !op || !den || !pre) goto done;
-    memcpy(r, in->aff_q, na * sizeof *r);
+    if (na) memcpy(r, in->aff_q, na * sizeof *r);
     if (in->proj_q) loop_operands(proj_ops, in->proj_q, cx);
     tw pr = {.z = {Q_ONE, {{0, 0, 0, 0}}}};
     if (in->proj_q) {
