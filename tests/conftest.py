@@ -22,18 +22,18 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from zkmargin import api, build, paths, registry
-from zkmargin.settings import Settings
-from zkmargin.statements import lending
+from zkmargin import build, paths, registry
+from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
 from zkmargin.commitment import commit_amounts
 from zkmargin.field import R
-from zkmargin.witness import InputValue
-from zkmargin.build import CircuitKeys
 from zkmargin.loaders import load_market, load_position, load_prices
 from zkmargin.model import Market, Position, PriceSnapshot
 from zkmargin.proc import run
+from zkmargin.settings import Settings
+from zkmargin.statements import lending
 from zkmargin.toolchain import Toolchain
+from zkmargin.witness import InputValue
 
 FIX = paths.FIXTURES_DIR
 REPO_ROOT = Path(__file__).resolve().parent.parent  # the checkout (README, PYTHONPATH for child processes)
@@ -98,8 +98,9 @@ def small_ptaus(tc: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> tupl
 
 
 @pytest.fixture(scope="session")
-def bundle(keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market,
-           prices: PriceSnapshot) -> Bundle:
+def bundle(
+    keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market, prices: PriceSnapshot
+) -> Bundle:
     """One liquidation proof of the fixture position (4 slots), shared by the read-only tests."""
     keys("liquidation_4")
     return lending.prove_liquidation(liquidatable, market, prices, settings=Settings(toolchain=tc))

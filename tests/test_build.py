@@ -17,8 +17,11 @@ from zkmargin.toolchain import Toolchain
 def test_public_signals_follow_the_registry(keys: Callable[[str], CircuitKeys]) -> None:
     k = keys("liquidation_4")
     assert k.compiled.public_signals == (
-        ["commitment"] + [f"price[{i}]" for i in range(4)] + [f"decimals[{i}]" for i in range(4)]
-        + [f"liqThreshold[{i}]" for i in range(4)] + ["hfThreshold"]
+        ["commitment"]
+        + [f"price[{i}]" for i in range(4)]
+        + [f"decimals[{i}]" for i in range(4)]
+        + [f"liqThreshold[{i}]" for i in range(4)]
+        + ["hfThreshold"]
     )
     assert k.vkey()["nPublic"] == 14
 
@@ -29,8 +32,9 @@ def test_cached_build_is_reused_and_rechecked(keys: Callable[[str], CircuitKeys]
     assert again.dir == k.dir and again.meta == k.meta
 
 
-def test_corrupted_cache_is_rebuilt_not_trusted(tc: Toolchain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                keys: Callable[[str], CircuitKeys]) -> None:
+def test_corrupted_cache_is_rebuilt_not_trusted(
+    tc: Toolchain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: Callable[[str], CircuitKeys]
+) -> None:
     monkeypatch.setenv("ZKMARGIN_CACHE_DIR", str(tmp_path))
     src = keys("liquidation_4").compiled.dir
     spec = registry.get("liquidation_4")
@@ -57,8 +61,9 @@ def test_dev_ptau_is_the_pinned_file() -> None:
     assert info.is_dev and info.power == 14
 
 
-def test_ptau_too_small_is_a_clear_error(keys: Callable[[str], CircuitKeys], tc: Toolchain,
-                                         small_ptaus: tuple[Path, Path]) -> None:
+def test_ptau_too_small_is_a_clear_error(
+    keys: Callable[[str], CircuitKeys], tc: Toolchain, small_ptaus: tuple[Path, Path]
+) -> None:
     compiled = keys("liquidation_4").compiled
     with pytest.raises(ArtifactError, match=r"power 8 are too small .* needs power >= 13"):
         build.setup_circuit(compiled, tc, small_ptaus[0])

@@ -26,8 +26,9 @@ SNIPPET = (
 
 def _spawn(cache: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "ZKMARGIN_CACHE_DIR": str(cache)}
-    return subprocess.Popen([sys.executable, "-c", SNIPPET], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", SNIPPET], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def test_two_processes_build_the_same_circuit(tmp_path: Path) -> None:

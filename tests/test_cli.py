@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zkmargin.cli.main import cli
 from zkmargin.build import CircuitKeys
+from zkmargin.cli.main import cli
 from zkmargin.commitment import commitment
 from zkmargin.loaders import load_position
 from zkmargin.model import Market
@@ -50,8 +50,21 @@ def test_doctor_reports_what_is_missing(runner: CliRunner, tmp_path: Path) -> No
 
 
 def test_missing_toolchain_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
-    res = runner.invoke(cli, ["--node-modules", str(tmp_path), "prove", LIQ, "--market", MARKET,
-                              "--prices", PRICES, "-o", str(tmp_path / "b.json")])
+    res = runner.invoke(
+        cli,
+        [
+            "--node-modules",
+            str(tmp_path),
+            "prove",
+            LIQ,
+            "--market",
+            MARKET,
+            "--prices",
+            PRICES,
+            "-o",
+            str(tmp_path / "b.json"),
+        ],
+    )
     assert res.exit_code == 2 and "npm ci" in res.output
     assert not (tmp_path / "b.json").exists()
 
@@ -96,9 +109,22 @@ def test_verify_valid_and_json(runner: CliRunner, bundle_file: Path) -> None:
         # slots are named only from a market the verifier pins, never from the bundle's context
         assert data["claim"]["assets"][0]["symbol"] is None
         assert data["key"]["source"] == "installation" and data["statement_unpinned"]
-        res = runner.invoke(cli, ["verify", str(bundle_file), "--backend", backend, "--json",
-                                  "--market", str(FIX / "market.json"), "--prices", str(FIX / "prices.json"),
-                                  "--threshold", "1.0"])
+        res = runner.invoke(
+            cli,
+            [
+                "verify",
+                str(bundle_file),
+                "--backend",
+                backend,
+                "--json",
+                "--market",
+                str(FIX / "market.json"),
+                "--prices",
+                str(FIX / "prices.json"),
+                "--threshold",
+                "1.0",
+            ],
+        )
         assert res.exit_code == 0, res.output
         data = json.loads(res.stdout)
         assert data["claim"]["assets"][0]["symbol"] == "WETH" and data["statement_unpinned"] == []
@@ -115,15 +141,19 @@ def test_verify_tampered_is_exit_1(runner: CliRunner, bundle_file: Path, tmp_pat
         assert "INVALID" in res.output
 
 
-@pytest.mark.parametrize(("edit", "field"), [
-    (lambda d: d.pop("proof"), "proof"),
-    (lambda d: d.__setitem__("format", "other/9"), "format"),
-    (lambda d: d.__setitem__("circuit", "nope"), "circuit"),
-    (lambda d: d["public_signals"].pop(), "public_signals"),
-    (lambda d: d["public_signals"].__setitem__(0, 5), "public_signals[0]"),
-])
-def test_malformed_bundle_is_exit_2(runner: CliRunner, bundle_file: Path, tmp_path: Path,
-                                    edit: Callable[[dict[str, object]], object], field: str) -> None:
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda d: d.pop("proof"), "proof"),
+        (lambda d: d.__setitem__("format", "other/9"), "format"),
+        (lambda d: d.__setitem__("circuit", "nope"), "circuit"),
+        (lambda d: d["public_signals"].pop(), "public_signals"),
+        (lambda d: d["public_signals"].__setitem__(0, 5), "public_signals[0]"),
+    ],
+)
+def test_malformed_bundle_is_exit_2(
+    runner: CliRunner, bundle_file: Path, tmp_path: Path, edit: Callable[[dict[str, object]], object], field: str
+) -> None:
     data = json.loads(bundle_file.read_text())
     edit(data)
     bad = tmp_path / "bad.json"
@@ -139,18 +169,30 @@ def test_verify_pinned_vkey(runner: CliRunner, bundle_file: Path, keys: Callable
     assert res.exit_code == 1 and "different verification key" in res.output
 
 
-def test_prove_with_too_small_ptau_is_exit_2(runner: CliRunner, tmp_path: Path,
-                                            small_ptaus: tuple[Path, Path]) -> None:
+def test_prove_with_too_small_ptau_is_exit_2(runner: CliRunner, tmp_path: Path, small_ptaus: tuple[Path, Path]) -> None:
     out = tmp_path / "b.json"
-    res = runner.invoke(cli, ["prove", LIQ, "--market", MARKET, "--prices", PRICES, "-o", str(out),
-                              "--ptau", str(small_ptaus[0])])
+    res = runner.invoke(
+        cli, ["prove", LIQ, "--market", MARKET, "--prices", PRICES, "-o", str(out), "--ptau", str(small_ptaus[0])]
+    )
     assert res.exit_code == 2 and "too small" in res.output
     assert not out.exists()
 
 
 def test_json_error_output(runner: CliRunner, tmp_path: Path) -> None:
-    res = runner.invoke(cli, ["prove", str(FIX / "position-healthy.json"), "--market", MARKET, "--prices", PRICES,
-                              "-o", str(tmp_path / "b.json"), "--json"])
+    res = runner.invoke(
+        cli,
+        [
+            "prove",
+            str(FIX / "position-healthy.json"),
+            "--market",
+            MARKET,
+            "--prices",
+            PRICES,
+            "-o",
+            str(tmp_path / "b.json"),
+            "--json",
+        ],
+    )
     assert res.exit_code == 1
     data = json.loads(res.stdout)
     assert data["ok"] is False and "1.635" in data["error"]
@@ -187,15 +229,28 @@ def test_onchain_against_anvil(runner: CliRunner, bundle_file: Path, tc: Toolcha
     from zkmargin.evm import ANVIL_DEV_KEY, start_anvil
 
     with start_anvil(tc) as url:
-        res = runner.invoke(cli, ["verify", str(bundle_file), "--rpc-url", url, "--json"],
-                            env={"ZKMARGIN_PRIVATE_KEY": ANVIL_DEV_KEY})
+        res = runner.invoke(
+            cli, ["verify", str(bundle_file), "--rpc-url", url, "--json"], env={"ZKMARGIN_PRIVATE_KEY": ANVIL_DEV_KEY}
+        )
         assert res.exit_code == 0, res.output
         address = json.loads(res.stdout)["verifier_address"]
         # reuse the deployed verifier; no key needed for a call
         res = runner.invoke(cli, ["verify", str(bundle_file), "--rpc-url", url, "--verifier", address])
         assert res.exit_code == 0 and "VALID" in res.output
-        res = runner.invoke(cli, ["gas", str(bundle_file), "--rpc-url", url, "--verifier", address, "--json",
-                                  "--private-key", ANVIL_DEV_KEY])
+        res = runner.invoke(
+            cli,
+            [
+                "gas",
+                str(bundle_file),
+                "--rpc-url",
+                url,
+                "--verifier",
+                address,
+                "--json",
+                "--private-key",
+                ANVIL_DEV_KEY,
+            ],
+        )
         assert res.exit_code == 0 and json.loads(res.stdout)["chain"] == "rpc"
         data = json.loads(bundle_file.read_text())
         data["public_signals"][0] = str(int(data["public_signals"][0]) + 1)

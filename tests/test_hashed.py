@@ -9,22 +9,23 @@ from eth_abi.abi import decode, encode
 from eth_utils.crypto import keccak
 
 from zkmargin import api, solidity
-from zkmargin.settings import Settings
-from zkmargin.statements import lending
-from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.evm import InProcessChain
 from zkmargin.groth16 import verify as reference_verify
 from zkmargin.model import Market, Position, PriceSnapshot
+from zkmargin.pinning import InstalledKeys
 from zkmargin.poseidon import poseidon
+from zkmargin.settings import Settings
 from zkmargin.snarkjs_verify import verify as snarkjs_verify
+from zkmargin.statements import lending
 from zkmargin.statements.lending import liquidation_hashed_inputs, prices_hash
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import WitnessCalculator
 
 
-def test_hashed_proof_and_gas(keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position,
-                              market: Market, prices: PriceSnapshot) -> None:
+def test_hashed_proof_and_gas(
+    keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market, prices: PriceSnapshot
+) -> None:
     keys("liquidation_hashed_4")
     b = lending.prove_liquidation_hashed(liquidatable, market, prices, settings=Settings(toolchain=tc))
     claim = api.decode_claim(b)
@@ -42,8 +43,9 @@ def test_hashed_proof_and_gas(keys: Callable[[str], CircuitKeys], tc: Toolchain,
     assert api.measure_gas(b).total < api.measure_gas(plain).total - 50_000
 
 
-def test_circuit_binds_every_price(keys: Callable[[str], CircuitKeys], liquidatable: Position, market: Market,
-                                   prices: PriceSnapshot) -> None:
+def test_circuit_binds_every_price(
+    keys: Callable[[str], CircuitKeys], liquidatable: Position, market: Market, prices: PriceSnapshot
+) -> None:
     calc = WitnessCalculator(keys("liquidation_hashed_4").compiled.wasm)
     inputs = liquidation_hashed_inputs(liquidatable, market, prices, 10**18).inputs
     calc.calculate(inputs)

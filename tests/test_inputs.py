@@ -21,11 +21,22 @@ def _load(name: str) -> Any:
     return json.loads((FIX / name).read_text())
 
 
-def _run_prove(runner: CliRunner, tmp: Path, *, position: Any = None, market: Any = None, prices: Any = None,
-               threshold: str = "1.0", raw: dict[str, str] | None = None) -> tuple[int, str, Path]:
+def _run_prove(
+    runner: CliRunner,
+    tmp: Path,
+    *,
+    position: Any = None,
+    market: Any = None,
+    prices: Any = None,
+    threshold: str = "1.0",
+    raw: dict[str, str] | None = None,
+) -> tuple[int, str, Path]:
     files = {}
-    for name, obj, default in (("position", position, "position-liquidatable.json"),
-                               ("market", market, "market.json"), ("prices", prices, "prices.json")):
+    for name, obj, default in (
+        ("position", position, "position-liquidatable.json"),
+        ("market", market, "market.json"),
+        ("prices", prices, "prices.json"),
+    ):
         p = tmp / f"{name}.json"
         if raw and name in raw:
             p.write_text(raw[name])
@@ -33,8 +44,21 @@ def _run_prove(runner: CliRunner, tmp: Path, *, position: Any = None, market: An
             p.write_text(json.dumps(obj if obj is not None else _load(default)))
         files[name] = p
     out = tmp / "bundle.json"
-    res = runner.invoke(cli, ["prove", str(files["position"]), "--market", str(files["market"]),
-                              "--prices", str(files["prices"]), "--threshold", threshold, "-o", str(out)])
+    res = runner.invoke(
+        cli,
+        [
+            "prove",
+            str(files["position"]),
+            "--market",
+            str(files["market"]),
+            "--prices",
+            str(files["prices"]),
+            "--threshold",
+            threshold,
+            "-o",
+            str(out),
+        ],
+    )
     return res.exit_code, res.output, out
 
 
@@ -91,13 +115,16 @@ def test_bad_input_exit_2_names_field_and_writes_nothing(
     assert list(tmp_path.glob("*bundle*")) == []
 
 
-@pytest.mark.parametrize(("text", "field"), [
-    ("{", "position"),
-    ('{"collateral": {}, "collateral": {}, "debt": {}, "salt": "1"}', "collateral"),
-    ('{"collateral": {"WETH": NaN}, "debt": {}, "salt": "1"}', "position"),
-    ("[]", "<root>"),
-    ('{"collateral": {}, "debt": {}, "salt": "1", "extra": 1}', "extra"),
-])
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("{", "position"),
+        ('{"collateral": {}, "collateral": {}, "debt": {}, "salt": "1"}', "collateral"),
+        ('{"collateral": {"WETH": NaN}, "debt": {}, "salt": "1"}', "position"),
+        ("[]", "<root>"),
+        ('{"collateral": {}, "debt": {}, "salt": "1", "extra": 1}', "extra"),
+    ],
+)
 def test_malformed_json(runner: CliRunner, tmp_path: Path, text: str, field: str) -> None:
     code, output, out = _run_prove(runner, tmp_path, raw={"position": text})
     assert code == 2, output

@@ -5,20 +5,19 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-
 import pytest
 
 from zkmargin import api, liquidation_step
-from zkmargin.settings import Settings
-from zkmargin.statements import step
-from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.commitment import commitment
 from zkmargin.errors import InputError, StatementFalse, WitnessError
 from zkmargin.groth16 import verify as native_verify
 from zkmargin.liquidation_step import liquidate, step_inputs
 from zkmargin.model import Asset, Market, Position, PricePoint, PriceSnapshot, evaluate
+from zkmargin.pinning import InstalledKeys
+from zkmargin.settings import Settings
 from zkmargin.snarkjs_verify import verify as snarkjs_verify
+from zkmargin.statements import step
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import InputValue, WitnessCalculator
 
@@ -29,8 +28,13 @@ MARKET = Market("m", (WETH, USDC, WBTC))
 
 
 def prices(weth: int = 2500) -> PriceSnapshot:
-    return PriceSnapshot({"WETH": PricePoint(weth * 10**8, 1, 1), "USDC": PricePoint(10**8, 1, 1),
-                          "WBTC": PricePoint(60000 * 10**8, 1, 1)})
+    return PriceSnapshot(
+        {
+            "WETH": PricePoint(weth * 10**8, 1, 1),
+            "USDC": PricePoint(10**8, 1, 1),
+            "WBTC": PricePoint(60000 * 10**8, 1, 1),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +42,21 @@ def calc(keys: Callable[[str], CircuitKeys]) -> WitnessCalculator:
     return WitnessCalculator(keys("liquidation_step_4").compiled.wasm)
 
 
-def _inputs_for(position: Position, outcome: liquidation_step.LiquidationOutcome, base: dict[str, InputValue],
-                market: Market = MARKET) -> dict[str, InputValue]:
+def _inputs_for(
+    position: Position,
+    outcome: liquidation_step.LiquidationOutcome,
+    base: dict[str, InputValue],
+    market: Market = MARKET,
+) -> dict[str, InputValue]:
     """Inputs claiming `outcome` (possibly forged), with a new commitment consistent with it."""
-    return {**base, "debtRepaid": outcome.debt_repaid, "collateralToLiquidator": outcome.collateral_to_liquidator,
-            "protocolFeeAmount": outcome.protocol_fee, "deficit": int(outcome.deficit),
-            "newCommitment": commitment(outcome.new_position, market, 4)}
+    return {
+        **base,
+        "debtRepaid": outcome.debt_repaid,
+        "collateralToLiquidator": outcome.collateral_to_liquidator,
+        "protocolFeeAmount": outcome.protocol_fee,
+        "deficit": int(outcome.deficit),
+        "newCommitment": commitment(outcome.new_position, market, 4),
+    }
 
 
 def test_domain_worked_example() -> None:
@@ -60,7 +73,9 @@ def test_domain_worked_example() -> None:
 def test_step_proves_and_verifies(keys: Callable[[str], CircuitKeys], tc: Toolchain) -> None:
     keys("liquidation_step_4")
     pos = Position({"WETH": 10 * 10**18, "USDC": 5000 * 10**6}, {"USDC": 25000 * 10**6}, 11)
-    bundle, after = step.prove_liquidation_step(pos, MARKET, prices(), "WETH", "USDC", 7500 * 10**6, settings=Settings(toolchain=tc))
+    bundle, after = step.prove_liquidation_step(
+        pos, MARKET, prices(), "WETH", "USDC", 7500 * 10**6, settings=Settings(toolchain=tc)
+    )
     claim = api.decode_claim(bundle, MARKET.symbols)
     assert claim.signals["newCommitment"] == commitment(after, MARKET, 4)  # model's new commitment = circuit's
     assert claim.signals["oldCommitment"] == commitment(pos, MARKET, 4)
@@ -81,9 +96,13 @@ def test_seizing_one_unit_more_fails(calc: WitnessCalculator) -> None:
     calc.calculate(base)
     new_coll = dict(o.new_position.collateral)
     new_coll["WETH"] -= 1
-    greedy = liquidation_step.LiquidationOutcome(**{
-        **o.__dict__, "collateral_to_liquidator": o.collateral_to_liquidator + 1,
-        "new_position": Position(new_coll, o.new_position.debt, 5)})
+    greedy = liquidation_step.LiquidationOutcome(
+        **{
+            **o.__dict__,
+            "collateral_to_liquidator": o.collateral_to_liquidator + 1,
+            "new_position": Position(new_coll, o.new_position.debt, 5),
+        }
+    )
     with pytest.raises(WitnessError):
         calc.calculate(_inputs_for(pos, greedy, base))
     # and claiming one unit more without taking it from the position fails as well
@@ -136,9 +155,15 @@ def test_collateral_runs_out_and_deficit(calc: WitnessCalculator) -> None:
     assert o.new_position.debt == {"USDC": 0, "WBTC": 0}  # bad debt burned
     _, inputs, _ = step_inputs(pos, MARKET, prices(), "WETH", "USDC", 2**128 - 1, 5)
     calc.calculate(inputs)
-    forged = liquidation_step.LiquidationOutcome(**{
-        **o.__dict__, "deficit": False,
-        "new_position": Position(o.new_position.collateral, {"USDC": 5000 * 10**6 - o.debt_repaid, "WBTC": 10**6}, 5)})
+    forged = liquidation_step.LiquidationOutcome(
+        **{
+            **o.__dict__,
+            "deficit": False,
+            "new_position": Position(
+                o.new_position.collateral, {"USDC": 5000 * 10**6 - o.debt_repaid, "WBTC": 10**6}, 5
+            ),
+        }
+    )
     with pytest.raises(WitnessError):
         calc.calculate(_inputs_for(pos, forged, inputs))
 
@@ -176,15 +201,30 @@ def test_model_equals_circuit_on_random_liquidations(calc: WitnessCalculator) ->
     attempts = 0
     while accepted < 15 and attempts < 3000:
         attempts += 1
-        assets = (WETH, USDC, Asset("X", rng.choice([0, 6, 8, 18]), rng.choice([0, 7000, 9000]),
-                                    rng.choice([10100, 10500, 11000]), rng.choice([0, 1000, 10000])))
+        assets = (
+            WETH,
+            USDC,
+            Asset(
+                "X",
+                rng.choice([0, 6, 8, 18]),
+                rng.choice([0, 7000, 9000]),
+                rng.choice([10100, 10500, 11000]),
+                rng.choice([0, 1000, 10000]),
+            ),
+        )
         mkt = Market("r", assets)
-        px = PriceSnapshot({"WETH": PricePoint(rng.randrange(100, 5000) * 10**8, 1, 1),
-                            "USDC": PricePoint(10**8 + rng.randrange(-10**6, 10**6), 1, 1),
-                            "X": PricePoint(rng.randrange(1, 10**12), 1, 1)})
-        pos = Position({s: rng.choice([0, rng.randrange(1, 10**20), rng.randrange(1, 10**30)]) for s in ("WETH", "USDC", "X")},
-                       {s: rng.choice([0, rng.randrange(1, 10**12), rng.randrange(1, 10**22)]) for s in ("USDC", "X", "WETH")},
-                       rng.randrange(2**200))
+        px = PriceSnapshot(
+            {
+                "WETH": PricePoint(rng.randrange(100, 5000) * 10**8, 1, 1),
+                "USDC": PricePoint(10**8 + rng.randrange(-(10**6), 10**6), 1, 1),
+                "X": PricePoint(rng.randrange(1, 10**12), 1, 1),
+            }
+        )
+        pos = Position(
+            {s: rng.choice([0, rng.randrange(1, 10**20), rng.randrange(1, 10**30)]) for s in ("WETH", "USDC", "X")},
+            {s: rng.choice([0, rng.randrange(1, 10**12), rng.randrange(1, 10**22)]) for s in ("USDC", "X", "WETH")},
+            rng.randrange(2**200),
+        )
         c, d = rng.choice(["WETH", "USDC", "X"]), rng.choice(["USDC", "X", "WETH"])
         ask = rng.choice([2**128 - 1, rng.randrange(1, 10**12), rng.randrange(1, 10**24)])
         try:
@@ -197,8 +237,6 @@ def test_model_equals_circuit_on_random_liquidations(calc: WitnessCalculator) ->
                 calc.calculate({**inputs, field: int(inputs[field]) + delta})  # type: ignore[call-overload]
         accepted += 1
     assert accepted == 15, attempts
-
-
 
 
 def test_hf_boundary_of_the_step(calc: WitnessCalculator, monkeypatch: pytest.MonkeyPatch) -> None:

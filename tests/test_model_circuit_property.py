@@ -6,12 +6,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from zkmargin.attestation import AttestationContext
 from zkmargin.build import CircuitKeys
 from zkmargin.commitment import commit_amounts
 from zkmargin.errors import InputError, WitnessError
 from zkmargin.limits import AMOUNT_BITS, PRICE_BITS
 from zkmargin.model import Asset, Market, Position, PricePoint, PriceSnapshot, evaluate
-from zkmargin.attestation import AttestationContext
 from zkmargin.statements.lending import _lending_inputs
 from zkmargin.witness import WitnessCalculator
 
@@ -20,10 +20,13 @@ CTX = AttestationContext("d", 1, 1)
 
 def _random_case(rng: random.Random) -> tuple[Market, PriceSnapshot, Position]:
     n = rng.randint(1, 4)
-    assets = tuple(Asset(f"A{k}", rng.choice([0, 2, 6, 8, 18]), rng.choice([0, 1, 5000, 8250, 9999, 10000]), 10500)
-                   for k in range(n))
-    prices = PriceSnapshot({a.symbol: PricePoint(rng.choice([1, 10**8, rng.randrange(1, 2**PRICE_BITS)]), 0, 0)
-                            for a in assets})
+    assets = tuple(
+        Asset(f"A{k}", rng.choice([0, 2, 6, 8, 18]), rng.choice([0, 1, 5000, 8250, 9999, 10000]), 10500)
+        for k in range(n)
+    )
+    prices = PriceSnapshot(
+        {a.symbol: PricePoint(rng.choice([1, 10**8, rng.randrange(1, 2**PRICE_BITS)]), 0, 0) for a in assets}
+    )
 
     def amount() -> int:
         return rng.choice([0, 1, rng.randrange(10**12), rng.randrange(10**24), rng.randrange(2**AMOUNT_BITS)])
@@ -48,13 +51,16 @@ def test_model_equals_circuit(keys: Callable[[str], CircuitKeys]) -> None:
         for t in {max(1, hf + d) for d in (-1, 0, 1)} | {rng.randrange(1, 2**64)}:
             if t >= 2**64:
                 continue
-            for statement, calc, holds in (("liquidation", liq, health.is_below(t)),
-                                           ("solvency", att, not health.is_below(t))):
+            for statement, calc, holds in (
+                ("liquidation", liq, health.is_below(t)),
+                ("solvency", att, not health.is_below(t)),
+            ):
                 _, inputs, _, _ = _lending_inputs(statement, pos, market, prices, t)
                 if statement == "solvency":
                     inputs = {**inputs, "domain": CTX.domain_hash, "expiry": 1, "nonce": 1}
                 assert inputs["commitment"] == commit_amounts(
-                    list(inputs["collateral"]), list(inputs["debt"]), pos.salt)  # type: ignore[arg-type]
+                    list(inputs["collateral"]), list(inputs["debt"]), pos.salt
+                )  # type: ignore[arg-type]
                 try:
                     calc.calculate(inputs)
                     accepted = True

@@ -10,15 +10,15 @@ from dataclasses import replace
 import pytest
 
 from zkmargin import api, perp
-from zkmargin.settings import Settings
-from zkmargin.statements import perp as perp_statements
-from zkmargin.pinning import InstalledKeys
+from zkmargin.attestation import AttestationContext
 from zkmargin.build import CircuitKeys
 from zkmargin.errors import InputError, StatementFalse, WitnessError
 from zkmargin.field import R
 from zkmargin.groth16 import verify as native_verify
+from zkmargin.pinning import InstalledKeys
+from zkmargin.settings import Settings
 from zkmargin.snarkjs_verify import verify as snarkjs_verify
-from zkmargin.attestation import AttestationContext
+from zkmargin.statements import perp as perp_statements
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import WitnessCalculator
 
@@ -71,9 +71,14 @@ def test_liquidation_boundary_both_sides(tc: Toolchain, liq_calc: WitnessCalcula
     at_mm = m.maintenance - sum(m.pnl.values())  # collateral giving equity == MM exactly
     below = _with_collateral(LIQ, at_mm - 1)
     b = perp_statements.prove_perp_liquidation(below, MARKETS, QUOTES, settings=Settings(toolchain=tc))
-    assert api.verify_bundle(b, keys=InstalledKeys()).valid and api.verify_bundle(b, keys=InstalledKeys(), verifier="snarkjs", settings=Settings(toolchain=tc)).valid
+    assert (
+        api.verify_bundle(b, keys=InstalledKeys()).valid
+        and api.verify_bundle(b, keys=InstalledKeys(), verifier="snarkjs", settings=Settings(toolchain=tc)).valid
+    )
     with pytest.raises(StatementFalse, match="not liquidatable"):
-        perp_statements.prove_perp_liquidation(_with_collateral(LIQ, at_mm), MARKETS, QUOTES, settings=Settings(toolchain=tc))
+        perp_statements.prove_perp_liquidation(
+            _with_collateral(LIQ, at_mm), MARKETS, QUOTES, settings=Settings(toolchain=tc)
+        )
     _, inputs, _ = perp.perp_inputs("perp_liquidation", below, MARKETS, QUOTES, 10_000)
     liq_calc.calculate(inputs)
     at = _with_collateral(LIQ, at_mm)
@@ -86,11 +91,15 @@ def test_attestation_boundary_and_context(tc: Toolchain, att_calc: WitnessCalcul
     m = perp.evaluate(HEALTHY, MARKETS, QUOTES)
     ratio = 15_000
     at = (ratio * m.maintenance + 9_999) // 10_000 - sum(m.pnl.values())  # smallest collateral with equity >= 1.5 MM
-    b = perp_statements.attest_perp_margin(_with_collateral(HEALTHY, at), MARKETS, QUOTES, ratio, CTX, settings=Settings(toolchain=tc))
+    b = perp_statements.attest_perp_margin(
+        _with_collateral(HEALTHY, at), MARKETS, QUOTES, ratio, CTX, settings=Settings(toolchain=tc)
+    )
     assert api.verify_bundle(b, keys=InstalledKeys(), domain=CTX.domain, now=CTX.expiry - 1).valid
     assert not api.verify_bundle(b, keys=InstalledKeys(), domain="elsewhere", now=0).valid
     with pytest.raises(StatementFalse, match="below the attested margin"):
-        perp_statements.attest_perp_margin(_with_collateral(HEALTHY, at - 1), MARKETS, QUOTES, ratio, CTX, settings=Settings(toolchain=tc))
+        perp_statements.attest_perp_margin(
+            _with_collateral(HEALTHY, at - 1), MARKETS, QUOTES, ratio, CTX, settings=Settings(toolchain=tc)
+        )
     claim = api.decode_claim(b)
     assert perp_statements.markets_json(claim)[1]["fundingIndex"] == "-98765432"  # signed public input decoded
     assert "equity >= 1.5x maintenance margin" in claim.describe()
@@ -122,15 +131,21 @@ WRAPS = [
 
 
 @pytest.mark.parametrize(("label", "edit"), WRAPS, ids=[w[0] for w in WRAPS])
-def test_out_of_range_signed_values_fail_the_circuit(liq_calc: WitnessCalculator, label: str,
-                                                     edit: dict[str, tuple[int | None, int]]) -> None:
+def test_out_of_range_signed_values_fail_the_circuit(
+    liq_calc: WitnessCalculator, label: str, edit: dict[str, tuple[int | None, int]]
+) -> None:
     _, inputs, _ = perp.perp_inputs("perp_liquidation", LIQ, MARKETS, QUOTES, 10_000)
     liq_calc.calculate(inputs)
     edited = dict(inputs)
     for name, (idx, value) in edit.items():
         edited = set_input(edited, name, idx, value)
-    edited["commitment"] = perp.commit_values(edited["collateral"], edited["size"], edited["entryPrice"],  # type: ignore[arg-type]
-                                              edited["entryFunding"], LIQ.salt)  # type: ignore[arg-type]
+    edited["commitment"] = perp.commit_values(
+        edited["collateral"],
+        edited["size"],
+        edited["entryPrice"],  # type: ignore[arg-type]
+        edited["entryFunding"],
+        LIQ.salt,
+    )  # type: ignore[arg-type]
     with pytest.raises(WitnessError) as e:
         liq_calc.calculate(edited)
     # refused by a range check, not merely because the statement became false
@@ -142,8 +157,11 @@ def test_extreme_in_range_values_agree(liq_calc: WitnessCalculator, att_calc: Wi
     mk = perp.PerpMarkets("x", (perp.PerpMarket("A", 0, 1_000_000), perp.PerpMarket("B", 18, 1)))
     q = {"A": perp.PerpQuote(2**64 - 1, -(2**64 - 1)), "B": perp.PerpQuote(1, 2**64 - 1)}
     for sa, sb in ((2**80 - 1, -(2**80 - 1)), (-(2**80 - 1), 2**80 - 1)):
-        acct = perp.PerpAccount(2**128 - 1, {"A": perp.PerpPosition(sa, 2**64 - 1, 2**64 - 1),
-                                             "B": perp.PerpPosition(sb, 0, -(2**64 - 1))}, 3)
+        acct = perp.PerpAccount(
+            2**128 - 1,
+            {"A": perp.PerpPosition(sa, 2**64 - 1, 2**64 - 1), "B": perp.PerpPosition(sb, 0, -(2**64 - 1))},
+            3,
+        )
         m = perp.evaluate(acct, mk, q)
         for statement, calc, ctx in (("perp_liquidation", liq_calc, None), ("perp_attestation", att_calc, CTX)):
             try:
@@ -158,13 +176,25 @@ def test_model_equals_circuit_on_random_accounts(liq_calc: WitnessCalculator, at
     rng = random.Random(11)
     for _ in range(25):
         n = rng.randint(1, 4)
-        mk = perp.PerpMarkets("r", tuple(perp.PerpMarket(f"M{i}", rng.choice([0, 6, 9, 18]),
-                                                          rng.choice([0, 1, 30000, 1_000_000])) for i in range(n)))
+        mk = perp.PerpMarkets(
+            "r",
+            tuple(
+                perp.PerpMarket(f"M{i}", rng.choice([0, 6, 9, 18]), rng.choice([0, 1, 30000, 1_000_000]))
+                for i in range(n)
+            ),
+        )
         q = {m.symbol: perp.PerpQuote(rng.randrange(1, 2**64), rng.randrange(-(2**63), 2**63)) for m in mk.markets}
-        acct = perp.PerpAccount(rng.randrange(2**100), {
-            m.symbol: perp.PerpPosition(rng.randrange(-(2**79), 2**79), rng.randrange(2**64),
-                                        rng.randrange(-(2**63), 2**63)) for m in mk.markets if rng.random() < 0.8
-        }, rng.randrange(R))
+        acct = perp.PerpAccount(
+            rng.randrange(2**100),
+            {
+                m.symbol: perp.PerpPosition(
+                    rng.randrange(-(2**79), 2**79), rng.randrange(2**64), rng.randrange(-(2**63), 2**63)
+                )
+                for m in mk.markets
+                if rng.random() < 0.8
+            },
+            rng.randrange(R),
+        )
         margin = perp.evaluate(acct, mk, q)
         ratio = rng.choice([0, 1, 10_000, 15_000, 2**20 - 1])
         for statement, calc, ctx in (("perp_liquidation", liq_calc, None), ("perp_attestation", att_calc, CTX)):
@@ -176,7 +206,12 @@ def test_model_equals_circuit_on_random_accounts(liq_calc: WitnessCalculator, at
                 # force the false statement into the circuit: it must refuse it
                 _, inputs, _ = perp.perp_inputs(
                     "perp_attestation" if statement == "perp_liquidation" else "perp_liquidation",
-                    acct, mk, q, ratio, CTX if statement == "perp_liquidation" else None)
+                    acct,
+                    mk,
+                    q,
+                    ratio,
+                    CTX if statement == "perp_liquidation" else None,
+                )
                 inputs = {k: v for k, v in inputs.items() if k not in ("domain", "expiry", "nonce")}
                 if statement == "perp_attestation":
                     inputs = {**inputs, "domain": CTX.domain_hash, "expiry": CTX.expiry, "nonce": CTX.nonce}
@@ -195,15 +230,36 @@ def calc_order(statement: str) -> list[str]:
     return base + ctx + ["collateral", "size", "entryPrice", "entryFunding", "salt"]
 
 
-@pytest.mark.parametrize(("doc", "field"), [
-    ({"collateral": "-1", "positions": {}, "salt": "1"}, "collateral"),
-    ({"collateral": "1", "positions": {"ETH-USD": {"size": str(2**80), "entryPrice": "1", "entryFunding": "0"}},
-      "salt": "1"}, "positions.ETH-USD.size"),
-    ({"collateral": "1", "positions": {"DOGE": {"size": "1", "entryPrice": "1", "entryFunding": "0"}}, "salt": "1"},
-     "positions.DOGE"),
-    ({"collateral": "1", "positions": {"ETH-USD": {"size": "1", "entryPrice": "1", "entryFunding": str(-(2**64))}},
-      "salt": "1"}, "positions.ETH-USD.entryFunding"),
-])
+@pytest.mark.parametrize(
+    ("doc", "field"),
+    [
+        ({"collateral": "-1", "positions": {}, "salt": "1"}, "collateral"),
+        (
+            {
+                "collateral": "1",
+                "positions": {"ETH-USD": {"size": str(2**80), "entryPrice": "1", "entryFunding": "0"}},
+                "salt": "1",
+            },
+            "positions.ETH-USD.size",
+        ),
+        (
+            {
+                "collateral": "1",
+                "positions": {"DOGE": {"size": "1", "entryPrice": "1", "entryFunding": "0"}},
+                "salt": "1",
+            },
+            "positions.DOGE",
+        ),
+        (
+            {
+                "collateral": "1",
+                "positions": {"ETH-USD": {"size": "1", "entryPrice": "1", "entryFunding": str(-(2**64))}},
+                "salt": "1",
+            },
+            "positions.ETH-USD.entryFunding",
+        ),
+    ],
+)
 def test_bad_account_files(doc: dict[str, object], field: str) -> None:
     with pytest.raises(InputError) as e:
         perp.account_from_json(doc, MARKETS)

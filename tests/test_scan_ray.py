@@ -27,14 +27,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zkmargin.cli.main import cli
-from zkmargin.settings import Settings
 from zkmargin import api, groth16_fast, ray_prover, scan
-from zkmargin.bundle import load_bundle
 from zkmargin.build import CircuitKeys
+from zkmargin.bundle import load_bundle
+from zkmargin.cli.main import cli
 from zkmargin.errors import ArtifactError, ClusterError
 from zkmargin.model import Market, Position, PriceSnapshot
 from zkmargin.pinning import InstalledKeys
+from zkmargin.settings import Settings
 from zkmargin.statements.lending import liquidation_inputs
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import WitnessCalculator
@@ -45,12 +45,17 @@ from .test_scan import _positions_dir
 # Ray reads these when it is first imported, so they are set here for this process (they only
 # concern Ray): the node address 127.0.0.1 (Ray's switch for a cluster on one machine), so that
 # the driver reaches the test cluster there, and token authentication with a token of our own
-RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
-           "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+RAY_ENV = {
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_AUTH_MODE": "token",
+    "RAY_AUTH_TOKEN": secrets.token_hex(16),
+}
 for _k, _v in RAY_ENV.items():
     os.environ.setdefault(_k, _v)
-needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
-                               reason="ray is not installed (pip install -e '.[dev]' brings it)")
+needs_ray = pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None, reason="ray is not installed (pip install -e '.[dev]' brings it)"
+)
 START_TIMEOUT = 60.0
 
 
@@ -78,10 +83,21 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """HOST:PORT of a private Ray cluster: 2 CPUs, 127.0.0.1 only, its own token."""
     ray_bin = Path(sys.executable).parent / "ray"
     port = _free_port()
-    argv = [str(ray_bin), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
-            "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
-            f"--dashboard-agent-listen-port={_free_port()}", f"--dashboard-agent-grpc-port={_free_port()}",
-            f"--runtime-env-agent-port={_free_port()}", f"--metrics-export-port={_free_port()}"]
+    argv = [
+        str(ray_bin),
+        "start",
+        "--head",
+        "--block",
+        "--node-ip-address=127.0.0.1",
+        f"--port={port}",
+        "--num-cpus=2",
+        "--include-dashboard=false",
+        "--disable-usage-stats",
+        f"--dashboard-agent-listen-port={_free_port()}",
+        f"--dashboard-agent-grpc-port={_free_port()}",
+        f"--runtime-env-agent-port={_free_port()}",
+        f"--metrics-export-port={_free_port()}",
+    ]
     log = tmp_path_factory.mktemp("ray") / "ray-start.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # RAY_ENV too
@@ -112,8 +128,22 @@ def _bundles(out: Path) -> dict[str, list[str]]:
 def test_ray_missing_is_a_clear_error(market: Market, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails, as where it is not installed
     src = _positions_dir(tmp_path, [25000])
-    res = CliRunner().invoke(cli, ["scan", str(src), "--market", str(FIX / "market.json"), "--prices",
-                                   str(FIX / "prices.json"), "-o", str(tmp_path / "out"), "--ray", "auto", "--json"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "scan",
+            str(src),
+            "--market",
+            str(FIX / "market.json"),
+            "--prices",
+            str(FIX / "prices.json"),
+            "-o",
+            str(tmp_path / "out"),
+            "--ray",
+            "auto",
+            "--json",
+        ],
+    )
     assert res.exit_code == 2
     err = json.loads(res.stdout)
     assert err["type"] == "RayNotInstalled" and "pip install 'zkmargin[ray]'" in err["error"]
@@ -124,21 +154,55 @@ def test_ray_missing_is_a_clear_error(market: Market, tmp_path: Path, monkeypatc
 def test_ray_unreachable_address(keys: Callable[[str], CircuitKeys], tmp_path: Path) -> None:
     keys("liquidation_4")
     src = _positions_dir(tmp_path, [25000])
-    res = CliRunner().invoke(cli, ["scan", str(src), "--market", str(FIX / "market.json"), "--prices",
-                                   str(FIX / "prices.json"), "-o", str(tmp_path / "out"),
-                                   "--ray", f"127.0.0.1:{_free_port()}", "--json"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "scan",
+            str(src),
+            "--market",
+            str(FIX / "market.json"),
+            "--prices",
+            str(FIX / "prices.json"),
+            "-o",
+            str(tmp_path / "out"),
+            "--ray",
+            f"127.0.0.1:{_free_port()}",
+            "--json",
+        ],
+    )
     assert res.exit_code == 2
     assert "no Ray cluster answers at 127.0.0.1:" in json.loads(res.stdout)["error"]
 
 
 @needs_ray
-def test_scan_through_ray_equals_local_pool(cluster: str, keys: Callable[[str], CircuitKeys], tc: Toolchain,
-                                           market: Market, prices: PriceSnapshot, tmp_path: Path) -> None:
+def test_scan_through_ray_equals_local_pool(
+    cluster: str,
+    keys: Callable[[str], CircuitKeys],
+    tc: Toolchain,
+    market: Market,
+    prices: PriceSnapshot,
+    tmp_path: Path,
+) -> None:
     keys("liquidation_4")
     src = _positions_dir(tmp_path, [15000, 25000, 26000, 27000])
-    res = CliRunner().invoke(cli, ["scan", str(src), "--market", str(FIX / "market.json"), "--prices",
-                                   str(FIX / "prices.json"), "-o", str(tmp_path / "ray"), "--ray", cluster,
-                                   "--workers", "2", "--json"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "scan",
+            str(src),
+            "--market",
+            str(FIX / "market.json"),
+            "--prices",
+            str(FIX / "prices.json"),
+            "-o",
+            str(tmp_path / "ray"),
+            "--ray",
+            cluster,
+            "--workers",
+            "2",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output[-3000:]
     data = json.loads(res.stdout)  # Ray wrote nothing on stdout
     assert (data["proven"], data["healthy"], data["errors"]) == (3, 1, 0)
@@ -151,15 +215,35 @@ def test_scan_through_ray_equals_local_pool(cluster: str, keys: Callable[[str], 
     for p in sorted((tmp_path / "ray").glob("*.bundle.json")):
         assert api.verify_bundle(load_bundle(p), keys=installed).valid, p
     # a rerun through Ray resumes: nothing is proven again
-    again = CliRunner().invoke(cli, ["scan", str(src), "--market", str(FIX / "market.json"), "--prices",
-                                     str(FIX / "prices.json"), "-o", str(tmp_path / "ray"), "--ray", cluster, "--json"])
+    again = CliRunner().invoke(
+        cli,
+        [
+            "scan",
+            str(src),
+            "--market",
+            str(FIX / "market.json"),
+            "--prices",
+            str(FIX / "prices.json"),
+            "-o",
+            str(tmp_path / "ray"),
+            "--ray",
+            cluster,
+            "--json",
+        ],
+    )
     assert json.loads(again.stdout)["resumed"] == 3
 
 
 @needs_ray
-def test_killing_a_ray_worker_mid_scan_loses_no_position(cluster: str, keys: Callable[[str], CircuitKeys],
-                                                         tc: Toolchain, market: Market, prices: PriceSnapshot,
-                                                         tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+def test_killing_a_ray_worker_mid_scan_loses_no_position(
+    cluster: str,
+    keys: Callable[[str], CircuitKeys],
+    tc: Toolchain,
+    market: Market,
+    prices: PriceSnapshot,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
     keys("liquidation_4")
     debts = [25000 + 250 * i for i in range(6)] + [15000]
     src = _positions_dir(tmp_path, debts)
@@ -177,8 +261,18 @@ def test_killing_a_ray_worker_mid_scan_loses_no_position(cluster: str, keys: Cal
             killed.append(pid)
 
     out = tmp_path / "out"
-    report = scan.scan(src, market, prices, out, 10**18, Settings(toolchain=tc), workers=2, ray=cluster, ray_status=status,
-                       on_item=on_item)
+    report = scan.scan(
+        src,
+        market,
+        prices,
+        out,
+        10**18,
+        Settings(toolchain=tc),
+        workers=2,
+        ray=cluster,
+        ray_status=status,
+        on_item=on_item,
+    )
     log = status.getvalue()
     assert killed and f"pid {killed[0]})" in log
     assert "its jobs are retried" in log and re.search(rf"restarted \(pid {killed[0]} -> \d+\)", log), log
@@ -211,10 +305,10 @@ def test_artifact_found_by_path_or_installed_by_bytes(tmp_path: Path, monkeypatc
 
 
 @needs_ray
-def test_auto_local_instance_key_sent_as_bytes_witness_on_the_driver(keys: Callable[[str], CircuitKeys],
-                                                                     market: Market, prices: PriceSnapshot,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """"auto": a private instance on 127.0.0.1, ended with the pool. Workers that do not see the
+def test_auto_local_instance_key_sent_as_bytes_witness_on_the_driver(
+    keys: Callable[[str], CircuitKeys], market: Market, prices: PriceSnapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "auto": a private instance on 127.0.0.1, ended with the pool. Workers that do not see the
     driver's files get the bytes; the witness computed here."""
     k = keys("liquidation_4")
     of = ray_prover.Artifact.of
@@ -225,8 +319,12 @@ def test_auto_local_instance_key_sent_as_bytes_witness_on_the_driver(keys: Calla
     monkeypatch.setattr(ray_prover.Artifact, "of", staticmethod(elsewhere))
     for art in (of(k.zkey), of(k.compiled.wasm)):  # the workers share this cache: no earlier install
         art.cached().unlink(missing_ok=True)
-    inputs = [liquidation_inputs(Position({"WETH": 10 * 10**18}, {"USDC": (22000 + i) * 10**6}, 1000 + i),
-                                 market, prices, 10**18).inputs for i in range(3)]
+    inputs = [
+        liquidation_inputs(
+            Position({"WETH": 10 * 10**18}, {"USDC": (22000 + i) * 10**6}, 1000 + i), market, prices, 10**18
+        ).inputs
+        for i in range(3)
+    ]
     calc = WitnessCalculator(k.compiled.wasm)
     expected = [[str(v) for v in calc.calculate(i)[1:15]] for i in inputs]
     status = io.StringIO()
@@ -240,12 +338,15 @@ def test_auto_local_instance_key_sent_as_bytes_witness_on_the_driver(keys: Calla
 
 
 @needs_ray
-def test_a_job_past_its_timeout_restarts_the_actor_and_is_retried_once(cluster: str,
-                                                                      keys: Callable[[str], CircuitKeys],
-                                                                      market: Market, prices: PriceSnapshot) -> None:
+def test_a_job_past_its_timeout_restarts_the_actor_and_is_retried_once(
+    cluster: str, keys: Callable[[str], CircuitKeys], market: Market, prices: PriceSnapshot
+) -> None:
     k = keys("liquidation_4")
-    inputs = [liquidation_inputs(Position({"WETH": 10 * 10**18}, {"USDC": 22000 * 10**6}, 1000), market, prices,
-                                 10**18).inputs]
+    inputs = [
+        liquidation_inputs(
+            Position({"WETH": 10 * 10**18}, {"USDC": 22000 * 10**6}, 1000), market, prices, 10**18
+        ).inputs
+    ]
     status = io.StringIO()
     with ray_prover.RayProverPool(k, cluster, threads=1, status=status, job_timeout=0.01) as pool:
         with pytest.raises(ClusterError, match="a proof failed twice on the Ray cluster"):
@@ -254,9 +355,14 @@ def test_a_job_past_its_timeout_restarts_the_actor_and_is_retried_once(cluster: 
     assert status.getvalue().count("a proof took over 0.01 s; restarting it") == 2
 
 
-
-def test_witness_traps_stay_exceptions_after_ray(cluster: str, keys: Callable[[str], CircuitKeys], tc: Toolchain,
-                                                 market: Market, prices: PriceSnapshot, tmp_path: Path) -> None:
+def test_witness_traps_stay_exceptions_after_ray(
+    cluster: str,
+    keys: Callable[[str], CircuitKeys],
+    tc: Toolchain,
+    market: Market,
+    prices: PriceSnapshot,
+    tmp_path: Path,
+) -> None:
     """A circuit witness that divides by zero traps in wasmtime, which reports it as an exception
     through its signal handler. Once Ray has run in the process, its handlers (absl's, Python's
     faulthandler) must not stand in front of wasmtime's: that trap ended the whole process (SIGFPE)."""

@@ -109,6 +109,7 @@ def step(tc: Toolchain) -> Step:
 
 # --- inputs of calls the model refuses ---
 
+
 def statement(pos: Position, market: Market, prices: PriceSnapshot, c: int, d: int, ask: int) -> Inputs:
     """The circuit inputs of a call, without its outcome: what step_inputs gives before the model
     has decided anything (slot indices instead of symbols, so that unknown slots can be named)."""
@@ -142,8 +143,14 @@ def claiming(inputs: Inputs, *, repaid: int = 0, seized: int = 0, fee: int = 0, 
     if deficit:
         debt = [0] * N
     new = commit_amounts([v % R for v in coll], [v % R for v in debt], NEW_SALT)
-    return {**inputs, "debtRepaid": repaid % R, "collateralToLiquidator": (seized - fee) % R,
-            "protocolFeeAmount": fee, "deficit": int(deficit), "newCommitment": new}
+    return {
+        **inputs,
+        "debtRepaid": repaid % R,
+        "collateralToLiquidator": (seized - fee) % R,
+        "protocolFeeAmount": fee,
+        "deficit": int(deficit),
+        "newCommitment": new,
+    }
 
 
 def with_(inputs: Inputs, **changes: InputValue) -> Inputs:
@@ -161,6 +168,7 @@ def inputs_of(pos: Position, market: Market, prices: PriceSnapshot, c: str, d: s
 
 
 # --- the refusals ---
+
 
 @dataclass(frozen=True)
 class Refusal:
@@ -235,6 +243,7 @@ def _forced_value(pos: Position, market: Market) -> Callable[[pytest.MonkeyPatch
     def forced(mp: pytest.MonkeyPatch) -> Inputs:
         mp.setattr(model, "VALUE_BITS", 256)
         return inputs_of(pos, market, px(market), "WETH", "USDC", 10**9)
+
     return forced
 
 
@@ -247,6 +256,7 @@ def _forced_dust(pos: Position, ask: int) -> Callable[[pytest.MonkeyPatch], Inpu
     def forced(mp: pytest.MonkeyPatch) -> Inputs:
         mp.setattr(liquidation_step, "MIN_LEFTOVER_BASE", 0)
         return inputs_of(pos, MARKET, px(), "WETH", "USDC", ask)
+
     return forced
 
 
@@ -263,7 +273,9 @@ def _legal(pos: Position, c: str, d: str, ask: int, market: Market = MARKET) -> 
     return lambda: inputs_of(pos, market, px(market), c, d, ask)
 
 
-def _edited(pos: Position, ask: int, market: Market = MARKET, **changes: InputValue) -> Callable[[pytest.MonkeyPatch], Inputs]:
+def _edited(
+    pos: Position, ask: int, market: Market = MARKET, **changes: InputValue
+) -> Callable[[pytest.MonkeyPatch], Inputs]:
     """The legal call's inputs (and outcome) with some inputs changed."""
     return lambda mp: with_(inputs_of(pos, market, px(market), "WETH", "USDC", ask), **changes)
 
@@ -272,86 +284,220 @@ def _slot_edited(name: str, index: int, value: int, market: Market = MARKET) -> 
     return lambda mp: set_slot(inputs_of(POS, market, px(market), "WETH", "USDC", 10**9), name, index, value)
 
 
-def _nothing_moves(pos: Position, c: int, d: int, ask: int, market: Market = MARKET) -> Callable[[pytest.MonkeyPatch], Inputs]:
+def _nothing_moves(
+    pos: Position, c: int, d: int, ask: int, market: Market = MARKET
+) -> Callable[[pytest.MonkeyPatch], Inputs]:
     """The claim of a call whose arithmetic moves nothing: the old amounts under the new salt."""
     return lambda mp: claiming(statement(pos, market, px(market), c, d, ask))
 
 
 REFUSALS: list[Refusal] = [
     # liquidate: InputError for the call's own arguments
-    Refusal("collateral asset not in the market (slot 4 of 4)", _call(POS, "DOGE", "USDC", 10**9), InputError,
-            "--collateral-asset", _edited(POS, 10**9, collateralAsset=4), _legal(POS, "WETH", "USDC", 10**9),
-            ("main.selC.",)),
-    Refusal("collateral asset not in the market (slot r - 1)", _call(POS, "DOGE", "USDC", 10**9), InputError,
-            "--collateral-asset", _edited(POS, 10**9, collateralAsset=R - 1), _legal(POS, "WETH", "USDC", 10**9),
-            ("main.selC.",)),
-    Refusal("collateral asset not in the market (its padding slot 3)", _call(POS, "DOGE", "USDC", 10**9), InputError,
-            "--collateral-asset", _edited(POS, 10**9, collateralAsset=3), _legal(POS, "WETH", "USDC", 10**9),
-            ("main.collateralEnabled.",)),
-    Refusal("debt asset not in the market (slot 4 of 4)", _call(POS, "WETH", "DOGE", 10**9), InputError,
-            "--debt-asset", _edited(POS, 10**9, debtAsset=4), _legal(POS, "WETH", "USDC", 10**9),
-            ("main.selD.",)),
-    Refusal("debt asset not in the market (its padding slot 3)", _call(POS, "WETH", "DOGE", 10**9), InputError,
-            "--debt-asset", _nothing_moves(POS, 0, 3, 10**9), _legal(POS, "WETH", "USDC", 10**9),
-            ("main.hasDebt.",)),
-    Refusal("debtToCover = 0", _call(POS, "WETH", "USDC", 0), InputError, "--debt-to-cover",
-            _nothing_moves(POS, 0, 1, 0), _legal(POS, "WETH", "USDC", 1), ("main.asksSomething.",)),
-    Refusal("debtToCover = 2^128", _call(POS, "WETH", "USDC", 2**128), InputError, "--debt-to-cover",
-            _edited(POS, 2**128 - 1, debtToCover=2**128), _legal(POS, "WETH", "USDC", 2**128 - 1),
-            ("main.dtcRange.",)),
-    Refusal("debtToCover = r - 1 (-1 in the field)", _call(POS, "WETH", "USDC", -1), InputError, "--debt-to-cover",
-            _edited(POS, 2**128 - 1, debtToCover=R - 1), _legal(POS, "WETH", "USDC", 2**128 - 1),
-            ("main.dtcRange.",)),
+    Refusal(
+        "collateral asset not in the market (slot 4 of 4)",
+        _call(POS, "DOGE", "USDC", 10**9),
+        InputError,
+        "--collateral-asset",
+        _edited(POS, 10**9, collateralAsset=4),
+        _legal(POS, "WETH", "USDC", 10**9),
+        ("main.selC.",),
+    ),
+    Refusal(
+        "collateral asset not in the market (slot r - 1)",
+        _call(POS, "DOGE", "USDC", 10**9),
+        InputError,
+        "--collateral-asset",
+        _edited(POS, 10**9, collateralAsset=R - 1),
+        _legal(POS, "WETH", "USDC", 10**9),
+        ("main.selC.",),
+    ),
+    Refusal(
+        "collateral asset not in the market (its padding slot 3)",
+        _call(POS, "DOGE", "USDC", 10**9),
+        InputError,
+        "--collateral-asset",
+        _edited(POS, 10**9, collateralAsset=3),
+        _legal(POS, "WETH", "USDC", 10**9),
+        ("main.collateralEnabled.",),
+    ),
+    Refusal(
+        "debt asset not in the market (slot 4 of 4)",
+        _call(POS, "WETH", "DOGE", 10**9),
+        InputError,
+        "--debt-asset",
+        _edited(POS, 10**9, debtAsset=4),
+        _legal(POS, "WETH", "USDC", 10**9),
+        ("main.selD.",),
+    ),
+    Refusal(
+        "debt asset not in the market (its padding slot 3)",
+        _call(POS, "WETH", "DOGE", 10**9),
+        InputError,
+        "--debt-asset",
+        _nothing_moves(POS, 0, 3, 10**9),
+        _legal(POS, "WETH", "USDC", 10**9),
+        ("main.hasDebt.",),
+    ),
+    Refusal(
+        "debtToCover = 0",
+        _call(POS, "WETH", "USDC", 0),
+        InputError,
+        "--debt-to-cover",
+        _nothing_moves(POS, 0, 1, 0),
+        _legal(POS, "WETH", "USDC", 1),
+        ("main.asksSomething.",),
+    ),
+    Refusal(
+        "debtToCover = 2^128",
+        _call(POS, "WETH", "USDC", 2**128),
+        InputError,
+        "--debt-to-cover",
+        _edited(POS, 2**128 - 1, debtToCover=2**128),
+        _legal(POS, "WETH", "USDC", 2**128 - 1),
+        ("main.dtcRange.",),
+    ),
+    Refusal(
+        "debtToCover = r - 1 (-1 in the field)",
+        _call(POS, "WETH", "USDC", -1),
+        InputError,
+        "--debt-to-cover",
+        _edited(POS, 2**128 - 1, debtToCover=R - 1),
+        _legal(POS, "WETH", "USDC", 2**128 - 1),
+        ("main.dtcRange.",),
+    ),
     # evaluate, which liquidate calls: values the circuit cannot hold
-    Refusal("a debt value >= 2^128 (evaluate)", _call(DEBT_TOO_BIG, "WETH", "USDC", 10**9), InputError, r"debt\.WBTC",
-            _forced_value(DEBT_TOO_BIG, MARKET), _legal(DEBT_AT_LIMIT, "WETH", "USDC", 10**9), ("main.val[2].dv.",)),
-    Refusal("a collateral value >= 2^128 (evaluate)", _call(COLL_TOO_BIG, "WETH", "USDC", 10**9, WBTC_LT0), InputError,
-            r"collateral\.WBTC", _forced_value(COLL_TOO_BIG, WBTC_LT0),
-            _legal(COLL_AT_LIMIT, "WETH", "USDC", 10**9, WBTC_LT0), ("main.val[2].cv.",)),
-    Refusal("decimals > 18 (evaluate's assert)", _call(POS, "WETH", "USDC", 10**9, WBTC_DEC[19]), AssertionError, None,
-            _forced_decimals, _legal(POS, "WETH", "USDC", 10**9, WBTC_DEC[18]),
-            ("main.params[2].pow.",)),
+    Refusal(
+        "a debt value >= 2^128 (evaluate)",
+        _call(DEBT_TOO_BIG, "WETH", "USDC", 10**9),
+        InputError,
+        r"debt\.WBTC",
+        _forced_value(DEBT_TOO_BIG, MARKET),
+        _legal(DEBT_AT_LIMIT, "WETH", "USDC", 10**9),
+        ("main.val[2].dv.",),
+    ),
+    Refusal(
+        "a collateral value >= 2^128 (evaluate)",
+        _call(COLL_TOO_BIG, "WETH", "USDC", 10**9, WBTC_LT0),
+        InputError,
+        r"collateral\.WBTC",
+        _forced_value(COLL_TOO_BIG, WBTC_LT0),
+        _legal(COLL_AT_LIMIT, "WETH", "USDC", 10**9, WBTC_LT0),
+        ("main.val[2].cv.",),
+    ),
+    Refusal(
+        "decimals > 18 (evaluate's assert)",
+        _call(POS, "WETH", "USDC", 10**9, WBTC_DEC[19]),
+        AssertionError,
+        None,
+        _forced_decimals,
+        _legal(POS, "WETH", "USDC", 10**9, WBTC_DEC[18]),
+        ("main.params[2].pow.",),
+    ),
     # liquidate: StatementFalse where Aave's validateLiquidationCall reverts
-    Refusal("HF >= 1 (not liquidatable)", lambda: liquidate(_hf_at_one()[1], MARKET, px(), "WETH", "USDC", 10**9, NEW_SALT),
-            StatementFalse, "not liquidatable", _forced_hf,
-            lambda: inputs_of(_hf_at_one()[0], MARKET, px(), "WETH", "USDC", 10**9), ("main.hfBelowOne.",)),
-    Refusal("no debt at all (HF = uint256.max)", _call(NO_DEBT, "WETH", "USDC", 10**9), StatementFalse,
-            "not liquidatable", _nothing_moves(NO_DEBT, 0, 1, 10**9), _legal(POS, "WETH", "USDC", 10**9),
-            ("main.hfBelowOne.",)),
-    Refusal("collateral asset with LT 0 (COLLATERAL_CANNOT_BE_LIQUIDATED)",
-            _call(POS, "WETH", "USDC", 10**9, WETH_LT0), StatementFalse, "not collateral",
-            _slot_edited("liqThreshold", 0, 0, WETH_LT1),  # the outcome with LT 1 bps, claimed with LT 0
-            _legal(POS, "WETH", "USDC", 10**9, WETH_LT1), ("main.collateralEnabled.",)),
-    Refusal("no balance in the collateral asset (COLLATERAL_CANNOT_BE_LIQUIDATED)",
-            _call(POS, "WBTC", "USDC", E6), StatementFalse, "not collateral",
-            _nothing_moves(POS, 2, 1, E6),  # the collateral "runs out" at 0 and needs 0 debt
-            _legal(ONE_SAT_WBTC, "WBTC", "USDC", E6), ("main.hasCollateral.",)),
-    Refusal("no debt in the debt asset (SPECIFIED_CURRENCY_NOT_BORROWED_BY_USER)",
-            _call(NO_WETH_DEBT, "WETH", "WETH", 1), StatementFalse, "no WETH debt",
-            _nothing_moves(NO_WETH_DEBT, 0, 0, 1),  # at most 0 can be liquidated
-            _legal(ONE_WEI_WETH_DEBT, "WETH", "WETH", 1),  # collateral = debt asset: allowed, as in Aave
-            ("main.hasDebt.",)),
+    Refusal(
+        "HF >= 1 (not liquidatable)",
+        lambda: liquidate(_hf_at_one()[1], MARKET, px(), "WETH", "USDC", 10**9, NEW_SALT),
+        StatementFalse,
+        "not liquidatable",
+        _forced_hf,
+        lambda: inputs_of(_hf_at_one()[0], MARKET, px(), "WETH", "USDC", 10**9),
+        ("main.hfBelowOne.",),
+    ),
+    Refusal(
+        "no debt at all (HF = uint256.max)",
+        _call(NO_DEBT, "WETH", "USDC", 10**9),
+        StatementFalse,
+        "not liquidatable",
+        _nothing_moves(NO_DEBT, 0, 1, 10**9),
+        _legal(POS, "WETH", "USDC", 10**9),
+        ("main.hfBelowOne.",),
+    ),
+    Refusal(
+        "collateral asset with LT 0 (COLLATERAL_CANNOT_BE_LIQUIDATED)",
+        _call(POS, "WETH", "USDC", 10**9, WETH_LT0),
+        StatementFalse,
+        "not collateral",
+        _slot_edited("liqThreshold", 0, 0, WETH_LT1),  # the outcome with LT 1 bps, claimed with LT 0
+        _legal(POS, "WETH", "USDC", 10**9, WETH_LT1),
+        ("main.collateralEnabled.",),
+    ),
+    Refusal(
+        "no balance in the collateral asset (COLLATERAL_CANNOT_BE_LIQUIDATED)",
+        _call(POS, "WBTC", "USDC", E6),
+        StatementFalse,
+        "not collateral",
+        _nothing_moves(POS, 2, 1, E6),  # the collateral "runs out" at 0 and needs 0 debt
+        _legal(ONE_SAT_WBTC, "WBTC", "USDC", E6),
+        ("main.hasCollateral.",),
+    ),
+    Refusal(
+        "no debt in the debt asset (SPECIFIED_CURRENCY_NOT_BORROWED_BY_USER)",
+        _call(NO_WETH_DEBT, "WETH", "WETH", 1),
+        StatementFalse,
+        "no WETH debt",
+        _nothing_moves(NO_WETH_DEBT, 0, 0, 1),  # at most 0 can be liquidated
+        _legal(ONE_WEI_WETH_DEBT, "WETH", "WETH", 1),  # collateral = debt asset: allowed, as in Aave
+        ("main.hasDebt.",),
+    ),
     # liquidate: refusals of the outcome
-    Refusal("debt leftover < 1000e8 (MustNotLeaveDust)", _call(DUST_DEBT, "WETH", "USDC", 43500 * E6), StatementFalse,
-            "MustNotLeaveDust", _forced_dust(DUST_DEBT, 43500 * E6), _legal(DUST_DEBT, "WETH", "USDC", 43000 * E6),
-            DUST, ("noDust",)),
-    Refusal("collateral leftover < 1000e8 (MustNotLeaveDust)", _call(DUST_COLL, "WETH", "USDC", 1500 * E6),
-            StatementFalse, "MustNotLeaveDust", _forced_dust(DUST_COLL, 1500 * E6),
-            _legal(DUST_COLL, "WETH", "USDC", 1400 * E6), DUST, ("noDust",)),
-    Refusal("collateral equivalent of the debt >= 2^128", _call(WIDE, "X", "Y", 4 * 10**10, WIDE_MARKET), InputError,
-            "--debt-to-cover", _forced_wide, _legal(WIDE, "X", "Y", 3 * 10**10, WIDE_MARKET), ("main.base.",)),
-    Refusal("repays nothing: the close factor caps the debt at 0 units", _call(CAPPED_TO_ZERO, "WETH", "BIG", 1, BIG_MARKET),
-            StatementFalse, "repay no BIG", _nothing_moves(CAPPED_TO_ZERO, 0, 2, 1, BIG_MARKET),
-            _legal(CAPPED_TO_ONE, "WETH", "BIG", 1, BIG_MARKET), REPAID),
-    Refusal("repays nothing: all the collateral is worth less than one debt unit", _call(ONE_WEI_WETH, "WETH", "USDC", E6),
-            StatementFalse, "repay no USDC",
-            # 1 wei of WETH seized, no fee, 0 USDC needed; no collateral value left: deficit
-            lambda mp: claiming(statement(ONE_WEI_WETH, MARKET, px(), 0, 1, E6), seized=1, deficit=True),
-            _legal(GWEI_WETH, "WETH", "USDC", E6), REPAID),
+    Refusal(
+        "debt leftover < 1000e8 (MustNotLeaveDust)",
+        _call(DUST_DEBT, "WETH", "USDC", 43500 * E6),
+        StatementFalse,
+        "MustNotLeaveDust",
+        _forced_dust(DUST_DEBT, 43500 * E6),
+        _legal(DUST_DEBT, "WETH", "USDC", 43000 * E6),
+        DUST,
+        ("noDust",),
+    ),
+    Refusal(
+        "collateral leftover < 1000e8 (MustNotLeaveDust)",
+        _call(DUST_COLL, "WETH", "USDC", 1500 * E6),
+        StatementFalse,
+        "MustNotLeaveDust",
+        _forced_dust(DUST_COLL, 1500 * E6),
+        _legal(DUST_COLL, "WETH", "USDC", 1400 * E6),
+        DUST,
+        ("noDust",),
+    ),
+    Refusal(
+        "collateral equivalent of the debt >= 2^128",
+        _call(WIDE, "X", "Y", 4 * 10**10, WIDE_MARKET),
+        InputError,
+        "--debt-to-cover",
+        _forced_wide,
+        _legal(WIDE, "X", "Y", 3 * 10**10, WIDE_MARKET),
+        ("main.base.",),
+    ),
+    Refusal(
+        "repays nothing: the close factor caps the debt at 0 units",
+        _call(CAPPED_TO_ZERO, "WETH", "BIG", 1, BIG_MARKET),
+        StatementFalse,
+        "repay no BIG",
+        _nothing_moves(CAPPED_TO_ZERO, 0, 2, 1, BIG_MARKET),
+        _legal(CAPPED_TO_ONE, "WETH", "BIG", 1, BIG_MARKET),
+        REPAID,
+    ),
+    Refusal(
+        "repays nothing: all the collateral is worth less than one debt unit",
+        _call(ONE_WEI_WETH, "WETH", "USDC", E6),
+        StatementFalse,
+        "repay no USDC",
+        # 1 wei of WETH seized, no fee, 0 USDC needed; no collateral value left: deficit
+        lambda mp: claiming(statement(ONE_WEI_WETH, MARKET, px(), 0, 1, E6), seized=1, deficit=True),
+        _legal(GWEI_WETH, "WETH", "USDC", E6),
+        REPAID,
+    ),
     # implicit refusals: the model divides by zero (the loaders refuse these before it runs)
-    Refusal("collateral price 0 (model: division by zero)", _call(POS, "WETH", "USDC", 10**9, WETH=0),
-            ZeroDivisionError, "by zero", _slot_edited("price", 0, 0), _legal(POS, "WETH", "USDC", 10**9),
-            ("main.params[0].priceInv",)),
+    Refusal(
+        "collateral price 0 (model: division by zero)",
+        _call(POS, "WETH", "USDC", 10**9, WETH=0),
+        ZeroDivisionError,
+        "by zero",
+        _slot_edited("price", 0, 0),
+        _legal(POS, "WETH", "USDC", 10**9),
+        ("main.params[0].priceInv",),
+    ),
 ]
 
 
@@ -382,8 +528,9 @@ def test_model_refusal_is_a_circuit_refusal(step: Step, case: Refusal, monkeypat
     bad = case.bad(monkeypatch)
     failing = step.failing(bad)
     assert failing, f"{case.label}: the circuit accepts a call the model refuses"
-    assert any(step.belongs(i, case.own) for i in failing), \
+    assert any(step.belongs(i, case.own) for i in failing), (
         f"{case.label}: no constraint of {case.own} fails; failing: {step.describe(failing)}"
+    )
     assert first_false_check(step, bad) in case.components
 
 
@@ -391,8 +538,11 @@ def _pinning_constraints(step: Step, signal: str) -> list[int]:
     """Constraints A * B = C with A (or B) = k * signal and C a non-zero constant: when the
     signal is 0, A * B = 0 != C whatever every other wire holds, so no witness satisfies them."""
     wire = step.wire[signal]
-    return [i for i, (a, b, c) in enumerate(step.r1cs.constraints)
-            if (set(a) == {wire} or set(b) == {wire}) and set(c) == {0} and c[0] % R != 0]
+    return [
+        i
+        for i, (a, b, c) in enumerate(step.r1cs.constraints)
+        if (set(a) == {wire} or set(b) == {wire}) and set(c) == {0} and c[0] % R != 0
+    ]
 
 
 @pytest.mark.slow  # the step fixture compiles liquidation_step_4
@@ -468,7 +618,19 @@ def test_every_refusal_of_the_model_is_listed() -> None:
     assert raises == 8, "a refusal was added to or removed from the model: add its circuit case"
     assert Path(model.__file__).read_text().count("raise InputError") == 1  # evaluate: value >= 2^128
     labels = " ".join(r.label for r in REFUSALS)
-    for key in ("collateral asset not in the market", "debt asset not in the market", "debtToCover = 0",
-                "debtToCover = 2^128", "HF >= 1", "LT 0", "no balance in the collateral", "no debt in the debt asset",
-                "collateral equivalent", "repays nothing", "MustNotLeaveDust", "value >= 2^128", "decimals > 18"):
+    for key in (
+        "collateral asset not in the market",
+        "debt asset not in the market",
+        "debtToCover = 0",
+        "debtToCover = 2^128",
+        "HF >= 1",
+        "LT 0",
+        "no balance in the collateral",
+        "no debt in the debt asset",
+        "collateral equivalent",
+        "repays nothing",
+        "MustNotLeaveDust",
+        "value >= 2^128",
+        "decimals > 18",
+    ):
         assert key in labels, key

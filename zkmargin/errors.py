@@ -84,5 +84,7 @@ class RayNotInstalled(ClusterError):
     """Proving on a Ray cluster was asked for, but Ray (an optional dependency) is not installed."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(f"proving on a Ray cluster needs Ray, an optional dependency that is not installed "
-                         f"({reason}): pip install 'zkmargin[ray]'")
+        super().__init__(
+            f"proving on a Ray cluster needs Ray, an optional dependency that is not installed "
+            f"({reason}): pip install 'zkmargin[ray]'"
+        )

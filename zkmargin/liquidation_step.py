@@ -102,8 +102,11 @@ def liquidate(
     coll_in_base = coll_c * pc // uc
     max_liquidatable = debt_d
     capped = False
-    if (coll_in_base >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD and debt_in_base >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD
-            and health.health_factor > CLOSE_FACTOR_HF_THRESHOLD):
+    if (
+        coll_in_base >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD
+        and debt_in_base >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD
+        and health.health_factor > CLOSE_FACTOR_HF_THRESHOLD
+    ):
         total_default = percent_mul(health.total_debt, DEFAULT_LIQUIDATION_CLOSE_FACTOR)
         if debt_in_base > total_default:
             max_liquidatable = total_default * ud // pd
@@ -124,7 +127,8 @@ def liquidate(
         # commitment for one whose salt the liquidator chose, so a step must repay something.
         raise StatementFalse(
             f"the call would repay no {da.symbol} (the close factor caps it to 0, or the {ca.symbol} "
-            "collateral is worth less than one debt unit); zkmargin refuses a step that repays nothing")
+            "collateral is worth less than one debt unit); zkmargin refuses a step that repays nothing"
+        )
     coll_liquidated_in_base = coll_amount * pc // uc
     fee = percent_mul(coll_amount - percent_div(coll_amount, ca.liquidation_bonus), ca.protocol_fee)
 
@@ -134,7 +138,8 @@ def liquidate(
         if left_debt < MIN_LEFTOVER_BASE or left_coll < MIN_LEFTOVER_BASE:
             raise StatementFalse(
                 f"Aave would revert with MustNotLeaveDust: {left_debt} debt and {left_coll} collateral "
-                f"(base, 8 decimals) would remain, each must be >= {MIN_LEFTOVER_BASE} unless one is cleared")
+                f"(base, 8 decimals) would remain, each must be >= {MIN_LEFTOVER_BASE} unless one is cleared"
+            )
 
     deficit = health.total_collateral == coll_liquidated_in_base
     new_coll = dict(position.collateral)

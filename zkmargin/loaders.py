@@ -8,11 +8,12 @@ read by strictjson (bounded size, depth and number length).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation, localcontext
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, TypeVar
 
+from .commitment import new_salt, to_hex
 from .errors import InputError
 from .field import R
 from .limits import (
@@ -24,10 +25,8 @@ from .limits import (
     PRICE_BITS,
     PRICE_DECIMALS,
     THRESHOLD_BITS,
-    WAD,
 )
 from .model import Asset, Market, Position, PricePoint, PriceSnapshot
-from .commitment import new_salt, to_hex
 from .strictjson import bounded_int, json_path, kind_of, shorten
 from .strictjson import parse_json as parse_json  # re-exported: the one JSON reader
 from .strictjson import read_json as read_json
@@ -87,8 +86,12 @@ def market_from_json(data: Any) -> Market:
     seen: set[str] = set()
     for i, a in enumerate(assets_raw):
         f = f"assets[{i}]"
-        a = _obj(a, f, {"symbol", "decimals", "liquidationThreshold", "liquidationBonus", "liquidationProtocolFee"},
-                 {"symbol", "decimals", "liquidationThreshold", "liquidationBonus"})
+        a = _obj(
+            a,
+            f,
+            {"symbol", "decimals", "liquidationThreshold", "liquidationBonus", "liquidationProtocolFee"},
+            {"symbol", "decimals", "liquidationThreshold", "liquidationBonus"},
+        )
         sym = a["symbol"]
         if not isinstance(sym, str):
             raise InputError(f"{f}.symbol", f"must be a string, got {_kind(sym)}")
@@ -98,20 +101,37 @@ def market_from_json(data: Any) -> Market:
         seen.add(sym)
         f = f"assets.{sym}"
         dec = _uint(a["decimals"], f"{f}.decimals", 0, MAX_DECIMALS)
-        lt = _uint(a["liquidationThreshold"], f"{f}.liquidationThreshold", 0, BPS,
-                   what=f"basis points in [0, {BPS}] (10000 = 100%)")
-        bonus = _uint(a["liquidationBonus"], f"{f}.liquidationBonus", 0, 2**LT_BITS + BPS,
-                      what="basis points including the 100% (10500 = 5% bonus)")
+        lt = _uint(
+            a["liquidationThreshold"],
+            f"{f}.liquidationThreshold",
+            0,
+            BPS,
+            what=f"basis points in [0, {BPS}] (10000 = 100%)",
+        )
+        bonus = _uint(
+            a["liquidationBonus"],
+            f"{f}.liquidationBonus",
+            0,
+            2**LT_BITS + BPS,
+            what="basis points including the 100% (10500 = 5% bonus)",
+        )
         if lt > 0:
             # Aave's configureReserveAsCollateral: bonus > 100% and LT * bonus <= 100%,
             # so that liquidating with the bonus cannot seize more than the collateral.
             if bonus <= BPS:
                 raise InputError(f"{f}.liquidationBonus", f"must be > {BPS} when the asset is collateral (got {bonus})")
             if (lt * bonus + BPS // 2) // BPS > BPS:
-                raise InputError(f"{f}.liquidationBonus",
-                                 f"liquidationThreshold x liquidationBonus must be <= 100% (got {lt} x {bonus})")
-        fee = _uint(a.get("liquidationProtocolFee", 0), f"{f}.liquidationProtocolFee", 0, BPS,
-                    what=f"basis points of the liquidation bonus in [0, {BPS}] (1000 = 10%)")
+                raise InputError(
+                    f"{f}.liquidationBonus",
+                    f"liquidationThreshold x liquidationBonus must be <= 100% (got {lt} x {bonus})",
+                )
+        fee = _uint(
+            a.get("liquidationProtocolFee", 0),
+            f"{f}.liquidationProtocolFee",
+            0,
+            BPS,
+            what=f"basis points of the liquidation bonus in [0, {BPS}] (1000 = 10%)",
+        )
         assets.append(Asset(sym, dec, lt, bonus, fee))
     return Market(name, tuple(assets))
 
@@ -128,8 +148,13 @@ def prices_from_json(data: Any, market: Market) -> PriceSnapshot:
         if sym not in market.symbols:
             raise InputError(f, f"unknown asset (market {market.name} has {', '.join(market.symbols)})")
         p = _obj(p, f, {"price", "roundId", "updatedAt"}, {"price"})
-        price = _uint(p["price"], f"{f}.price", 1, 2**PRICE_BITS - 1,
-                      what=f"an oracle price with 8 decimals in [1, 2^{PRICE_BITS} - 1]")
+        price = _uint(
+            p["price"],
+            f"{f}.price",
+            1,
+            2**PRICE_BITS - 1,
+            what=f"an oracle price with 8 decimals in [1, 2^{PRICE_BITS} - 1]",
+        )
         round_id = _uint(p.get("roundId", 0), f"{f}.roundId", 0, 2**80 - 1)
         updated = _uint(p.get("updatedAt", 0), f"{f}.updatedAt", 0, 2**64 - 1)
         out[sym] = PricePoint(price, round_id, updated)
@@ -152,8 +177,9 @@ def position_from_json(data: Any, market: Market) -> Position:
             f = _join(kind, sym)
             if sym not in market.symbols:
                 raise InputError(f, f"unknown asset (market {market.name} has {', '.join(market.symbols)})")
-            amounts[kind][sym] = _uint(v, f, 0, 2**AMOUNT_BITS - 1,
-                                       what=f"an amount in token base units in [0, 2^{AMOUNT_BITS} - 1]")
+            amounts[kind][sym] = _uint(
+                v, f, 0, 2**AMOUNT_BITS - 1, what=f"an amount in token base units in [0, 2^{AMOUNT_BITS} - 1]"
+            )
     salt = _uint(d["salt"], "salt", 0, R - 1, hex_ok=True, what="a field element in [0, r - 1] (decimal or 0x hex)")
     return Position(amounts["collateral"], amounts["debt"], salt)
 

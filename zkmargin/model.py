@@ -128,7 +128,9 @@ def evaluate(position: Position, market: Market, prices: PriceSnapshot) -> Healt
     return Health(
         valuations=tuple(vals),
         weighted_collateral=sum(v.weighted_collateral for v in vals),
-        total_collateral=sum(v.collateral_value for v, a in zip(vals, market.assets) if a.liquidation_threshold),
+        total_collateral=sum(
+            v.collateral_value for v, a in zip(vals, market.assets, strict=True) if a.liquidation_threshold
+        ),
         total_debt=sum(v.debt_value for v in vals),
     )
 

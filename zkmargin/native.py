@@ -61,8 +61,9 @@ def _library_path(progress: Progress | None = None) -> Path:
     flags = cflags()
     version = run([cc, "--version"], timeout=60).stdout
     parts = [p.name.encode() + b"\0" + p.read_bytes() for p in SOURCES]
-    key = hashlib.sha256(b"\0".join([*parts, version.encode(), " ".join(flags).encode(),
-                                     os.uname().machine.encode()])).hexdigest()[:20]
+    key = hashlib.sha256(
+        b"\0".join([*parts, version.encode(), " ".join(flags).encode(), os.uname().machine.encode()])
+    ).hexdigest()[:20]
     final = paths.native_dir(key)
     if _intact(final):
         return final / LIBRARY
@@ -73,8 +74,14 @@ def _library_path(progress: Progress | None = None) -> Path:
                 # about 25 s on 2 cores: said, so that the first doctor or prove is not silent
                 with progress.step(f"compiling the native prover with {Path(cc).name}"), staging_dir(final) as tmp:
                     run([cc, *flags, "-o", tmp / LIBRARY, *UNITS], timeout=300)
-                    write_json_atomic(tmp / paths.META, {"sha256": paths.sha256_file(tmp / LIBRARY),
-                                                         "compiler": version.strip().splitlines()[0], "flags": flags})
+                    write_json_atomic(
+                        tmp / paths.META,
+                        {
+                            "sha256": paths.sha256_file(tmp / LIBRARY),
+                            "compiler": version.strip().splitlines()[0],
+                            "flags": flags,
+                        },
+                    )
     except ArtifactError as e:  # a read-only cache without the library, or a lock never released
         raise ToolchainError(f"cannot build the native library: {e}") from None
     return final / LIBRARY
@@ -103,7 +110,24 @@ def library(progress: Progress | None = None) -> ctypes.CDLL:
                 raise _lib_error from None
             u32, buf = ctypes.c_uint32, ctypes.c_char_p
             lib.zkm_groth16_prove.restype = ctypes.c_int
-            lib.zkm_groth16_prove.argtypes = [u32, u32, u32, buf, u32, buf, buf, buf, buf, buf, buf, buf, buf, buf, u32, buf]
+            lib.zkm_groth16_prove.argtypes = [
+                u32,
+                u32,
+                u32,
+                buf,
+                u32,
+                buf,
+                buf,
+                buf,
+                buf,
+                buf,
+                buf,
+                buf,
+                buf,
+                buf,
+                u32,
+                buf,
+            ]
             lib.zkm_groth16_verify.restype = ctypes.c_int
             lib.zkm_groth16_verify.argtypes = [u32, u32, buf, buf, buf, buf, u32, buf]
             lib.zkm_g2_in_subgroup.restype = ctypes.c_int
@@ -128,6 +152,7 @@ def unavailable_reason(progress: Progress | None = None) -> str | None:
 @lru_cache(maxsize=1)
 def ctx() -> bytes:
     """The constants of pairing.c's struct ctx, in its layout, derived from zkmargin.bn254."""
+
     def mont(x: int) -> bytes:
         return (x * (1 << 256) % Q).to_bytes(32, "little")
 

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from . import registry
+from .attestation import AttestationContext
 from .errors import InputError, StatementFalse
 from .field import R
 from .limits import BPS, MAX_DECIMALS, PRICE_BITS
 from .loaders import _int, _join, _name, _obj, _sourced, _symbol, _uint, _version, parse_scaled
 from .poseidon import poseidon
-from .attestation import AttestationContext
 from .witness import InputValue
 
 SIZE_BITS = 80
@@ -116,6 +116,7 @@ def slot_values(account: PerpAccount, markets: PerpMarkets, n: int) -> tuple[lis
 
 def commit_values(collateral: int, sizes: list[int], entries: list[int], fundings: list[int], salt: int) -> int:
     """The perp commitment layout (mirrors PerpCommitment); signed values enter as v mod r."""
+
     def h(values: list[int]) -> int:
         return poseidon([v % R for v in values])
 
@@ -130,16 +131,20 @@ def commitment(account: PerpAccount, markets: PerpMarkets, n: int) -> int:
 def risk_params(markets: PerpMarkets, n: int) -> dict[str, list[int]]:
     """Per-slot size decimals and maintenance margin (ppm), padded to n slots (padding: 0)."""
     pad = n - len(markets.markets)
-    return {"sizeDecimals": [m.size_decimals for m in markets.markets] + [0] * pad,
-            "mmr": [m.mmr_ppm for m in markets.markets] + [0] * pad}
+    return {
+        "sizeDecimals": [m.size_decimals for m in markets.markets] + [0] * pad,
+        "mmr": [m.mmr_ppm for m in markets.markets] + [0] * pad,
+    }
 
 
 def slot_quotes(markets: PerpMarkets, quotes: dict[str, PerpQuote], n: int) -> dict[str, list[int]]:
     """Per-slot prices and funding indices as the circuit holds them (signed values mod r);
     padding slots price 1 (the circuit refuses a zero price) and funding 0."""
     pad = n - len(markets.markets)
-    return {"price": [quotes[s].price for s in markets.symbols] + [1] * pad,
-            "fundingIndex": [quotes[s].funding_index % R for s in markets.symbols] + [0] * pad}
+    return {
+        "price": [quotes[s].price for s in markets.symbols] + [1] * pad,
+        "fundingIndex": [quotes[s].funding_index % R for s in markets.symbols] + [0] * pad,
+    }
 
 
 def perp_inputs(
@@ -158,11 +163,15 @@ def perp_inputs(
     margin = evaluate(account, markets, quotes)
     below = margin.below(ratio_bps)
     if statement == "perp_liquidation" and not below:
-        raise StatementFalse(f"account is not liquidatable: equity {margin.equity} >= "
-                             f"{_ratio_text(ratio_bps)} maintenance margin {margin.maintenance} (8 decimals)")
+        raise StatementFalse(
+            f"account is not liquidatable: equity {margin.equity} >= "
+            f"{_ratio_text(ratio_bps)} maintenance margin {margin.maintenance} (8 decimals)"
+        )
     if statement == "perp_attestation" and below:
-        raise StatementFalse(f"account is below the attested margin: equity {margin.equity} < "
-                             f"{_ratio_text(ratio_bps)} maintenance margin {margin.maintenance} (8 decimals)")
+        raise StatementFalse(
+            f"account is below the attested margin: equity {margin.equity} < "
+            f"{_ratio_text(ratio_bps)} maintenance margin {margin.maintenance} (8 decimals)"
+        )
     n = spec.n_assets
     sizes, entries, fundings = slot_values(account, markets, n)
     inputs: dict[str, InputValue] = {
@@ -174,17 +183,20 @@ def perp_inputs(
     if statement == "perp_attestation":
         assert context is not None
         inputs.update({"domain": context.domain_hash, "expiry": context.expiry, "nonce": context.nonce})
-    inputs.update({
-        "collateral": account.collateral,
-        "size": [s % R for s in sizes],
-        "entryPrice": entries,
-        "entryFunding": [f % R for f in fundings],
-        "salt": account.salt,
-    })
+    inputs.update(
+        {
+            "collateral": account.collateral,
+            "size": [s % R for s in sizes],
+            "entryPrice": entries,
+            "entryFunding": [f % R for f in fundings],
+            "salt": account.salt,
+        }
+    )
     return spec, inputs, margin
 
 
 # --- files ---
+
 
 def markets_from_json(data: Any) -> PerpMarkets:
     d = _obj(data, "", {"version", "name", "markets"}, {"markets"})
@@ -195,20 +207,31 @@ def markets_from_json(data: Any) -> PerpMarkets:
         raise InputError("markets", "must be an array of 1 to 16 markets")
     out: list[PerpMarket] = []
     for i, m in enumerate(raw):
-        m = _obj(m, f"markets[{i}]", {"symbol", "sizeDecimals", "maintenanceMarginPpm"},
-                 {"symbol", "sizeDecimals", "maintenanceMarginPpm"})
+        m = _obj(
+            m,
+            f"markets[{i}]",
+            {"symbol", "sizeDecimals", "maintenanceMarginPpm"},
+            {"symbol", "sizeDecimals", "maintenanceMarginPpm"},
+        )
         sym = m["symbol"]
         if not isinstance(sym, str):
             raise InputError(f"markets[{i}].symbol", "must be a string")
         _symbol(sym, f"markets[{i}].symbol")
         if sym in (x.symbol for x in out):
             raise InputError(f"markets[{i}].symbol", f"market {sym} is listed twice")
-        out.append(PerpMarket(
-            sym,
-            _uint(m["sizeDecimals"], f"markets.{sym}.sizeDecimals", 0, MAX_DECIMALS),
-            _uint(m["maintenanceMarginPpm"], f"markets.{sym}.maintenanceMarginPpm", 0, MMR_MAX,
-                  what=f"parts per million in [0, {MMR_MAX}] (30000 = 3%)"),
-        ))
+        out.append(
+            PerpMarket(
+                sym,
+                _uint(m["sizeDecimals"], f"markets.{sym}.sizeDecimals", 0, MAX_DECIMALS),
+                _uint(
+                    m["maintenanceMarginPpm"],
+                    f"markets.{sym}.maintenanceMarginPpm",
+                    0,
+                    MMR_MAX,
+                    what=f"parts per million in [0, {MMR_MAX}] (30000 = 3%)",
+                ),
+            )
+        )
     return PerpMarkets(name, tuple(out))
 
 
@@ -227,7 +250,13 @@ def quotes_from_json(data: Any, markets: PerpMarkets) -> dict[str, PerpQuote]:
             raise InputError(f, f"unknown market (known: {', '.join(markets.symbols)})")
         q = _obj(q, f, {"price", "fundingIndex"}, {"price", "fundingIndex"})
         out[sym] = PerpQuote(
-            _uint(q["price"], f"{f}.price", 1, 2**PRICE_BITS - 1, what=f"an oracle price (8 decimals) in [1, 2^{PRICE_BITS} - 1]"),
+            _uint(
+                q["price"],
+                f"{f}.price",
+                1,
+                2**PRICE_BITS - 1,
+                what=f"an oracle price (8 decimals) in [1, 2^{PRICE_BITS} - 1]",
+            ),
             _int(q["fundingIndex"], f"{f}.fundingIndex", FUNDING_BITS, "a signed funding index (8 decimals)"),
         )
     for sym in markets.symbols:
@@ -239,8 +268,13 @@ def quotes_from_json(data: Any, markets: PerpMarkets) -> dict[str, PerpQuote]:
 def account_from_json(data: Any, markets: PerpMarkets) -> PerpAccount:
     d = _obj(data, "", {"version", "collateral", "positions", "salt"}, {"collateral", "positions", "salt"})
     _version(d, "")
-    collateral = _uint(d["collateral"], "collateral", 0, 2**COLLATERAL_BITS - 1,
-                       what=f"quote collateral (8 decimals) in [0, 2^{COLLATERAL_BITS} - 1]")
+    collateral = _uint(
+        d["collateral"],
+        "collateral",
+        0,
+        2**COLLATERAL_BITS - 1,
+        what=f"quote collateral (8 decimals) in [0, 2^{COLLATERAL_BITS} - 1]",
+    )
     raw = d["positions"]
     if not isinstance(raw, dict):
         raise InputError("positions", "must be an object of market -> position")
@@ -252,8 +286,13 @@ def account_from_json(data: Any, markets: PerpMarkets) -> PerpAccount:
         p = _obj(p, f, {"size", "entryPrice", "entryFunding"}, {"size", "entryPrice", "entryFunding"})
         positions[sym] = PerpPosition(
             _int(p["size"], f"{f}.size", SIZE_BITS, "a signed size in base quantums"),
-            _uint(p["entryPrice"], f"{f}.entryPrice", 0, 2**PRICE_BITS - 1,
-                  what=f"an entry price (8 decimals) in [0, 2^{PRICE_BITS} - 1]"),
+            _uint(
+                p["entryPrice"],
+                f"{f}.entryPrice",
+                0,
+                2**PRICE_BITS - 1,
+                what=f"an entry price (8 decimals) in [0, 2^{PRICE_BITS} - 1]",
+            ),
             _int(p["entryFunding"], f"{f}.entryFunding", FUNDING_BITS, "a signed funding index (8 decimals)"),
         )
     salt = _uint(d["salt"], "salt", 0, R - 1, hex_ok=True, what="a field element in [0, r - 1] (decimal or 0x hex)")

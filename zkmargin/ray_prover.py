@@ -137,8 +137,13 @@ class ProverActor:
 
     def ready(self) -> dict[str, Any]:
         ray = ray_module()
-        return {"pid": os.getpid(), "ip": ray.util.get_node_ip_address(), "via": self.via,
-                "threads": self.threads, "loaded": self.prover is not None}
+        return {
+            "pid": os.getpid(),
+            "ip": ray.util.get_node_ip_address(),
+            "via": self.via,
+            "threads": self.threads,
+            "loaded": self.prover is not None,
+        }
 
     def install(self, zkey: bytes, wasm: bytes) -> dict[str, Any]:
         self._load(self.zkey.install(zkey), self.wasm.install(wasm), "bytes")
@@ -160,8 +165,9 @@ def _probe(address: str) -> None:
     """Fail fast (ClusterError) when nothing listens at a host:port cluster address."""
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit():
-        raise InputError("--ray", f"a cluster address is HOST:PORT (as `ray start --head` prints it) or "
-                                  f"{LOCAL!r}, got {address!r}")
+        raise InputError(
+            "--ray", f"a cluster address is HOST:PORT (as `ray start --head` prints it) or {LOCAL!r}, got {address!r}"
+        )
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT).close()
     except OSError as e:
@@ -254,8 +260,13 @@ class RayProverPool:
         faulthandler_was_on = faulthandler.is_enabled()
         try:
             if self.address == LOCAL:
-                ray.init(address="local", num_cpus=self.threads, include_dashboard=False, log_to_driver=False,
-                         logging_level="WARNING")
+                ray.init(
+                    address="local",
+                    num_cpus=self.threads,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    logging_level="WARNING",
+                )
             else:
                 _probe(self.address)
                 ray.init(address=self.address, log_to_driver=False, logging_level="WARNING")
@@ -263,8 +274,10 @@ class RayProverPool:
                 faulthandler.disable()  # restores the handlers it replaced: wasmtime's
         except (ConnectionError, RuntimeError, ValueError) as e:  # not an OSError of a file the user named
             where = "start a local Ray instance" if self.address == LOCAL else f"join the Ray cluster at {self.address}"
-            raise ClusterError(f"could not {where}: {_cause(e)} (a cluster with token authentication: set "
-                               f"RAY_AUTH_MODE=token and its token, as Ray documents)") from None
+            raise ClusterError(
+                f"could not {where}: {_cause(e)} (a cluster with token authentication: set "
+                f"RAY_AUTH_MODE=token and its token, as Ray documents)"
+            ) from None
         self._initialized = True
         _cluster_messages_to_stderr()
 
@@ -285,7 +298,9 @@ class RayProverPool:
             cpus = int(n["Resources"]["CPU"])
             threads = self.threads or cpus
             handle = remote.options(
-                num_cpus=min(threads, cpus), max_concurrency=threads, max_restarts=self.max_restarts,
+                num_cpus=min(threads, cpus),
+                max_concurrency=threads,
+                max_restarts=self.max_restarts,
                 max_task_retries=0,  # the pool retries a lost job itself, once, on any live actor
                 scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False),
             ).remote(*self._artifacts, threads)
@@ -297,11 +312,14 @@ class RayProverPool:
             try:
                 info = ray.get(a.ping, timeout=max(0.1, deadline - time.monotonic()))
                 if not info["loaded"]:  # this node does not see the driver's files: send the bytes
-                    info = ray.get(a.handle.install.remote(*self._bytes()),
-                                   timeout=max(0.1, deadline - time.monotonic()))
+                    info = ray.get(
+                        a.handle.install.remote(*self._bytes()), timeout=max(0.1, deadline - time.monotonic())
+                    )
             except ray.exceptions.GetTimeoutError:
-                errors.append(f"node {a.node[:8]}: the prover actor did not start within {START_TIMEOUT:.0f} s "
-                              f"(are its CPUs taken by other work?)")
+                errors.append(
+                    f"node {a.node[:8]}: the prover actor did not start within {START_TIMEOUT:.0f} s "
+                    f"(are its CPUs taken by other work?)"
+                )
                 self._bury(a)
                 continue
             except ray.exceptions.RayError as e:
@@ -309,7 +327,9 @@ class RayProverPool:
                 self._bury(a)
                 continue
             a.pid, a.ip, a.state, a.ping = info["pid"], info["ip"], "live", None
-            self._say(f"actor on {a.ip} (pid {a.pid}): {a.threads} proving thread{'s' if a.threads != 1 else ''}, key {_VIA[info['via']]}")
+            self._say(
+                f"actor on {a.ip} (pid {a.pid}): {a.threads} proving thread{'s' if a.threads != 1 else ''}, key {_VIA[info['via']]}"
+            )
         for line in errors:
             self._say(line)
         if not any(a.state == "live" for a in self._actors):
@@ -319,7 +339,10 @@ class RayProverPool:
         """The artifacts' bytes, put in the object store on the first node that needs them."""
         if self._sent is None:
             assert self._artifacts is not None
-            self._sent = (self._ray.put(self.keys.zkey.read_bytes()), self._ray.put(self.keys.compiled.wasm.read_bytes()))
+            self._sent = (
+                self._ray.put(self.keys.zkey.read_bytes()),
+                self._ray.put(self.keys.compiled.wasm.read_bytes()),
+            )
         return self._sent
 
     def _bury(self, a: _Actor) -> None:
@@ -329,16 +352,19 @@ class RayProverPool:
 
     def actors(self) -> list[dict[str, Any]]:
         """pid, ip, state, proofs in flight and restarts of each actor (for status and tests)."""
-        return [{"pid": a.pid, "ip": a.ip, "state": a.state, "in_flight": a.in_flight, "restarts": a.restarts}
-                for a in self._actors]
+        return [
+            {"pid": a.pid, "ip": a.ip, "state": a.state, "in_flight": a.in_flight, "restarts": a.restarts}
+            for a in self._actors
+        ]
 
     def _status(self, done: int, force: bool = False) -> None:
         now = time.monotonic()
         if self.status is None or (not force and now - self._last_status < STATUS_EVERY):
             return
         self._last_status = now
-        flights = ", ".join(f"{a.label()}: {a.in_flight}" + ("" if a.state == "live" else f" ({a.state})")
-                            for a in self._actors)
+        flights = ", ".join(
+            f"{a.label()}: {a.in_flight}" + ("" if a.state == "live" else f" ({a.state})") for a in self._actors
+        )
         self._say(f"{done} proven; in flight per actor: {flights}; restarts {self.restarts}")
 
     def prove_many(self, jobs: Iterable[Inputs], on_done: Callable[[int, Proof], None] | None = None) -> list[Proof]:
@@ -384,8 +410,10 @@ class RayProverPool:
             pings = {a.ping: a for a in self._actors if a.state == "recovering" and a.ping is not None}
             if not pending and not pings:
                 if not any(a.state in ("live", "recovering") for a in self._actors):
-                    raise ClusterError(f"every prover actor on the Ray cluster is gone; "
-                                       f"{len(results)} of {total} proofs done (a rerun resumes)")
+                    raise ClusterError(
+                        f"every prover actor on the Ray cluster is gone; "
+                        f"{len(results)} of {total} proofs done (a rerun resumes)"
+                    )
             refs = list(pending) + list(pings)
             ready, _ = ray.wait(refs, num_returns=1, timeout=_POLL) if refs else ([], [])
             if ready:  # everything else already finished too
@@ -431,8 +459,10 @@ class RayProverPool:
         assert a is not None
         job.tries += 1
         if job.tries > 1:
-            raise ClusterError(f"a proof failed twice on the Ray cluster (last on {a.label()}: {why}); "
-                               f"a rerun resumes where the scan stopped")
+            raise ClusterError(
+                f"a proof failed twice on the Ray cluster (last on {a.label()}: {why}); "
+                f"a rerun resumes where the scan stopped"
+            )
         self.retried += 1
         retry.append(job)
         if a.state == "live":
@@ -496,7 +526,7 @@ def _cluster_messages_to_stderr() -> None:
         return original(data, *args, **kwargs)
 
     to_stderr.zkmargin_stderr = True  # type: ignore[attr-defined]
-    setattr(worker, "print_to_stdstream", to_stderr)
+    setattr(worker, "print_to_stdstream", to_stderr)  # noqa: B010  (a module the type checker cannot see into)
 
 
 def _cause(e: BaseException) -> str:

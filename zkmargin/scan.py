@@ -23,9 +23,9 @@ from .fsutil import write_json_atomic
 from .limits import MAX_SCAN_FILE_BYTES
 from .loaders import position_from_json, read_json
 from .model import Market, Position, PriceSnapshot, evaluate, format_wad
+from .settings import Settings
 from .statements.lending import lending_context, liquidation_inputs
 from .strictjson import json_path
-from .settings import Settings
 from .warm_prover import ProverPool
 from .witness import InputValue, WitnessCalculator
 
@@ -88,12 +88,21 @@ def _sources(source: Path, market: Market) -> list[tuple[str, Position | InputEr
     elif isinstance(data, list):
         items = [(f"position-{i:05d}", d) for i, d in enumerate(data)]
     else:
-        raise InputError("positions", "a positions file is a JSON array of positions or {\"positions\": {name: position}}")
+        raise InputError(
+            "positions", 'a positions file is a JSON array of positions or {"positions": {name: position}}'
+        )
     for i, (name, raw) in enumerate(items):
         if not _NAME.match(name):  # the name becomes a file name: report it under a safe one
-            out.append((f"positions[{i}]", InputError(json_path("positions", name),
-                                                        "names are 1-100 letters, digits, '-', '_' and '.'",
-                                                        source=str(source))))
+            out.append(
+                (
+                    f"positions[{i}]",
+                    InputError(
+                        json_path("positions", name),
+                        "names are 1-100 letters, digits, '-', '_' and '.'",
+                        source=str(source),
+                    ),
+                )
+            )
             continue
         load(name, raw, f"{source} positions.{name}")
     return out
@@ -123,9 +132,19 @@ def scan(
         return _scan(source, market, prices, out_dir, threshold, settings, workers, on_start, on_item, ray, ray_status)
 
 
-def _scan(source: Path, market: Market, prices: PriceSnapshot, out_dir: Path, threshold: int, settings: Settings,
-          workers: int | None, on_start: Callable[[int], None] | None, on_item: Callable[[ScanItem], None] | None,
-          ray: str | None, ray_status: TextIO | None) -> ScanReport:
+def _scan(
+    source: Path,
+    market: Market,
+    prices: PriceSnapshot,
+    out_dir: Path,
+    threshold: int,
+    settings: Settings,
+    workers: int | None,
+    on_start: Callable[[int], None] | None,
+    on_item: Callable[[ScanItem], None] | None,
+    ray: str | None,
+    ray_status: TextIO | None,
+) -> ScanReport:
     tc = settings.tc()
     if ray is not None:  # before any work: a missing Ray or a refused backend is said at once
         ray_prover.ray_module(ray)

@@ -32,5 +32,8 @@ def slot_prices(market: Market, prices: PriceSnapshot, n: int) -> list[int]:
 def slot_params(market: Market, prices: PriceSnapshot, n: int) -> dict[str, list[int]]:
     """Per-slot prices, decimals and liquidation thresholds, padded to the circuit's n slots."""
     params = risk_params(market, n)
-    return {"price": slot_prices(market, prices, n), "decimals": params["decimals"],
-            "liqThreshold": params["liqThreshold"]}
+    return {
+        "price": slot_prices(market, prices, n),
+        "decimals": params["decimals"],
+        "liqThreshold": params["liqThreshold"],
+    }

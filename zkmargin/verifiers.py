@@ -120,8 +120,9 @@ def evm_module() -> Any:
     return evm
 
 
-def get(name: str, settings: Settings | None = None, *, chain: Chain | None = None,
-        address: str | None = None) -> Verifier:
+def get(
+    name: str, settings: Settings | None = None, *, chain: Chain | None = None, address: str | None = None
+) -> Verifier:
     settings = settings or Settings()
     if name == "fast":
         return FastVerifier()

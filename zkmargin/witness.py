@@ -168,11 +168,13 @@ class WitnessCalculator:
             assert isinstance(copy, wasmtime.Func)
             copy(store, n, shared, dst, n8)
             block = memory.read(store, dst, dst + n * n8)
-            witness = [int.from_bytes(block[i * n8:(i + 1) * n8], "little") for i in range(n)]
+            witness = [int.from_bytes(block[i * n8 : (i + 1) * n8], "little") for i in range(n)]
         except (wasmtime.Trap, wasmtime.WasmtimeError, _CircomTrap) as e:
             cause = e if isinstance(e, _CircomTrap) else (e.__cause__ or e.__context__ or e)
             detail = "; ".join(m.strip() for m in errors if m.strip())
-            raise WitnessError(f"the circuit rejected the inputs: {cause}" + (f" ({detail})" if detail else "")) from None
+            raise WitnessError(
+                f"the circuit rejected the inputs: {cause}" + (f" ({detail})" if detail else "")
+            ) from None
         return witness
 
 

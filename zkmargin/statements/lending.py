@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ..pinning import Expectations
     from ..settings import Settings
 
+
 @dataclass(frozen=True)
 class LendingInputs:
     """A lending circuit's inputs, with the commitment and the model's health they came from."""
@@ -58,9 +59,7 @@ def _lending_inputs(
     return spec, inputs, com, health
 
 
-def liquidation_inputs(
-    position: Position, market: Market, prices: PriceSnapshot, threshold: int
-) -> LendingInputs:
+def liquidation_inputs(position: Position, market: Market, prices: PriceSnapshot, threshold: int) -> LendingInputs:
     """Inputs of the liquidation circuit; StatementFalse (with the HF) if HF >= threshold."""
     spec, inputs, com, health = _lending_inputs("liquidation", position, market, prices, threshold)
     if not health.is_below(threshold):
@@ -128,8 +127,19 @@ def attestation_inputs(
         )
     inputs = {**inputs, "domain": context.domain_hash, "expiry": context.expiry, "nonce": context.nonce}
     # keep the circuit's declaration order (private inputs last) for readability of dumps
-    order = ["commitment", "price", "decimals", "liqThreshold", "hfThreshold", "domain", "expiry", "nonce",
-             "collateral", "debt", "salt"]
+    order = [
+        "commitment",
+        "price",
+        "decimals",
+        "liqThreshold",
+        "hfThreshold",
+        "domain",
+        "expiry",
+        "nonce",
+        "collateral",
+        "debt",
+        "salt",
+    ]
     return LendingInputs(spec, {k: inputs[k] for k in order}, com, health)
 
 
@@ -213,8 +223,10 @@ class Liquidation(_Lending):
     def describe(self, claim: Claim) -> str:
         # "liquidatable" only for the protocol's own threshold (HF < 1); any other is just the inequality
         verdict = ": liquidatable" if claim.threshold == WAD else ""
-        return (f"position {claim.commitment_hex} has health factor < {format_wad(claim.threshold)} "
-                f"(Aave v3.5 rounding){verdict} at prices {prices_text(claim)}")
+        return (
+            f"position {claim.commitment_hex} has health factor < {format_wad(claim.threshold)} "
+            f"(Aave v3.5 rounding){verdict} at prices {prices_text(claim)}"
+        )
 
     def claim_json(self, claim: Claim) -> dict[str, Any]:
         return {**self._threshold_json(claim), "assets": [s.to_json() for s in claim.slots]}
@@ -232,13 +244,18 @@ class LiquidationHashed(_Lending):
     def describe(self, claim: Claim) -> str:
         verdict = ": liquidatable" if claim.threshold == WAD else ""
         s = claim.signals
-        return (f"position {claim.commitment_hex} has health factor < {format_wad(claim.threshold)} (Aave v3.5 "
-                f"rounding){verdict} at the prices hashing to 0x{s['pricesHash']:064x} and the risk parameters "
-                f"hashing to 0x{s['paramsHash']:064x} (Poseidon)")
+        return (
+            f"position {claim.commitment_hex} has health factor < {format_wad(claim.threshold)} (Aave v3.5 "
+            f"rounding){verdict} at the prices hashing to 0x{s['pricesHash']:064x} and the risk parameters "
+            f"hashing to 0x{s['paramsHash']:064x} (Poseidon)"
+        )
 
     def claim_json(self, claim: Claim) -> dict[str, Any]:
-        return {**self._threshold_json(claim), "pricesHash": f"0x{claim.signals['pricesHash']:064x}",
-                "paramsHash": f"0x{claim.signals['paramsHash']:064x}"}
+        return {
+            **self._threshold_json(claim),
+            "pricesHash": f"0x{claim.signals['pricesHash']:064x}",
+            "paramsHash": f"0x{claim.signals['paramsHash']:064x}",
+        }
 
 
 class Solvency(_Lending):
@@ -255,8 +272,10 @@ class Solvency(_Lending):
         return StatementInputs(li.spec, li.inputs, ctx)
 
     def describe(self, claim: Claim) -> str:
-        return (f"position {claim.commitment_hex} has health factor >= {format_wad(claim.threshold)} (Aave v3.5 "
-                f"rounding) at prices {prices_text(claim)}{claim.attestation_text()}")
+        return (
+            f"position {claim.commitment_hex} has health factor >= {format_wad(claim.threshold)} (Aave v3.5 "
+            f"rounding) at prices {prices_text(claim)}{claim.attestation_text()}"
+        )
 
     def claim_json(self, claim: Claim) -> dict[str, Any]:
         return {**self._threshold_json(claim), "assets": [s.to_json() for s in claim.slots]}
@@ -267,8 +286,9 @@ for _s in (LIQUIDATION, LIQUIDATION_HASHED, SOLVENCY):
     register(_s)
 
 
-def prove_liquidation(position: Position, market: Market, prices: PriceSnapshot, threshold: int = WAD,
-                      settings: Settings | None = None) -> Bundle:
+def prove_liquidation(
+    position: Position, market: Market, prices: PriceSnapshot, threshold: int = WAD, settings: Settings | None = None
+) -> Bundle:
     """Prove that the committed position has HF < threshold (WAD) at these prices.
 
     Raises StatementFalse (with the health factor) before any proving when the position is not
@@ -276,14 +296,21 @@ def prove_liquidation(position: Position, market: Market, prices: PriceSnapshot,
     return api.prove(LIQUIDATION, LendingRequest(position, market, prices, threshold), settings)
 
 
-def prove_liquidation_hashed(position: Position, market: Market, prices: PriceSnapshot, threshold: int = WAD,
-                             settings: Settings | None = None) -> Bundle:
+def prove_liquidation_hashed(
+    position: Position, market: Market, prices: PriceSnapshot, threshold: int = WAD, settings: Settings | None = None
+) -> Bundle:
     """prove_liquidation with prices and risk parameters as two Poseidon hashes (4 public inputs)."""
     return api.prove(LIQUIDATION_HASHED, LendingRequest(position, market, prices, threshold), settings)
 
 
-def attest_solvency(position: Position, market: Market, prices: PriceSnapshot, min_hf: int,
-                    context: AttestationContext, settings: Settings | None = None) -> Bundle:
+def attest_solvency(
+    position: Position,
+    market: Market,
+    prices: PriceSnapshot,
+    min_hf: int,
+    context: AttestationContext,
+    settings: Settings | None = None,
+) -> Bundle:
     """Prove HF >= min_hf (WAD) for one verifier domain, until context.expiry, with context.nonce.
 
     Raises StatementFalse (with the health factor) when the position is below min_hf."""

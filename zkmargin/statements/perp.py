@@ -31,23 +31,30 @@ class PerpRequest:
 
 
 def perp_context(markets: perp.PerpMarkets, **extra: Any) -> dict[str, Any]:
-    return {"note": "informational, not bound by the proof", "market": markets.name, "assets": list(markets.symbols),
-            "created_at": int(time.time()), **extra}
+    return {
+        "note": "informational, not bound by the proof",
+        "market": markets.name,
+        "assets": list(markets.symbols),
+        "created_at": int(time.time()),
+        **extra,
+    }
 
 
 def markets_json(claim: Claim) -> list[dict[str, Any]]:
     out = []
     for i in range(claim.n_slots):
         price = claim.signals[f"price[{i}]"]
-        out.append({
-            "slot": i,
-            "symbol": claim.symbol_of(i),
-            "price": str(price),
-            "price_decimal": fixed_decimal(price, PRICE_DECIMALS),
-            "fundingIndex": str(claim.signed(f"fundingIndex[{i}]")),
-            "sizeDecimals": claim.signals[f"sizeDecimals[{i}]"],
-            "maintenanceMarginPpm": claim.signals[f"mmr[{i}]"],
-        })
+        out.append(
+            {
+                "slot": i,
+                "symbol": claim.symbol_of(i),
+                "price": str(price),
+                "price_decimal": fixed_decimal(price, PRICE_DECIMALS),
+                "fundingIndex": str(claim.signed(f"fundingIndex[{i}]")),
+                "sizeDecimals": claim.signals[f"sizeDecimals[{i}]"],
+                "maintenanceMarginPpm": claim.signals[f"mmr[{i}]"],
+            }
+        )
     return out
 
 
@@ -57,8 +64,9 @@ class _Perp(Statement[PerpRequest]):
     def inputs(self, request: PerpRequest) -> StatementInputs:
         if self.attestation and request.context is None:
             raise InputError("context", "a margin attestation needs its domain, expiry and nonce")
-        spec, inputs, _ = perp.perp_inputs(self.name, request.account, request.markets, request.quotes,
-                                           request.ratio_bps, request.context)
+        spec, inputs, _ = perp.perp_inputs(
+            self.name, request.account, request.markets, request.quotes, request.ratio_bps, request.context
+        )
         extra = {"domain": request.context.domain} if self.attestation and request.context else {}
         return StatementInputs(spec, inputs, perp_context(request.markets, **extra))
 
@@ -68,8 +76,9 @@ class _Perp(Statement[PerpRequest]):
         if exp.perp_markets is not None:
             groups.append((perp.risk_params(exp.perp_markets, n_slots), exp.name_of("perp_markets")))
             if exp.perp_quotes is not None:
-                groups.append((perp.slot_quotes(exp.perp_markets, exp.perp_quotes, n_slots),
-                               exp.name_of("perp_quotes")))
+                groups.append(
+                    (perp.slot_quotes(exp.perp_markets, exp.perp_quotes, n_slots), exp.name_of("perp_quotes"))
+                )
             for values, origin in groups:
                 for name, vs in values.items():
                     for i, v in enumerate(vs):
@@ -80,8 +89,10 @@ class _Perp(Statement[PerpRequest]):
         return out
 
     def _quotes(self, claim: Claim) -> str:
-        return ", ".join(f"{claim.slot_name(m['slot'])}={m['price_decimal']} (funding index {m['fundingIndex']})"
-                         for m in markets_json(claim))
+        return ", ".join(
+            f"{claim.slot_name(m['slot'])}={m['price_decimal']} (funding index {m['fundingIndex']})"
+            for m in markets_json(claim)
+        )
 
     def claim_json(self, claim: Claim) -> dict[str, Any]:
         return {"marginRatio_bps": claim.signals["marginRatio"], "markets": markets_json(claim)}
@@ -94,8 +105,9 @@ class PerpLiquidation(_Perp):
     def describe(self, claim: Claim) -> str:
         ratio_bps = claim.signals["marginRatio"]
         # "liquidatable" only for the protocol's own condition (equity < 1x MM)
-        relation = ("< maintenance margin: liquidatable" if ratio_bps == BPS else
-                    f"< {ratio_bps / BPS:g}x maintenance margin")
+        relation = (
+            "< maintenance margin: liquidatable" if ratio_bps == BPS else f"< {ratio_bps / BPS:g}x maintenance margin"
+        )
         return f"perp account {claim.commitment_hex} has equity {relation} at {self._quotes(claim)}"
 
 
@@ -106,8 +118,10 @@ class PerpAttestation(_Perp):
 
     def describe(self, claim: Claim) -> str:
         ratio = f"{claim.signals['marginRatio'] / BPS:g}x"
-        return (f"perp account {claim.commitment_hex} has equity >= {ratio} maintenance margin at "
-                f"{self._quotes(claim)}{claim.attestation_text()}")
+        return (
+            f"perp account {claim.commitment_hex} has equity >= {ratio} maintenance margin at "
+            f"{self._quotes(claim)}{claim.attestation_text()}"
+        )
 
 
 PERP_LIQUIDATION, PERP_ATTESTATION = PerpLiquidation(), PerpAttestation()
@@ -115,13 +129,24 @@ for _s in (PERP_LIQUIDATION, PERP_ATTESTATION):
     register(_s)
 
 
-def prove_perp_liquidation(account: perp.PerpAccount, markets: perp.PerpMarkets, quotes: dict[str, perp.PerpQuote],
-                           ratio_bps: int = BPS, settings: Settings | None = None) -> Bundle:
+def prove_perp_liquidation(
+    account: perp.PerpAccount,
+    markets: perp.PerpMarkets,
+    quotes: dict[str, perp.PerpQuote],
+    ratio_bps: int = BPS,
+    settings: Settings | None = None,
+) -> Bundle:
     """Prove equity < ratio x maintenance margin (10000 bps: liquidatable) for a committed perp account."""
     return api.prove(PERP_LIQUIDATION, PerpRequest(account, markets, quotes, ratio_bps), settings)
 
 
-def attest_perp_margin(account: perp.PerpAccount, markets: perp.PerpMarkets, quotes: dict[str, perp.PerpQuote],
-                       ratio_bps: int, context: AttestationContext, settings: Settings | None = None) -> Bundle:
+def attest_perp_margin(
+    account: perp.PerpAccount,
+    markets: perp.PerpMarkets,
+    quotes: dict[str, perp.PerpQuote],
+    ratio_bps: int,
+    context: AttestationContext,
+    settings: Settings | None = None,
+) -> Bundle:
     """Prove equity >= ratio x maintenance margin for one verifier domain, until an expiry."""
     return api.prove(PERP_ATTESTATION, PerpRequest(account, markets, quotes, ratio_bps, context), settings)

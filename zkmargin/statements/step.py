@@ -43,8 +43,14 @@ class LiquidationStep(Statement[StepRequest]):
     def plan(self, request: StepRequest) -> tuple[StatementInputs, liquidation_step.LiquidationOutcome]:
         """The circuit inputs and the model's outcome of the call (the position after it)."""
         spec, inputs, outcome = liquidation_step.step_inputs(
-            request.position, request.market, request.prices, request.collateral_asset, request.debt_asset,
-            request.debt_to_cover, request.new_salt)
+            request.position,
+            request.market,
+            request.prices,
+            request.collateral_asset,
+            request.debt_asset,
+            request.debt_to_cover,
+            request.new_salt,
+        )
         return StatementInputs(spec, inputs, lending_context(request.market, request.prices)), outcome
 
     def expected(self, n_slots: int, exp: Expectations) -> dict[str, tuple[int, str]]:
@@ -52,18 +58,26 @@ class LiquidationStep(Statement[StepRequest]):
 
     def describe(self, claim: Claim) -> str:
         s = claim.signals
-        return (f"liquidation of position {claim.commitment_hex} (HF < 1, Aave v3.5 rules) -> new position "
-                f"0x{s['newCommitment']:064x}: repaid {s['debtRepaid']} of {claim.slot_name(s['debtAsset'])} "
-                f"(asked {s['debtToCover']}), {s['collateralToLiquidator']} of "
-                f"{claim.slot_name(s['collateralAsset'])} to the liquidator + {s['protocolFeeAmount']} protocol fee"
-                f"{', deficit: all remaining debt burned' if s['deficit'] else ''}, at prices {prices_text(claim)}")
+        return (
+            f"liquidation of position {claim.commitment_hex} (HF < 1, Aave v3.5 rules) -> new position "
+            f"0x{s['newCommitment']:064x}: repaid {s['debtRepaid']} of {claim.slot_name(s['debtAsset'])} "
+            f"(asked {s['debtToCover']}), {s['collateralToLiquidator']} of "
+            f"{claim.slot_name(s['collateralAsset'])} to the liquidator + {s['protocolFeeAmount']} protocol fee"
+            f"{', deficit: all remaining debt burned' if s['deficit'] else ''}, at prices {prices_text(claim)}"
+        )
 
     def claim_json(self, claim: Claim) -> dict[str, Any]:
         s = claim.signals
         out: dict[str, Any] = {
             "newCommitment": f"0x{s['newCommitment']:064x}",
-            "assets": [{**a.to_json(), "liquidationBonus": s[f"liqBonus[{a.index}]"],
-                        "liquidationProtocolFee": s[f"protocolFee[{a.index}]"]} for a in claim.slots],
+            "assets": [
+                {
+                    **a.to_json(),
+                    "liquidationBonus": s[f"liqBonus[{a.index}]"],
+                    "liquidationProtocolFee": s[f"protocolFee[{a.index}]"],
+                }
+                for a in claim.slots
+            ],
             "collateralAsset": {"slot": s["collateralAsset"], "symbol": claim.symbol_of(s["collateralAsset"])},
             "debtAsset": {"slot": s["debtAsset"], "symbol": claim.symbol_of(s["debtAsset"])},
         }
@@ -82,9 +96,17 @@ def parse_debt_to_cover(text: str) -> int:
     return MAX_DEBT_TO_COVER if text == "max" else bounded_int(text, "--debt-to-cover", 1, MAX_DEBT_TO_COVER)
 
 
-def prove_liquidation_step(position: Position, market: Market, prices: PriceSnapshot, collateral_asset: str,
-                           debt_asset: str, debt_to_cover: int, *, new_salt: int | None = None,
-                           settings: Settings | None = None) -> tuple[Bundle, Position]:
+def prove_liquidation_step(
+    position: Position,
+    market: Market,
+    prices: PriceSnapshot,
+    collateral_asset: str,
+    debt_asset: str,
+    debt_to_cover: int,
+    *,
+    new_salt: int | None = None,
+    settings: Settings | None = None,
+) -> tuple[Bundle, Position]:
     """Prove one Aave v3.5 liquidation call on a committed position.
 
     Returns the bundle and the position after the call (its opening, with a fresh salt from the OS
