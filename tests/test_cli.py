@@ -178,7 +178,7 @@ def test_gas_and_calldata(runner: CliRunner, bundle_file: Path) -> None:
     res = runner.invoke(cli, ["calldata", str(bundle_file), "--json"])
     assert res.exit_code == 0
     cd = json.loads(res.stdout)
-    assert cd["function"].endswith("uint256[14])") and cd["calldata"].startswith("0x")
+    assert cd["function"].endswith("uint256[35])") and cd["calldata"].startswith("0x")
 
 
 def test_onchain_against_anvil(runner: CliRunner, bundle_file: Path, tc: Toolchain, tmp_path: Path) -> None:
@@ -218,7 +218,7 @@ def test_manifest(runner: CliRunner, bundle_file: Path, tmp_path: Path, keys: Ca
     res = runner.invoke(cli, ["build", "liquidation_4", "liquidation_8", "--manifest-dir", str(tmp_path)])
     assert res.exit_code == 0, res.output
     m4 = json.loads((tmp_path / "liquidation_4.manifest.json").read_text())
-    assert m4["circuit"] == "liquidation_4" and m4["constraints"] == 4748
+    assert m4["circuit"] == "liquidation_4" and m4["constraints"] == 8177
     assert set(m4["files_sha256"]) >= {"main.r1cs", "main.wasm", "circuit.zkey", "vkey.json", "verifier.json"}
     assert m4["ptau"]["insecure_dev"] is True and "circom2" in m4["toolchain"]
     res = runner.invoke(cli, ["verify", str(bundle_file), "--manifest", str(tmp_path / "liquidation_4.manifest.json")])

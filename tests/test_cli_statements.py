@@ -19,11 +19,8 @@ PERP = ["--markets", str(FIX / "perp-markets.json"), "--prices", str(FIX / "perp
 
 
 def test_liquidate_command(keys: Callable[[str], CircuitKeys], tmp_path: Path) -> None:
-    # LiquidationStep(4): 10026 constraints = 10024 for the Aave v3.5 call (4 x 864 valuation +
-    # bonus/fee checks per slot, two position commitments of 888, HF < 1 and HF <= 0.95 comparators,
-    # ~20 range-checked divisions) + 2 for zkmargin's own rule debtToCover >= 1 and debtRepaid >= 1
-    # (NonZero: in * inv === 1, one constraint each, the operands already range-checked); within 2^14
-    assert keys("liquidation_step_4").compiled.n_constraints == 10026
+    # LiquidationStep(4, 4, 30600): 15254 constraints (derived in test_build.py); within 2^14
+    assert keys("liquidation_step_4_v36").compiled.n_constraints == 15254
     r = CliRunner()
     out, new = tmp_path / "step.json", tmp_path / "new.json"
     args = ["liquidate", str(FIX / "position-liquidatable.json"), "--market", MARKET, "--prices", PRICES,
@@ -58,7 +55,7 @@ def test_perp_commands(keys: Callable[[str], CircuitKeys], tmp_path: Path) -> No
     out = tmp_path / "p.json"
     res = r.invoke(cli, ["perp", "prove", liq, *PERP, "-o", str(out), "--json"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["claim"]["markets"][1]["fundingIndex"] == "-98765432"
+    assert json.loads(res.stdout)["claim"]["markets"][1]["fundingIndex"] == "-98765"
     assert r.invoke(cli, ["verify", str(out), "--backend", "snarkjs"]).exit_code == 0
     res = r.invoke(cli, ["perp", "prove", healthy, *PERP, "-o", str(tmp_path / "no.json")])
     assert res.exit_code == 1 and not (tmp_path / "no.json").exists()

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zkmargin.cli.main import cli
-from zkmargin import api, build, paths, perp, scan
+from zkmargin import api, build, paths, perp, registry, scan
 from zkmargin.bundle import Bundle, bundle_from_json, decode_claim, load_bundle, vkey_hash
 from zkmargin.errors import InputError
 from zkmargin.limits import MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_NUMBER_CHARS
@@ -55,6 +55,9 @@ json_values = st.recursive(
     | st.dictionaries(st.sampled_from(["collateral", "debt", "salt", "WETH", "USDC", "price", "prices", "assets",
                                        "symbol", "decimals", "liquidationThreshold", "liquidationBonus", "version",
                                        "positions", "size", "entryPrice", "entryFunding", "format", "proof",
+                                       "quantums", "usdc", "fundingIndex", "atomicResolution", "priceExponent",
+                                       "rules", "eModeCategories", "collateralBitmap", "eModeCategory",
+                                       "useAsCollateral", "balances", "liquidityIndex", "variableBorrowIndex",
                                        "public_signals", "circuit", "statement", "x"]) | st.text(max_size=8),
                       children, max_size=5),
     max_leaves=25,
@@ -166,13 +169,14 @@ def test_unicode_digits_are_not_numbers() -> None:
 
 # the generators: well-formed points (the bundle is parsed strictly when it is loaded)
 _G2 = [["10857046999023057135944570762232829481370756359578518086990519993285655852781", "11559732032986387107991004021392285783925812861821192530917403151452391805634"], ["8495653923123431417604973247489272438418190587263600148770280649306958101930", "4082367875863433681332203403145435568316851327593401208105741076214120093531"], ["1", "0"]]
-_VKEY = {"protocol": "groth16", "curve": "bn128", "nPublic": 14, "vk_alpha_1": ["1", "2", "1"],
+N_PUB = len(registry.get("liquidation_4").public_signal_names())
+_VKEY = {"protocol": "groth16", "curve": "bn128", "nPublic": N_PUB, "vk_alpha_1": ["1", "2", "1"],
          "vk_beta_2": _G2, "vk_gamma_2": _G2, "vk_delta_2": _G2, "vk_alphabeta_12": [[["1", "2"]] * 3] * 2,
-         "IC": [["1", "2", "1"]] * 15}
+         "IC": [["1", "2", "1"]] * (N_PUB + 1)}
 # A well-formed bundle (its proof is not valid: nothing here verifies one). The pinned key and
 # the manifest below never match it, so verify_bundle answers without any pairing.
 SYNTH_BUNDLE = {"format": "zkmargin.bundle/1", "statement": "liquidation", "circuit": "liquidation_4",
-                "public_signals": [str(i) for i in range(14)],
+                "public_signals": [str(i) for i in range(N_PUB)],
                 "proof": {"pi_a": ["1", "2", "1"], "pi_b": _G2,
                           "pi_c": ["1", "2", "1"], "protocol": "groth16", "curve": "bn128"},
                 "verification_key": _VKEY, "vkey_sha256": vkey_hash(_VKEY), "setup": {}, "context": {}}
@@ -206,7 +210,7 @@ LOADERS: list[tuple[str, str, Any, Callable[[Path], Any]]] = [
     ("perp account", "perp account", _fixture("perp-account-healthy.json"),
      lambda p: perp.load_account(p, PERP_MARKETS)),
     ("bundle", "bundle", SYNTH_BUNDLE, lambda p: _use_bundle(load_bundle(p))),
-    ("vkey", "vkey", {**_VKEY, "nPublic": 15}, lambda p: api.verify_bundle(BUNDLE, vkey=p)),
+    ("vkey", "vkey", {**_VKEY, "nPublic": N_PUB + 1}, lambda p: api.verify_bundle(BUNDLE, vkey=p)),
     ("manifest", "manifest", {"format": build.MANIFEST_FORMAT, "circuit": "liquidation_4", "vkey_sha256": "0" * 64},
      lambda p: api.verify_bundle(BUNDLE, manifest=p)),
     ("scan positions file", "positions", {"positions": {"alice": ONE, "bob": ONE}},
@@ -374,7 +378,7 @@ def test_api_values_past_4300_digits_are_input_errors() -> None:
 
 
 def test_a_float_anywhere_in_a_bundle_is_named() -> None:
-    text = json.dumps(SYNTH_BUNDLE).replace('"nPublic": 14', '"nPublic": 14.5')
+    text = json.dumps(SYNTH_BUNDLE).replace(f'"nPublic": {N_PUB}', f'"nPublic": {N_PUB}.5')
     with pytest.raises(InputError) as e:
         parse_json(text, "bundle")
     assert e.value.field == "verification_key.nPublic"

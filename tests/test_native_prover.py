@@ -60,13 +60,13 @@ def _snarkjs(tc: Toolchain) -> Toolchain:
     return dataclasses.replace(tc, prover="snarkjs")
 
 
-@pytest.mark.parametrize("circuit", ["liquidation_4", "liquidation_8", "liquidation_step_4"])
+@pytest.mark.parametrize("circuit", ["liquidation_4", "liquidation_8", "liquidation_step_4_v36"])
 def test_native_and_snarkjs_proofs_verify_everywhere(circuit: str, keys: Callable[[str], CircuitKeys],
                                                      tc: Toolchain, market: Market, prices: PriceSnapshot,
                                                      liquidatable: Position, chain: InProcessChain) -> None:
     k = keys(circuit)
     inputs = {"liquidation_4": lambda: liquidation_inputs(liquidatable, market, prices, 10**18).inputs,
-              "liquidation_8": _liquidation_8, "liquidation_step_4": _step_4}[circuit]()
+              "liquidation_8": _liquidation_8, "liquidation_step_4_v36": _step_4}[circuit]()
     witness = WitnessCalculator(k.compiled.wasm).calculate(inputs)
     vkey = k.vkey()
     fast = groth16_fast.PreparedKey(vkey)
@@ -241,5 +241,6 @@ def test_pool_backends_prove_in_order(backend: str, keys: Callable[[str], Circui
         results = pool.prove_many(ws)
         assert (pool.workers() == []) == (backend == "c")
     fast = groth16_fast.PreparedKey(k.vkey())
-    assert [pub for _, pub in results] == [[str(v) for v in w[1:15]] for w in ws]
+    n_public = len(k.compiled.public_signals)
+    assert [pub for _, pub in results] == [[str(v) for v in w[1:1 + n_public]] for w in ws]
     assert all(groth16_fast.verify(fast, pub, proof).valid for proof, pub in results)

@@ -43,8 +43,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_wheel_carries_what_it_needs(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("zkmargin/cli/main.py", "zkmargin/data/circuits/circuits.json", "zkmargin/data/circuits/lib/health.circom",
-                   "zkmargin/data/contracts/PrivateMarginPool.sol", "zkmargin/data/fixtures/dev-pot14.ptau",
-                   "zkmargin/data/fixtures/dev-pot14.ptau.sha256", "zkmargin/data/node/package-lock.json",
+                   "zkmargin/data/contracts/PrivateMarginPool.sol", "zkmargin/data/fixtures/dev-pot15.ptau",
+                   "zkmargin/data/fixtures/dev-pot15.ptau.sha256", "zkmargin/data/node/package-lock.json",
                    "zkmargin/js/prover_worker.cjs", "zkmargin/native/pairing.c", "zkmargin/py.typed"):
         assert needed in names, needed
     assert not any(n.startswith("cli/") for n in names), "no top-level cli package"
