@@ -35,8 +35,8 @@ def attestation(keys: Callable[[str], CircuitKeys], tc: Toolchain, healthy: Posi
 
 def test_constraint_count_and_signals(keys: Callable[[str], CircuitKeys]) -> None:
     k = keys("attestation_4")
-    # the liquidation circuit's 8177 plus three squarings that bind domain, expiry and nonce
-    assert k.compiled.n_constraints == 8177 + 3
+    # the liquidation circuit's 8277 plus three squarings that bind domain, expiry and nonce
+    assert k.compiled.n_constraints == 8277 + 3
     assert k.compiled.public_signals[-3:] == ["domain", "expiry", "nonce"]
     assert registry.for_assets("solvency", 6).id == "attestation_8"
 

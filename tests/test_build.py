@@ -36,17 +36,18 @@ def _expected_constraints(n: int, e: int) -> int:
     SlotAccount = 8: IsZero(LT) (2), v3.5's exclusion, counted, the eMode LT, value * LT,
                   counted * weighted, counted * value (1 each).
     RulesVersion = 6 (three IsEqual); flags Num2Bits(N) = N.
-    EModeSelect without bonus = 38 + 5E + N: category < 2^8 (8), IsZero (2), per entry IsEqual (2),
-                  selection (1), LT and bitmap terms (2); LT <= 10000 (14 + 14); bitmap bits (N).
+    EModeSelect without bonus = 10 + 5E + E(28 + N) + N: category < 2^8 (8), IsZero (2), per entry
+                  IsEqual (2), selection (1), LT and bitmap terms (2), and the entry checked whether
+                  selected or not: LT <= 10000 (14 + 14), bitmap < 2^N (N); the selected bitmap's bits (N).
     HealthFactorCompare = 400 + 2L, L = ceil(log2 N): t < 2^64 (64), bit of TD (1), TD/2 < 2^(128+L),
                   t * TD (1), LessThan(206 + L) (207 + L).
     Commitment = 2 Poseidon(N) + Poseidon(6) with the constant tag."""
     lg = (n - 1).bit_length()
     commitment = 2 * _poseidon_constraints(n) + _poseidon_constraints(6, constant_inputs=1)
-    return n * (307 + 1374 + 8) + 6 + n + (38 + 5 * e + n) + (400 + 2 * lg) + commitment
+    return n * (307 + 1374 + 8) + 6 + n + (10 + 5 * e + e * (28 + n) + n) + (400 + 2 * lg) + commitment
 
 
-@pytest.mark.parametrize(("circuit_id", "pinned"), [("liquidation_4", 8177), ("liquidation_8", 15153)])
+@pytest.mark.parametrize(("circuit_id", "pinned"), [("liquidation_4", 8277), ("liquidation_8", 15269)])
 def test_constraint_counts_are_pinned(keys: Callable[[str], CircuitKeys], circuit_id: str, pinned: int) -> None:
     k = keys(circuit_id)
     spec = registry.get(circuit_id)
@@ -59,10 +60,10 @@ def test_hashed_and_step_counts_are_pinned(tc: Toolchain) -> None:
     """The hashed layout adds its hashes to the same statement: ChunkedHash(N) of the prices,
     ChunkedHash(2N) of the indexes, Poseidon(2N) of decimals and LTs, Poseidon(3E) of the eMode
     table and Poseidon(3) over the version and both. The 8-slot hashed layout needs a 2^15 ptau.
-    LiquidationStep(4, 4, V) = AccountData 7777 (the Liquidation circuit's per-slot and fixed parts,
-    with the eMode bonus: 4 more) + HealthFactorCompare 404 + the new commitment 945 + 6128 for the
-    call itself (v3.6); v3.5 adds 1 (flag x LT), v3.7 adds 693 (its deficit detection on the consumed
-    scaled balance: a capped sum, rayMulFloor, a value, two IsEqual)."""
+    LiquidationStep(4, 4, V) = AccountData 7937 (the Liquidation circuit's per-slot and fixed parts,
+    with the eMode bonuses: their 4 terms and 4 range checks < 2^15) + HealthFactorCompare 404 + the
+    new commitment 945 + 6113 for the call itself (v3.6); v3.5 adds 1 (flag x LT), v3.7 adds 693 (its
+    deficit detection on the consumed scaled balance: a capped sum, rayMulFloor, a value, two IsEqual)."""
     p = _poseidon_constraints
 
     def chunked(k: int) -> int:
@@ -73,11 +74,12 @@ def test_hashed_and_step_counts_are_pinned(tc: Toolchain) -> None:
         compiled = build.compile_circuit(registry.get(f"liquidation_hashed_{n}"), tc)
         assert compiled.n_constraints == hashed
     assert ptau.required_power(build.compile_circuit(registry.get("liquidation_hashed_8"), tc).n_constraints, 5) == 15
-    account = 4 * (307 + 1374 + 8) + 6 + 4 + (38 + 5 * 4 + 4 + 4) + 2 * p(4) + p(6, constant_inputs=1)
-    assert account == 7777
+    emode = 10 + 5 * 4 + 4 * (28 + 4) + 4 + 4 + 4 * 15  # with the bonus terms and ranges
+    account = 4 * (307 + 1374 + 8) + 6 + 4 + emode + 2 * p(4) + p(6, constant_inputs=1)
+    assert account == 7937
     for version, extra in (("v35", 1), ("v36", 0), ("v37", 693)):
         compiled = build.compile_circuit(registry.get(f"liquidation_step_4_{version}"), tc)
-        assert compiled.n_constraints == account + 404 + (2 * p(4) + p(6, constant_inputs=1)) + 6128 + extra
+        assert compiled.n_constraints == account + 404 + (2 * p(4) + p(6, constant_inputs=1)) + 6113 + extra
         assert ptau.required_power(compiled.n_constraints, len(compiled.public_signals)) <= 14
 
 

@@ -48,5 +48,5 @@ def test_interrupted_build_is_not_trusted(tmp_path: Path, monkeypatch: pytest.Mo
     assert published == []  # only a staging directory, which no run trusts
     monkeypatch.setenv("ZKMARGIN_CACHE_DIR", str(tmp_path))
     c = build.compile_circuit(registry.get("liquidation_4"), Toolchain.discover())
-    assert c.n_constraints == 8177 and (c.dir / paths.META).exists()
+    assert c.n_constraints == 8277 and (c.dir / paths.META).exists()
     assert not list(tmp_path.rglob("*.partial"))  # the next build removed the dead one's staging dir

@@ -218,7 +218,7 @@ def test_manifest(runner: CliRunner, bundle_file: Path, tmp_path: Path, keys: Ca
     res = runner.invoke(cli, ["build", "liquidation_4", "liquidation_8", "--manifest-dir", str(tmp_path)])
     assert res.exit_code == 0, res.output
     m4 = json.loads((tmp_path / "liquidation_4.manifest.json").read_text())
-    assert m4["circuit"] == "liquidation_4" and m4["constraints"] == 8177
+    assert m4["circuit"] == "liquidation_4" and m4["constraints"] == 8277
     assert set(m4["files_sha256"]) >= {"main.r1cs", "main.wasm", "circuit.zkey", "vkey.json", "verifier.json"}
     assert m4["ptau"]["insecure_dev"] is True and "circom2" in m4["toolchain"]
     res = runner.invoke(cli, ["verify", str(bundle_file), "--manifest", str(tmp_path / "liquidation_4.manifest.json")])

@@ -19,8 +19,8 @@ PERP = ["--markets", str(FIX / "perp-markets.json"), "--prices", str(FIX / "perp
 
 
 def test_liquidate_command(keys: Callable[[str], CircuitKeys], tmp_path: Path) -> None:
-    # LiquidationStep(4, 4, 30600): 15254 constraints (derived in test_build.py); within 2^14
-    assert keys("liquidation_step_4_v36").compiled.n_constraints == 15254
+    # LiquidationStep(4, 4, 30600): 15399 constraints (derived in test_build.py); within 2^14
+    assert keys("liquidation_step_4_v36").compiled.n_constraints == 15399
     r = CliRunner()
     out, new = tmp_path / "step.json", tmp_path / "new.json"
     args = ["liquidate", str(FIX / "position-liquidatable.json"), "--market", MARKET, "--prices", PRICES,

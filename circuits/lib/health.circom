@@ -65,8 +65,9 @@ template HealthFactorCompare(N, below) {
 // Public parameters: rulesVersion, price[N], liquidityIndex[N], borrowIndex[N], decimals[N],
 // liqThreshold[N], the eMode table (emodeId, emodeLiqThreshold, emodeLiqBonus,
 // emodeCollateralBitmap: E entries). Private: the opening (scaled collateral[N] and debt[N],
-// collateralFlags, eModeCategory, salt), checked against `commitment`.
-template AccountData(N, E) {
+// collateralFlags, eModeCategory, salt), checked against `commitment`. withBonus = 1 when the eMode
+// bonuses are public inputs (the liquidation step); the health statements pass zeros.
+template AccountData(N, E, withBonus) {
     signal input commitment;
     signal input rulesVersion;
     signal input price[N];
@@ -115,7 +116,7 @@ template AccountData(N, E) {
     component flags = Num2Bits(N);     // canonical flags: one bit per slot, nothing above
     flags.in <== collateralFlags;
 
-    component emode = EModeSelect(N, E);
+    component emode = EModeSelect(N, E, withBonus);
     emode.category <== eModeCategory;
     emode.id <== emodeId;
     emode.liqThreshold <== emodeLiqThreshold;
@@ -192,7 +193,7 @@ template HealthStatement(N, E, below) {
     signal input eModeCategory;
     signal input salt;
 
-    component acct = AccountData(N, E);
+    component acct = AccountData(N, E, 0);
     acct.commitment <== commitment;
     acct.rulesVersion <== rulesVersion;
     acct.price <== price;

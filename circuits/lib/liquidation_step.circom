@@ -122,7 +122,7 @@ template LiquidationStep(N, E, V) {
     rulesVersion === V;
 
     // --- the old position: commitment, account data, HF < 1 ---
-    component acct = AccountData(N, E);
+    component acct = AccountData(N, E, 1);
     acct.commitment <== oldCommitment;
     acct.rulesVersion <== rulesVersion;
     acct.price <== price;
@@ -156,8 +156,7 @@ template LiquidationStep(N, E, V) {
         feeMax[i].in[1] <== 10000;
         feeMax[i].out === 1;
     }
-    component emodeBonusRange = RangeCheck(BONUS_BITS());   // the user's category's bonus
-    emodeBonusRange.in <== acct.emodeBonus;
+    // the user's category's bonus is one of the table's, each < 2^15 (EModeSelect)
 
     component hfBelowOne = HealthFactorCompare(N, 1);
     hfBelowOne.weightedCollateral <== weighted;

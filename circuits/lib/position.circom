@@ -13,7 +13,7 @@ include "arith.circom";
 //   MAX_DECIMALS 18: 10^18 < 2^60 = 2^DEC_SCALE_BITS, the remainder width.
 //   LT_BITS      14: liquidation thresholds are bps <= 10000 < 2^14.
 //   INDEX_BITS  100: a reserve index (ray) is in [1 ray, 1 ray + 2^100), so < 2^101; 1 ray < 2^90.
-//   EMODE_BITS    8: an eMode category id (Aave: uint8).
+//   EMODE_BITS    8: an eMode category id (Aave: uint8); an eMode bonus < 2^15 (EMODE_BONUS_BITS).
 function AMOUNT_BITS() { return 128; }
 function PRICE_BITS() { return 64; }
 function VALUE_BITS() { return 128; }
@@ -23,6 +23,7 @@ function LT_BITS() { return 14; }
 function INDEX_BITS() { return 100; }
 function RAY_BITS() { return 90; }
 function EMODE_BITS() { return 8; }
+function EMODE_BONUS_BITS() { return 15; }   // bps including the 100%, < 2^15
 function RAY() { return 1000000000000000000000000000; }
 
 // Domain tag of the lending-position commitment layout, v2:
@@ -168,9 +169,11 @@ template RulesVersion() {
 // The user's eMode category, looked up in the market's public table of E entries.
 // category 0 is "none": inEmode = 0, bitmap 0. Any other category must be listed exactly once
 // (padding entries have id 0, which is never selected); its LT, bonus and collateral bitmap come
-// out. The bitmap's bits are the slots the category covers; Num2Bits(N) refuses a selected bitmap
-// >= 2^N (a category naming slots the circuit does not have).
-template EModeSelect(N, E) {
+// out. Every entry is checked, selected or not, so that the public table has one meaning and each
+// of its values is bound: LT <= 10000, bonus < 2^15 (withBonus = 1: the liquidation step, where the
+// bonuses are public; the health statements pass zeros) and the bitmap < 2^N (no slot the circuit
+// does not have); the selected bitmap's bits are the slots the category covers.
+template EModeSelect(N, E, withBonus) {
     signal input category;          // private (committed)
     signal input id[E];
     signal input liqThreshold[E];
@@ -188,6 +191,10 @@ template EModeSelect(N, E) {
     active <== 1 - none.out;
 
     component eq[E];
+    component ltRange[E];
+    component ltMax[E];
+    component bonusRange[E];
+    component bitmapRange[E];
     signal sel[E];
     var count = 0;
     var pickedLt = 0;
@@ -197,6 +204,19 @@ template EModeSelect(N, E) {
     signal bonusTerm[E];
     signal bitmapTerm[E];
     for (var e = 0; e < E; e++) {
+        ltRange[e] = RangeCheck(LT_BITS());          // the entry's LT <= 100.00%
+        ltRange[e].in <== liqThreshold[e];
+        ltMax[e] = LessEqThan(LT_BITS());
+        ltMax[e].in[0] <== liqThreshold[e];
+        ltMax[e].in[1] <== 10000;
+        ltMax[e].out === 1;
+        if (withBonus == 1) {
+            bonusRange[e] = RangeCheck(EMODE_BONUS_BITS());   // bounds base * bonus in the step
+            bonusRange[e].in <== liqBonus[e];
+        }
+        bitmapRange[e] = RangeCheck(N);              // only slots the circuit has
+        bitmapRange[e].in <== collateralBitmap[e];
+
         eq[e] = IsEqual();
         eq[e].in[0] <== category;
         eq[e].in[1] <== id[e];
@@ -210,13 +230,6 @@ template EModeSelect(N, E) {
         pickedBitmap += bitmapTerm[e];
     }
     count === active;   // a category the market does not list (or lists twice) is refused
-
-    component ltRange = RangeCheck(LT_BITS());   // the category's LT <= 100.00%
-    ltRange.in <== pickedLt;
-    component ltMax = LessEqThan(LT_BITS());
-    ltMax.in[0] <== pickedLt;
-    ltMax.in[1] <== 10000;
-    ltMax.out === 1;
     lt <== pickedLt;
     bonus <== pickedBonus;
 
