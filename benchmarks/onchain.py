@@ -15,14 +15,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from zkmargin.settings import Settings
-from zkmargin.statements import lending
 from zkmargin import api, onchain
 from zkmargin.bundle import Bundle
 from zkmargin.evm import ANVIL_DEV_KEY, Chain, InProcessChain, RpcChain, start_anvil
 from zkmargin.model import Asset, Market, Position, PricePoint, PriceSnapshot
 from zkmargin.proc import run
 from zkmargin.progress import StderrProgress
+from zkmargin.settings import Settings
+from zkmargin.statements import lending
 from zkmargin.toolchain import Toolchain
 
 
@@ -31,7 +31,9 @@ def _bundle(n_assets: int, tc: Toolchain) -> Bundle:
     market = Market(f"bench{n_assets}", assets)
     prices = PriceSnapshot({a.symbol: PricePoint(10**8, 1, 1) for a in assets})
     position = Position({"T0": 10**18}, {f"T{n_assets - 1}": 9 * 10**17}, 42)
-    return lending.prove_liquidation(position, market, prices, settings=Settings(toolchain=tc, progress=StderrProgress()))
+    return lending.prove_liquidation(
+        position, market, prices, settings=Settings(toolchain=tc, progress=StderrProgress())
+    )
 
 
 def _median_ms(fn: Callable[[], object], repeat: int) -> float:
@@ -67,19 +69,28 @@ def main() -> None:
                 for name, obj in (("vkey", b.vkey), ("public", b.public_signals), ("proof", b.proof)):
                     (Path(d) / f"{name}.json").write_text(json.dumps(obj))
                 row["verify_ms_snarkjs_cli"] = _median_ms(
-                    lambda: run(tc.argv("snarkjs", "groth16", "verify", f"{d}/vkey.json", f"{d}/public.json",
-                                        f"{d}/proof.json")), max(3, args.repeat // 4))
+                    lambda: run(
+                        tc.argv("snarkjs", "groth16", "verify", f"{d}/vkey.json", f"{d}/public.json", f"{d}/proof.json")
+                    ),
+                    max(3, args.repeat // 4),
+                )
             rows.append(row)
 
-    print(f"{'circuit':15} {'pub':>4} {'gas (pyrevm)':>13} {'gas (anvil)':>12} {'181k+6.15k*n':>13} "
-          f"{'ratio':>6} {'exec':>8} {'calldata':>9}")
+    print(
+        f"{'circuit':15} {'pub':>4} {'gas (pyrevm)':>13} {'gas (anvil)':>12} {'181k+6.15k*n':>13} "
+        f"{'ratio':>6} {'exec':>8} {'calldata':>9}"
+    )
     for r in rows:
-        print(f"{r['circuit']:15} {r['public_inputs']:>4} {r['gas_pyrevm']:>13} {r['gas_anvil']:>12} "
-              f"{r['gas_formula']:>13} {r['gas_pyrevm'] / r['gas_formula']:>6.2f} "  # type: ignore[operator]
-              f"{r['gas_execution']:>8} {r['gas_calldata']:>9}")
+        print(
+            f"{r['circuit']:15} {r['public_inputs']:>4} {r['gas_pyrevm']:>13} {r['gas_anvil']:>12} "
+            f"{r['gas_formula']:>13} {r['gas_pyrevm'] / r['gas_formula']:>6.2f} "  # type: ignore[operator]
+            f"{r['gas_execution']:>8} {r['gas_calldata']:>9}"
+        )
     print()
-    print(f"{'circuit':15} {'pyrevm ms':>10} {'anvil ms':>9} {'snarkjs CLI ms':>15} {'anvil/pyrevm':>13} "
-          f"{'CLI/pyrevm':>11}")
+    print(
+        f"{'circuit':15} {'pyrevm ms':>10} {'anvil ms':>9} {'snarkjs CLI ms':>15} {'anvil/pyrevm':>13} "
+        f"{'CLI/pyrevm':>11}"
+    )
     for r in rows:
         p, a, s = r["verify_ms_pyrevm"], r["verify_ms_anvil"], r["verify_ms_snarkjs_cli"]
         print(f"{r['circuit']:15} {p:>10.2f} {a:>9.2f} {s:>15.1f} {a / p:>13.2f} {s / p:>11.1f}")  # type: ignore[operator]

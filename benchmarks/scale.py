@@ -25,9 +25,9 @@ from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
 from zkmargin import api, build, groth16_fast, onchain, prover, registry, scan, solidity
-from zkmargin.loaders import position_to_json
 from zkmargin.evm import InProcessChain
 from zkmargin.groth16 import verify as reference_verify
+from zkmargin.loaders import position_to_json
 from zkmargin.model import Asset, Market, Position, PricePoint, PriceSnapshot
 from zkmargin.proc import run
 from zkmargin.progress import StderrProgress
@@ -62,26 +62,36 @@ def bench_size(n: int, proofs: int, tc: Toolchain, progress: StderrProgress) -> 
     hkeys = build.build(registry.for_assets("liquidation_hashed", n), tc, progress=progress)
     calc = WitnessCalculator(keys.compiled.wasm)
     inputs = [liquidation_inputs(p, market, prices, 10**18).inputs for p in positions[:proofs]]
-    row: dict[str, Any] = {"circuit": keys.compiled.spec.id, "assets": n,
-                           "constraints": keys.compiled.n_constraints,
-                           "constraints_hashed": hkeys.compiled.n_constraints}
+    row: dict[str, Any] = {
+        "circuit": keys.compiled.spec.id,
+        "assets": n,
+        "constraints": keys.compiled.n_constraints,
+        "constraints_hashed": hkeys.compiled.n_constraints,
+    }
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        (tmp / "input.json").write_text(json.dumps(
-            {k: (str(v) if isinstance(v, int) else [str(x) for x in v]) for k, v in inputs[0].items()}))
+        (tmp / "input.json").write_text(
+            json.dumps({k: (str(v) if isinstance(v, int) else [str(x) for x in v]) for k, v in inputs[0].items()})
+        )
         with progress.step(f"witness timing ({n} assets)"):
             row["witness_s_python"] = timed(lambda: calc.calculate(inputs[0]), 5)
-            row["witness_s_snarkjs_cli"] = timed(lambda: run(tc.argv(
-                "snarkjs", "wtns", "calculate", keys.compiled.wasm, tmp / "input.json", tmp / "w.wtns")), 3)
+            row["witness_s_snarkjs_cli"] = timed(
+                lambda: run(
+                    tc.argv("snarkjs", "wtns", "calculate", keys.compiled.wasm, tmp / "input.json", tmp / "w.wtns")
+                ),
+                3,
+            )
         witnesses = [calc.calculate(i) for i in inputs]
-        native_tc, snarkjs_tc = (dataclasses.replace(tc, prover=b) for b in ("native", "snarkjs"))
+        native_tc, snarkjs_tc = (dataclasses.replace(tc, prover=b) for b in ("c", "snarkjs"))
         with progress.step(f"proving {proofs} proofs: native pool, snarkjs pool, snarkjs CLI ({n} assets)"):
             results = []
             for name, ptc, count in (("native_pool", native_tc, proofs), ("snarkjs_pool", snarkjs_tc, min(proofs, 8))):
                 with ProverPool(keys, ptc) as pool:
-                    pool.prove_many(witnesses[:pool.size])  # load the key / start the workers
+                    pool.prove_many(witnesses[: pool.size])  # load the key / start the workers
                     t = time.perf_counter()
-                    results = pool.prove_many(witnesses[:count]) if name == "snarkjs_pool" else pool.prove_many(witnesses)
+                    results = (
+                        pool.prove_many(witnesses[:count]) if name == "snarkjs_pool" else pool.prove_many(witnesses)
+                    )
                     row[f"proofs_per_s_{name}"] = count / (time.perf_counter() - t)
                     row["pool_workers"] = pool.size
             native_results = [prover.prove(keys, w, native_tc) for w in witnesses[:2]]
@@ -98,7 +108,7 @@ def bench_size(n: int, proofs: int, tc: Toolchain, progress: StderrProgress) -> 
             for k, pos in enumerate(positions[:proofs]):
                 (src / f"p{k:03d}.json").write_text(json.dumps(position_to_json(pos)))
             t = time.perf_counter()
-            report = scan.scan(src, market, prices, tmp / "bundles", 10**18, toolchain=native_tc)
+            report = scan.scan(src, market, prices, tmp / "bundles", 10**18, Settings(toolchain=native_tc))
             row["scan_positions_per_s"] = proofs / (time.perf_counter() - t)
             assert sum(item.status == "proven" for item in report.items) == proofs
         vkey = keys.vkey()
@@ -108,19 +118,28 @@ def bench_size(n: int, proofs: int, tc: Toolchain, progress: StderrProgress) -> 
         with progress.step(f"verification timing ({n} assets)"):
             prepared = groth16_fast.PreparedKey(vkey)
             row["verify_s_native"] = timed(lambda: groth16_fast.verify(prepared, public, proof, "c"), 21)
-            row["verify_s_native_oneshot"] = timed(lambda: groth16_fast.verify(
-                groth16_fast.PreparedKey(json.loads((tmp / "vkey.json").read_text())), public, proof, "c"), 11)
+            row["verify_s_native_oneshot"] = timed(
+                lambda: groth16_fast.verify(
+                    groth16_fast.PreparedKey(json.loads((tmp / "vkey.json").read_text())), public, proof, "c"
+                ),
+                11,
+            )
             row["verify_s_python"] = timed(lambda: groth16_fast.verify(prepared, public, proof, "python"), 5)
             row["verify_s_reference"] = timed(lambda: reference_verify(vkey, public, proof), 1)
-            row["verify_s_snarkjs_cli"] = timed(lambda: run(tc.argv(
-                "snarkjs", "groth16", "verify", tmp / "vkey.json", tmp / "public.json", tmp / "proof.json")), 3)
+            row["verify_s_snarkjs_cli"] = timed(
+                lambda: run(
+                    tc.argv("snarkjs", "groth16", "verify", tmp / "vkey.json", tmp / "public.json", tmp / "proof.json")
+                ),
+                3,
+            )
             # 64 distinct proofs (the pool's, repeated as needed): a batch of one proof 64 times
             # would let nothing be skipped anyway, but distinct ones are what a keeper sees
             batch = [(pub, pr) for pr, pub in results + native_results] * 64
             batch = batch[:64]
             row["verify_batch64_s_native"] = timed(lambda: groth16_fast.verify_batch(prepared, batch, "c"), 7)
             row["verify_batch64_s_native_1thread"] = timed(
-                lambda: groth16_fast.verify_batch(prepared, batch, "c", threads=1), 7)
+                lambda: groth16_fast.verify_batch(prepared, batch, "c", threads=1), 7
+            )
             row["verify_batch64_s_python"] = timed(lambda: groth16_fast.verify_batch(prepared, batch, "python"), 1)
             assert groth16_fast.verify_batch(prepared, batch, "c").valid
     with progress.step(f"gas, plain vs hashed ({n} assets)"):
@@ -140,6 +159,7 @@ def bench_size(n: int, proofs: int, tc: Toolchain, progress: StderrProgress) -> 
 def prices_hash_gas(n: int, chain: InProcessChain, tc: Toolchain) -> int:
     """Execution gas a contract pays to recompute the hashed layout's prices hash on-chain
     with circomlibjs's EVM Poseidon (chunks of 4, then the chunk hashes)."""
+
     def call(k: int, values: list[int]) -> int:
         c = solidity.poseidon_contract(k, tc)
         addr = chain.deploy(c.bytecode)
@@ -173,14 +193,38 @@ def chart(rows: list[dict[str, Any]], path: Path) -> None:
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8)
 
-    bars(axes[0], [("proofs_per_s_native_pool", "native pool"), ("proofs_per_s_snarkjs_pool", "snarkjs pool"),
-                   ("proofs_per_s_snarkjs_cli", "snarkjs CLI per proof")], "proving throughput", "proofs / s")
-    bars(axes[1], [("verify_s_native", "native (C)"), ("verify_s_python", "native (Python)"),
-                   ("verify_s_snarkjs_cli", "snarkjs CLI"), ("verify_s_reference", "py_ecc reference")],
-         "single verification", "seconds")
+    bars(
+        axes[0],
+        [
+            ("proofs_per_s_native_pool", "native pool"),
+            ("proofs_per_s_snarkjs_pool", "snarkjs pool"),
+            ("proofs_per_s_snarkjs_cli", "snarkjs CLI per proof"),
+        ],
+        "proving throughput",
+        "proofs / s",
+    )
+    bars(
+        axes[1],
+        [
+            ("verify_s_native", "native (C)"),
+            ("verify_s_python", "native (Python)"),
+            ("verify_s_snarkjs_cli", "snarkjs CLI"),
+            ("verify_s_reference", "py_ecc reference"),
+        ],
+        "single verification",
+        "seconds",
+    )
     axes[1].set_yscale("log")
-    bars(axes[2], [("verify_batch64_s_native", "C, all cores"), ("verify_batch64_s_native_1thread", "C, one core"),
-                   ("verify_64_singles_s", "64 single C verifications")], "batch of 64 proofs", "seconds")
+    bars(
+        axes[2],
+        [
+            ("verify_batch64_s_native", "C, all cores"),
+            ("verify_batch64_s_native_1thread", "C, one core"),
+            ("verify_64_singles_s", "64 single C verifications"),
+        ],
+        "batch of 64 proofs",
+        "seconds",
+    )
     bars(axes[3], [("gas_plain", "plain layout"), ("gas_hashed", "hashed layout")], "verifyProof gas", "gas")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -195,34 +239,46 @@ def main() -> None:
     tc = Toolchain.discover()
     progress = StderrProgress()
     rows = [bench_size(n, args.proofs, tc, progress) for n in (4, 8)]
-    print("proving (proofs/s on all cores; x = against one snarkjs CLI call per proof; scan = liquidatable\n"
-          "positions/s through `zkmargin scan`, witnesses and bundle files included)")
-    print(f"{'circuit':15} {'constr':>7} {'hashed':>7} {'wit py ms':>9} {'wit cli ms':>10} {'native':>7} "
-          f"{'x':>5} {'snarkjs pool':>12} {'x':>5} {'cli':>5} {'1 native ms':>11} {'scan':>5}")
+    print(
+        "proving (proofs/s on all cores; x = against one snarkjs CLI call per proof; scan = liquidatable\n"
+        "positions/s through `zkmargin scan`, witnesses and bundle files included)"
+    )
+    print(
+        f"{'circuit':15} {'constr':>7} {'hashed':>7} {'wit py ms':>9} {'wit cli ms':>10} {'native':>7} "
+        f"{'x':>5} {'snarkjs pool':>12} {'x':>5} {'cli':>5} {'1 native ms':>11} {'scan':>5}"
+    )
     for r in rows:
         cli = r["proofs_per_s_snarkjs_cli"]
-        print(f"{r['circuit']:15} {r['constraints']:>7} {r['constraints_hashed']:>7} "
-              f"{r['witness_s_python'] * 1000:>9.1f} {r['witness_s_snarkjs_cli'] * 1000:>10.1f} "
-              f"{r['proofs_per_s_native_pool']:>7.2f} {r['proofs_per_s_native_pool'] / cli:>5.1f} "
-              f"{r['proofs_per_s_snarkjs_pool']:>12.2f} {r['proofs_per_s_snarkjs_pool'] / cli:>5.1f} {cli:>5.2f} "
-              f"{r['prove_s_native_one'] * 1000:>11.1f} {r['scan_positions_per_s']:>5.2f}")
+        print(
+            f"{r['circuit']:15} {r['constraints']:>7} {r['constraints_hashed']:>7} "
+            f"{r['witness_s_python'] * 1000:>9.1f} {r['witness_s_snarkjs_cli'] * 1000:>10.1f} "
+            f"{r['proofs_per_s_native_pool']:>7.2f} {r['proofs_per_s_native_pool'] / cli:>5.1f} "
+            f"{r['proofs_per_s_snarkjs_pool']:>12.2f} {r['proofs_per_s_snarkjs_pool'] / cli:>5.1f} {cli:>5.2f} "
+            f"{r['prove_s_native_one'] * 1000:>11.1f} {r['scan_positions_per_s']:>5.2f}"
+        )
     print()
     print("verification (ms; native = the C engine with a prepared key; one-shot = parsing and preparing the key too)")
-    print(f"{'circuit':15} {'native':>7} {'one-shot':>8} {'python':>7} {'py_ecc':>7} {'cli':>7} {'native/cli':>10} "
-          f"{'batch64':>8} {'/1':>5} {'1 thread':>8} {'/1':>5} {'python':>7} {'/1':>5}")
+    print(
+        f"{'circuit':15} {'native':>7} {'one-shot':>8} {'python':>7} {'py_ecc':>7} {'cli':>7} {'native/cli':>10} "
+        f"{'batch64':>8} {'/1':>5} {'1 thread':>8} {'/1':>5} {'python':>7} {'/1':>5}"
+    )
     for r in rows:
         one = r["verify_s_native"]
-        print(f"{r['circuit']:15} {one * 1000:>7.2f} {r['verify_s_native_oneshot'] * 1000:>8.2f} "
-              f"{r['verify_s_python'] * 1000:>7.1f} {r['verify_s_reference'] * 1000:>7.1f} "
-              f"{r['verify_s_snarkjs_cli'] * 1000:>7.1f} {one / r['verify_s_snarkjs_cli']:>10.3f} "
-              f"{r['verify_batch64_s_native'] * 1000:>8.1f} {r['verify_batch64_s_native'] / one:>5.1f} "
-              f"{r['verify_batch64_s_native_1thread'] * 1000:>8.1f} {r['verify_batch64_s_native_1thread'] / one:>5.1f} "
-              f"{r['verify_batch64_s_python'] * 1000:>7.0f} {r['verify_batch64_s_python'] / r['verify_s_python']:>5.1f}")
+        print(
+            f"{r['circuit']:15} {one * 1000:>7.2f} {r['verify_s_native_oneshot'] * 1000:>8.2f} "
+            f"{r['verify_s_python'] * 1000:>7.1f} {r['verify_s_reference'] * 1000:>7.1f} "
+            f"{r['verify_s_snarkjs_cli'] * 1000:>7.1f} {one / r['verify_s_snarkjs_cli']:>10.3f} "
+            f"{r['verify_batch64_s_native'] * 1000:>8.1f} {r['verify_batch64_s_native'] / one:>5.1f} "
+            f"{r['verify_batch64_s_native_1thread'] * 1000:>8.1f} {r['verify_batch64_s_native_1thread'] / one:>5.1f} "
+            f"{r['verify_batch64_s_python'] * 1000:>7.0f} {r['verify_batch64_s_python'] / r['verify_s_python']:>5.1f}"
+        )
     print()
     print(f"{'circuit':15} {'gas plain':>9} {'181k+6.15k*n':>12} {'gas hashed':>10} {'+prices hash':>12}")
     for r in rows:
-        print(f"{r['circuit']:15} {r['gas_plain']:>9} {r['gas_formula_plain']:>12} {r['gas_hashed']:>10} "
-              f"{r['gas_onchain_prices_hash']:>12}")
+        print(
+            f"{r['circuit']:15} {r['gas_plain']:>9} {r['gas_formula_plain']:>12} {r['gas_hashed']:>10} "
+            f"{r['gas_onchain_prices_hash']:>12}"
+        )
     args.json.write_text(json.dumps(rows, indent=2) + "\n")
     try:
         chart(rows, args.png)

@@ -28,8 +28,11 @@ def ceremony_start(ctx: click.Context, circuit: str, ptau: Path, output: Path) -
     """Initial zkey (no contribution yet) for CIRCUIT from a prepared ptau."""
     check_outputs({"--output": output}, {"--ptau": ptau})
     compiled = ceremony.start(registry.get(circuit), ptau, output, toolchain_of(ctx))
-    emit(ctx, {"ok": True, "zkey": str(output), "constraints": compiled.n_constraints},
-          f"wrote {output} ({compiled.n_constraints} constraints); next: zkmargin ceremony contribute")
+    emit(
+        ctx,
+        {"ok": True, "zkey": str(output), "constraints": compiled.n_constraints},
+        f"wrote {output} ({compiled.n_constraints} constraints); next: zkmargin ceremony contribute",
+    )
 
 
 @ceremony_group.command(name="contribute")
@@ -53,8 +56,9 @@ def ceremony_contribute(ctx: click.Context, zkey_in: Path, zkey_out: Path, name:
 @click.option("--name", default="final beacon", show_default=True)
 @json_option
 @click.pass_context
-def ceremony_beacon(ctx: click.Context, zkey_in: Path, zkey_out: Path, beacon_hex: str, iterations: int,
-                    name: str) -> None:
+def ceremony_beacon(
+    ctx: click.Context, zkey_in: Path, zkey_out: Path, beacon_hex: str, iterations: int, name: str
+) -> None:
     """Close the ceremony with a public random beacon."""
     check_outputs({"ZKEY_OUT": zkey_out}, {"ZKEY_IN": zkey_in})
     ceremony.beacon(zkey_in, zkey_out, beacon_hex, iterations, name, toolchain_of(ctx))
@@ -70,8 +74,11 @@ def ceremony_beacon(ctx: click.Context, zkey_in: Path, zkey_out: Path, beacon_he
 def ceremony_verify(ctx: click.Context, zkey: Path, circuit: str, ptau: Path) -> None:
     """Verify a zkey against the circuit and the ptau; print the transcript. Exit 0 valid, 1 not."""
     res = ceremony.verify_zkey(registry.get(circuit), ptau, zkey, toolchain_of(ctx))
-    emit(ctx, {"ok": res.valid, "valid": res.valid, "transcript": res.transcript},
-          "\n".join([f"{'VALID' if res.valid else 'INVALID'}: {zkey} for {circuit}", *res.transcript]))
+    emit(
+        ctx,
+        {"ok": res.valid, "valid": res.valid, "transcript": res.transcript},
+        "\n".join([f"{'VALID' if res.valid else 'INVALID'}: {zkey} for {circuit}", *res.transcript]),
+    )
     ctx.exit(EXIT_OK if res.valid else EXIT_FALSE)
 
 
@@ -95,8 +102,21 @@ def ceremony_ptau_verify(ctx: click.Context, ptau_file: Path) -> None:
     """Verify a (public) powers-of-tau file: its contributions and its phase-2 preparation."""
     info, res = ceremony.verify_ptau(ptau_file, toolchain_of(ctx))
     label = " (the INSECURE development ptau)" if info.is_dev else ""
-    emit(ctx, {"ok": res.valid, "valid": res.valid, "power": info.power, "sha256": info.sha256,
-                "insecure_dev": info.is_dev, "transcript": res.transcript},
-          "\n".join([f"{'VALID' if res.valid else 'INVALID'}: {ptau_file}{label}, power {info.power}, "
-                     f"sha256 {info.sha256}", *res.transcript]))
+    emit(
+        ctx,
+        {
+            "ok": res.valid,
+            "valid": res.valid,
+            "power": info.power,
+            "sha256": info.sha256,
+            "insecure_dev": info.is_dev,
+            "transcript": res.transcript,
+        },
+        "\n".join(
+            [
+                f"{'VALID' if res.valid else 'INVALID'}: {ptau_file}{label}, power {info.power}, sha256 {info.sha256}",
+                *res.transcript,
+            ]
+        ),
+    )
     ctx.exit(EXIT_OK if res.valid else EXIT_FALSE)

@@ -70,8 +70,14 @@ class ZkGroup(click.Group):
             click.echo("zkmargin: interrupted", err=True)
             ctx.exit(130)
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         """click's main, but a usage error (missing file or option, a value out of range) is exit 2
         and, with --json anywhere on the command line, a JSON object on stdout like every other error."""
         argv = list(args) if args is not None else sys.argv[1:]
@@ -81,8 +87,12 @@ class ZkGroup(click.Group):
             rv = super().main(argv, prog_name, complete_var, False, **extra)
         except click.ClickException as e:
             if "--json" in argv:
-                payload = {"ok": False, "exit_code": EXIT_BAD_INPUT, "error": e.format_message(),
-                           "type": type(e).__name__}
+                payload = {
+                    "ok": False,
+                    "exit_code": EXIT_BAD_INPUT,
+                    "error": e.format_message(),
+                    "type": type(e).__name__,
+                }
                 if isinstance(e, click.BadParameter) and e.param is not None:
                     payload["field"] = e.param.opts[0] if e.param.opts else e.param.name
                 click.echo(json.dumps(payload, indent=2))
@@ -124,10 +134,25 @@ def _set_meta(key: str) -> Callable[[click.Context, click.Parameter, bool], bool
 
 def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
     """--json and -q, accepted after the subcommand as well as before it."""
-    f = click.option("-q", "--quiet", "quiet_flag", is_flag=True, expose_value=False, is_eager=True,
-                     callback=_set_meta("quiet"), help="No progress output on stderr.")(f)
-    return click.option("--json", "as_json", is_flag=True, expose_value=False, is_eager=True,
-                        callback=_set_meta("json"), help="Machine-readable JSON on stdout.")(f)
+    f = click.option(
+        "-q",
+        "--quiet",
+        "quiet_flag",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_meta("quiet"),
+        help="No progress output on stderr.",
+    )(f)
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_meta("json"),
+        help="Machine-readable JSON on stdout.",
+    )(f)
 
 
 def progress_of(ctx: click.Context) -> Progress:
@@ -149,24 +174,41 @@ output_file = click.Path(dir_okay=False, path_type=Path)
 
 def ptau_option(required: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def add(f: Callable[..., Any]) -> Callable[..., Any]:
-        return click.option("--ptau", type=existing, required=required,
-                            help="Prepared powers-of-tau file" + ("." if required else " from a real ceremony."))(f)
+        return click.option(
+            "--ptau",
+            type=existing,
+            required=required,
+            help="Prepared powers-of-tau file" + ("." if required else " from a real ceremony."),
+        )(f)
 
     return add
 
 
 def attestation_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Context of an attestation, output and ptau: shared by `attest` and `perp attest`."""
-    for opt in reversed([
-        click.option("--domain", required=True, help="The verifier this attestation is for (e.g. its name)."),
-        click.option("--expiry", type=click.IntRange(0, MAX_EXPIRY),
-                     help="Unix time after which verifiers refuse it, in the future (default: now + --ttl)."),
-        click.option("--ttl", type=click.IntRange(1, MAX_EXPIRY), default=DEFAULT_TTL, show_default=True,
-                     help="Seconds of validity when --expiry is absent."),
-        click.option("--nonce", type=click.IntRange(0, CONTEXT_MAX),
-                     help="Nonce the verifier asked for (default: 64 random bits)."),
-        click.option("-o", "--output", type=output_file, required=True, help="Bundle to write."),
-    ]):
+    for opt in reversed(
+        [
+            click.option("--domain", required=True, help="The verifier this attestation is for (e.g. its name)."),
+            click.option(
+                "--expiry",
+                type=click.IntRange(0, MAX_EXPIRY),
+                help="Unix time after which verifiers refuse it, in the future (default: now + --ttl).",
+            ),
+            click.option(
+                "--ttl",
+                type=click.IntRange(1, MAX_EXPIRY),
+                default=DEFAULT_TTL,
+                show_default=True,
+                help="Seconds of validity when --expiry is absent.",
+            ),
+            click.option(
+                "--nonce",
+                type=click.IntRange(0, CONTEXT_MAX),
+                help="Nonce the verifier asked for (default: 64 random bits).",
+            ),
+            click.option("-o", "--output", type=output_file, required=True, help="Bundle to write."),
+        ]
+    ):
         f = opt(f)
     return ptau_option()(f)
 
@@ -175,15 +217,17 @@ def attestation_context(domain: str, expiry: int | None, ttl: int, nonce: int | 
     return AttestationContext.create(domain, expiry, ttl, nonce)
 
 
-def save_and_report(ctx: click.Context, bundle: Bundle, output: Path, symbols: tuple[str, ...],
-                    **extra: str) -> None:
+def save_and_report(ctx: click.Context, bundle: Bundle, output: Path, symbols: tuple[str, ...], **extra: str) -> None:
     """Write the bundle atomically and print its claim (decoded from the public signals; the
     slots named from the market the prover itself loaded)."""
     bundle.save(output)
     claim = decode_claim(bundle, symbols)
     written = " and ".join([str(output), *extra.values()])
-    emit(ctx, {"ok": True, "bundle": str(output), **extra, "claim": claim.to_json()},
-         f"wrote {written}\nclaim: {claim.describe()}")
+    emit(
+        ctx,
+        {"ok": True, "bundle": str(output), **extra, "claim": claim.to_json()},
+        f"wrote {written}\nclaim: {claim.describe()}",
+    )
 
 
 def proving_inputs(position: Path, market: Path, prices: Path, ptau: Path | None) -> dict[str, Path | None]:
@@ -203,12 +247,24 @@ def _address(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 
 
 def chain_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--private-key", envvar="ZKMARGIN_PRIVATE_KEY",
-                     help="Key that signs deployments on --rpc-url (env ZKMARGIN_PRIVATE_KEY).")(f)
-    f = click.option("--verifier", "verifier_address", callback=_address,
-                     help="An already deployed verifier to call (0x + 40 hex digits).")(f)
-    f = click.option("--rpc-timeout", type=click.FloatRange(0.1, 600), default=RPC_TIMEOUT, show_default=True,
-                     help="Seconds to wait for each JSON-RPC request (not retried).")(f)
+    f = click.option(
+        "--private-key",
+        envvar="ZKMARGIN_PRIVATE_KEY",
+        help="Key that signs deployments on --rpc-url (env ZKMARGIN_PRIVATE_KEY).",
+    )(f)
+    f = click.option(
+        "--verifier",
+        "verifier_address",
+        callback=_address,
+        help="An already deployed verifier to call (0x + 40 hex digits).",
+    )(f)
+    f = click.option(
+        "--rpc-timeout",
+        type=click.FloatRange(0.1, 600),
+        default=RPC_TIMEOUT,
+        show_default=True,
+        help="Seconds to wait for each JSON-RPC request (not retried).",
+    )(f)
     return click.option("--rpc-url", help="JSON-RPC node (default: an in-process EVM, pyrevm).")(f)
 
 
@@ -220,31 +276,62 @@ def make_chain(rpc_url: str | None, private_key: str | None, rpc_timeout: float 
 
 def pin_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """What a verifier pins: the key (never the bundle's alone) and the statement's parameters."""
-    for opt in reversed([
-        click.option("--vkey", type=existing, help="The verification key you trust (vkey.json)."),
-        click.option("--manifest", type=existing, help="A build manifest: pins the circuit and the key's sha256."),
-        click.option("--insecure-embedded-key", "inspect_embedded", is_flag=True,
-                     help="INSPECTION ONLY: check the proof under the bundle's own key; never reports valid."),
-        click.option("--market", "market_file", type=existing, help="Lending: require this market's slots, "
-                     "decimals and risk parameters."),
-        click.option("--markets", "perp_markets_file", type=existing, help="Perps: require these perp markets."),
-        click.option("--prices", "prices_file", type=existing,
-                     help="Require these oracle prices (with --market, or perp prices with --markets)."),
-        click.option("--threshold", help="Liquidation: require the proven HF threshold to be this (e.g. 1.0)."),
-        click.option("--min-hf", help="Solvency attestation: require this minimum HF."),
-        click.option("--ratio", help="Perps: require this multiple of the maintenance margin."),
-        click.option("--domain", help="Attestations: the domain you verify for (required for them)."),
-        click.option("--at", "at_time", type=click.IntRange(0, CONTEXT_MAX),
-                     help="Attestations: check expiry at this unix time (default: now)."),
-    ]):
+    for opt in reversed(
+        [
+            click.option("--vkey", type=existing, help="The verification key you trust (vkey.json)."),
+            click.option("--manifest", type=existing, help="A build manifest: pins the circuit and the key's sha256."),
+            click.option(
+                "--insecure-embedded-key",
+                "inspect_embedded",
+                is_flag=True,
+                help="INSPECTION ONLY: check the proof under the bundle's own key; never reports valid.",
+            ),
+            click.option(
+                "--market",
+                "market_file",
+                type=existing,
+                help="Lending: require this market's slots, decimals and risk parameters.",
+            ),
+            click.option("--markets", "perp_markets_file", type=existing, help="Perps: require these perp markets."),
+            click.option(
+                "--prices",
+                "prices_file",
+                type=existing,
+                help="Require these oracle prices (with --market, or perp prices with --markets).",
+            ),
+            click.option("--threshold", help="Liquidation: require the proven HF threshold to be this (e.g. 1.0)."),
+            click.option("--min-hf", help="Solvency attestation: require this minimum HF."),
+            click.option("--ratio", help="Perps: require this multiple of the maintenance margin."),
+            click.option("--domain", help="Attestations: the domain you verify for (required for them)."),
+            click.option(
+                "--at",
+                "at_time",
+                type=click.IntRange(0, CONTEXT_MAX),
+                help="Attestations: check expiry at this unix time (default: now).",
+            ),
+        ]
+    ):
         f = opt(f)
     return f
 
 
-def expectations(market_file: Path | None, perp_markets_file: Path | None, prices_file: Path | None,
-                 threshold: str | None, min_hf: str | None, ratio: str | None) -> pinning.Expectations:
-    names = {"market": "--market", "prices": "--prices", "threshold": "--threshold", "min_hf": "--min-hf",
-             "perp_markets": "--markets", "perp_quotes": "--prices", "ratio_bps": "--ratio"}
+def expectations(
+    market_file: Path | None,
+    perp_markets_file: Path | None,
+    prices_file: Path | None,
+    threshold: str | None,
+    min_hf: str | None,
+    ratio: str | None,
+) -> pinning.Expectations:
+    names = {
+        "market": "--market",
+        "prices": "--prices",
+        "threshold": "--threshold",
+        "min_hf": "--min-hf",
+        "perp_markets": "--markets",
+        "perp_quotes": "--prices",
+        "ratio_bps": "--ratio",
+    }
     if market_file is not None and perp_markets_file is not None:
         raise InputError("--markets", "pass --market (lending) or --markets (perps), not both")
     if prices_file is not None and market_file is None and perp_markets_file is None:
@@ -266,6 +353,8 @@ def expectations(market_file: Path | None, perp_markets_file: Path | None, price
 def pins_text(res: BundleVerification) -> list[str]:
     lines = [f"key: {res.key.sha256} {res.key.describe()}"]
     if res.unpinned:
-        lines.append(f"statement not pinned: {', '.join(res.unpinned)} (the claim states what was proven; "
-                     "pass them to require your own values)")
+        lines.append(
+            f"statement not pinned: {', '.join(res.unpinned)} (the claim states what was proven; "
+            "pass them to require your own values)"
+        )
     return lines

@@ -15,10 +15,18 @@ from .common import ZkGroup, json_option
 
 @click.group(cls=ZkGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--node", envvar="ZKMARGIN_NODE", help="node executable (default: node on PATH).")
-@click.option("--node-modules", envvar="ZKMARGIN_NODE_MODULES", type=click.Path(file_okay=False, path_type=Path),
-              help="node_modules with the pinned packages (default: what `zkmargin setup` installed).")
-@click.option("--prover", type=click.Choice(prover.BACKENDS), envvar="ZKMARGIN_PROVER",
-              help="Proving backend: c (the C prover, the default when a C compiler is available) or snarkjs.")
+@click.option(
+    "--node-modules",
+    envvar="ZKMARGIN_NODE_MODULES",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="node_modules with the pinned packages (default: what `zkmargin setup` installed).",
+)
+@click.option(
+    "--prover",
+    type=click.Choice(prover.BACKENDS),
+    envvar="ZKMARGIN_PROVER",
+    help="Proving backend: c (the C prover, the default when a C compiler is available) or snarkjs.",
+)
 @json_option
 @click.version_option(package_name="zkmargin")
 @click.pass_context
@@ -26,10 +34,24 @@ def cli(ctx: click.Context, node: str | None, node_modules: Path | None, prover:
     """Zero-knowledge liquidation proofs for committed lending positions."""
 
 
-for command in (setup.setup, setup.doctor, setup.build_cmd, setup.demo,
-                lending.commit, lending.health, lending.prove, lending.attest, lending.liquidate, lending.scan_cmd,
-                verify.verify, verify.verify_batch, verify.gas, verify.calldata_cmd,
-                perp.perp_group, ceremony.ceremony_group):
+for command in (
+    setup.setup,
+    setup.doctor,
+    setup.build_cmd,
+    setup.demo,
+    lending.commit,
+    lending.health,
+    lending.prove,
+    lending.attest,
+    lending.liquidate,
+    lending.scan_cmd,
+    verify.verify,
+    verify.verify_batch,
+    verify.gas,
+    verify.calldata_cmd,
+    perp.perp_group,
+    ceremony.ceremony_group,
+):
     cli.add_command(command)
 
 

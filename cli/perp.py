@@ -28,14 +28,16 @@ from .common import (
 
 
 def perp_files(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--prices", "prices_file", type=existing, required=True,
-                     help="Perp prices and funding indices JSON.")(f)
+    f = click.option(
+        "--prices", "prices_file", type=existing, required=True, help="Perp prices and funding indices JSON."
+    )(f)
     f = click.option("--markets", "markets_file", type=existing, required=True, help="Perp markets JSON.")(f)
     return click.argument("account_file", type=existing)(f)
 
 
-def load_perp(account_file: Path, markets_file: Path,
-              prices_file: Path) -> tuple[perp.PerpAccount, perp.PerpMarkets, dict[str, perp.PerpQuote]]:
+def load_perp(
+    account_file: Path, markets_file: Path, prices_file: Path
+) -> tuple[perp.PerpAccount, perp.PerpMarkets, dict[str, perp.PerpQuote]]:
     markets = perp.load_markets(markets_file)
     return perp.load_account(account_file, markets), markets, perp.load_quotes(prices_file, markets)
 
@@ -59,11 +61,20 @@ def perp_health(ctx: click.Context, account_file: Path, markets_file: Path, pric
     account, markets, quotes = load_perp(account_file, markets_file, prices_file)
     m = perp.evaluate(account, markets, quotes)
     below = m.liquidatable
-    emit(ctx, {"ok": True, "net_collateral": str(m.net_collateral), "maintenance_margin": str(m.maintenance),
-               "initial_margin": str(m.initial), "funding_settlement": str(m.settlement), "liquidatable": below,
-               "notional": {k: str(v) for k, v in m.notional.items()}},
-         f"net collateral {m.net_collateral} vs maintenance margin {m.maintenance} (quote quantums, 1e-6 USDC; "
-         f"funding settled {m.settlement}): " + ("liquidatable" if below else "not liquidatable"))
+    emit(
+        ctx,
+        {
+            "ok": True,
+            "net_collateral": str(m.net_collateral),
+            "maintenance_margin": str(m.maintenance),
+            "initial_margin": str(m.initial),
+            "funding_settlement": str(m.settlement),
+            "liquidatable": below,
+            "notional": {k: str(v) for k, v in m.notional.items()},
+        },
+        f"net collateral {m.net_collateral} vs maintenance margin {m.maintenance} (quote quantums, 1e-6 USDC; "
+        f"funding settled {m.settlement}): " + ("liquidatable" if below else "not liquidatable"),
+    )
     ctx.exit(EXIT_OK if below else EXIT_FALSE)
 
 
@@ -73,8 +84,9 @@ def perp_health(ctx: click.Context, account_file: Path, markets_file: Path, pric
 @ptau_option()
 @json_option
 @click.pass_context
-def perp_prove(ctx: click.Context, account_file: Path, markets_file: Path, prices_file: Path, output: Path,
-               ptau: Path | None) -> None:
+def perp_prove(
+    ctx: click.Context, account_file: Path, markets_file: Path, prices_file: Path, output: Path, ptau: Path | None
+) -> None:
     """Prove a committed dYdX v4 subaccount is liquidatable (MMR > 0 and TNC < MMR)."""
     check_outputs({"--output": output}, _inputs(account_file, markets_file, prices_file, ptau))
     account, markets, quotes = load_perp(account_file, markets_file, prices_file)
@@ -88,11 +100,28 @@ def perp_prove(ctx: click.Context, account_file: Path, markets_file: Path, price
 @attestation_options
 @json_option
 @click.pass_context
-def perp_attest(ctx: click.Context, account_file: Path, markets_file: Path, prices_file: Path, ratio: str, domain: str,
-                expiry: int | None, ttl: int, nonce: int | None, output: Path, ptau: Path | None) -> None:
+def perp_attest(
+    ctx: click.Context,
+    account_file: Path,
+    markets_file: Path,
+    prices_file: Path,
+    ratio: str,
+    domain: str,
+    expiry: int | None,
+    ttl: int,
+    nonce: int | None,
+    output: Path,
+    ptau: Path | None,
+) -> None:
     """Prove a committed dYdX v4 subaccount holds net collateral >= ratio x maintenance margin."""
     check_outputs({"--output": output}, _inputs(account_file, markets_file, prices_file, ptau))
     account, markets, quotes = load_perp(account_file, markets_file, prices_file)
-    bundle = statement.attest_perp_margin(account, markets, quotes, perp.parse_ratio(ratio),
-                                          attestation_context(domain, expiry, ttl, nonce), settings_of(ctx, ptau))
+    bundle = statement.attest_perp_margin(
+        account,
+        markets,
+        quotes,
+        perp.parse_ratio(ratio),
+        attestation_context(domain, expiry, ttl, nonce),
+        settings_of(ctx, ptau),
+    )
     save_and_report(ctx, bundle, output, markets.symbols)

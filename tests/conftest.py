@@ -2,6 +2,12 @@
 build path itself (circom2, snarkjs setup) runs on every CI run.
 
 Set ZKMARGIN_TEST_CACHE=DIR to reuse builds between local runs.
+
+Markers follow from fixtures (pytest_collection_modifyitems below): a test that uses `tc`, even
+through another fixture, needs node and is marked `node`; one that uses `keys` or `small_ptaus`
+(and so `bundle`) builds circuits or runs snarkjs and is marked `slow` too. Tests that reach node
+another way (the CLI discovering the toolchain itself, a node script) carry the marks in their
+module. `make test-fast` (-m "not slow and not node") runs the rest without node.
 """
 
 from __future__ import annotations
@@ -16,21 +22,36 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from zkmargin import api, build, paths, registry
-from zkmargin.settings import Settings
-from zkmargin.statements import lending
+from zkmargin import build, paths, registry
+from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
 from zkmargin.commitment import commit_amounts
 from zkmargin.field import R
-from zkmargin.witness import InputValue
-from zkmargin.build import CircuitKeys
 from zkmargin.loaders import load_market, load_position, load_prices
 from zkmargin.model import Market, Position, PriceSnapshot
 from zkmargin.proc import run
+from zkmargin.settings import Settings
+from zkmargin.statements import lending
 from zkmargin.toolchain import Toolchain
+from zkmargin.witness import InputValue
 
 FIX = paths.FIXTURES_DIR
 REPO_ROOT = Path(__file__).resolve().parent.parent  # the checkout (README, PYTHONPATH for child processes)
+
+
+# fixture -> the marks every test using it (directly or through other fixtures) gets
+FIXTURE_MARKS: dict[str, tuple[str, ...]] = {
+    "tc": ("node",),  # the node toolchain: node, circom2, snarkjs
+    "keys": ("slow", "node"),  # circuit builds and the Groth16 setup
+    "small_ptaus": ("slow", "node"),  # snarkjs powers-of-tau ceremonies
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for marker in sorted({m for f, ms in FIXTURE_MARKS.items() if f in used for m in ms}):
+            item.add_marker(marker)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -77,8 +98,9 @@ def small_ptaus(tc: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> tupl
 
 
 @pytest.fixture(scope="session")
-def bundle(keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market,
-           prices: PriceSnapshot) -> Bundle:
+def bundle(
+    keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market, prices: PriceSnapshot
+) -> Bundle:
     """One liquidation proof of the fixture position (4 slots), shared by the read-only tests."""
     keys("liquidation_4")
     return lending.prove_liquidation(liquidatable, market, prices, settings=Settings(toolchain=tc))

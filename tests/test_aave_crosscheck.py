@@ -30,11 +30,17 @@ EPS = Fraction(1, WAD)
 
 def _random_position(rng: random.Random, i: int) -> tuple[Market, PriceSnapshot, Position]:
     n = rng.randint(1, 8)
-    assets = tuple(Asset(f"A{k}", rng.choice(DECIMALS), rng.choice([0, 5000, 7500, 8250, 9300, 10000]), 10500)
-                   for k in range(n))
-    prices = PriceSnapshot({a.symbol: PricePoint(rng.choice([1, 99_999_999, 10**8, 2500 * 10**8,
-                                                             rng.randrange(1, 2**PRICE_BITS)]), 0, 0)
-                            for a in assets})
+    assets = tuple(
+        Asset(f"A{k}", rng.choice(DECIMALS), rng.choice([0, 5000, 7500, 8250, 9300, 10000]), 10500) for k in range(n)
+    )
+    prices = PriceSnapshot(
+        {
+            a.symbol: PricePoint(
+                rng.choice([1, 99_999_999, 10**8, 2500 * 10**8, rng.randrange(1, 2**PRICE_BITS)]), 0, 0
+            )
+            for a in assets
+        }
+    )
     style = i % 4
 
     def amount(a: Asset) -> int:
@@ -53,8 +59,12 @@ def _near_one(rng: random.Random) -> tuple[Market, PriceSnapshot, Position]:
     """Positions whose HF sits within a few wei of 1.0: USDC debt tuned against WETH collateral."""
     weth, usdc = Asset("WETH", 18, 8250, 10500), Asset("USDC", 6, 7800, 10450)
     market = Market("near1", (weth, usdc))
-    prices = PriceSnapshot({"WETH": PricePoint(rng.randrange(1000, 4000) * 10**8 + rng.randrange(10**8), 0, 0),
-                            "USDC": PricePoint(10**8 + rng.randrange(-10**5, 10**5), 0, 0)})
+    prices = PriceSnapshot(
+        {
+            "WETH": PricePoint(rng.randrange(1000, 4000) * 10**8 + rng.randrange(10**8), 0, 0),
+            "USDC": PricePoint(10**8 + rng.randrange(-(10**5), 10**5), 0, 0),
+        }
+    )
     coll = rng.randrange(10**17, 10**21)
     w = Fraction(coll * prices.prices["WETH"].price, 10**18) * 8250
     debt_at_one = int(w / 10**4 * 10**6 / prices.prices["USDC"].price)
@@ -82,17 +92,31 @@ def _reserves(market: Market, prices: PriceSnapshot, pos: Position) -> list[dict
         p = prices.prices[a.symbol].price
         for kind, book in (("collateral", pos.collateral), ("debt", pos.debt)):
             if book.get(a.symbol, 0):
-                out.append({"balance": str(book[a.symbol]), "price": str(p), "decimals": a.decimals,
-                            "lt": a.liquidation_threshold, "kind": kind})
+                out.append(
+                    {
+                        "balance": str(book[a.symbol]),
+                        "price": str(p),
+                        "decimals": a.decimals,
+                        "lt": a.liquidation_threshold,
+                        "kind": kind,
+                    }
+                )
     return out
 
 
 def test_math_utils_own_vectors(tc: Toolchain) -> None:
     """The package's test vectors, to show we drive it correctly."""
-    res = node_json(tc, "aave_math.cjs", {"positions": [], "direct": [
-        ["100000000000000000", "50000000000000000", "5000"],
-        ["100000000000000000", "30000000000000000", "5000"],
-    ]})
+    res = node_json(
+        tc,
+        "aave_math.cjs",
+        {
+            "positions": [],
+            "direct": [
+                ["100000000000000000", "50000000000000000", "5000"],
+                ["100000000000000000", "30000000000000000", "5000"],
+            ],
+        },
+    )
     assert res["direct"] == ["1", "1.66666666666666666667"]
 
 
@@ -102,12 +126,21 @@ def test_model_agrees_with_math_utils(tc: Toolchain) -> None:
     cases = [_random_position(rng, i) for i in range(240)] + [_near_one(rng) for _ in range(120)]
     # the domain notes' worked example and 200 USDC / 100 USDC / LT 60%
     weth, usdc = Asset("WETH", 18, 8250, 10500), Asset("USDC", 6, 7800, 10450)
-    cases.append((Market("ex", (weth, usdc)),
-                  PriceSnapshot({"WETH": PricePoint(2500 * 10**8, 0, 0), "USDC": PricePoint(10**8, 0, 0)}),
-                  Position({"WETH": 10 * 10**18, "USDC": 5000 * 10**6}, {"USDC": 15000 * 10**6}, 1)))
+    cases.append(
+        (
+            Market("ex", (weth, usdc)),
+            PriceSnapshot({"WETH": PricePoint(2500 * 10**8, 0, 0), "USDC": PricePoint(10**8, 0, 0)}),
+            Position({"WETH": 10 * 10**18, "USDC": 5000 * 10**6}, {"USDC": 15000 * 10**6}, 1),
+        )
+    )
     usdc60 = Asset("USDC", 6, 6000, 10500)
-    cases.append((Market("ex2", (usdc60,)), PriceSnapshot({"USDC": PricePoint(10**8, 0, 0)}),
-                  Position({"USDC": 200 * 10**6}, {"USDC": 100 * 10**6}, 1)))
+    cases.append(
+        (
+            Market("ex2", (usdc60,)),
+            PriceSnapshot({"USDC": PricePoint(10**8, 0, 0)}),
+            Position({"USDC": 200 * 10**6}, {"USDC": 100 * 10**6}, 1),
+        )
+    )
     usable = []
     for market, prices, pos in cases:
         try:
@@ -118,7 +151,7 @@ def test_model_agrees_with_math_utils(tc: Toolchain) -> None:
     assert len(usable) > 300
     res = node_json(tc, "aave_math.cjs", {"positions": [_reserves(m, p, x) for m, p, x, _ in usable], "direct": []})
     compared = decided = 0
-    for (market, prices, pos, health), hf_mu_text in zip(usable, res["positions"]):
+    for (market, prices, pos, health), hf_mu_text in zip(usable, res["positions"], strict=True):
         w, d, nc, nd = _exact(market, prices, pos)
         if d == 0:
             assert hf_mu_text == "-1" and not health.is_below(2**64 - 1)  # no debt: never liquidatable

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zkmargin.cli.main import cli
 from zkmargin import api, build, paths, registry
+from zkmargin.cli.main import cli
 from zkmargin.proc import run
 from zkmargin.toolchain import Toolchain
 
@@ -18,6 +18,7 @@ from .conftest import FIX
 DEV = str(paths.DEV_PTAU)
 
 
+@pytest.mark.slow  # snarkjs ceremonies
 def test_two_party_ceremony_with_beacon(tc: Toolchain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZKMARGIN_CACHE_DIR", str(tmp_path / "cache"))  # installing must not touch other tests
     r = CliRunner()
@@ -31,8 +32,18 @@ def test_two_party_ceremony_with_beacon(tc: Toolchain, tmp_path: Path, monkeypat
     ok(["ceremony", "start", "liquidation_4", "--ptau", DEV, "-o", str(z[0])])
     ok(["ceremony", "contribute", str(z[0]), str(z[1]), "--name", "alice"])
     ok(["ceremony", "contribute", str(z[1]), str(z[2]), "--name", "bob"])
-    ok(["ceremony", "beacon", str(z[2]), str(z[3]), "--beacon",
-        "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", "--iterations", "10"])
+    ok(
+        [
+            "ceremony",
+            "beacon",
+            str(z[2]),
+            str(z[3]),
+            "--beacon",
+            "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+            "--iterations",
+            "10",
+        ]
+    )
     out = json.loads(ok(["ceremony", "verify", str(z[3]), "--circuit", "liquidation_4", "--ptau", DEV, "--json"]))
     assert out["valid"]
     text = "\n".join(out["transcript"])
@@ -54,8 +65,18 @@ def test_two_party_ceremony_with_beacon(tc: Toolchain, tmp_path: Path, monkeypat
     ok(["ceremony", "install", str(z[3]), "--circuit", "liquidation_4", "--ptau", DEV])
     run(tc.argv("snarkjs", "zkey", "export", "verificationkey", z[3], tmp_path / "vk.json"))
     out_b = tmp_path / "liq.json"
-    ok(["prove", str(FIX / "position-liquidatable.json"), "--market", str(FIX / "market.json"),
-        "--prices", str(FIX / "prices.json"), "-o", str(out_b)])
+    ok(
+        [
+            "prove",
+            str(FIX / "position-liquidatable.json"),
+            "--market",
+            str(FIX / "market.json"),
+            "--prices",
+            str(FIX / "prices.json"),
+            "-o",
+            str(out_b),
+        ]
+    )
     ok(["verify", str(out_b), "--vkey", str(tmp_path / "vk.json")])
     assert api.load_bundle(out_b).vkey == json.loads((tmp_path / "vk.json").read_text())
 

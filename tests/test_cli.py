@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zkmargin.cli.main import cli
 from zkmargin.build import CircuitKeys
+from zkmargin.cli.main import cli
 from zkmargin.commitment import commitment
 from zkmargin.loaders import load_position
 from zkmargin.model import Market
 from zkmargin.toolchain import Toolchain
 
 from .conftest import FIX
+from .test_conformance import CONSTRAINTS
 
 MARKET = str(FIX / "market.json")
 PRICES = str(FIX / "prices.json")
@@ -32,6 +33,7 @@ def bundle_file(tmp_path_factory: pytest.TempPathFactory, keys: Callable[[str], 
     return out
 
 
+@pytest.mark.node
 def test_doctor_ok(runner: CliRunner) -> None:
     res = runner.invoke(cli, ["doctor", "--json"])
     assert res.exit_code == 0
@@ -48,8 +50,21 @@ def test_doctor_reports_what_is_missing(runner: CliRunner, tmp_path: Path) -> No
 
 
 def test_missing_toolchain_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
-    res = runner.invoke(cli, ["--node-modules", str(tmp_path), "prove", LIQ, "--market", MARKET,
-                              "--prices", PRICES, "-o", str(tmp_path / "b.json")])
+    res = runner.invoke(
+        cli,
+        [
+            "--node-modules",
+            str(tmp_path),
+            "prove",
+            LIQ,
+            "--market",
+            MARKET,
+            "--prices",
+            PRICES,
+            "-o",
+            str(tmp_path / "b.json"),
+        ],
+    )
     assert res.exit_code == 2 and "npm ci" in res.output
     assert not (tmp_path / "b.json").exists()
 
@@ -94,9 +109,22 @@ def test_verify_valid_and_json(runner: CliRunner, bundle_file: Path) -> None:
         # slots are named only from a market the verifier pins, never from the bundle's context
         assert data["claim"]["assets"][0]["symbol"] is None
         assert data["key"]["source"] == "installation" and data["statement_unpinned"]
-        res = runner.invoke(cli, ["verify", str(bundle_file), "--backend", backend, "--json",
-                                  "--market", str(FIX / "market.json"), "--prices", str(FIX / "prices.json"),
-                                  "--threshold", "1.0"])
+        res = runner.invoke(
+            cli,
+            [
+                "verify",
+                str(bundle_file),
+                "--backend",
+                backend,
+                "--json",
+                "--market",
+                str(FIX / "market.json"),
+                "--prices",
+                str(FIX / "prices.json"),
+                "--threshold",
+                "1.0",
+            ],
+        )
         assert res.exit_code == 0, res.output
         data = json.loads(res.stdout)
         assert data["claim"]["assets"][0]["symbol"] == "WETH" and data["statement_unpinned"] == []
@@ -113,15 +141,19 @@ def test_verify_tampered_is_exit_1(runner: CliRunner, bundle_file: Path, tmp_pat
         assert "INVALID" in res.output
 
 
-@pytest.mark.parametrize(("edit", "field"), [
-    (lambda d: d.pop("proof"), "proof"),
-    (lambda d: d.__setitem__("format", "other/9"), "format"),
-    (lambda d: d.__setitem__("circuit", "nope"), "circuit"),
-    (lambda d: d["public_signals"].pop(), "public_signals"),
-    (lambda d: d["public_signals"].__setitem__(0, 5), "public_signals[0]"),
-])
-def test_malformed_bundle_is_exit_2(runner: CliRunner, bundle_file: Path, tmp_path: Path,
-                                    edit: Callable[[dict[str, object]], object], field: str) -> None:
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda d: d.pop("proof"), "proof"),
+        (lambda d: d.__setitem__("format", "other/9"), "format"),
+        (lambda d: d.__setitem__("circuit", "nope"), "circuit"),
+        (lambda d: d["public_signals"].pop(), "public_signals"),
+        (lambda d: d["public_signals"].__setitem__(0, 5), "public_signals[0]"),
+    ],
+)
+def test_malformed_bundle_is_exit_2(
+    runner: CliRunner, bundle_file: Path, tmp_path: Path, edit: Callable[[dict[str, object]], object], field: str
+) -> None:
     data = json.loads(bundle_file.read_text())
     edit(data)
     bad = tmp_path / "bad.json"
@@ -137,18 +169,30 @@ def test_verify_pinned_vkey(runner: CliRunner, bundle_file: Path, keys: Callable
     assert res.exit_code == 1 and "different verification key" in res.output
 
 
-def test_prove_with_too_small_ptau_is_exit_2(runner: CliRunner, tmp_path: Path,
-                                            small_ptaus: tuple[Path, Path]) -> None:
+def test_prove_with_too_small_ptau_is_exit_2(runner: CliRunner, tmp_path: Path, small_ptaus: tuple[Path, Path]) -> None:
     out = tmp_path / "b.json"
-    res = runner.invoke(cli, ["prove", LIQ, "--market", MARKET, "--prices", PRICES, "-o", str(out),
-                              "--ptau", str(small_ptaus[0])])
+    res = runner.invoke(
+        cli, ["prove", LIQ, "--market", MARKET, "--prices", PRICES, "-o", str(out), "--ptau", str(small_ptaus[0])]
+    )
     assert res.exit_code == 2 and "too small" in res.output
     assert not out.exists()
 
 
 def test_json_error_output(runner: CliRunner, tmp_path: Path) -> None:
-    res = runner.invoke(cli, ["prove", str(FIX / "position-healthy.json"), "--market", MARKET, "--prices", PRICES,
-                              "-o", str(tmp_path / "b.json"), "--json"])
+    res = runner.invoke(
+        cli,
+        [
+            "prove",
+            str(FIX / "position-healthy.json"),
+            "--market",
+            MARKET,
+            "--prices",
+            PRICES,
+            "-o",
+            str(tmp_path / "b.json"),
+            "--json",
+        ],
+    )
     assert res.exit_code == 1
     data = json.loads(res.stdout)
     assert data["ok"] is False and "1.635" in data["error"]
@@ -158,7 +202,7 @@ def test_demo(runner: CliRunner, tmp_path: Path, keys: Callable[[str], CircuitKe
     keys("liquidation_4")
     res = runner.invoke(cli, ["demo", "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
-    assert "native: VALID" in res.output and "snarkjs: VALID" in res.output
+    assert "fast: VALID" in res.output and "snarkjs: VALID" in res.output
     assert "has health factor < 1" in res.output
     assert (tmp_path / "liquidation-bundle.json").exists()
 
@@ -185,15 +229,28 @@ def test_onchain_against_anvil(runner: CliRunner, bundle_file: Path, tc: Toolcha
     from zkmargin.evm import ANVIL_DEV_KEY, start_anvil
 
     with start_anvil(tc) as url:
-        res = runner.invoke(cli, ["verify", str(bundle_file), "--rpc-url", url, "--json"],
-                            env={"ZKMARGIN_PRIVATE_KEY": ANVIL_DEV_KEY})
+        res = runner.invoke(
+            cli, ["verify", str(bundle_file), "--rpc-url", url, "--json"], env={"ZKMARGIN_PRIVATE_KEY": ANVIL_DEV_KEY}
+        )
         assert res.exit_code == 0, res.output
         address = json.loads(res.stdout)["verifier_address"]
         # reuse the deployed verifier; no key needed for a call
         res = runner.invoke(cli, ["verify", str(bundle_file), "--rpc-url", url, "--verifier", address])
         assert res.exit_code == 0 and "VALID" in res.output
-        res = runner.invoke(cli, ["gas", str(bundle_file), "--rpc-url", url, "--verifier", address, "--json",
-                                  "--private-key", ANVIL_DEV_KEY])
+        res = runner.invoke(
+            cli,
+            [
+                "gas",
+                str(bundle_file),
+                "--rpc-url",
+                url,
+                "--verifier",
+                address,
+                "--json",
+                "--private-key",
+                ANVIL_DEV_KEY,
+            ],
+        )
         assert res.exit_code == 0 and json.loads(res.stdout)["chain"] == "rpc"
         data = json.loads(bundle_file.read_text())
         data["public_signals"][0] = str(int(data["public_signals"][0]) + 1)
@@ -218,7 +275,7 @@ def test_manifest(runner: CliRunner, bundle_file: Path, tmp_path: Path, keys: Ca
     res = runner.invoke(cli, ["build", "liquidation_4", "liquidation_8", "--manifest-dir", str(tmp_path)])
     assert res.exit_code == 0, res.output
     m4 = json.loads((tmp_path / "liquidation_4.manifest.json").read_text())
-    assert m4["circuit"] == "liquidation_4" and m4["constraints"] == 8277
+    assert m4["circuit"] == "liquidation_4" and m4["constraints"] == CONSTRAINTS["liquidation_4"][0]
     assert set(m4["files_sha256"]) >= {"main.r1cs", "main.wasm", "circuit.zkey", "vkey.json", "verifier.json"}
     assert m4["ptau"]["insecure_dev"] is True and "circom2" in m4["toolchain"]
     res = runner.invoke(cli, ["verify", str(bundle_file), "--manifest", str(tmp_path / "liquidation_4.manifest.json")])

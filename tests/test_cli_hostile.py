@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zkmargin.attestation import MAX_EXPIRY
-from zkmargin.cli.main import cli
 from zkmargin.bundle import Bundle, decode_claim
+from zkmargin.cli.main import cli
 
 from .conftest import FIX
 
@@ -27,7 +27,7 @@ PROVE_ARGS = ["--market", MARKET, "--prices", PRICES]
 def assert_bad_input(res: Result, field: str) -> None:
     assert res.exit_code == 2, res.output
     assert field in res.output, res.output
-    assert "Traceback" not in res.output and res.exception is None or isinstance(res.exception, SystemExit)
+    assert ("Traceback" not in res.output and res.exception is None) or isinstance(res.exception, SystemExit)
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -60,8 +60,24 @@ def test_every_command_answers_usage_errors_in_json(command: tuple[str, ...]) ->
 def test_output_colliding_with_output_or_input(tmp_path: Path) -> None:
     runner = CliRunner()
     same = tmp_path / "x.json"
-    res = runner.invoke(cli, ["liquidate", LIQ, *PROVE_ARGS, "--collateral-asset", "WETH", "--debt-asset", "USDC",
-                              "--debt-to-cover", "max", "-o", str(same), "--new-position", str(same)])
+    res = runner.invoke(
+        cli,
+        [
+            "liquidate",
+            LIQ,
+            *PROVE_ARGS,
+            "--collateral-asset",
+            "WETH",
+            "--debt-asset",
+            "USDC",
+            "--debt-to-cover",
+            "max",
+            "-o",
+            str(same),
+            "--new-position",
+            str(same),
+        ],
+    )
     assert_bad_input(res, "--new-position")
     assert not same.exists()
     copy = tmp_path / "position.json"
@@ -104,8 +120,12 @@ def test_integer_option_ranges(v: int) -> None:
         (["verify", "--nonce", str(v), missing], "--nonce", 0, 2**64 - 1),
         (["verify", "--at", str(v), missing], "--at", 0, 2**64 - 1),
         (["attest", "--ttl", str(v), missing, *PROVE_ARGS, "--domain", "d", "-o", "a.json"], "--ttl", 1, MAX_EXPIRY),
-        (["attest", "--expiry", str(v), missing, *PROVE_ARGS, "--domain", "d", "-o", "a.json"], "--expiry", 0,
-         MAX_EXPIRY),
+        (
+            ["attest", "--expiry", str(v), missing, *PROVE_ARGS, "--domain", "d", "-o", "a.json"],
+            "--expiry",
+            0,
+            MAX_EXPIRY,
+        ),
     ]
     for argv, option, lo, hi in cases:
         res = runner.invoke(cli, argv)
@@ -116,9 +136,13 @@ def test_integer_option_ranges(v: int) -> None:
 def test_attestation_expiry_must_be_in_the_future(tmp_path: Path) -> None:
     runner = CliRunner()
     base = ["attest", HEALTHY, *PROVE_ARGS, "--domain", "d", "-o", str(tmp_path / "a.json")]
-    for extra, field in ((["--expiry", "1000"], "--expiry"), (["--ttl", "-100"], "--ttl"),
-                         (["--ttl", "0"], "--ttl"), (["--expiry", str(MAX_EXPIRY + 1)], "--expiry"),
-                         (["--ttl", str(MAX_EXPIRY)], "--ttl")):
+    for extra, field in (
+        (["--expiry", "1000"], "--expiry"),
+        (["--ttl", "-100"], "--ttl"),
+        (["--ttl", "0"], "--ttl"),
+        (["--expiry", str(MAX_EXPIRY + 1)], "--expiry"),
+        (["--ttl", str(MAX_EXPIRY)], "--ttl"),
+    ):
         assert_bad_input(runner.invoke(cli, [*base, *extra]), field)
         assert not (tmp_path / "a.json").exists()
 
@@ -133,8 +157,11 @@ def test_flags_after_the_subcommand(bundle: Bundle, tmp_path: Path) -> None:
     path = tmp_path / "b.json"
     bundle.save(path)
     runner = CliRunner()
-    for argv in (["verify", str(path), "--json", "-q"], ["-q", "--json", "verify", str(path)],
-                 ["verify", "-q", str(path), "--json"]):
+    for argv in (
+        ["verify", str(path), "--json", "-q"],
+        ["-q", "--json", "verify", str(path)],
+        ["verify", "-q", str(path), "--json"],
+    ):
         res = runner.invoke(cli, argv)
         assert res.exit_code == 0, res.output
         assert json.loads(res.stdout)["valid"] is True
@@ -156,6 +183,7 @@ def test_dev_ptau_warning_is_not_on_stdout(bundle: Bundle, tmp_path: Path) -> No
 def test_any_expiry_a_bundle_can_hold_prints(bundle: Bundle) -> None:
     """A proven expiry is any 64-bit value: printing a claim must not crash past year 9999."""
     claim = decode_claim(bundle)
-    far = type(claim)("solvency", "attestation_4", {**claim.signals, "domain": 1, "expiry": 2**64 - 1, "nonce": 0},
-                      claim.symbols)
+    far = type(claim)(
+        "solvency", "attestation_4", {**claim.signals, "domain": 1, "expiry": 2**64 - 1, "nonce": 0}, claim.symbols
+    )
     assert "unix time 18446744073709551615" in far.describe()

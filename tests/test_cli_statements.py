@@ -8,8 +8,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from zkmargin.cli.main import cli
 from zkmargin.build import CircuitKeys
+from zkmargin.cli.main import cli
 from zkmargin.loaders import load_market, load_position
 
 from .conftest import FIX
@@ -19,12 +19,25 @@ PERP = ["--markets", str(FIX / "perp-markets.json"), "--prices", str(FIX / "perp
 
 
 def test_liquidate_command(keys: Callable[[str], CircuitKeys], tmp_path: Path) -> None:
-    # LiquidationStep(4, 4, 30600): 15399 constraints (derived in test_build.py); within 2^14
-    assert keys("liquidation_step_4_v36").compiled.n_constraints == 15399
+    keys("liquidation_step_4_v36")  # its constraint count is pinned in tests/test_conformance.py
     r = CliRunner()
     out, new = tmp_path / "step.json", tmp_path / "new.json"
-    args = ["liquidate", str(FIX / "position-liquidatable.json"), "--market", MARKET, "--prices", PRICES,
-            "--collateral-asset", "WETH", "--debt-asset", "USDC", "-o", str(out), "--new-position", str(new)]
+    args = [
+        "liquidate",
+        str(FIX / "position-liquidatable.json"),
+        "--market",
+        MARKET,
+        "--prices",
+        PRICES,
+        "--collateral-asset",
+        "WETH",
+        "--debt-asset",
+        "USDC",
+        "-o",
+        str(out),
+        "--new-position",
+        str(new),
+    ]
     res = r.invoke(cli, [*args, "--debt-to-cover", "max", "--json"])
     assert res.exit_code == 0, res.output
     claim = json.loads(res.stdout)["claim"]
@@ -36,13 +49,32 @@ def test_liquidate_command(keys: Callable[[str], CircuitKeys], tmp_path: Path) -
     res = r.invoke(cli, ["health", str(new), "--market", MARKET, "--prices", PRICES])
     assert res.exit_code == 1  # healthy again after the call
     for bad, field in ((["--debt-to-cover", "-5"], "--debt-to-cover"), (["--debt-to-cover", "1.5"], "--debt-to-cover")):
-        res = r.invoke(cli, [*args[:-4], "-o", str(tmp_path / "x.json"), "--new-position", str(tmp_path / "y.json"),
-                             *bad])
+        res = r.invoke(
+            cli, [*args[:-4], "-o", str(tmp_path / "x.json"), "--new-position", str(tmp_path / "y.json"), *bad]
+        )
         assert res.exit_code == 2 and field in res.output
         assert not (tmp_path / "x.json").exists() and not (tmp_path / "y.json").exists()
-    res = r.invoke(cli, ["liquidate", str(FIX / "position-healthy.json"), "--market", MARKET, "--prices", PRICES,
-                         "--collateral-asset", "WETH", "--debt-asset", "USDC", "--debt-to-cover", "1",
-                         "-o", str(tmp_path / "h.json"), "--new-position", str(tmp_path / "hn.json")])
+    res = r.invoke(
+        cli,
+        [
+            "liquidate",
+            str(FIX / "position-healthy.json"),
+            "--market",
+            MARKET,
+            "--prices",
+            PRICES,
+            "--collateral-asset",
+            "WETH",
+            "--debt-asset",
+            "USDC",
+            "--debt-to-cover",
+            "1",
+            "-o",
+            str(tmp_path / "h.json"),
+            "--new-position",
+            str(tmp_path / "hn.json"),
+        ],
+    )
     assert res.exit_code == 1 and "1.635" in res.output and not (tmp_path / "h.json").exists()
 
 

@@ -20,9 +20,7 @@ from hypothesis import strategies as st
 from py_ecc.fields import optimized_bn128_FQ2 as FQ2
 from py_ecc.optimized_bn128 import optimized_curve as oc
 
-from zkmargin import api, groth16, groth16_fast, onchain, paths, snarkjs_verify
-from zkmargin.settings import Settings
-from zkmargin.statements import lending
+from zkmargin import groth16, groth16_fast, onchain, paths, snarkjs_verify
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
 from zkmargin.errors import InputError
@@ -31,6 +29,8 @@ from zkmargin.field import Q, R
 from zkmargin.groth16 import Verification
 from zkmargin.groth16_format import parse_proof, parse_public_signals, parse_vkey
 from zkmargin.model import Market, Position, PriceSnapshot
+from zkmargin.settings import Settings
+from zkmargin.statements import lending
 from zkmargin.toolchain import Toolchain
 
 from .test_hostile_input import _mutations, json_values
@@ -47,7 +47,9 @@ def _evm(tc: Toolchain) -> Verify:
         h = paths.sha256_json(vkey)
         if h not in deployed:
             deployed[h] = onchain.deploy_verifier(chain, vkey, tc)
-        return onchain.verify_onchain(chain, deployed[h], Bundle("liquidation", "liquidation_4", public, proof, vkey, h))
+        return onchain.verify_onchain(
+            chain, deployed[h], Bundle("liquidation", "liquidation_4", public, proof, vkey, h)
+        )
 
     return verify
 
@@ -91,6 +93,7 @@ def _answer(verify: Verify, i: Inputs) -> str:
 
 # --- point helpers ---
 
+
 def _add_q(v: str) -> str:
     return str(int(v) + Q)
 
@@ -127,6 +130,7 @@ OFF_TWIST = [OFF_G2[0], [OFF_G2[1][0], str((int(OFF_G2[1][1]) + 1) % Q)], ["1", 
 
 def _set(where: str, index: tuple[Any, ...], value: Any) -> Callable[[Inputs], None]:
     """An edit setting inputs.<where>[index...] to value (a function of the old value if callable)."""
+
     def edit(i: Inputs) -> None:
         obj = getattr(i, where)
         if not index:
@@ -135,6 +139,7 @@ def _set(where: str, index: tuple[Any, ...], value: Any) -> Callable[[Inputs], N
         for k in index[:-1]:
             obj = obj[k]
         obj[index[-1]] = value(obj[index[-1]]) if callable(value) else value
+
     return edit
 
 
@@ -144,6 +149,7 @@ def _pop(where: str, *index: Any) -> Callable[[Inputs], None]:
         for k in index[:-1]:
             obj = obj[k]
         obj.pop(index[-1])
+
     return edit
 
 
@@ -151,6 +157,7 @@ def _both(*edits: Callable[[Inputs], None]) -> Callable[[Inputs], None]:
     def edit(i: Inputs) -> None:
         for e in edits:
             e(i)
+
     return edit
 
 
@@ -176,8 +183,11 @@ def _other_signals(i: Inputs) -> None:
 
 CASES = [
     Case("valid", lambda i: None, "valid"),
-    Case("proof without protocol and curve (as rapidsnark writes it)",
-         _both(_pop("proof", "protocol"), _pop("proof", "curve")), "valid"),
+    Case(
+        "proof without protocol and curve (as rapidsnark writes it)",
+        _both(_pop("proof", "protocol"), _pop("proof", "curve")),
+        "valid",
+    ),
     Case("vk_alphabeta_12 absent (ignored everywhere)", _pop("vkey", "vk_alphabeta_12"), "valid"),
     Case("vk_alphabeta_12 garbage (ignored everywhere)", _vkey(("vk_alphabeta_12",), [["x"]]), "valid"),
     # well-formed, and wrong: a pairing check fails
@@ -194,8 +204,11 @@ CASES = [
     Case("pi_b.y.c0 + q", _proof(("pi_b", 1, 0), _add_q), "proof.pi_b[1][0]"),
     Case("pi_a.x = q (0 + q)", _proof(("pi_a", 0), str(Q)), "proof.pi_a[0]"),
     # projective encodings of the same point: the EVM calldata has no z, so none is accepted
-    Case("pi_a z = 2, same point (Jacobian, as snarkjs reads it)", _proof(("pi_a",), lambda p: _jacobian(p, 2)),
-         "proof.pi_a[2]"),
+    Case(
+        "pi_a z = 2, same point (Jacobian, as snarkjs reads it)",
+        _proof(("pi_a",), lambda p: _jacobian(p, 2)),
+        "proof.pi_a[2]",
+    ),
     Case("pi_a z = 2, same point (homogeneous)", _proof(("pi_a",), lambda p: _homogeneous(p, 2)), "proof.pi_a[2]"),
     Case("pi_c z = q - 1, same point", _proof(("pi_c",), lambda p: _jacobian(p, Q - 1)), "proof.pi_c[2]"),
     Case("pi_b z = 2, same point", _proof(("pi_b",), lambda p: _jacobian2(p, 2)), "proof.pi_b[2]"),
@@ -225,7 +238,7 @@ CASES = [
     # how numbers are written
     Case("hex coordinate (snarkjs reads it)", _proof(("pi_a", 0), lambda v: hex(int(v))), "proof.pi_a[0]"),
     Case("leading zero", _proof(("pi_a", 0), lambda v: "0" + v), "proof.pi_a[0]"),
-    Case("z = \"01\"", _proof(("pi_a", 2), "01"), "proof.pi_a[2]"),
+    Case('z = "01"', _proof(("pi_a", 2), "01"), "proof.pi_a[2]"),
     Case("negative coordinate (x - q)", _proof(("pi_a", 0), lambda v: str(int(v) - Q)), "proof.pi_a[0]"),
     Case("plus sign", _proof(("pi_a", 0), lambda v: "+" + v), "proof.pi_a[0]"),
     Case("unicode superscript digit", _proof(("pi_a", 2), "\u00b9"), "proof.pi_a[2]"),
@@ -257,8 +270,11 @@ CASES = [
     Case("IC entry missing", _pop("vkey", "IC", -1), "vkey.IC"),
     Case("nPublic + 1", _vkey(("nPublic",), lambda n: n + 1), "vkey.IC"),
     Case("nPublic - 1", _vkey(("nPublic",), lambda n: n - 1), "vkey.IC"),
-    Case("IC entry and nPublic dropped (a key with one input less)",
-         _both(_pop("vkey", "IC", -1), _vkey(("nPublic",), lambda n: n - 1)), "public_signals"),
+    Case(
+        "IC entry and nPublic dropped (a key with one input less)",
+        _both(_pop("vkey", "IC", -1), _vkey(("nPublic",), lambda n: n - 1)),
+        "public_signals",
+    ),
     Case("nPublic as a string", _vkey(("nPublic",), str), "vkey.nPublic"),
     Case("nPublic true", _vkey(("nPublic",), True), "vkey.nPublic"),
     Case("nPublic negative", _vkey(("nPublic",), -1), "vkey.nPublic"),
@@ -275,8 +291,7 @@ CASES = [
     Case("vk_beta_2 outside G2", _vkey(("vk_beta_2",), OFF_G2), "vkey.vk_beta_2"),
     Case("vk_gamma_2.x.c0 + q", _vkey(("vk_gamma_2", 0, 0), _add_q), "vkey.vk_gamma_2[0][0]"),
     Case("vk_delta_2 z = 2, same point", _vkey(("vk_delta_2",), lambda p: _jacobian2(p, 2)), "vkey.vk_delta_2[2]"),
-    Case("vk_delta_2 = infinity", _vkey(("vk_delta_2",), [["0", "0"], ["1", "0"], ["0", "0"]]),
-         "vkey.vk_delta_2[2]"),
+    Case("vk_delta_2 = infinity", _vkey(("vk_delta_2",), [["0", "0"], ["1", "0"], ["0", "0"]]), "vkey.vk_delta_2[2]"),
 ]
 
 
@@ -292,21 +307,24 @@ def test_cases_are_distinct() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_every_backend_gives_the_same_answer(case: Case, backend: Verify, bundle: Bundle,
-                                             other_public: list[str]) -> None:
-    inputs = Inputs(copy.deepcopy(bundle.vkey), list(bundle.public_signals), copy.deepcopy(bundle.proof),
-                    other_public)
+def test_every_backend_gives_the_same_answer(
+    case: Case, backend: Verify, bundle: Bundle, other_public: list[str]
+) -> None:
+    inputs = Inputs(copy.deepcopy(bundle.vkey), list(bundle.public_signals), copy.deepcopy(bundle.proof), other_public)
     case.edit(inputs)
     assert _answer(backend, inputs) == case.expect
 
 
 # --- the parser itself ---
 
+
 def test_parsed_values_reencode_to_snarkjs_json(bundle: Bundle) -> None:
     assert parse_proof(bundle.proof).to_json() == bundle.proof  # what snarkjs (and the native prover) write
     key = parse_vkey(bundle.vkey, n_public=len(bundle.public_signals))
     assert key.to_json() == {k: v for k, v in bundle.vkey.items() if k != "vk_alphabeta_12"}
-    assert parse_vkey(key.to_json()) == key and parse_proof(parse_proof(bundle.proof).to_json()) == parse_proof(bundle.proof)
+    assert parse_vkey(key.to_json()) == key and parse_proof(parse_proof(bundle.proof).to_json()) == parse_proof(
+        bundle.proof
+    )
     assert parse_public_signals(bundle.public_signals, key.n_public) == [int(s) for s in bundle.public_signals]
 
 
@@ -330,8 +348,9 @@ def test_batch_names_the_item(bundle: Bundle) -> None:
     bad["pi_b"] = OFF_G2
     for engine in ("c", "python"):
         with pytest.raises(InputError) as e:
-            groth16_fast.verify_batch(key, [(bundle.public_signals, bundle.proof), (bundle.public_signals, bad)],
-                                      engine)  # type: ignore[arg-type]
+            groth16_fast.verify_batch(
+                key, [(bundle.public_signals, bundle.proof), (bundle.public_signals, bad)], engine
+            )  # type: ignore[arg-type]
         assert e.value.field == "items[1].proof.pi_b"
 
 
@@ -359,6 +378,10 @@ def test_mutated_real_proofs_parse_or_are_input_errors(data: st.DataObject) -> N
 # A fixed valid proof (BN254 generators: A = G1, B = G2, C = G1), for property tests that cannot use fixtures.
 _G1 = oc.normalize(oc.G1)
 _G2 = oc.normalize(oc.G2)
-_PROOF = {"pi_a": [str(_G1[0]), str(_G1[1]), "1"],
-          "pi_b": [[str(c) for c in _G2[0].coeffs], [str(c) for c in _G2[1].coeffs], ["1", "0"]],
-          "pi_c": [str(_G1[0]), str(_G1[1]), "1"], "protocol": "groth16", "curve": "bn128"}
+_PROOF = {
+    "pi_a": [str(_G1[0]), str(_G1[1]), "1"],
+    "pi_b": [[str(c) for c in _G2[0].coeffs], [str(c) for c in _G2[1].coeffs], ["1", "0"]],
+    "pi_c": [str(_G1[0]), str(_G1[1]), "1"],
+    "protocol": "groth16",
+    "curve": "bn128",
+}

@@ -15,17 +15,17 @@ from py_ecc.fields import optimized_bn128_FQ12 as FQ12
 from py_ecc.optimized_bn128 import optimized_curve as oc
 from py_ecc.optimized_bn128.optimized_pairing import final_exponentiate
 
-from zkmargin.cli.main import cli
-from zkmargin.settings import Settings
-from zkmargin.statements import lending
 from zkmargin import api, bn254, groth16_fast, native
-from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
+from zkmargin.cli.main import cli
 from zkmargin.errors import InputError
 from zkmargin.field import Q, R
 from zkmargin.groth16 import verify as reference_verify
 from zkmargin.model import Market, Position, PriceSnapshot
+from zkmargin.pinning import InstalledKeys
+from zkmargin.settings import Settings
+from zkmargin.statements import lending
 from zkmargin.toolchain import Toolchain
 
 from .test_prove_verify import _proof_edits, _signal_edits, _vkey_edits
@@ -88,9 +88,11 @@ def test_off_curve_and_off_subgroup_points_are_named(bundles: list[Bundle]) -> N
     rng = random.Random(11)
     x, y = oc.normalize(_random_twist_point(rng))
     outside = [[str(c) for c in x.coeffs], [str(c) for c in y.coeffs], ["1", "0"]]
-    cases = {"proof.pi_a": ({**b.proof, "pi_a": ["1", "3", "1"]}, "is not on the BN254 curve"),
-             "proof.pi_b": ({**b.proof, "pi_b": outside}, "not in G2"),
-             "proof.pi_c": ({**b.proof, "pi_c": ["1", "3", "1"]}, "is not on the BN254 curve")}
+    cases = {
+        "proof.pi_a": ({**b.proof, "pi_a": ["1", "3", "1"]}, "is not on the BN254 curve"),
+        "proof.pi_b": ({**b.proof, "pi_b": outside}, "not in G2"),
+        "proof.pi_c": ({**b.proof, "pi_c": ["1", "3", "1"]}, "is not on the BN254 curve"),
+    }
     twisted = {**b.proof, "pi_b": [outside[0], [outside[1][1], outside[1][0]], ["1", "0"]]}
     for field, (proof, reason) in [*cases.items(), ("proof.pi_b", (twisted, "is not on the BN254 twist"))]:
         for engine in ("c", "python"):
@@ -128,7 +130,7 @@ def test_batch(bundles: list[Bundle], engine: str, threads: int | None) -> None:
     for i in range(len(items)):  # one bad proof anywhere spoils the batch
         pub = list(items[i][0])
         pub[13] = str(int(pub[13]) + 1)
-        bad = [*items[:i], (pub, items[i][1]), *items[i + 1:]]
+        bad = [*items[:i], (pub, items[i][1]), *items[i + 1 :]]
         assert not batch(bad)
         assert not batch(bad * 6)  # also when the batch is shared among threads
     swapped = [(items[0][0], items[1][1]), (items[1][0], items[0][1])]  # proofs exchanged
@@ -138,8 +140,9 @@ def test_batch(bundles: list[Bundle], engine: str, threads: int | None) -> None:
     assert e.value.field == "items[3].public_signals"
 
 
-def test_cli_verify_batch_names_the_bad_bundles(bundles: list[Bundle], keys: Callable[[str], CircuitKeys],
-                                                tmp_path: Path) -> None:
+def test_cli_verify_batch_names_the_bad_bundles(
+    bundles: list[Bundle], keys: Callable[[str], CircuitKeys], tmp_path: Path
+) -> None:
     paths = []
     for i, b in enumerate(bundles):
         paths.append(tmp_path / f"b{i}.json")

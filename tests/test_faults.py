@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from zkmargin.cli.main import cli
 from zkmargin import build, native, paths, ptau, registry
 from zkmargin.build import CircuitKeys
+from zkmargin.cli.main import cli
 from zkmargin.errors import LockTimeout
 from zkmargin.evm import RpcChain, RpcError
 from zkmargin.fsutil import file_lock
@@ -57,6 +57,7 @@ def _env(cache: Path, **extra: str) -> dict[str, str]:
 
 
 # --- JSON-RPC nodes that never answer ----------------------------------------------------------
+
 
 @contextmanager
 def _silent_socket() -> Iterator[str]:
@@ -163,8 +164,9 @@ _HOLD = (
 
 @contextmanager
 def _held_lock(path: Path, seconds: float) -> Iterator[subprocess.Popen[str]]:
-    p = subprocess.Popen([sys.executable, "-c", _HOLD, str(path), str(seconds)], env=_env(path.parent),
-                         stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(path), str(seconds)], env=_env(path.parent), stdout=subprocess.PIPE, text=True
+    )
     try:
         assert p.stdout is not None and p.stdout.readline().strip() == "held"
         yield p
@@ -238,8 +240,9 @@ def _wait_for(cond: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 @linux_only
-def test_killed_setup_leaves_no_process_and_no_staging_dir(keys: Callable[[str], CircuitKeys], tc: Toolchain,
-                                                            tmp_path: Path) -> None:
+def test_killed_setup_leaves_no_process_and_no_staging_dir(
+    keys: Callable[[str], CircuitKeys], tc: Toolchain, tmp_path: Path
+) -> None:
     cache = tmp_path / "cache"
     compiled = keys("liquidation_4").compiled.dir  # compiled already: the child goes straight to the setup
     dst = cache / "liquidation_4" / compiled.name
@@ -248,6 +251,7 @@ def test_killed_setup_leaves_no_process_and_no_staging_dir(keys: Callable[[str],
 
     # 1. SIGKILL the builder while `snarkjs groth16 setup` runs: the kernel takes the child with it
     a = subprocess.Popen([sys.executable, "-c", _SETUP], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
     def snarkjs_child() -> int | None:  # `snarkjs groth16 setup` (or the contribution after it)
         found = [pid for pid, cmd in _children(a.pid) if "snarkjs" in cmd]
         return found[0] if found and list(dst.glob(".setup-*.partial")) else None
@@ -264,10 +268,17 @@ def test_killed_setup_leaves_no_process_and_no_staging_dir(keys: Callable[[str],
     log = tmp_path / "build.log"
     with file_lock(dst.parent / f".{final.name}.lock"):
         with open(log, "w") as err:
-            b = subprocess.Popen([sys.executable, "-m", "zkmargin.cli.main", "build", "liquidation_4"], env=env,
-                                 stdout=subprocess.DEVNULL, stderr=err)
-        _wait_for(lambda: f"waiting for the build lock held by pid {os.getpid()}" in log.read_text(), 60,
-                  "the second build to report its wait")
+            b = subprocess.Popen(
+                [sys.executable, "-m", "zkmargin.cli.main", "build", "liquidation_4"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
+        _wait_for(
+            lambda: f"waiting for the build lock held by pid {os.getpid()}" in log.read_text(),
+            60,
+            "the second build to report its wait",
+        )
     assert b.wait(timeout=600) == 0, log.read_text()
     assert "Groth16 setup" in log.read_text() and "Traceback" not in log.read_text()
     assert not list(cache.rglob("*.partial"))
@@ -276,11 +287,14 @@ def test_killed_setup_leaves_no_process_and_no_staging_dir(keys: Callable[[str],
 
 # --- the first native compile is reported ----------------------------------------------------
 
+
 def _fake_cc(d: Path) -> Path:
     """Answers --version and writes something (not a library) to -o: the compile is what is tested."""
     cc = d / "fakecc"
-    cc.write_text('#!/bin/sh\nif [ "$1" = --version ]; then echo "fakecc 1.0"; exit 0; fi\nsleep 0.2\n'
-                  'while [ $# -gt 0 ]; do if [ "$1" = -o ]; then shift; echo not-elf > "$1"; fi; shift; done\n')
+    cc.write_text(
+        '#!/bin/sh\nif [ "$1" = --version ]; then echo "fakecc 1.0"; exit 0; fi\nsleep 0.2\n'
+        'while [ $# -gt 0 ]; do if [ "$1" = -o ]; then shift; echo not-elf > "$1"; fi; shift; done\n'
+    )
     cc.chmod(0o755)
     return cc
 
@@ -296,9 +310,15 @@ def test_native_compile_reports_progress(tmp_path: Path, monkeypatch: pytest.Mon
     assert native._library_path(again) == lib and again.labels == []  # built once
 
 
+@pytest.mark.node  # doctor checks the node toolchain before the compiler
 def test_first_doctor_is_not_silent(tmp_path: Path) -> None:
-    res = subprocess.run([sys.executable, "-m", "zkmargin.cli.main", "doctor"], capture_output=True, text=True, timeout=120,
-                         env=_env(tmp_path / "cache", CC=str(_fake_cc(tmp_path))))
+    res = subprocess.run(
+        [sys.executable, "-m", "zkmargin.cli.main", "doctor"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(tmp_path / "cache", CC=str(_fake_cc(tmp_path))),
+    )
     assert "compiling the native prover with fakecc ... done (" in res.stderr, res.stderr
     assert "Traceback" not in res.stderr
     assert "snarkjs" in res.stdout  # the fake library does not load: auto falls back
@@ -322,16 +342,20 @@ def _chmod_tree(root: Path, writable: bool) -> None:
     for d, dirs, files in os.walk(root):
         for p in [Path(d) / n for n in files] + [Path(d)]:
             mode = p.stat().st_mode
-            p.chmod((mode | stat.S_IWUSR | stat.S_IRUSR) if writable else
-                    (mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)) | stat.S_IRUSR)
+            p.chmod(
+                (mode | stat.S_IWUSR | stat.S_IRUSR)
+                if writable
+                else (mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)) | stat.S_IRUSR
+            )
 
 
 def test_read_only_cache(keys: Callable[[str], CircuitKeys], isolated_cache: Path, tmp_path: Path) -> None:
     k = keys("liquidation_4")
     native.available()  # the library too, when this machine can build it
     ro = tmp_path / "cache"
-    shutil.copytree(k.compiled.dir, ro / "liquidation_4" / k.compiled.dir.name,
-                    ignore=shutil.ignore_patterns("*.partial"))
+    shutil.copytree(
+        k.compiled.dir, ro / "liquidation_4" / k.compiled.dir.name, ignore=shutil.ignore_patterns("*.partial")
+    )
     for extra in ("native", "solidity"):
         if (isolated_cache / extra).is_dir():
             shutil.copytree(isolated_cache / extra, ro / extra, ignore=shutil.ignore_patterns("*.partial", "*.lock"))
@@ -340,17 +364,32 @@ def test_read_only_cache(keys: Callable[[str], CircuitKeys], isolated_cache: Pat
     env = _env(ro)
 
     def zk(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(_unprivileged([sys.executable, "-m", "zkmargin.cli.main", *args]), env=env, cwd=out,
-                              capture_output=True, text=True, timeout=600)
+        return subprocess.run(
+            _unprivileged([sys.executable, "-m", "zkmargin.cli.main", *args]),
+            env=env,
+            cwd=out,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
 
     _chmod_tree(ro, writable=False)
     try:
-        probe = subprocess.run(_unprivileged([sys.executable, "-c", f"open({str(ro / 'probe')!r}, 'w')"]),
-                               capture_output=True, text=True)
+        probe = subprocess.run(
+            _unprivileged([sys.executable, "-c", f"open({str(ro / 'probe')!r}, 'w')"]), capture_output=True, text=True
+        )
         assert probe.returncode != 0 and "Permission" in probe.stderr  # the child really cannot write there
         # complete artifacts: proving and verifying (also on the EVM: solidity/ not written) just work
-        res = zk("prove", str(FIX / "position-liquidatable.json"), "--market", str(FIX / "market.json"),
-                 "--prices", str(FIX / "prices.json"), "-o", str(out / "b.json"))
+        res = zk(
+            "prove",
+            str(FIX / "position-liquidatable.json"),
+            "--market",
+            str(FIX / "market.json"),
+            "--prices",
+            str(FIX / "prices.json"),
+            "-o",
+            str(out / "b.json"),
+        )
         assert res.returncode == 0, res.stderr
         for args in (["verify", str(out / "b.json")], ["verify", str(out / "b.json"), "--onchain"]):
             res = zk(*args)

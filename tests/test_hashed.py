@@ -10,22 +10,23 @@ from eth_utils.crypto import keccak
 
 from zkmargin import api, solidity
 from zkmargin.aave_math import RAY
-from zkmargin.settings import Settings
-from zkmargin.statements import lending
-from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.evm import InProcessChain
 from zkmargin.groth16 import verify as reference_verify
 from zkmargin.model import Market, Position, PriceSnapshot
+from zkmargin.pinning import InstalledKeys
 from zkmargin.poseidon import poseidon
+from zkmargin.settings import Settings
 from zkmargin.snarkjs_verify import verify as snarkjs_verify
+from zkmargin.statements import lending
 from zkmargin.statements.lending import indexes_hash, liquidation_hashed_inputs, prices_hash
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import WitnessCalculator
 
 
-def test_hashed_proof_and_gas(keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position,
-                              market: Market, prices: PriceSnapshot) -> None:
+def test_hashed_proof_and_gas(
+    keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market, prices: PriceSnapshot
+) -> None:
     keys("liquidation_hashed_4")
     b = lending.prove_liquidation_hashed(liquidatable, market, prices, settings=Settings(toolchain=tc))
     claim = api.decode_claim(b)
@@ -44,8 +45,9 @@ def test_hashed_proof_and_gas(keys: Callable[[str], CircuitKeys], tc: Toolchain,
     assert api.measure_gas(b).total < api.measure_gas(plain).total - 50_000
 
 
-def test_circuit_binds_every_price(keys: Callable[[str], CircuitKeys], liquidatable: Position, market: Market,
-                                   prices: PriceSnapshot) -> None:
+def test_circuit_binds_every_price(
+    keys: Callable[[str], CircuitKeys], liquidatable: Position, market: Market, prices: PriceSnapshot
+) -> None:
     calc = WitnessCalculator(keys("liquidation_hashed_4").compiled.wasm)
     inputs = liquidation_hashed_inputs(liquidatable, market, prices, 10**18).inputs
     calc.calculate(inputs)
@@ -75,4 +77,4 @@ def test_prices_hash_is_computable_on_chain(tc: Toolchain) -> None:
     li = [10**27 + 10**24 * i for i in range(8)]
     bi = [10**27 + 7 * 10**24 * i for i in range(8)]
     v = li + bi
-    assert onchain(c4, [onchain(c4, v[k:k + 4]) for k in range(0, 16, 4)]) == indexes_hash(li, bi)
+    assert onchain(c4, [onchain(c4, v[k : k + 4]) for k in range(0, 16, 4)]) == indexes_hash(li, bi)

@@ -22,9 +22,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from zkmargin.cli.main import cli
-from zkmargin import api, build, paths, perp, registry, scan
+from zkmargin import api, build, perp, registry, scan
 from zkmargin.bundle import Bundle, bundle_from_json, decode_claim, load_bundle, vkey_hash
+from zkmargin.cli.main import cli
 from zkmargin.errors import InputError
 from zkmargin.limits import MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_NUMBER_CHARS
 from zkmargin.loaders import (
@@ -45,31 +45,73 @@ MARKET = load_market(FIX / "market.json")
 PERP_MARKETS = perp.load_markets(FIX / "perp-markets.json")
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**300), max_value=2**300),
-    st.floats(allow_nan=False), st.text(max_size=20),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**300), max_value=2**300),
+    st.floats(allow_nan=False),
+    st.text(max_size=20),
     st.sampled_from(["0", "-1", "1.5", "0x10", "1e30", str(2**128), "WETH", "USDC", "\u202e", "\x00"]),
 )
 json_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["collateral", "debt", "salt", "WETH", "USDC", "price", "prices", "assets",
-                                       "symbol", "decimals", "liquidationThreshold", "liquidationBonus", "version",
-                                       "positions", "size", "entryPrice", "entryFunding", "format", "proof",
-                                       "quantums", "usdc", "fundingIndex", "atomicResolution", "priceExponent",
-                                       "rules", "eModeCategories", "collateralBitmap", "eModeCategory",
-                                       "useAsCollateral", "balances", "liquidityIndex", "variableBorrowIndex",
-                                       "public_signals", "circuit", "statement", "x"]) | st.text(max_size=8),
-                      children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "collateral",
+                    "debt",
+                    "salt",
+                    "WETH",
+                    "USDC",
+                    "price",
+                    "prices",
+                    "assets",
+                    "symbol",
+                    "decimals",
+                    "liquidationThreshold",
+                    "liquidationBonus",
+                    "version",
+                    "positions",
+                    "size",
+                    "entryPrice",
+                    "entryFunding",
+                    "format",
+                    "proof",
+                    "public_signals",
+                    "circuit",
+                    "statement",
+                    "x",
+                    "quantums",
+                    "usdc",
+                    "fundingIndex",
+                    "atomicResolution",
+                    "priceExponent",
+                    "rules",
+                    "eModeCategories",
+                    "collateralBitmap",
+                    "eModeCategory",
+                    "useAsCollateral",
+                    "balances",
+                    "liquidityIndex",
+                    "variableBorrowIndex",
+                ]
+            )
+            | st.text(max_size=8),
+            children,
+            max_size=5,
+        )
+    ),
     max_leaves=25,
 )
 
 
 def _mutations(doc: Any) -> st.SearchStrategy[Any]:
     """A real document with one value replaced somewhere: closer to plausible attacks."""
-    paths: list[list[Any]] = []
+    found: list[list[Any]] = []
 
     def walk(v: Any, path: list[Any]) -> None:
-        paths.append(path)
+        found.append(path)
         if isinstance(v, dict):
             for k, x in v.items():
                 walk(x, [*path, k])
@@ -89,19 +131,28 @@ def _mutations(doc: Any) -> st.SearchStrategy[Any]:
         cur[path[-1]] = value
         return out
 
-    return st.builds(apply, st.sampled_from(paths), json_values)
+    return st.builds(apply, st.sampled_from(found), json_values)
 
 
 def _parsers() -> list[tuple[str, Any, Any]]:
     return [
         ("market", market_from_json, json.loads((FIX / "market.json").read_text())),
         ("prices", lambda d: prices_from_json(d, MARKET), json.loads((FIX / "prices.json").read_text())),
-        ("position", lambda d: position_from_json(d, MARKET),
-         json.loads((FIX / "position-liquidatable.json").read_text())),
-        ("perp account", lambda d: perp.account_from_json(d, PERP_MARKETS),
-         json.loads((FIX / "perp-account-healthy.json").read_text())),
-        ("perp prices", lambda d: perp.quotes_from_json(d, PERP_MARKETS),
-         json.loads((FIX / "perp-prices.json").read_text())),
+        (
+            "position",
+            lambda d: position_from_json(d, MARKET),
+            json.loads((FIX / "position-liquidatable.json").read_text()),
+        ),
+        (
+            "perp account",
+            lambda d: perp.account_from_json(d, PERP_MARKETS),
+            json.loads((FIX / "perp-account-healthy.json").read_text()),
+        ),
+        (
+            "perp prices",
+            lambda d: perp.quotes_from_json(d, PERP_MARKETS),
+            json.loads((FIX / "perp-prices.json").read_text()),
+        ),
     ]
 
 
@@ -125,9 +176,18 @@ def test_loaders_raise_only_input_errors(data: st.DataObject) -> None:
 def test_bundle_parser_raises_only_input_errors(value: Any) -> None:
     _only_input_errors(bundle_from_json, value)
     if isinstance(value, dict):
-        _only_input_errors(bundle_from_json, {"format": "zkmargin.bundle/1", "statement": "liquidation",
-                                              "circuit": "liquidation_4", "proof": {}, "verification_key": {},
-                                              "vkey_sha256": "", **value})
+        _only_input_errors(
+            bundle_from_json,
+            {
+                "format": "zkmargin.bundle/1",
+                "statement": "liquidation",
+                "circuit": "liquidation_4",
+                "proof": {},
+                "verification_key": {},
+                "vkey_sha256": "",
+                **value,
+            },
+        )
 
 
 @settings(max_examples=150, deadline=None)
@@ -145,8 +205,21 @@ def test_cli_exit_2_and_no_file(tmp_path: Path, value: Any) -> None:
     pos = tmp_path / "pos.json"
     pos.write_text(json.dumps(value))
     out = tmp_path / "bundle.json"
-    res = CliRunner().invoke(cli, ["prove", str(pos), "--market", str(FIX / "market.json"), "--prices",
-                                   str(FIX / "prices.json"), "-o", str(out), "--threshold", "0.0001"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "prove",
+            str(pos),
+            "--market",
+            str(FIX / "market.json"),
+            "--prices",
+            str(FIX / "prices.json"),
+            "-o",
+            str(out),
+            "--threshold",
+            "0.0001",
+        ],
+    )
     if res.exit_code != 0:  # most mutations are invalid; a valid one may still be healthy (exit 1)
         assert res.exit_code in (1, 2), res.output
         assert "Traceback" not in res.output
@@ -168,18 +241,42 @@ def test_unicode_digits_are_not_numbers() -> None:
 # --- the classes of issue 11, for every file a user hands zkmargin ---------------------------
 
 # the generators: well-formed points (the bundle is parsed strictly when it is loaded)
-_G2 = [["10857046999023057135944570762232829481370756359578518086990519993285655852781", "11559732032986387107991004021392285783925812861821192530917403151452391805634"], ["8495653923123431417604973247489272438418190587263600148770280649306958101930", "4082367875863433681332203403145435568316851327593401208105741076214120093531"], ["1", "0"]]
+_G2 = [
+    [
+        "10857046999023057135944570762232829481370756359578518086990519993285655852781",
+        "11559732032986387107991004021392285783925812861821192530917403151452391805634",
+    ],
+    [
+        "8495653923123431417604973247489272438418190587263600148770280649306958101930",
+        "4082367875863433681332203403145435568316851327593401208105741076214120093531",
+    ],
+    ["1", "0"],
+]
 N_PUB = len(registry.get("liquidation_4").public_signal_names())
-_VKEY = {"protocol": "groth16", "curve": "bn128", "nPublic": N_PUB, "vk_alpha_1": ["1", "2", "1"],
-         "vk_beta_2": _G2, "vk_gamma_2": _G2, "vk_delta_2": _G2, "vk_alphabeta_12": [[["1", "2"]] * 3] * 2,
-         "IC": [["1", "2", "1"]] * (N_PUB + 1)}
+_VKEY = {
+    "protocol": "groth16",
+    "curve": "bn128",
+    "nPublic": N_PUB,
+    "vk_alpha_1": ["1", "2", "1"],
+    "vk_beta_2": _G2,
+    "vk_gamma_2": _G2,
+    "vk_delta_2": _G2,
+    "vk_alphabeta_12": [[["1", "2"]] * 3] * 2,
+    "IC": [["1", "2", "1"]] * (N_PUB + 1),
+}
 # A well-formed bundle (its proof is not valid: nothing here verifies one). The pinned key and
 # the manifest below never match it, so verify_bundle answers without any pairing.
-SYNTH_BUNDLE = {"format": "zkmargin.bundle/1", "statement": "liquidation", "circuit": "liquidation_4",
-                "public_signals": [str(i) for i in range(N_PUB)],
-                "proof": {"pi_a": ["1", "2", "1"], "pi_b": _G2,
-                          "pi_c": ["1", "2", "1"], "protocol": "groth16", "curve": "bn128"},
-                "verification_key": _VKEY, "vkey_sha256": vkey_hash(_VKEY), "setup": {}, "context": {}}
+SYNTH_BUNDLE = {
+    "format": "zkmargin.bundle/1",
+    "statement": "liquidation",
+    "circuit": "liquidation_4",
+    "public_signals": [str(i) for i in range(N_PUB)],
+    "proof": {"pi_a": ["1", "2", "1"], "pi_b": _G2, "pi_c": ["1", "2", "1"], "protocol": "groth16", "curve": "bn128"},
+    "verification_key": _VKEY,
+    "vkey_sha256": vkey_hash(_VKEY),
+    "setup": {},
+    "context": {},
+}
 BUNDLE = bundle_from_json(SYNTH_BUNDLE)
 ONE = json.loads((FIX / "position-liquidatable.json").read_text())
 
@@ -207,14 +304,21 @@ LOADERS: list[tuple[str, str, Any, Callable[[Path], Any]]] = [
     ("position", "position", ONE, lambda p: load_position(p, MARKET)),
     ("perp markets", "perp markets", _fixture("perp-markets.json"), perp.load_markets),
     ("perp prices", "perp prices", _fixture("perp-prices.json"), lambda p: perp.load_quotes(p, PERP_MARKETS)),
-    ("perp account", "perp account", _fixture("perp-account-healthy.json"),
-     lambda p: perp.load_account(p, PERP_MARKETS)),
+    (
+        "perp account",
+        "perp account",
+        _fixture("perp-account-healthy.json"),
+        lambda p: perp.load_account(p, PERP_MARKETS),
+    ),
     ("bundle", "bundle", SYNTH_BUNDLE, lambda p: _use_bundle(load_bundle(p))),
     ("vkey", "vkey", {**_VKEY, "nPublic": N_PUB + 1}, lambda p: api.verify_bundle(BUNDLE, vkey=p)),
-    ("manifest", "manifest", {"format": build.MANIFEST_FORMAT, "circuit": "liquidation_4", "vkey_sha256": "0" * 64},
-     lambda p: api.verify_bundle(BUNDLE, manifest=p)),
-    ("scan positions file", "positions", {"positions": {"alice": ONE, "bob": ONE}},
-     lambda p: scan._sources(p, MARKET)),
+    (
+        "manifest",
+        "manifest",
+        {"format": build.MANIFEST_FORMAT, "circuit": "liquidation_4", "vkey_sha256": "0" * 64},
+        lambda p: api.verify_bundle(BUNDLE, manifest=p),
+    ),
+    ("scan positions file", "positions", {"positions": {"alice": ONE, "bob": ONE}}, lambda p: scan._sources(p, MARKET)),
 ]
 LOADER_IDS = [name for name, *_ in LOADERS]
 HOLE = "\u0000hole\u0000"
@@ -225,7 +329,7 @@ def _paths(doc: Any) -> list[list[Any]]:
 
     def walk(v: Any, path: list[Any]) -> None:
         out.append(path)
-        for k, x in (v.items() if isinstance(v, dict) else enumerate(v) if isinstance(v, list) else ()):
+        for k, x in v.items() if isinstance(v, dict) else enumerate(v) if isinstance(v, list) else ():
             walk(x, [*path, k])
 
     walk(doc, [])
@@ -276,15 +380,27 @@ def _value_or_input_error(load: Callable[[Path], Any], text: str) -> InputError 
     return None
 
 
-DEPTHS = st.sampled_from([0, 1, MAX_JSON_DEPTH - 3, MAX_JSON_DEPTH - 2, MAX_JSON_DEPTH - 1, MAX_JSON_DEPTH,
-                          MAX_JSON_DEPTH + 1, 1000, 100_000])
+DEPTHS = st.sampled_from(
+    [
+        0,
+        1,
+        MAX_JSON_DEPTH - 3,
+        MAX_JSON_DEPTH - 2,
+        MAX_JSON_DEPTH - 1,
+        MAX_JSON_DEPTH,
+        MAX_JSON_DEPTH + 1,
+        1000,
+        100_000,
+    ]
+)
 
 
 @pytest.mark.parametrize(("name", "what", "doc", "load"), LOADERS, ids=LOADER_IDS)
 @settings(max_examples=25, deadline=None)
 @given(data=st.data(), extra=DEPTHS, objects=st.booleans())
-def test_nesting_depth(name: str, what: str, doc: Any, load: Callable[[Path], Any], data: st.DataObject,
-                       extra: int, objects: bool) -> None:
+def test_nesting_depth(
+    name: str, what: str, doc: Any, load: Callable[[Path], Any], data: st.DataObject, extra: int, objects: bool
+) -> None:
     path = data.draw(st.sampled_from(_paths(doc)))
     text, old = _with_hole(doc, path)
     inner = json.dumps(old)
@@ -297,15 +413,24 @@ def test_nesting_depth(name: str, what: str, doc: Any, load: Callable[[Path], An
         assert err is None or "nested" not in str(err)
 
 
-LENGTHS = st.sampled_from([1, MAX_NUMBER_CHARS - 1, MAX_NUMBER_CHARS, MAX_NUMBER_CHARS + 1, 4299, 4300, 4301,
-                           20_000]) | st.integers(min_value=1, max_value=2 * MAX_NUMBER_CHARS)
+LENGTHS = st.sampled_from(
+    [1, MAX_NUMBER_CHARS - 1, MAX_NUMBER_CHARS, MAX_NUMBER_CHARS + 1, 4299, 4300, 4301, 20_000]
+) | st.integers(min_value=1, max_value=2 * MAX_NUMBER_CHARS)
 
 
 @pytest.mark.parametrize(("name", "what", "doc", "load"), LOADERS, ids=LOADER_IDS)
 @settings(max_examples=30, deadline=None)
 @given(data=st.data(), digits=LENGTHS, as_string=st.booleans(), negative=st.booleans())
-def test_integer_length(name: str, what: str, doc: Any, load: Callable[[Path], Any], data: st.DataObject,
-                        digits: int, as_string: bool, negative: bool) -> None:
+def test_integer_length(
+    name: str,
+    what: str,
+    doc: Any,
+    load: Callable[[Path], Any],
+    data: st.DataObject,
+    digits: int,
+    as_string: bool,
+    negative: bool,
+) -> None:
     path = data.draw(st.sampled_from(_paths(doc)))
     text, _ = _with_hole(doc, path)
     number = ("-" if negative else "") + "9" * digits
@@ -319,8 +444,11 @@ def test_integer_length(name: str, what: str, doc: Any, load: Callable[[Path], A
 SIZES = st.sampled_from([MAX_JSON_BYTES - 1, MAX_JSON_BYTES, MAX_JSON_BYTES + 1, 2 * MAX_JSON_BYTES])
 
 
-@pytest.mark.parametrize(("name", "what", "doc", "load"), [x for x in LOADERS if x[1] != "positions"],
-                         ids=[i for i in LOADER_IDS if i != "scan positions file"])
+@pytest.mark.parametrize(
+    ("name", "what", "doc", "load"),
+    [x for x in LOADERS if x[1] != "positions"],
+    ids=[i for i in LOADER_IDS if i != "scan positions file"],
+)
 @settings(max_examples=4, deadline=None)
 @given(size=SIZES)
 def test_file_size(name: str, what: str, doc: Any, load: Callable[[Path], Any], size: int) -> None:
@@ -338,8 +466,9 @@ def test_scan_positions_file_has_a_larger_size_limit(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("content", [b"\xff\xfe\x00garbage", b"\x00" * 100, bytes(range(256)), b"\xef\xbb\xbf{}", b""])
 @pytest.mark.parametrize(("name", "what", "doc", "load"), LOADERS, ids=LOADER_IDS)
-def test_binary_garbage(name: str, what: str, doc: Any, load: Callable[[Path], Any], content: bytes,
-                        tmp_path: Path) -> None:
+def test_binary_garbage(
+    name: str, what: str, doc: Any, load: Callable[[Path], Any], content: bytes, tmp_path: Path
+) -> None:
     p = tmp_path / "input.json"
     p.write_bytes(content)
     with pytest.raises(InputError) as e:
@@ -361,8 +490,9 @@ def test_not_a_regular_file(name: str, what: str, doc: Any, load: Callable[[Path
         assert e.value.field == what
 
 
-@pytest.mark.parametrize("text", ["1e999999999", "-1e999999999", "1e-999999999", "9" * 5000, "0." + "0" * 5000 + "1",
-                                  "1." + "0" * 5000])
+@pytest.mark.parametrize(
+    "text", ["1e999999999", "-1e999999999", "1e-999999999", "9" * 5000, "0." + "0" * 5000 + "1", "1." + "0" * 5000]
+)
 def test_threshold_text_never_overflows(text: str) -> None:
     try:
         assert parse_threshold(text) == 10**18  # only "1.000...0" is a threshold here
@@ -386,10 +516,17 @@ def test_a_float_anywhere_in_a_bundle_is_named() -> None:
 
 # --- the crash itself, through the CLI, in a separate process --------------------------------
 
+
 def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run([sys.executable, "-m", "zkmargin.cli.main", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "zkmargin.cli.main", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _hostile_cli_cases(bad: Path, good_bundle: Path, out: Path) -> list[list[str]]:
@@ -429,8 +566,11 @@ for args in json.loads(sys.argv[1]):
 print(json.dumps(out))
 """
 
-HOSTILE = {"deep": "[" * 100_000, "deep-objects": '{"a":' * 100_000,
-           "huge-integer": '{"collateral": {"WETH": ' + "9" * 5000 + '}, "debt": {}, "salt": "1"}'}
+HOSTILE = {
+    "deep": "[" * 100_000,
+    "deep-objects": '{"a":' * 100_000,
+    "huge-integer": '{"collateral": {"WETH": ' + "9" * 5000 + '}, "debt": {}, "salt": "1"}',
+}
 
 
 @pytest.mark.parametrize("kind", list(HOSTILE))
@@ -440,15 +580,22 @@ def test_cli_exit_2_without_traceback_in_a_real_process(tmp_path: Path, kind: st
     good = tmp_path / "bundle.json"
     good.write_text(json.dumps(SYNTH_BUNDLE))
     # the console entry point itself, as a user runs it
-    res = _cli(["health", str(bad), "--market", str(FIX / "market.json"), "--prices", str(FIX / "prices.json")],
-               tmp_path)
+    res = _cli(
+        ["health", str(bad), "--market", str(FIX / "market.json"), "--prices", str(FIX / "prices.json")], tmp_path
+    )
     assert res.returncode == 2, res.stderr[-2000:]  # 139 was the SIGSEGV
     assert "Traceback" not in res.stderr and "bad.json" in res.stderr
     # then every command that reads a file, each file in turn
     cases = _hostile_cli_cases(bad, good, tmp_path)
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    child = subprocess.run([sys.executable, "-c", _DRIVER, json.dumps(cases)], cwd=tmp_path, env=env,
-                           capture_output=True, text=True, timeout=600)
+    child = subprocess.run(
+        [sys.executable, "-c", _DRIVER, json.dumps(cases)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert child.returncode == 0, (child.returncode, child.stderr[-2000:])
     for r in json.loads(child.stdout):
         assert r["code"] == 2 and r["exception"] is None, r

@@ -21,11 +21,22 @@ def _load(name: str) -> Any:
     return json.loads((FIX / name).read_text())
 
 
-def _run_prove(runner: CliRunner, tmp: Path, *, position: Any = None, market: Any = None, prices: Any = None,
-               threshold: str = "1.0", raw: dict[str, str] | None = None) -> tuple[int, str, Path]:
+def _run_prove(
+    runner: CliRunner,
+    tmp: Path,
+    *,
+    position: Any = None,
+    market: Any = None,
+    prices: Any = None,
+    threshold: str = "1.0",
+    raw: dict[str, str] | None = None,
+) -> tuple[int, str, Path]:
     files = {}
-    for name, obj, default in (("position", position, "position-liquidatable.json"),
-                               ("market", market, "market.json"), ("prices", prices, "prices.json")):
+    for name, obj, default in (
+        ("position", position, "position-liquidatable.json"),
+        ("market", market, "market.json"),
+        ("prices", prices, "prices.json"),
+    ):
         p = tmp / f"{name}.json"
         if raw and name in raw:
             p.write_text(raw[name])
@@ -33,8 +44,21 @@ def _run_prove(runner: CliRunner, tmp: Path, *, position: Any = None, market: An
             p.write_text(json.dumps(obj if obj is not None else _load(default)))
         files[name] = p
     out = tmp / "bundle.json"
-    res = runner.invoke(cli, ["prove", str(files["position"]), "--market", str(files["market"]),
-                              "--prices", str(files["prices"]), "--threshold", threshold, "-o", str(out)])
+    res = runner.invoke(
+        cli,
+        [
+            "prove",
+            str(files["position"]),
+            "--market",
+            str(files["market"]),
+            "--prices",
+            str(files["prices"]),
+            "--threshold",
+            threshold,
+            "-o",
+            str(out),
+        ],
+    )
     return res.exit_code, res.output, out
 
 
@@ -91,7 +115,12 @@ CASES = [
     ("market", ["eModeCategories", 0, "isolated"], True, "eModeCategories[0].isolated"),
     ("prices", ["prices", "WETH", "liquidityIndex"], str(10**27 - 1), "prices.WETH.liquidityIndex"),
     ("prices", ["prices", "WETH", "variableBorrowIndex"], str(10**27 + 2**100), "prices.WETH.variableBorrowIndex"),
-    ("prices", ["prices", "USDC", "variableBorrowIndex"], str(10**27 + 1), "prices.USDC.variableBorrowIndex"),  # actual amounts
+    (
+        "prices",
+        ["prices", "USDC", "variableBorrowIndex"],
+        str(10**27 + 1),
+        "prices.USDC.variableBorrowIndex",
+    ),  # actual amounts
     ("position", ["balances"], "aTokens", "balances"),
     ("position", ["useAsCollateral"], ["WETH", "DOGE"], "useAsCollateral[1]"),
     ("position", ["useAsCollateral"], ["WETH", "WETH"], "useAsCollateral"),
@@ -113,13 +142,16 @@ def test_bad_input_exit_2_names_field_and_writes_nothing(
     assert list(tmp_path.glob("*bundle*")) == []
 
 
-@pytest.mark.parametrize(("text", "field"), [
-    ("{", "position"),
-    ('{"collateral": {}, "collateral": {}, "debt": {}, "salt": "1"}', "collateral"),
-    ('{"collateral": {"WETH": NaN}, "debt": {}, "salt": "1"}', "position"),
-    ("[]", "<root>"),
-    ('{"collateral": {}, "debt": {}, "salt": "1", "extra": 1}', "extra"),
-])
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("{", "position"),
+        ('{"collateral": {}, "collateral": {}, "debt": {}, "salt": "1"}', "collateral"),
+        ('{"collateral": {"WETH": NaN}, "debt": {}, "salt": "1"}', "position"),
+        ("[]", "<root>"),
+        ('{"collateral": {}, "debt": {}, "salt": "1", "extra": 1}', "extra"),
+    ],
+)
 def test_malformed_json(runner: CliRunner, tmp_path: Path, text: str, field: str) -> None:
     code, output, out = _run_prove(runner, tmp_path, raw={"position": text})
     assert code == 2, output
@@ -164,8 +196,18 @@ def test_v37_has_no_isolation_mode(runner: CliRunner, tmp_path: Path) -> None:
 def test_scaled_position_with_indexes_proves(runner: CliRunner, tmp_path: Path) -> None:
     """The scaled fixture (eMode, flags) at indexes above 1 ray: liquidatable, and its health
     factor differs from the same numbers read as actual amounts at 1 ray."""
-    res = runner.invoke(cli, ["health", str(FIX / "position-scaled.json"), "--market", str(FIX / "market.json"),
-                              "--prices", str(FIX / "prices-indexed.json"), "--json"])
+    res = runner.invoke(
+        cli,
+        [
+            "health",
+            str(FIX / "position-scaled.json"),
+            "--market",
+            str(FIX / "market.json"),
+            "--prices",
+            str(FIX / "prices-indexed.json"),
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["health_factor_decimal"] == "0.99142725505929965"
     assert json.loads(res.stdout)["rules"] == "aave-v3.6"

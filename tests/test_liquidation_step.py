@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -30,8 +30,13 @@ MARKET = Market("m", (WETH, USDC, WBTC))
 
 
 def prices(weth: int = 2500) -> PriceSnapshot:
-    return PriceSnapshot({"WETH": PricePoint(weth * 10**8, 1, 1), "USDC": PricePoint(10**8, 1, 1),
-                          "WBTC": PricePoint(60000 * 10**8, 1, 1)})
+    return PriceSnapshot(
+        {
+            "WETH": PricePoint(weth * 10**8, 1, 1),
+            "USDC": PricePoint(10**8, 1, 1),
+            "WBTC": PricePoint(60000 * 10**8, 1, 1),
+        }
+    )
 
 
 STEP = "liquidation_step_4_v36"  # the default rules, aave-v3.6
@@ -42,12 +47,21 @@ def calc(keys: Callable[[str], CircuitKeys]) -> WitnessCalculator:
     return WitnessCalculator(keys(STEP).compiled.wasm)
 
 
-def _inputs_for(position: Position, outcome: liquidation_step.LiquidationOutcome, base: dict[str, InputValue],
-                market: Market = MARKET) -> dict[str, InputValue]:
+def _inputs_for(
+    position: Position,
+    outcome: liquidation_step.LiquidationOutcome,
+    base: dict[str, InputValue],
+    market: Market = MARKET,
+) -> dict[str, InputValue]:
     """Inputs claiming `outcome` (possibly forged), with a new commitment consistent with it."""
-    return {**base, "debtRepaid": outcome.debt_repaid, "collateralToLiquidator": outcome.collateral_to_liquidator,
-            "protocolFeeAmount": outcome.protocol_fee, "deficit": [*outcome.deficit, 0][:4],
-            "newCommitment": commitment(outcome.new_position, market, 4)}
+    return {
+        **base,
+        "debtRepaid": outcome.debt_repaid,
+        "collateralToLiquidator": outcome.collateral_to_liquidator,
+        "protocolFeeAmount": outcome.protocol_fee,
+        "deficit": [*outcome.deficit, 0][:4],
+        "newCommitment": commitment(outcome.new_position, market, 4),
+    }
 
 
 def test_domain_worked_example() -> None:
@@ -64,7 +78,9 @@ def test_domain_worked_example() -> None:
 def test_step_proves_and_verifies(keys: Callable[[str], CircuitKeys], tc: Toolchain) -> None:
     keys(STEP)
     pos = Position({"WETH": 10 * 10**18, "USDC": 5000 * 10**6}, {"USDC": 25000 * 10**6}, 11)
-    bundle, after = step.prove_liquidation_step(pos, MARKET, prices(), "WETH", "USDC", 7500 * 10**6, settings=Settings(toolchain=tc))
+    bundle, after = step.prove_liquidation_step(
+        pos, MARKET, prices(), "WETH", "USDC", 7500 * 10**6, settings=Settings(toolchain=tc)
+    )
     claim = api.decode_claim(bundle, MARKET.symbols)
     assert claim.signals["newCommitment"] == commitment(after, MARKET, 4)  # model's new commitment = circuit's
     assert claim.signals["oldCommitment"] == commitment(pos, MARKET, 4)
@@ -72,8 +88,17 @@ def test_step_proves_and_verifies(keys: Callable[[str], CircuitKeys], tc: Toolch
     for backend in ("fast", "snarkjs", "evm"):
         assert api.verify_bundle(bundle, keys=InstalledKeys(), verifier=backend, settings=Settings(toolchain=tc)).valid  # type: ignore[arg-type]
     names = keys(STEP).compiled.public_signals
-    for field in ("debtRepaid", "collateralToLiquidator", "protocolFeeAmount", "newCommitment", "deficit[1]",
-                  "rulesVersion", "liquidityIndex[0]", "borrowIndex[1]", "receiveAToken"):
+    for field in (
+        "debtRepaid",
+        "collateralToLiquidator",
+        "protocolFeeAmount",
+        "newCommitment",
+        "deficit[1]",
+        "rulesVersion",
+        "liquidityIndex[0]",
+        "borrowIndex[1]",
+        "receiveAToken",
+    ):
         pub = list(bundle.public_signals)
         pub[names.index(field)] = str(int(pub[names.index(field)]) + 1)
         assert not native_verify(bundle.vkey, pub, bundle.proof).valid
@@ -86,9 +111,13 @@ def test_seizing_one_unit_more_fails(calc: WitnessCalculator) -> None:
     calc.calculate(base)
     new_coll = dict(o.new_position.collateral)
     new_coll["WETH"] -= 1
-    greedy = liquidation_step.LiquidationOutcome(**{
-        **o.__dict__, "collateral_to_liquidator": o.collateral_to_liquidator + 1,
-        "new_position": Position(new_coll, o.new_position.debt, 5)})
+    greedy = liquidation_step.LiquidationOutcome(
+        **{
+            **o.__dict__,
+            "collateral_to_liquidator": o.collateral_to_liquidator + 1,
+            "new_position": Position(new_coll, o.new_position.debt, 5),
+        }
+    )
     with pytest.raises(WitnessError):
         calc.calculate(_inputs_for(pos, greedy, base))
     # and claiming one unit more without taking it from the position fails as well
@@ -142,9 +171,15 @@ def test_collateral_runs_out_and_deficit(calc: WitnessCalculator) -> None:
     assert o.new_position.debt == {"USDC": 0, "WBTC": 0}  # bad debt burned
     _, inputs, _ = step_inputs(pos, MARKET, prices(), "WETH", "USDC", 2**128 - 1, 5)
     calc.calculate(inputs)
-    forged = liquidation_step.LiquidationOutcome(**{
-        **o.__dict__, "deficit": (0, 0, 0),
-        "new_position": Position(o.new_position.collateral, {"USDC": 5000 * 10**6 - o.debt_repaid, "WBTC": 10**6}, 5)})
+    forged = liquidation_step.LiquidationOutcome(
+        **{
+            **o.__dict__,
+            "deficit": (0, 0, 0),
+            "new_position": Position(
+                o.new_position.collateral, {"USDC": 5000 * 10**6 - o.debt_repaid, "WBTC": 10**6}, 5
+            ),
+        }
+    )
     with pytest.raises(WitnessError):
         calc.calculate(_inputs_for(pos, forged, inputs))
 
@@ -189,6 +224,7 @@ def calcs(tc: Toolchain) -> Callable[[Rules], WitnessCalculator]:
     return get
 
 
+@pytest.mark.slow  # the calcs fixture compiles the step circuits
 @pytest.mark.parametrize("rules", RULES)
 def test_model_equals_circuit_on_random_liquidations(calcs: Callable[[Rules], WitnessCalculator], rules: Rules) -> None:
     """Random markets (an LT-0 or eMode-covered asset, fees), scaled balances at random indexes,
@@ -200,22 +236,40 @@ def test_model_equals_circuit_on_random_liquidations(calcs: Callable[[Rules], Wi
     while accepted < 12 and attempts < 3000:
         attempts += 1
         lt_x = rng.choice([0, 7000, 9000])
-        assets = (WETH, USDC, Asset("X", rng.choice([0, 6, 8, 18]), lt_x, 0 if lt_x == 0 else rng.choice([10100, 10500]),
-                                    0 if lt_x == 0 else rng.choice([0, 1000, 10000])))
+        assets = (
+            WETH,
+            USDC,
+            Asset(
+                "X",
+                rng.choice([0, 6, 8, 18]),
+                lt_x,
+                0 if lt_x == 0 else rng.choice([10100, 10500]),
+                0 if lt_x == 0 else rng.choice([0, 1000, 10000]),
+            ),
+        )
         cats = (EModeCategory(1, 9300, 10200, rng.choice([0b010, 0b110, 0b101])),)
         mkt = Market("r", assets, rules, cats)
 
         def idx() -> int:
             return rng.choice([RAY, RAY + rng.randrange(10**26), rng.randrange(RAY, 3 * RAY)])
 
-        px = PriceSnapshot({"WETH": PricePoint(rng.randrange(100, 5000) * 10**8, 1, 1, idx(), idx()),
-                            "USDC": PricePoint(10**8 + rng.randrange(-10**6, 10**6), 1, 1, idx(), idx()),
-                            "X": PricePoint(rng.randrange(1, 10**12), 1, 1, idx(), idx())})
+        px = PriceSnapshot(
+            {
+                "WETH": PricePoint(rng.randrange(100, 5000) * 10**8, 1, 1, idx(), idx()),
+                "USDC": PricePoint(10**8 + rng.randrange(-(10**6), 10**6), 1, 1, idx(), idx()),
+                "X": PricePoint(rng.randrange(1, 10**12), 1, 1, idx(), idx()),
+            }
+        )
         coll = {s: rng.choice([0, rng.randrange(1, 10**20), rng.randrange(1, 10**30)]) for s in ("WETH", "USDC", "X")}
         flags = frozenset(s for s in coll if coll[s] and rng.random() < 0.85)
-        pos = Position(coll, {s: rng.choice([0, rng.randrange(1, 10**12), rng.randrange(1, 10**22)])
-                              for s in ("USDC", "X", "WETH")},
-                       rng.randrange(2**200), flags, rng.choice([0, 1]), scaled=True)
+        pos = Position(
+            coll,
+            {s: rng.choice([0, rng.randrange(1, 10**12), rng.randrange(1, 10**22)]) for s in ("USDC", "X", "WETH")},
+            rng.randrange(2**200),
+            flags,
+            rng.choice([0, 1]),
+            scaled=True,
+        )
         c, d = rng.choice(["WETH", "USDC", "X"]), rng.choice(["USDC", "X", "WETH"])
         ask = rng.choice([2**128 - 1, rng.randrange(1, 10**12), rng.randrange(1, 10**24)])
         try:
@@ -249,17 +303,20 @@ def test_hf_boundary_of_the_step(calc: WitnessCalculator, monkeypatch: pytest.Mo
         calc.calculate(forced)
 
 
+@pytest.mark.slow  # the calcs fixture compiles the step circuits
 @pytest.mark.parametrize("rules", RULES)
 def test_v37_detects_no_collateral_left_on_the_consumed_scaled_balance(
-        calcs: Callable[[Rules], WitnessCalculator], rules: Rules) -> None:
+    calcs: Callable[[Rules], WitnessCalculator], rules: Rules
+) -> None:
     """Index 2.5 ray: 421 scaled = 1052 units of C. Repaying all 1001 of D1 seizes 1051; the burn takes
     ceil(1051 / 2.5) = 421 scaled, so nothing is left. v3.5/v3.6 compare values (1051e8 != TC 1052e8):
     no deficit, the 5000 of D2 stays, and so does the flag. v3.7 sees the scaled balance consumed:
     D2 becomes deficit and the flag goes. Each circuit accepts its own version's outcome only."""
     unit = Asset("C", 0, 8000, 10500, 0)
     mkt = Market("v37", (unit, Asset("D1", 0, 8000, 10500, 0), Asset("D2", 0, 8000, 10500, 0)), rules)
-    px = PriceSnapshot({"C": PricePoint(10**8, 1, 1, 25 * 10**26, RAY), "D1": PricePoint(10**8, 1, 1),
-                        "D2": PricePoint(10**8, 1, 1)})
+    px = PriceSnapshot(
+        {"C": PricePoint(10**8, 1, 1, 25 * 10**26, RAY), "D1": PricePoint(10**8, 1, 1), "D2": PricePoint(10**8, 1, 1)}
+    )
     pos = Position({"C": 421}, {"D1": 1001, "D2": 5000}, 11, frozenset({"C"}), scaled=True)
     _, inputs, o = step_inputs(pos, mkt, px, "C", "D1", 2**128 - 1, 5)
     assert (o.debt_repaid, o.collateral_to_liquidator, o.new_position.collateral["C"]) == (1001, 1051, 0)

@@ -26,14 +26,20 @@ def _random_case(rng: random.Random) -> tuple[Market, PriceSnapshot, Position]:
     for k in range(n):
         lt = rng.choice([0, 1, 5000, 8250, 9999, 10000])
         assets.append(Asset(f"A{k}", rng.choice([0, 2, 6, 8, 18]), lt, 0 if lt == 0 else 10001))
-    cats = tuple(EModeCategory(cid, rng.choice([1, 9000, 9700]), 10100, rng.randrange(2**n))
-                 for cid in rng.sample(range(1, 256), rng.randint(0, 4)))
+    cats = tuple(
+        EModeCategory(cid, rng.choice([1, 9000, 9700]), 10100, rng.randrange(2**n))
+        for cid in rng.sample(range(1, 256), rng.randint(0, 4))
+    )
 
     def index() -> int:
         return rng.choice([RAY, RAY + rng.randrange(10**26), rng.randrange(RAY, 5 * RAY)])
 
-    prices = PriceSnapshot({a.symbol: PricePoint(rng.choice([1, 10**8, rng.randrange(1, 2**PRICE_BITS)]), 0, 0,
-                                                 index(), index()) for a in assets})
+    prices = PriceSnapshot(
+        {
+            a.symbol: PricePoint(rng.choice([1, 10**8, rng.randrange(1, 2**PRICE_BITS)]), 0, 0, index(), index())
+            for a in assets
+        }
+    )
 
     def amount() -> int:
         return rng.choice([0, 1, rng.randrange(10**12), rng.randrange(10**24), rng.randrange(2**AMOUNT_BITS // 8)])
@@ -61,14 +67,20 @@ def test_model_equals_circuit(keys: Callable[[str], CircuitKeys]) -> None:
         for t in {max(1, hf + d) for d in (-1, 0, 1)} | {rng.randrange(1, 2**64)}:
             if t >= 2**64:
                 continue
-            for statement, calc, holds in (("liquidation", liq, health.is_below(t)),
-                                           ("solvency", att, not health.is_below(t))):
+            for statement, calc, holds in (
+                ("liquidation", liq, health.is_below(t)),
+                ("solvency", att, not health.is_below(t)),
+            ):
                 _, inputs, _, _ = _lending_inputs(statement, pos, market, prices, t)
                 if statement == "solvency":
                     inputs = {**inputs, "domain": CTX.domain_hash, "expiry": 1, "nonce": 1}
                 assert inputs["commitment"] == commit_amounts(
-                    list(inputs["collateral"]), list(inputs["debt"]), pos.salt,  # type: ignore[arg-type]
-                    pos.flags(market), pos.emode_category)
+                    list(inputs["collateral"]),
+                    list(inputs["debt"]),
+                    pos.salt,  # type: ignore[arg-type]
+                    pos.flags(market),
+                    pos.emode_category,
+                )
                 try:
                     calc.calculate(inputs)
                     accepted = True

@@ -12,19 +12,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zkmargin.cli.main import cli
-from zkmargin.settings import Settings
-from zkmargin.statements import lending
 from zkmargin import api, groth16_fast, native, native_prover, onchain, prover
-from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
+from zkmargin.cli.main import cli
 from zkmargin.errors import ArtifactError, ToolchainError
 from zkmargin.evm import InProcessChain
 from zkmargin.field import Q, R
 from zkmargin.groth16 import verify as reference_verify
 from zkmargin.liquidation_step import step_inputs
 from zkmargin.model import Asset, Market, Position, PricePoint, PriceSnapshot
+from zkmargin.pinning import InstalledKeys
+from zkmargin.settings import Settings
 from zkmargin.snarkjs_verify import verify as snarkjs_verify
+from zkmargin.statements import lending
 from zkmargin.statements.lending import liquidation_inputs
 from zkmargin.toolchain import Toolchain
 from zkmargin.warm_prover import ProverPool
@@ -61,19 +61,28 @@ def _snarkjs(tc: Toolchain) -> Toolchain:
 
 
 @pytest.mark.parametrize("circuit", ["liquidation_4", "liquidation_8", "liquidation_step_4_v36"])
-def test_native_and_snarkjs_proofs_verify_everywhere(circuit: str, keys: Callable[[str], CircuitKeys],
-                                                     tc: Toolchain, market: Market, prices: PriceSnapshot,
-                                                     liquidatable: Position, chain: InProcessChain) -> None:
+def test_native_and_snarkjs_proofs_verify_everywhere(
+    circuit: str,
+    keys: Callable[[str], CircuitKeys],
+    tc: Toolchain,
+    market: Market,
+    prices: PriceSnapshot,
+    liquidatable: Position,
+    chain: InProcessChain,
+) -> None:
     k = keys(circuit)
-    inputs = {"liquidation_4": lambda: liquidation_inputs(liquidatable, market, prices, 10**18).inputs,
-              "liquidation_8": _liquidation_8, "liquidation_step_4_v36": _step_4}[circuit]()
+    inputs = {
+        "liquidation_4": lambda: liquidation_inputs(liquidatable, market, prices, 10**18).inputs,
+        "liquidation_8": _liquidation_8,
+        "liquidation_step_4_v36": _step_4,
+    }[circuit]()
     witness = WitnessCalculator(k.compiled.wasm).calculate(inputs)
     vkey = k.vkey()
     fast = groth16_fast.PreparedKey(vkey)
     verifier = onchain.deploy_verifier(chain, vkey, tc)
     results = {name: prover.prove(k, witness, t) for name, t in (("native", _native(tc)), ("snarkjs", _snarkjs(tc)))}
     n_public = len(k.compiled.public_signals)
-    assert results["native"][1] == results["snarkjs"][1] == [str(v) for v in witness[1:1 + n_public]]
+    assert results["native"][1] == results["snarkjs"][1] == [str(v) for v in witness[1 : 1 + n_public]]
     for name, (proof, public) in results.items():
         assert snarkjs_verify(vkey, public, proof, tc).valid, name
         assert reference_verify(vkey, public, proof).valid, name
@@ -82,10 +91,13 @@ def test_native_and_snarkjs_proofs_verify_everywhere(circuit: str, keys: Callabl
         assert onchain.verify_onchain(chain, verifier, bundle).valid, name
 
 
-def test_native_proofs_are_freshly_blinded(keys: Callable[[str], CircuitKeys], tc: Toolchain, market: Market,
-                                           prices: PriceSnapshot, liquidatable: Position) -> None:
+def test_native_proofs_are_freshly_blinded(
+    keys: Callable[[str], CircuitKeys], tc: Toolchain, market: Market, prices: PriceSnapshot, liquidatable: Position
+) -> None:
     k = keys("liquidation_4")
-    witness = WitnessCalculator(k.compiled.wasm).calculate(liquidation_inputs(liquidatable, market, prices, 10**18).inputs)
+    witness = WitnessCalculator(k.compiled.wasm).calculate(
+        liquidation_inputs(liquidatable, market, prices, 10**18).inputs
+    )
     (p1, pub1), (p2, pub2) = (prover.prove(k, witness, _native(tc)) for _ in range(2))
     assert pub1 == pub2
     for elem in ("pi_a", "pi_b", "pi_c"):  # r and s differ, so every element differs
@@ -94,12 +106,15 @@ def test_native_proofs_are_freshly_blinded(keys: Callable[[str], CircuitKeys], t
     assert groth16_fast.verify(fast, pub1, p1).valid and groth16_fast.verify(fast, pub2, p2).valid
 
 
-def test_wrong_witness_gives_a_proof_that_fails(keys: Callable[[str], CircuitKeys], tc: Toolchain, market: Market,
-                                                prices: PriceSnapshot, liquidatable: Position) -> None:
+def test_wrong_witness_gives_a_proof_that_fails(
+    keys: Callable[[str], CircuitKeys], tc: Toolchain, market: Market, prices: PriceSnapshot, liquidatable: Position
+) -> None:
     """The prover does not check constraints (neither does snarkjs): a witness that violates one
     yields a proof every verifier refuses."""
     k = keys("liquidation_4")
-    witness = WitnessCalculator(k.compiled.wasm).calculate(liquidation_inputs(liquidatable, market, prices, 10**18).inputs)
+    witness = WitnessCalculator(k.compiled.wasm).calculate(
+        liquidation_inputs(liquidatable, market, prices, 10**18).inputs
+    )
     bad = list(witness)
     bad[-1] = (bad[-1] + 1) % R  # a private wire
     proof, public = prover.prove(k, bad, _native(tc))
@@ -138,19 +153,19 @@ def test_damaged_zkeys_are_refused(keys: Callable[[str], CircuitKeys], tmp_path:
             native_prover.NativeProver(path)
 
     refused(b"nope" + good[4:], "not a zkey")
-    first = good[12:12 + 12 + struct.unpack_from("<Q", good, 16)[0]]  # section 1, header included
+    first = good[12 : 12 + 12 + struct.unpack_from("<Q", good, 16)[0]]  # section 1, header included
     n = struct.unpack_from("<I", good, 8)[0]
     refused(good[:8] + struct.pack("<I", n + 1) + good[12:] + first, "repeats section 1")
     refused(good[: len(good) // 2], "truncated")
     h = off[2]
     other_q = (Q - 2).to_bytes(32, "little")
-    refused(good[: h + 4] + other_q + good[h + 36:], "not a BN254")
+    refused(good[: h + 4] + other_q + good[h + 36 :], "not a BN254")
     # a wrong variable count makes every point section the wrong size
     n_vars = struct.unpack_from("<I", good, h + 72)[0]
-    refused(good[: h + 72] + struct.pack("<I", n_vars + 1) + good[h + 76:], "section 5 has")
+    refused(good[: h + 72] + struct.pack("<I", n_vars + 1) + good[h + 76 :], "section 5 has")
     # a coefficient naming a signal beyond the witness is caught by the C side, not trusted
     c = off[4] + 4
-    path.write_bytes(good[: c + 8] + struct.pack("<I", n_vars + 5) + good[c + 12:])
+    path.write_bytes(good[: c + 8] + struct.pack("<I", n_vars + 5) + good[c + 12 :])
     p = native_prover.NativeProver(path)
     with pytest.raises(ArtifactError, match="coefficient indexes outside"):
         p.prove([1] + [0] * (n_vars - 1))
@@ -173,6 +188,7 @@ def test_library_is_built_once_into_the_cache(isolated_cache: Path) -> None:
     assert not list((isolated_cache / "native").glob(".*partial"))
 
 
+@pytest.mark.slow  # compiles the library twice in a fresh cache
 def test_damaged_library_is_rebuilt_not_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZKMARGIN_CACHE_DIR", str(tmp_path))
     path = native._library_path()
@@ -184,13 +200,15 @@ def test_damaged_library_is_rebuilt_not_loaded(tmp_path: Path, monkeypatch: pyte
 
 
 @pytest.mark.usefixtures("no_compiler")
-def test_without_a_compiler_auto_falls_back_to_snarkjs(keys: Callable[[str], CircuitKeys], tc: Toolchain,
-                                                        market: Market, prices: PriceSnapshot,
-                                                        liquidatable: Position) -> None:
+def test_without_a_compiler_auto_falls_back_to_snarkjs(
+    keys: Callable[[str], CircuitKeys], tc: Toolchain, market: Market, prices: PriceSnapshot, liquidatable: Position
+) -> None:
     assert prover.backend("auto") == "snarkjs"
     with pytest.raises(ToolchainError, match="nonexistent"):
         prover.backend("c")
-    b = lending.prove_liquidation(liquidatable, market, prices, settings=Settings(toolchain=dataclasses.replace(tc, prover="auto")))
+    b = lending.prove_liquidation(
+        liquidatable, market, prices, settings=Settings(toolchain=dataclasses.replace(tc, prover="auto"))
+    )
     assert api.verify_bundle(b, keys=InstalledKeys()).valid
 
 
@@ -198,13 +216,27 @@ def test_without_a_compiler_auto_falls_back_to_snarkjs(keys: Callable[[str], Cir
 def test_cli_prover_c_without_a_compiler_is_an_error(keys: Callable[[str], CircuitKeys], tmp_path: Path) -> None:
     keys("liquidation_4")
     out = tmp_path / "b.json"
-    res = CliRunner().invoke(cli, ["-q", "--prover", "c", "prove", str(FIX / "position-liquidatable.json"),
-                                   "--market", str(FIX / "market.json"), "--prices", str(FIX / "prices.json"),
-                                   "-o", str(out)])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "-q",
+            "--prover",
+            "c",
+            "prove",
+            str(FIX / "position-liquidatable.json"),
+            "--market",
+            str(FIX / "market.json"),
+            "--prices",
+            str(FIX / "prices.json"),
+            "-o",
+            str(out),
+        ],
+    )
     assert res.exit_code == 2 and "nonexistent" in res.output
     assert not out.exists()
 
 
+@pytest.mark.node
 def test_doctor_names_the_prover() -> None:
     res = CliRunner().invoke(cli, ["doctor", "--json"])
     data = json.loads(res.output)
@@ -214,6 +246,7 @@ def test_doctor_names_the_prover() -> None:
     assert json.loads(res.output)["prover"] == "snarkjs (chosen)"
 
 
+@pytest.mark.node
 @pytest.mark.usefixtures("no_compiler")
 def test_doctor_without_a_compiler() -> None:
     res = CliRunner().invoke(cli, ["doctor", "--json"])
@@ -230,17 +263,24 @@ def test_unknown_backend_is_an_input_error() -> None:
 
 
 @pytest.mark.parametrize("backend", ["c", "snarkjs"])
-def test_pool_backends_prove_in_order(backend: str, keys: Callable[[str], CircuitKeys], tc: Toolchain,
-                                      market: Market, prices: PriceSnapshot) -> None:
+def test_pool_backends_prove_in_order(
+    backend: str, keys: Callable[[str], CircuitKeys], tc: Toolchain, market: Market, prices: PriceSnapshot
+) -> None:
     k = keys("liquidation_4")
     calc = WitnessCalculator(k.compiled.wasm)
-    ws = [calc.calculate(liquidation_inputs(Position({"WETH": 10 * 10**18}, {"USDC": (22000 + i) * 10**6}, 900 + i),
-                                            market, prices, 10**18).inputs) for i in range(4)]
+    ws = [
+        calc.calculate(
+            liquidation_inputs(
+                Position({"WETH": 10 * 10**18}, {"USDC": (22000 + i) * 10**6}, 900 + i), market, prices, 10**18
+            ).inputs
+        )
+        for i in range(4)
+    ]
     with ProverPool(k, dataclasses.replace(tc, prover=backend), size=2) as pool:
         assert pool.backend == backend
         results = pool.prove_many(ws)
         assert (pool.workers() == []) == (backend == "c")
     fast = groth16_fast.PreparedKey(k.vkey())
     n_public = len(k.compiled.public_signals)
-    assert [pub for _, pub in results] == [[str(v) for v in w[1:1 + n_public]] for w in ws]
+    assert [pub for _, pub in results] == [[str(v) for v in w[1 : 1 + n_public]] for w in ws]
     assert all(groth16_fast.verify(fast, pub, proof).valid for proof, pub in results)

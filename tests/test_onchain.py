@@ -12,11 +12,8 @@ import pytest
 from eth_abi.abi import decode, encode
 from eth_utils.crypto import keccak
 
-from zkmargin.aave_math import RAY
 from zkmargin import api, calldata, onchain, solidity
-from zkmargin.settings import Settings
-from zkmargin.statements import lending, step
-from zkmargin.pinning import InstalledKeys
+from zkmargin.aave_math import RAY
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
 from zkmargin.errors import InputError, StatementFalse
@@ -24,8 +21,11 @@ from zkmargin.evm import ANVIL_DEV_KEY, Chain, InProcessChain, Reverted, RpcChai
 from zkmargin.field import Q, R
 from zkmargin.groth16 import verify as native_verify
 from zkmargin.model import Market, Position, PriceSnapshot
+from zkmargin.pinning import InstalledKeys
 from zkmargin.proc import run
+from zkmargin.settings import Settings
 from zkmargin.snarkjs_verify import verify as snarkjs_verify
+from zkmargin.statements import lending, step
 from zkmargin.toolchain import Toolchain
 
 WAD = 10**18
@@ -44,12 +44,14 @@ def chain(request: pytest.FixtureRequest, anvil_url: str) -> Chain:
     return RpcChain(anvil_url, ANVIL_DEV_KEY)
 
 
-def test_calldata_matches_snarkjs(bundle: Bundle, keys: Callable[[str], CircuitKeys], tc: Toolchain,
-                                  tmp_path: Path) -> None:
+def test_calldata_matches_snarkjs(
+    bundle: Bundle, keys: Callable[[str], CircuitKeys], tc: Toolchain, tmp_path: Path
+) -> None:
     (tmp_path / "public.json").write_text(json.dumps(bundle.public_signals))
     (tmp_path / "proof.json").write_text(json.dumps(bundle.proof))
-    out = run(tc.argv("snarkjs", "zkey", "export", "soliditycalldata", tmp_path / "public.json",
-                      tmp_path / "proof.json")).stdout.strip()
+    out = run(
+        tc.argv("snarkjs", "zkey", "export", "soliditycalldata", tmp_path / "public.json", tmp_path / "proof.json")
+    ).stdout.strip()
     cd = api.bundle_calldata(bundle)
     assert cd.snarkjs_format() == out
     # B is (imaginary, real) per EIP-197: swapped against snarkjs's JSON
@@ -96,7 +98,7 @@ def test_all_four_verifiers_agree(bundle: Bundle, tc: Toolchain, anvil_url: str)
         results = {
             "native": native_verify(b.vkey, b.public_signals, b.proof).valid,
             "snarkjs": snarkjs_verify(b.vkey, b.public_signals, b.proof, tc).valid,
-            **{c.kind: onchain.verify_onchain(c, a, b).valid for c, a in zip(chains, addresses)},
+            **{c.kind: onchain.verify_onchain(c, a, b).valid for c, a in zip(chains, addresses, strict=True)},
         }
         assert set(results.values()) == {label == "valid"}, (label, results)
 
@@ -148,40 +150,55 @@ def test_verify_api_evm_backend(bundle: Bundle, tc: Toolchain, keys: Callable[[s
 
 # --- the reference pool contract ---
 
+
 def _sel(sig: str) -> bytes:
     return keccak(text=sig)[:4]
 
 
-ERRORS = {name: _sel(sig) for name, sig in {
-    "InputNotInField": "InputNotInField(uint256)",
-    "UnknownCommitment": "UnknownCommitment(uint256)",
-    "AlreadyLiquidated": "AlreadyLiquidated(uint256)",
-    "BadPrice": "BadPrice(uint256)",
-    "StalePrice": "StalePrice(uint256,uint256)",
-    "PriceMismatch": "PriceMismatch(uint256,uint256,uint256)",
-    "RiskParameterMismatch": "RiskParameterMismatch(uint256)",
-    "IndexMismatch": "IndexMismatch(uint256)",
-    "EModeMismatch": "EModeMismatch(uint256)",
-    "RulesMismatch": "RulesMismatch(uint256)",
-    "ThresholdMismatch": "ThresholdMismatch(uint256)",
-    "InvalidProof": "InvalidProof()",
-    "CommitmentInUse": "CommitmentInUse(uint256)",
-    "NothingRepaid": "NothingRepaid(uint256,uint256)",
-}.items()}
+ERRORS = {
+    name: _sel(sig)
+    for name, sig in {
+        "InputNotInField": "InputNotInField(uint256)",
+        "UnknownCommitment": "UnknownCommitment(uint256)",
+        "AlreadyLiquidated": "AlreadyLiquidated(uint256)",
+        "BadPrice": "BadPrice(uint256)",
+        "StalePrice": "StalePrice(uint256,uint256)",
+        "PriceMismatch": "PriceMismatch(uint256,uint256,uint256)",
+        "RiskParameterMismatch": "RiskParameterMismatch(uint256)",
+        "IndexMismatch": "IndexMismatch(uint256)",
+        "EModeMismatch": "EModeMismatch(uint256)",
+        "RulesMismatch": "RulesMismatch(uint256)",
+        "ThresholdMismatch": "ThresholdMismatch(uint256)",
+        "InvalidProof": "InvalidProof()",
+        "CommitmentInUse": "CommitmentInUse(uint256)",
+        "NothingRepaid": "NothingRepaid(uint256,uint256)",
+    }.items()
+}
 MAX_AGE = 3600
 
 
 class Pool:
     """Deploys verifier, four test aggregators, the test indexes and PrivateMarginPool on a chain."""
 
-    def __init__(self, chain: Chain, tc: Toolchain, bundle: Bundle, market: Market, prices: PriceSnapshot,
-                 lt_override: dict[int, int] | None = None, step_vkey: dict[str, Any] | None = None,
-                 bonus_override: dict[int, int] | None = None, rules_version: int | None = None,
-                 emode_lt_override: int | None = None) -> None:
+    def __init__(
+        self,
+        chain: Chain,
+        tc: Toolchain,
+        bundle: Bundle,
+        market: Market,
+        prices: PriceSnapshot,
+        lt_override: dict[int, int] | None = None,
+        step_vkey: dict[str, Any] | None = None,
+        bonus_override: dict[int, int] | None = None,
+        rules_version: int | None = None,
+        emode_lt_override: int | None = None,
+    ) -> None:
         self.chain = chain
         contracts = solidity.compile_reference_contracts(tc)
         self.verifier = api.deploy_verifier(chain, bundle.vkey, Settings(toolchain=tc))
-        self.step_verifier = api.deploy_verifier(chain, step_vkey, Settings(toolchain=tc)) if step_vkey else "0x" + "00" * 20
+        self.step_verifier = (
+            api.deploy_verifier(chain, step_vkey, Settings(toolchain=tc)) if step_vkey else "0x" + "00" * 20
+        )
         self.oracles = [chain.deploy(contracts["TestAggregator"].bytecode) for _ in market.assets]
         self.indexes = chain.deploy(contracts["TestIndexes"].bytecode)
         self.now = chain.timestamp()
@@ -189,42 +206,79 @@ class Pool:
             self.set_price(i, prices.prices[a.symbol].price, self.now)
             p = prices.prices[a.symbol]
             self.set_indexes(i, p.liquidity_index, p.variable_borrow_index)
-        lts = [lt_override.get(i, a.liquidation_threshold) if lt_override else a.liquidation_threshold
-               for i, a in enumerate(market.assets)]
-        bonuses = [bonus_override.get(i, a.liquidation_bonus) if bonus_override else a.liquidation_bonus
-                   for i, a in enumerate(market.assets)]
+        lts = [
+            lt_override.get(i, a.liquidation_threshold) if lt_override else a.liquidation_threshold
+            for i, a in enumerate(market.assets)
+        ]
+        bonuses = [
+            bonus_override.get(i, a.liquidation_bonus) if bonus_override else a.liquidation_bonus
+            for i, a in enumerate(market.assets)
+        ]
         # each asset's underlying: its oracle's address stands in for it (any address names a reserve)
-        assets = [(o, o, a.decimals, lt, b, a.protocol_fee)
-                  for o, a, lt, b in zip(self.oracles, market.assets, lts, bonuses)]
-        emodes = [(c.id, emode_lt_override or c.liquidation_threshold, c.liquidation_bonus, c.collateral_bitmap)
-                  for c in market.emode_categories]
-        ctor = encode(["address", "address", "uint256", "uint256", "uint256", "uint256", "address",
-                       "(address,address,uint8,uint16,uint16,uint16)[]", "(uint8,uint16,uint16,uint256)[]"],
-                      [self.verifier, self.step_verifier, 4, 4, MAX_AGE, rules_version or market.rules_version,
-                       self.indexes, assets, emodes])
+        assets = [
+            (o, o, a.decimals, lt, b, a.protocol_fee)
+            for o, a, lt, b in zip(self.oracles, market.assets, lts, bonuses, strict=True)
+        ]
+        emodes = [
+            (c.id, emode_lt_override or c.liquidation_threshold, c.liquidation_bonus, c.collateral_bitmap)
+            for c in market.emode_categories
+        ]
+        ctor = encode(
+            [
+                "address",
+                "address",
+                "uint256",
+                "uint256",
+                "uint256",
+                "uint256",
+                "address",
+                "(address,address,uint8,uint16,uint16,uint16)[]",
+                "(uint8,uint16,uint16,uint256)[]",
+            ],
+            [
+                self.verifier,
+                self.step_verifier,
+                4,
+                4,
+                MAX_AGE,
+                rules_version or market.rules_version,
+                self.indexes,
+                assets,
+                emodes,
+            ],
+        )
         self.address = chain.deploy(contracts["PrivateMarginPool"].bytecode, ctor)
 
     def set_indexes(self, slot: int, income: int, debt: int) -> None:
-        self.chain.transact(self.indexes, _sel("setIndexes(address,uint256,uint256)")
-                            + encode(["address", "uint256", "uint256"], [self.oracles[slot], income, debt]))
+        self.chain.transact(
+            self.indexes,
+            _sel("setIndexes(address,uint256,uint256)")
+            + encode(["address", "uint256", "uint256"], [self.oracles[slot], income, debt]),
+        )
 
     def set_price(self, slot: int, answer: int, updated_at: int) -> None:
-        self.chain.transact(self.oracles[slot], _sel("setRound(uint80,int256,uint256)")
-                            + encode(["uint80", "int256", "uint256"], [7, answer, updated_at]))
+        self.chain.transact(
+            self.oracles[slot],
+            _sel("setRound(uint80,int256,uint256)") + encode(["uint80", "int256", "uint256"], [7, answer, updated_at]),
+        )
 
     def register(self, commitment: int) -> None:
         self.chain.transact(self.address, _sel("register(uint256)") + encode(["uint256"], [commitment]))
 
     def status(self, commitment: int) -> int:
-        return int(decode(["uint8"], self.chain.call(self.address, _sel("positions(uint256)")
-                                                      + encode(["uint256"], [commitment])))[0])
+        return int(
+            decode(
+                ["uint8"], self.chain.call(self.address, _sel("positions(uint256)") + encode(["uint256"], [commitment]))
+            )[0]
+        )
 
     def liquidate(self, b: Bundle, public: list[int] | None = None, fn: str = "liquidate") -> None:
         cd = calldata.from_proof(b.proof, b.public_signals)
         pub = public if public is not None else list(cd.public)
         data = _sel(f"{fn}(uint256[2],uint256[2][2],uint256[2],uint256[])") + encode(
             ["uint256[2]", "uint256[2][2]", "uint256[2]", "uint256[]"],
-            [list(cd.a), [list(r) for r in cd.b], list(cd.c), pub])
+            [list(cd.a), [list(r) for r in cd.b], list(cd.c), pub],
+        )
         self.chain.transact(self.address, data)
 
 
@@ -273,8 +327,9 @@ def test_pool_rejects_stale_wrong_and_bad_prices(pool: Pool, bundle: Bundle) -> 
     pool.liquidate(bundle)  # restored: the same proof now passes
 
 
-def test_pool_rejects_wrong_risk_parameters(chain: Chain, tc: Toolchain, bundle: Bundle, market: Market,
-                                            prices: PriceSnapshot) -> None:
+def test_pool_rejects_wrong_risk_parameters(
+    chain: Chain, tc: Toolchain, bundle: Bundle, market: Market, prices: PriceSnapshot
+) -> None:
     pool = Pool(chain, tc, bundle, market, prices, lt_override={0: 8000})
     pool.register(int(bundle.public_signals[0]))
     _expect("RiskParameterMismatch", lambda: pool.liquidate(bundle))
@@ -283,8 +338,9 @@ def test_pool_rejects_wrong_risk_parameters(chain: Chain, tc: Toolchain, bundle:
     _expect("EModeMismatch", lambda: pool.liquidate(bundle))
 
 
-def test_pool_rejects_other_rules_and_indexes(chain: Chain, tc: Toolchain, bundle: Bundle, market: Market,
-                                              prices: PriceSnapshot) -> None:
+def test_pool_rejects_other_rules_and_indexes(
+    chain: Chain, tc: Toolchain, bundle: Bundle, market: Market, prices: PriceSnapshot
+) -> None:
     """A proof under aave-v3.6 rules is refused by a pool following v3.5 (before the verifier);
     the indexes must be the reserves' current ones."""
     pool = Pool(chain, tc, bundle, market, prices, rules_version=30500)
@@ -298,9 +354,9 @@ def test_pool_rejects_other_rules_and_indexes(chain: Chain, tc: Toolchain, bundl
     pool.liquidate(bundle)
 
 
-def test_pool_rejects_other_threshold_and_invalid_proof(pool: Pool, bundle: Bundle, tc: Toolchain,
-                                                        liquidatable: Position, market: Market,
-                                                        prices: PriceSnapshot) -> None:
+def test_pool_rejects_other_threshold_and_invalid_proof(
+    pool: Pool, bundle: Bundle, tc: Toolchain, liquidatable: Position, market: Market, prices: PriceSnapshot
+) -> None:
     pool.register(int(bundle.public_signals[0]))
     weaker = lending.prove_liquidation(liquidatable, market, prices, 15 * WAD // 10, settings=Settings(toolchain=tc))
     _expect("ThresholdMismatch", lambda: pool.liquidate(weaker))
@@ -311,15 +367,19 @@ def test_pool_rejects_other_threshold_and_invalid_proof(pool: Pool, bundle: Bund
 
 
 @pytest.fixture(scope="module")
-def step_bundle(keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market,
-                prices: PriceSnapshot) -> Bundle:
+def step_bundle(
+    keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market, prices: PriceSnapshot
+) -> Bundle:
     keys("liquidation_step_4_v36")
-    b, _ = step.prove_liquidation_step(liquidatable, market, prices, "WETH", "USDC", 7500 * 10**6, settings=Settings(toolchain=tc))
+    b, _ = step.prove_liquidation_step(
+        liquidatable, market, prices, "WETH", "USDC", 7500 * 10**6, settings=Settings(toolchain=tc)
+    )
     return b
 
 
-def test_pool_liquidation_step_moves_the_commitment(chain: Chain, tc: Toolchain, bundle: Bundle, step_bundle: Bundle,
-                                                    market: Market, prices: PriceSnapshot) -> None:
+def test_pool_liquidation_step_moves_the_commitment(
+    chain: Chain, tc: Toolchain, bundle: Bundle, step_bundle: Bundle, market: Market, prices: PriceSnapshot
+) -> None:
     pool = Pool(chain, tc, bundle, market, prices, step_vkey=step_bundle.vkey)
     old, new = int(step_bundle.public_signals[0]), int(step_bundle.public_signals[1])
     _expect("UnknownCommitment", lambda: pool.liquidate(step_bundle, fn="liquidateStep"))
@@ -334,8 +394,9 @@ def test_pool_liquidation_step_moves_the_commitment(chain: Chain, tc: Toolchain,
     _expect("AlreadyLiquidated", lambda: pool.liquidate(bundle))
 
 
-def test_pool_step_rejects_bad_config_and_reuse(chain: Chain, tc: Toolchain, bundle: Bundle, step_bundle: Bundle,
-                                                market: Market, prices: PriceSnapshot) -> None:
+def test_pool_step_rejects_bad_config_and_reuse(
+    chain: Chain, tc: Toolchain, bundle: Bundle, step_bundle: Bundle, market: Market, prices: PriceSnapshot
+) -> None:
     pool = Pool(chain, tc, bundle, market, prices, step_vkey=step_bundle.vkey, bonus_override={0: 10600})
     old, new = int(step_bundle.public_signals[0]), int(step_bundle.public_signals[1])
     pool.register(old)
@@ -346,9 +407,9 @@ def test_pool_step_rejects_bad_config_and_reuse(chain: Chain, tc: Toolchain, bun
     _expect("CommitmentInUse", lambda: pool.liquidate(step_bundle, fn="liquidateStep"))
 
 
-def test_pool_step_refuses_a_step_that_repays_nothing(chain: Chain, tc: Toolchain, bundle: Bundle,
-                                                      step_bundle: Bundle, market: Market,
-                                                      prices: PriceSnapshot) -> None:
+def test_pool_step_refuses_a_step_that_repays_nothing(
+    chain: Chain, tc: Toolchain, bundle: Bundle, step_bundle: Bundle, market: Market, prices: PriceSnapshot
+) -> None:
     """Issue 10: debtToCover = debtRepaid = 0 retired the owner's commitment for one whose salt only
     the liquidator knows. The circuit has no witness for it; the pool refuses it too, before the
     verifier, with its own error (everything else about these calls is valid: same registered
@@ -362,8 +423,8 @@ def test_pool_step_refuses_a_step_that_repays_nothing(chain: Chain, tc: Toolchai
     assert honest[o + 2] > 0 and honest[o + 4] > 0
     attack = list(honest)
     attack[o + 2] = 0
-    attack[o + 4: o + 7] = [0, 0, 0]  # asks, repays, seizes and pays nothing
-    for pub in (attack, [*honest[:o + 2], 0, *honest[o + 3:]], [*honest[:o + 4], 0, *honest[o + 5:]]):
+    attack[o + 4 : o + 7] = [0, 0, 0]  # asks, repays, seizes and pays nothing
+    for pub in (attack, [*honest[: o + 2], 0, *honest[o + 3 :]], [*honest[: o + 4], 0, *honest[o + 5 :]]):
         _expect("NothingRepaid", lambda: pool.liquidate(step_bundle, pub, fn="liquidateStep"))
     assert pool.status(old) == 1
     pool.liquidate(step_bundle, fn="liquidateStep")

@@ -90,8 +90,9 @@ def test_no_maintenance_margin_is_never_liquidatable(tc: Toolchain, liq_calc: Wi
     with pytest.raises(StatementFalse, match="maintenance margin is 0"):
         perp.perp_inputs("perp_liquidation", acct, mk, q, 10_000)
     # the claim forced into the circuit: the attestation's inputs (the same layout) under the liquidation
-    _, inputs, _ = perp.perp_inputs("perp_liquidation", replace(acct, usdc=-(10**12)),
-                                    _one(-9, -6, 1, 600000), q, 10_000)  # IMF 1 ppm: MMR 1
+    _, inputs, _ = perp.perp_inputs(
+        "perp_liquidation", replace(acct, usdc=-(10**12)), _one(-9, -6, 1, 600000), q, 10_000
+    )  # IMF 1 ppm: MMR 1
     forced = {**inputs, "initialMarginPpm": [0, 0, 0, 0]}
     with pytest.raises(WitnessError):
         liq_calc.calculate(forced)
@@ -105,19 +106,6 @@ def liq_calc(keys: Callable[[str], CircuitKeys]) -> WitnessCalculator:
 @pytest.fixture(scope="module")
 def att_calc(keys: Callable[[str], CircuitKeys]) -> WitnessCalculator:
     return WitnessCalculator(keys("perp_attestation_4").compiled.wasm)
-
-
-def test_constraint_counts(keys: Callable[[str], CircuitKeys]) -> None:
-    """PerpLiquidation(4) = 4 x PerpMarketTerms (1240: price < 2^64 64 + non-zero 1, funding index 65,
-    IMF and MMF in [0, 1e6] 2 x 40, two exponents in (-2^8, 2^8) 2 x 9, e + 18 in [0, 36] 6 + 6, e < 0
-    7, max(e, 0) and max(-e, 0) 2, two Pow10 2 x 14, quantums 81, position funding index 65, quote
-    balance 129, |quantums| and |quantums| x price 2, |N| DivRound(160, 60) 282, N + quoteBalance 1,
-    IMR and MMR DivRound(160, 20) by the constant 1e6 2 x 201, the settlement product 1)
-    + commitment 1242 (3 Poseidon(4) at 297 and a Poseidon(6) with a constant tag at 351) + USDC 129
-    + ratio 20 + the settlement SignedFloorDiv(130, 20) 172 + ratio x MMR 1 + LessThan(187) 188
-    + MMR != 0 2, minus 3 folded by O2. The attestation drops MMR != 0 and adds 3 context squarings."""
-    assert keys("perp_liquidation_4").compiled.n_constraints == 4 * 1240 + 1242 + 129 + 20 + 172 + 1 + 188 + 2 - 3 == 6711
-    assert keys("perp_attestation_4").compiled.n_constraints == 6711 - 2 + 3 + 1
 
 
 def _with_usdc(account: perp.PerpAccount, usdc: int) -> perp.PerpAccount:
@@ -147,13 +135,15 @@ def test_attestation_boundary_and_context(tc: Toolchain, att_calc: WitnessCalcul
     m = perp.evaluate(HEALTHY, MARKETS, QUOTES)
     ratio = 15_000
     at = HEALTHY.usdc + (ratio * m.maintenance + 9_999) // 10_000 - m.net_collateral  # smallest TNC >= 1.5 MMR
-    b = perp_statements.attest_perp_margin(_with_usdc(HEALTHY, at), MARKETS, QUOTES, ratio, CTX,
-                                           settings=Settings(toolchain=tc))
+    b = perp_statements.attest_perp_margin(
+        _with_usdc(HEALTHY, at), MARKETS, QUOTES, ratio, CTX, settings=Settings(toolchain=tc)
+    )
     assert api.verify_bundle(b, keys=InstalledKeys(), domain=CTX.domain, now=CTX.expiry - 1).valid
     assert not api.verify_bundle(b, keys=InstalledKeys(), domain="elsewhere", now=0).valid
     with pytest.raises(StatementFalse, match="below the attested margin"):
-        perp_statements.attest_perp_margin(_with_usdc(HEALTHY, at - 1), MARKETS, QUOTES, ratio, CTX,
-                                           settings=Settings(toolchain=tc))
+        perp_statements.attest_perp_margin(
+            _with_usdc(HEALTHY, at - 1), MARKETS, QUOTES, ratio, CTX, settings=Settings(toolchain=tc)
+        )
     claim = api.decode_claim(b, MARKETS.symbols)
     markets = claim.to_json()["markets"]
     assert markets[1]["fundingIndex"] == "-98765" and markets[1]["price_usd"] == "60000"  # signed, exact
@@ -161,6 +151,7 @@ def test_attestation_boundary_and_context(tc: Toolchain, att_calc: WitnessCalcul
     assert "net collateral >= 1.5x maintenance margin" in claim.describe()
 
 
+@pytest.mark.slow  # proves
 def test_tampered_public_inputs(tc: Toolchain) -> None:
     b = perp_statements.prove_perp_liquidation(LIQ, MARKETS, QUOTES, settings=Settings(toolchain=tc))
     # a price, two funding indexes (one negative), an atomic resolution, a price exponent, IMF, MMF, the ratio
@@ -188,14 +179,22 @@ WRAPS: list[tuple[str, dict[str, tuple[int | None, int]]]] = [
 
 
 def _recommit(inputs: dict[str, InputValue]) -> dict[str, InputValue]:
-    return {**inputs, "commitment": perp.commit_values(
-        inputs["usdc"], inputs["quantums"], inputs["positionFundingIndex"],  # type: ignore[arg-type]
-        inputs["quoteBalance"], LIQ.salt)}  # type: ignore[arg-type]
+    return {
+        **inputs,
+        "commitment": perp.commit_values(
+            inputs["usdc"],
+            inputs["quantums"],
+            inputs["positionFundingIndex"],  # type: ignore[arg-type]
+            inputs["quoteBalance"],
+            LIQ.salt,
+        ),
+    }  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("label", "edit"), WRAPS, ids=[w[0] for w in WRAPS])
-def test_out_of_range_signed_values_fail_the_circuit(liq_calc: WitnessCalculator, label: str,
-                                                     edit: dict[str, tuple[int | None, int]]) -> None:
+def test_out_of_range_signed_values_fail_the_circuit(
+    liq_calc: WitnessCalculator, label: str, edit: dict[str, tuple[int | None, int]]
+) -> None:
     _, inputs, _ = perp.perp_inputs("perp_liquidation", LIQ, MARKETS, QUOTES, 10_000)
     liq_calc.calculate(inputs)
     edited = dict(inputs)
@@ -207,8 +206,16 @@ def test_out_of_range_signed_values_fail_the_circuit(liq_calc: WitnessCalculator
     assert "Num2Bits" in str(e.value), str(e.value)
 
 
-@pytest.mark.parametrize(("name", "value"), [("priceExponent", 22), ("priceExponent", -34), ("atomicResolution", 2**8),
-                                             ("initialMarginPpm", 10**6 + 1), ("maintenanceFractionPpm", 2**20)])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("priceExponent", 22),
+        ("priceExponent", -34),
+        ("atomicResolution", 2**8),
+        ("initialMarginPpm", 10**6 + 1),
+        ("maintenanceFractionPpm", 2**20),
+    ],
+)
 def test_out_of_range_market_parameters_fail_the_circuit(liq_calc: WitnessCalculator, name: str, value: int) -> None:
     """ETH's slot edited: priceExponent 22 makes e = 22 - 9 + 6 = 19 > 18, -34 makes e = -37; an
     exponent of 2^8, a ppm above 1e6: each refused by its range check inside the market's terms
@@ -221,12 +228,17 @@ def test_out_of_range_market_parameters_fail_the_circuit(liq_calc: WitnessCalcul
 def test_extreme_in_range_values_agree(liq_calc: WitnessCalculator, att_calc: WitnessCalculator) -> None:
     """Quantums at +-(2^80 - 1), funding at +-(2^64 - 1), prices at 2^64 - 1, balances at 2^128 - 1,
     exponents at +-18: no wrap, model = circuit."""
-    mk = perp.PerpMarkets("x", (perp.PerpMarket("A", -24, 0, 1_000_000, 1_000_000),
-                                perp.PerpMarket("B", 12, 0, 1, 1)))
+    mk = perp.PerpMarkets("x", (perp.PerpMarket("A", -24, 0, 1_000_000, 1_000_000), perp.PerpMarket("B", 12, 0, 1, 1)))
     q = {"A": perp.PerpQuote(2**64 - 1, -(2**64 - 1)), "B": perp.PerpQuote(1, 2**64 - 1)}
     for sa, sb in ((2**80 - 1, -(2**80 - 1)), (-(2**80 - 1), 2**80 - 1)):
-        acct = perp.PerpAccount(2**128 - 1, {"A": perp.PerpPosition(sa, 2**64 - 1, 2**128 - 1),
-                                             "B": perp.PerpPosition(sb, -(2**64 - 1), -(2**128 - 1))}, 3)
+        acct = perp.PerpAccount(
+            2**128 - 1,
+            {
+                "A": perp.PerpPosition(sa, 2**64 - 1, 2**128 - 1),
+                "B": perp.PerpPosition(sb, -(2**64 - 1), -(2**128 - 1)),
+            },
+            3,
+        )
         m = perp.evaluate(acct, mk, q)
         for statement, calc, ctx in (("perp_liquidation", liq_calc, None), ("perp_attestation", att_calc, CTX)):
             try:
@@ -240,8 +252,13 @@ def test_extreme_in_range_values_agree(liq_calc: WitnessCalculator, att_calc: Wi
 def _random_market(rng: random.Random, i: int) -> perp.PerpMarket:
     ar = rng.randint(-12, 2)
     pe = rng.randint(max(-12, -24 - ar), min(0, 12 - ar))
-    return perp.PerpMarket(f"M{i}", ar, pe, rng.choice([0, 1, 20000, 50000, 1_000_000, rng.randrange(10**6)]),
-                           rng.choice([0, 500_000, 1_000_000, rng.randrange(10**6)]))
+    return perp.PerpMarket(
+        f"M{i}",
+        ar,
+        pe,
+        rng.choice([0, 1, 20000, 50000, 1_000_000, rng.randrange(10**6)]),
+        rng.choice([0, 500_000, 1_000_000, rng.randrange(10**6)]),
+    )
 
 
 def test_model_equals_circuit_on_random_accounts(liq_calc: WitnessCalculator, att_calc: WitnessCalculator) -> None:
@@ -251,17 +268,24 @@ def test_model_equals_circuit_on_random_accounts(liq_calc: WitnessCalculator, at
     while checked < 25:
         mk = perp.PerpMarkets("r", tuple(_random_market(rng, i) for i in range(rng.randint(1, 4))))
         q = {m.symbol: perp.PerpQuote(rng.randrange(1, 10**12), rng.randrange(-(10**12), 10**12)) for m in mk.markets}
-        positions = {m.symbol: perp.PerpPosition(rng.choice([rng.randrange(-(10**12), 10**12), rng.randint(-9, 9)]),
-                                                 q[m.symbol].funding_index - rng.choice([0, rng.randrange(-10**9, 10**9)]),
-                                                 rng.choice([0, 0, rng.randrange(-10**6, 10**6)]))
-                     for m in mk.markets if rng.random() < 0.8}
+        positions = {
+            m.symbol: perp.PerpPosition(
+                rng.choice([rng.randrange(-(10**12), 10**12), rng.randint(-9, 9)]),
+                q[m.symbol].funding_index - rng.choice([0, rng.randrange(-(10**9), 10**9)]),
+                rng.choice([0, 0, rng.randrange(-(10**6), 10**6)]),
+            )
+            for m in mk.markets
+            if rng.random() < 0.8
+        }
         base = perp.evaluate(perp.PerpAccount(0, positions, 1), mk, q)
-        usdc = base.maintenance - base.net_collateral + rng.choice([-1, 0, 1, rng.randrange(-10**9, 10**9)])
+        usdc = base.maintenance - base.net_collateral + rng.choice([-1, 0, 1, rng.randrange(-(10**9), 10**9)])
         acct = perp.PerpAccount(usdc, positions, rng.randrange(R))
         margin = perp.evaluate(acct, mk, q)
         ratio = rng.choice([0, 1, 10_000, 15_000, 2**20 - 1])
-        for statement, calc, ctx, holds in (("perp_liquidation", liq_calc, None, margin.below(ratio)),
-                                            ("perp_attestation", att_calc, CTX, margin.at_or_above(ratio))):
+        for statement, calc, ctx, holds in (
+            ("perp_liquidation", liq_calc, None, margin.below(ratio)),
+            ("perp_attestation", att_calc, CTX, margin.at_or_above(ratio)),
+        ):
             try:
                 _, inputs, _ = perp.perp_inputs(statement, acct, mk, q, ratio, ctx)
             except StatementFalse:
@@ -276,16 +300,23 @@ def test_model_equals_circuit_on_random_accounts(liq_calc: WitnessCalculator, at
         checked += 1
 
 
-@pytest.mark.parametrize(("doc", "field"), [
-    ({"usdc": str(2**128), "positions": {}, "salt": "1"}, "usdc"),
-    ({"usdc": "1", "positions": {"ETH-USD": {"quantums": str(2**80), "fundingIndex": "0"}}, "salt": "1"},
-     "positions.ETH-USD.quantums"),
-    ({"usdc": "1", "positions": {"DOGE": {"quantums": "1", "fundingIndex": "0"}}, "salt": "1"}, "positions.DOGE"),
-    ({"usdc": "1", "positions": {"ETH-USD": {"quantums": "1", "fundingIndex": str(-(2**64))}}, "salt": "1"},
-     "positions.ETH-USD.fundingIndex"),
-    ({"collateral": "1", "positions": {}, "salt": "1"}, "collateral"),  # the version-1 format
-    ({"version": 1, "usdc": "1", "positions": {}, "salt": "1"}, "version"),
-])
+@pytest.mark.parametrize(
+    ("doc", "field"),
+    [
+        ({"usdc": str(2**128), "positions": {}, "salt": "1"}, "usdc"),
+        (
+            {"usdc": "1", "positions": {"ETH-USD": {"quantums": str(2**80), "fundingIndex": "0"}}, "salt": "1"},
+            "positions.ETH-USD.quantums",
+        ),
+        ({"usdc": "1", "positions": {"DOGE": {"quantums": "1", "fundingIndex": "0"}}, "salt": "1"}, "positions.DOGE"),
+        (
+            {"usdc": "1", "positions": {"ETH-USD": {"quantums": "1", "fundingIndex": str(-(2**64))}}, "salt": "1"},
+            "positions.ETH-USD.fundingIndex",
+        ),
+        ({"collateral": "1", "positions": {}, "salt": "1"}, "collateral"),  # the version-1 format
+        ({"version": 1, "usdc": "1", "positions": {}, "salt": "1"}, "version"),
+    ],
+)
 def test_bad_account_files(doc: dict[str, object], field: str) -> None:
     with pytest.raises(InputError) as e:
         perp.account_from_json(doc, MARKETS)
@@ -293,17 +324,26 @@ def test_bad_account_files(doc: dict[str, object], field: str) -> None:
 
 
 def test_bad_market_files() -> None:
-    good = {"symbol": "X", "atomicResolution": -9, "priceExponent": -6, "initialMarginPpm": 1, "maintenanceFractionPpm": 1}
-    for change, field in (({"priceExponent": 22}, "markets.X.priceExponent"),
-                          ({"initialMarginPpm": 10**6 + 1}, "markets.X.initialMarginPpm"),
-                          ({"sizeDecimals": 9}, "markets[0].sizeDecimals")):
+    good = {
+        "symbol": "X",
+        "atomicResolution": -9,
+        "priceExponent": -6,
+        "initialMarginPpm": 1,
+        "maintenanceFractionPpm": 1,
+    }
+    for change, field in (
+        ({"priceExponent": 22}, "markets.X.priceExponent"),
+        ({"initialMarginPpm": 10**6 + 1}, "markets.X.initialMarginPpm"),
+        ({"sizeDecimals": 9}, "markets[0].sizeDecimals"),
+    ):
         with pytest.raises(InputError) as e:
             perp.markets_from_json({"markets": [{**good, **change}]})
         assert e.value.field == field
 
 
-def test_notional_too_wide_is_refused_by_model_and_circuit(liq_calc: WitnessCalculator,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notional_too_wide_is_refused_by_model_and_circuit(
+    liq_calc: WitnessCalculator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """|N| must be < 2^160: the model refuses a wider notional (InputError naming the position) and
     the circuit's range check on the quotient refuses the same claim."""
     mk = _one(12, 0, 20000, 600000)  # e = 18

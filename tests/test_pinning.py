@@ -18,21 +18,20 @@ from click.testing import CliRunner
 from py_ecc.fields import optimized_bn128_FQ as FQ
 from py_ecc.optimized_bn128.optimized_curve import add, multiply, neg, normalize
 
-from zkmargin.cli.main import cli
-from zkmargin.settings import Settings
-from zkmargin.statements import lending
-from zkmargin.statements import perp as perp_statements
-from zkmargin import verifiers
-from zkmargin import api, perp
+from zkmargin import api, perp, verifiers
+from zkmargin.attestation import AttestationContext
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle, decode_claim, vkey_hash
+from zkmargin.cli.main import cli
 from zkmargin.errors import InputError
 from zkmargin.evm import InProcessChain
 from zkmargin.limits import WAD
 from zkmargin.loaders import market_from_json, prices_from_json
 from zkmargin.model import Market, Position, PriceSnapshot
 from zkmargin.pinning import Expectations, InstalledKeys
-from zkmargin.attestation import AttestationContext
+from zkmargin.settings import Settings
+from zkmargin.statements import lending
+from zkmargin.statements import perp as perp_statements
 from zkmargin.toolchain import Toolchain
 
 from .conftest import FIX
@@ -55,11 +54,16 @@ def forge(bundle: Bundle, signals: list[int]) -> Bundle:
     vk["vk_delta_2"] = vk["vk_gamma_2"]
     ic = [_g1(p) for p in vk["IC"]]
     acc = ic[0]
-    for s, point in zip(signals, ic[1:]):
+    for s, point in zip(signals, ic[1:], strict=True):
         acc = add(acc, multiply(point, s))
     cx, cy = normalize(neg(acc))
-    proof = {"pi_a": vk["vk_alpha_1"], "pi_b": vk["vk_beta_2"], "pi_c": [str(cx.n), str(cy.n), "1"],
-             "protocol": "groth16", "curve": "bn128"}
+    proof = {
+        "pi_a": vk["vk_alpha_1"],
+        "pi_b": vk["vk_beta_2"],
+        "pi_c": [str(cx.n), str(cy.n), "1"],
+        "protocol": "groth16",
+        "curve": "bn128",
+    }
     return replace(bundle, public_signals=[str(s) for s in signals], proof=proof, vkey=vk, vkey_sha256=vkey_hash(vk))
 
 
@@ -99,8 +103,9 @@ def test_api_requires_a_pinned_key(forged: Bundle, bundle: Bundle, keys: Callabl
     assert not api.verify_bundles([bundle, forged], vkey=real).valid
 
 
-def test_cli_default_verify_refuses_the_forgery(runner: CliRunner, forged_file: Path, tmp_path: Path,
-                                                keys: Callable[[str], CircuitKeys]) -> None:
+def test_cli_default_verify_refuses_the_forgery(
+    runner: CliRunner, forged_file: Path, tmp_path: Path, keys: Callable[[str], CircuitKeys]
+) -> None:
     keys("liquidation_4")
     real = str(keys("liquidation_4").vkey_path)
     # this installation has the real key: the forged one is another key
@@ -112,8 +117,11 @@ def test_cli_default_verify_refuses_the_forgery(runner: CliRunner, forged_file: 
     assert res.exit_code == 1 and "different verification key" in res.output
     # an installation without keys for the circuit: nothing to pin against, exit 2 saying how to pin
     empty = {"ZKMARGIN_CACHE_DIR": str(tmp_path / "empty-cache")}
-    for cmd in (["verify", str(forged_file)], ["verify", str(forged_file), "--onchain"],
-                ["verify-batch", str(forged_file)]):
+    for cmd in (
+        ["verify", str(forged_file)],
+        ["verify", str(forged_file), "--onchain"],
+        ["verify-batch", str(forged_file)],
+    ):
         res = runner.invoke(cli, cmd, env=empty)
         assert res.exit_code == 2, (cmd, res.output)
         assert "--vkey" in res.output and "--manifest" in res.output
@@ -124,16 +132,21 @@ def test_cli_default_verify_refuses_the_forgery(runner: CliRunner, forged_file: 
     assert "pairing check passed" in data["reason"]
 
 
-def test_onchain_deploys_the_pinned_key_not_the_bundles(forged: Bundle, bundle: Bundle, tc: Toolchain,
-                                                        keys: Callable[[str], CircuitKeys]) -> None:
+def test_onchain_deploys_the_pinned_key_not_the_bundles(
+    forged: Bundle, bundle: Bundle, tc: Toolchain, keys: Callable[[str], CircuitKeys]
+) -> None:
     chain = InProcessChain()
     real = keys("liquidation_4").vkey()
     forged_verifier = api.deploy_verifier(chain, forged.vkey, Settings(toolchain=tc))
     # the forged key's contract does accept the forged proof: that is why the key must be pinned
     assert api.verify_bundle(forged, verifier=verifiers.get("evm", chain=chain, address=forged_verifier)).valid
-    res = api.verify_bundle(forged, verifier=verifiers.get("evm", chain=chain), vkey=real, settings=Settings(toolchain=tc))
+    res = api.verify_bundle(
+        forged, verifier=verifiers.get("evm", chain=chain), vkey=real, settings=Settings(toolchain=tc)
+    )
     assert not res.valid
-    res = api.verify_bundle(bundle, verifier=verifiers.get("evm", chain=chain), keys=InstalledKeys(), settings=Settings(toolchain=tc))
+    res = api.verify_bundle(
+        bundle, verifier=verifiers.get("evm", chain=chain), keys=InstalledKeys(), settings=Settings(toolchain=tc)
+    )
     assert res.valid and res.key.source == "installation"
 
 
@@ -158,9 +171,10 @@ def chosen_price_attestation(healthy: Position, market: Market, tc: Toolchain) -
     return lending.attest_solvency(healthy, market, inflated, 3 * WAD, CTX, settings=Settings(toolchain=tc))
 
 
-def test_chosen_prices_refused_when_prices_are_pinned(chosen_price_attestation: Bundle, market: Market,
-                                                      prices: PriceSnapshot, runner: CliRunner,
-                                                      tmp_path: Path) -> None:
+@pytest.mark.slow  # proves (chosen_price_attestation)
+def test_chosen_prices_refused_when_prices_are_pinned(
+    chosen_price_attestation: Bundle, market: Market, prices: PriceSnapshot, runner: CliRunner, tmp_path: Path
+) -> None:
     b = chosen_price_attestation
     common = {"keys": InstalledKeys(), "domain": CTX.domain, "now": NOW}
     unpinned = api.verify_bundle(b, **common)  # type: ignore[arg-type]
@@ -178,12 +192,16 @@ def test_chosen_prices_refused_when_prices_are_pinned(chosen_price_attestation: 
     assert runner.invoke(cli, [*base, "--market", MARKET, "--min-hf", "3"]).exit_code == 0
     assert runner.invoke(cli, [*base, "--market", MARKET, "--min-hf", "2.9"]).exit_code == 1
     # options that cannot apply are refused, not ignored
-    for bad, field in ((["--threshold", "1"], "--threshold"), (["--ratio", "1"], "--ratio"),
-                       (["--prices", PRICES], "--prices")):
+    for bad, field in (
+        (["--threshold", "1"], "--threshold"),
+        (["--ratio", "1"], "--ratio"),
+        (["--prices", PRICES], "--prices"),
+    ):
         res = runner.invoke(cli, [*base, *bad])
         assert res.exit_code == 2 and field in res.output, (bad, res.output)
 
 
+@pytest.mark.slow  # proves (chosen_price_attestation)
 def test_batch_refuses_a_reused_nonce(chosen_price_attestation: Bundle, runner: CliRunner, tmp_path: Path) -> None:
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     chosen_price_attestation.save(a)
@@ -221,24 +239,29 @@ def test_context_never_names_proven_values(bundle: Bundle, market: Market) -> No
     assert "WETH=2500.00000000" in text
 
 
-def test_liquidatable_only_for_the_protocol_threshold(keys: Callable[[str], CircuitKeys], tc: Toolchain,
-                                                      liquidatable: Position, market: Market,
-                                                      prices: PriceSnapshot) -> None:
+def test_liquidatable_only_for_the_protocol_threshold(
+    keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market, prices: PriceSnapshot
+) -> None:
     b = lending.prove_liquidation(liquidatable, market, prices, WAD * 12 // 10, settings=Settings(toolchain=tc))
     text = decode_claim(b).describe()
     assert "health factor < 1.2 " in text and "liquidatable" not in text
 
 
-def test_perp_ratio_is_not_called_liquidatable(keys: Callable[[str], CircuitKeys], tc: Toolchain,
-                                               runner: CliRunner, tmp_path: Path) -> None:
+def test_perp_ratio_is_not_called_liquidatable(
+    keys: Callable[[str], CircuitKeys], tc: Toolchain, runner: CliRunner, tmp_path: Path
+) -> None:
     markets = perp.load_markets(FIX / "perp-markets.json")
     quotes = perp.load_quotes(FIX / "perp-prices.json", markets)
     account = perp.load_account(FIX / "perp-account-liquidatable.json", markets)
     b = perp_statements.prove_perp_liquidation(account, markets, quotes, 87_000, settings=Settings(toolchain=tc))
     text = decode_claim(b).describe()
     assert "< 8.7x maintenance margin" in text and "liquidatable" not in text
-    assert "maintenance margin: liquidatable" in decode_claim(
-        perp_statements.prove_perp_liquidation(account, markets, quotes, settings=Settings(toolchain=tc))).describe()
+    assert (
+        "maintenance margin: liquidatable"
+        in decode_claim(
+            perp_statements.prove_perp_liquidation(account, markets, quotes, settings=Settings(toolchain=tc))
+        ).describe()
+    )
     path = tmp_path / "perp.json"
     b.save(path)
     pins = ["--markets", str(FIX / "perp-markets.json"), "--prices", str(FIX / "perp-prices.json")]
@@ -247,4 +270,3 @@ def test_perp_ratio_is_not_called_liquidatable(keys: Callable[[str], CircuitKeys
     assert res.exit_code == 1 and "marginRatio" in res.output
     res = runner.invoke(cli, ["verify", str(path), "--market", MARKET])
     assert res.exit_code == 2 and "--market" in res.output
-

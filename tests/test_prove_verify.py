@@ -13,16 +13,16 @@ from py_ecc.fields import optimized_bn128_FQ as FQ
 from py_ecc.optimized_bn128 import optimized_curve as oc
 
 from zkmargin import api, snarkjs_verify
-from zkmargin.settings import Settings
-from zkmargin.statements import lending
-from zkmargin.pinning import InstalledKeys
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle, bundle_from_json, vkey_hash
 from zkmargin.errors import StatementFalse, WitnessError
 from zkmargin.field import Q, R
 from zkmargin.groth16 import verify as native_verify
 from zkmargin.model import Market, Position, PriceSnapshot, evaluate
+from zkmargin.pinning import InstalledKeys
 from zkmargin.prover import prove
+from zkmargin.settings import Settings
+from zkmargin.statements import lending
 from zkmargin.statements.lending import liquidation_inputs
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import WitnessCalculator
@@ -62,8 +62,9 @@ def _debt_at_boundary(pos: Position, market: Market, prices: PriceSnapshot) -> i
     return hi
 
 
-def test_position_boundary_both_sides(keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position,
-                                      market: Market, prices: PriceSnapshot) -> None:
+def test_position_boundary_both_sides(
+    keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market, prices: PriceSnapshot
+) -> None:
     d = _debt_at_boundary(liquidatable, market, prices)
     just_below = Position(liquidatable.collateral, {"USDC": d}, liquidatable.salt)
     at_or_above = Position(liquidatable.collateral, {"USDC": d - 1}, liquidatable.salt)
@@ -79,13 +80,21 @@ def test_position_boundary_both_sides(keys: Callable[[str], CircuitKeys], tc: To
     inputs = {**inputs, "debt": [0, d - 1, 0, 0]}
     from zkmargin.commitment import commit_amounts
 
-    inputs["commitment"] = commit_amounts(list(inputs["collateral"]), [0, d - 1, 0, 0], liquidatable.salt)  # type: ignore[arg-type]
-    with pytest.raises(WitnessError):
+    inputs["commitment"] = commit_amounts(  # the same flags and eMode: only the debt differs
+        list(inputs["collateral"]),  # type: ignore[arg-type]
+        [0, d - 1, 0, 0],
+        liquidatable.salt,
+        int(inputs["collateralFlags"]),  # type: ignore[arg-type]
+        int(inputs["eModeCategory"]),  # type: ignore[arg-type]
+    )
+    with pytest.raises(WitnessError, match="HealthFactorCompare"):  # refused by the statement, not the commitment
         WitnessCalculator(keys("liquidation_4").compiled.wasm).calculate(inputs)
 
 
-def test_threshold_boundary_both_sides(tc: Toolchain, liquidatable: Position, market: Market,
-                                       prices: PriceSnapshot) -> None:
+@pytest.mark.slow  # proves
+def test_threshold_boundary_both_sides(
+    tc: Toolchain, liquidatable: Position, market: Market, prices: PriceSnapshot
+) -> None:
     hf = evaluate(liquidatable, market, prices).health_factor
     b = lending.prove_liquidation(liquidatable, market, prices, hf + 1, settings=Settings(toolchain=tc))
     assert api.verify_bundle(b, keys=InstalledKeys()).valid and api.decode_claim(b).threshold == hf + 1
@@ -95,7 +104,9 @@ def test_threshold_boundary_both_sides(tc: Toolchain, liquidatable: Position, ma
 
 
 def test_proof_from_the_8_slot_circuit(keys: Callable[[str], CircuitKeys], tc: Toolchain) -> None:
-    from zkmargin.model import Asset, Market as M, PricePoint, PriceSnapshot as PS
+    from zkmargin.model import Asset, PricePoint
+    from zkmargin.model import Market as M
+    from zkmargin.model import PriceSnapshot as PS
 
     assets = tuple(Asset(f"T{i}", 18, 8000, 10500) for i in range(6))  # 6 assets -> 8-slot circuit
     mkt = M("six", assets)
@@ -105,11 +116,15 @@ def test_proof_from_the_8_slot_circuit(keys: Callable[[str], CircuitKeys], tc: T
     assert b.circuit == "liquidation_8"
     claim = api.decode_claim(b)
     assert [s.price for s in claim.slots] == [10**8] * 6 + [1, 1]  # padding slots
-    assert api.verify_bundle(b, keys=InstalledKeys()).valid and api.verify_bundle(b, keys=InstalledKeys(), verifier="snarkjs", settings=Settings(toolchain=tc)).valid
+    assert (
+        api.verify_bundle(b, keys=InstalledKeys()).valid
+        and api.verify_bundle(b, keys=InstalledKeys(), verifier="snarkjs", settings=Settings(toolchain=tc)).valid
+    )
 
 
 # --- tampering: every case is well-formed, and checked by both verifiers, which must agree on
 # "invalid" (malformed encodings are tests/test_encodings.py's, against every backend) ---
+
 
 def _signal_edits(pub: list[str]) -> list[tuple[str, list[Any]]]:
     def edit(i: int, v: Any) -> list[Any]:
@@ -137,7 +152,10 @@ def _proof_edits(proof: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         ("pi_a negated (on curve)", edit(lambda p: p["pi_a"].__setitem__(1, str(Q - int(p["pi_a"][1]))))),
         ("pi_c := pi_a", edit(lambda p: p.__setitem__("pi_c", p["pi_a"]))),
         ("pi_a := 2 pi_a", edit(lambda p: p.__setitem__("pi_a", _double_g1(p["pi_a"])))),
-        ("pi_b negated (in G2)", edit(lambda p: p["pi_b"].__setitem__(1, [str((Q - int(c)) % Q) for c in p["pi_b"][1]]))),
+        (
+            "pi_b negated (in G2)",
+            edit(lambda p: p["pi_b"].__setitem__(1, [str((Q - int(c)) % Q) for c in p["pi_b"][1]])),
+        ),
     ]
 
 
@@ -186,9 +204,9 @@ def test_bundle_key_checks(bundle: Bundle, keys: Callable[[str], CircuitKeys]) -
     assert res.vkey_sha256 == vkey_hash(keys("liquidation_4").vkey())
 
 
-def test_prover_public_signals_match_the_witness(keys: Callable[[str], CircuitKeys], tc: Toolchain,
-                                                 liquidatable: Position, market: Market,
-                                                 prices: PriceSnapshot) -> None:
+def test_prover_public_signals_match_the_witness(
+    keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market, prices: PriceSnapshot
+) -> None:
     k = keys("liquidation_4")
     stmt = liquidation_inputs(liquidatable, market, prices, WAD)
     witness = WitnessCalculator(k.compiled.wasm).calculate(stmt.inputs)

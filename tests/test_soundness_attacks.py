@@ -43,7 +43,11 @@ def honest(liquidatable: Position, market: Market, prices: PriceSnapshot) -> dic
 @pytest.fixture(scope="module")
 def scaled(market: Market) -> tuple[Position, Market, PriceSnapshot]:
     """The fixture position in scaled balances, in eMode, at indexes above 1 ray."""
-    return (load_position(FIX / "position-scaled.json", market), market, load_prices(FIX / "prices-indexed.json", market))
+    return (
+        load_position(FIX / "position-scaled.json", market),
+        market,
+        load_prices(FIX / "prices-indexed.json", market),
+    )
 
 
 PRIVATE = ("collateral", "debt", "collateralFlags", "eModeCategory")
@@ -102,38 +106,63 @@ ATTACKS: list[tuple[str, str, int | None, int]] = [
 ]
 
 
-def test_honest_witness_satisfies_the_r1cs(circuit: tuple[R1cs, WitnessCalculator],
-                                           honest: dict[str, InputValue]) -> None:
+def test_honest_witness_satisfies_the_r1cs(
+    circuit: tuple[R1cs, WitnessCalculator], honest: dict[str, InputValue]
+) -> None:
     assert _failing(circuit, honest) == []
 
 
 @pytest.mark.parametrize(("label", "name", "index", "value"), ATTACKS, ids=[a[0] for a in ATTACKS])
-def test_attack_fails_the_constraints(circuit: tuple[R1cs, WitnessCalculator], honest: dict[str, InputValue],
-                                      hf_constraint: int, label: str, name: str, index: int | None,
-                                      value: int) -> None:
+def test_attack_fails_the_constraints(
+    circuit: tuple[R1cs, WitnessCalculator],
+    honest: dict[str, InputValue],
+    hf_constraint: int,
+    label: str,
+    name: str,
+    index: int | None,
+    value: int,
+) -> None:
     failing = _failing(circuit, _edit(honest, name, index, value))
     assert failing, label
     assert set(failing) != {hf_constraint}, f"{label}: refused only because HF moved, not by its own check"
     assert _failing(circuit, honest) == []  # restored: passes
 
 
-@pytest.mark.parametrize(("name", "index", "value"), [
-    ("collateral", 0, 2**128 - 1), ("debt", 3, 2**128 - 1), ("price", 2, 2**64 - 1),
-    ("liqThreshold", 0, 10000), ("decimals", 0, 18), ("decimals", 0, 0), ("hfThreshold", None, 2**64 - 1),
-    ("liquidityIndex", 3, RAY), ("liquidityIndex", 3, RAY + 2**100 - 1), ("borrowIndex", 2, RAY + 2**100 - 1),
-    ("rulesVersion", None, 30500), ("rulesVersion", None, 30700), ("collateralFlags", None, 0b1111),
-    ("eModeCategory", None, 1),
-])
-def test_values_at_the_limit_pass_their_range_checks(circuit: tuple[R1cs, WitnessCalculator],
-                                                     honest: dict[str, InputValue], hf_constraint: int,
-                                                     name: str, index: int | None, value: int) -> None:
+@pytest.mark.parametrize(
+    ("name", "index", "value"),
+    [
+        ("collateral", 0, 2**128 - 1),
+        ("debt", 3, 2**128 - 1),
+        ("price", 2, 2**64 - 1),
+        ("liqThreshold", 0, 10000),
+        ("decimals", 0, 18),
+        ("decimals", 0, 0),
+        ("hfThreshold", None, 2**64 - 1),
+        ("liquidityIndex", 3, RAY),
+        ("liquidityIndex", 3, RAY + 2**100 - 1),
+        ("borrowIndex", 2, RAY + 2**100 - 1),
+        ("rulesVersion", None, 30500),
+        ("rulesVersion", None, 30700),
+        ("collateralFlags", None, 0b1111),
+        ("eModeCategory", None, 1),
+    ],
+)
+def test_values_at_the_limit_pass_their_range_checks(
+    circuit: tuple[R1cs, WitnessCalculator],
+    honest: dict[str, InputValue],
+    hf_constraint: int,
+    name: str,
+    index: int | None,
+    value: int,
+) -> None:
     """At the bit width (or bound) a value is legal: at most the statement itself may fail.
     (debt slot 3 is DAI, 18 decimals at $1: 2^128 - 1 units are still a value < 2^128.)"""
     assert set(_failing(circuit, _edit(honest, name, index, value))) <= {hf_constraint}
 
 
-def test_every_public_input_changed_by_one(circuit: tuple[R1cs, WitnessCalculator], keys: Callable[[str], CircuitKeys],
-                                           honest: dict[str, InputValue]) -> None:
+def test_every_public_input_changed_by_one(
+    circuit: tuple[R1cs, WitnessCalculator], keys: Callable[[str], CircuitKeys], honest: dict[str, InputValue]
+) -> None:
     """Each public input is bound: changed alone in the witness, a constraint fails. That includes
     the eMode entries this position does not use (it uses none): each is range-checked whether
     selected or not, so the public table has one meaning."""
@@ -148,7 +177,9 @@ def test_every_public_input_changed_by_one(circuit: tuple[R1cs, WitnessCalculato
     assert r1cs.failing_constraints(witness) == []
 
 
-def test_the_used_emode_entry_is_bound(keys: Callable[[str], CircuitKeys], scaled: tuple[Position, Market, PriceSnapshot]) -> None:
+def test_the_used_emode_entry_is_bound(
+    keys: Callable[[str], CircuitKeys], scaled: tuple[Position, Market, PriceSnapshot]
+) -> None:
     """For a position in eMode category 1, the entry's LT and bitmap are bound like every other input."""
     k = keys("liquidation_4")
     r1cs, calc = read_r1cs(k.compiled.r1cs), WitnessCalculator(k.compiled.wasm)
@@ -164,6 +195,7 @@ def test_the_used_emode_entry_is_bound(keys: Callable[[str], CircuitKeys], scale
 
 # --- malicious hints in the divisions, on the very templates the circuits use ---
 
+
 def _compile_main(tc: Toolchain, tmp: Path, main: str) -> tuple[R1cs, WitnessCalculator]:
     src = tmp / "src"
     shutil.copytree(paths.CIRCUITS_DIR / "lib", src / "circuits" / "lib")
@@ -174,35 +206,59 @@ def _compile_main(tc: Toolchain, tmp: Path, main: str) -> tuple[R1cs, WitnessCal
     return read_r1cs(src / "out" / "main.r1cs"), WitnessCalculator(src / "out" / "main_js" / "main.wasm")
 
 
-DIVISIONS: list[tuple[str, str, Callable[[int, int], tuple[int, int]], list[tuple[str, Callable[[int, int, int], tuple[int, int]]]]]] = [
-    ("floor", "component main = DivRoundCheck(128, 60, 0);", lambda n, d: (n // d, n % d), [
-        ("remainder >= divisor (q - 1, rem + d)", lambda q, r, d: (q - 1, r + d)),
-        ("quotient -1 in disguise", lambda q, r, d: (R - 1, 0)),
-        ("quotient past 2^128", lambda q, r, d: (q + 2**128, r)),
-    ]),
-    ("ceil", "component main = DivRoundCheck(128, 60, 1);", lambda n, d: (-(-n // d), -n % d), [
-        ("remainder >= divisor (q + 1, rem + d)", lambda q, r, d: (q + 1, r + d)),
-        ("remainder negative (q, rem - d)", lambda q, r, d: (q - 1, (r - d) % R)),
-    ]),
-    ("signed floor", "component main = SignedFloorDivCheck(146, 60);", lambda n, d: (n // d, n % d), [
-        ("remainder >= divisor (q - 1, rem + d)", lambda q, r, d: (q - 1, r + d)),
-        ("quotient below -2^146", lambda q, r, d: (q - 2**147, r)),
-    ]),
+DIVISIONS: list[
+    tuple[str, str, Callable[[int, int], tuple[int, int]], list[tuple[str, Callable[[int, int, int], tuple[int, int]]]]]
+] = [
+    (
+        "floor",
+        "component main = DivRoundCheck(128, 60, 0);",
+        lambda n, d: (n // d, n % d),
+        [
+            ("remainder >= divisor (q - 1, rem + d)", lambda q, r, d: (q - 1, r + d)),
+            ("quotient -1 in disguise", lambda q, r, d: (R - 1, 0)),
+            ("quotient past 2^128", lambda q, r, d: (q + 2**128, r)),
+        ],
+    ),
+    (
+        "ceil",
+        "component main = DivRoundCheck(128, 60, 1);",
+        lambda n, d: (-(-n // d), -n % d),
+        [
+            ("remainder >= divisor (q + 1, rem + d)", lambda q, r, d: (q + 1, r + d)),
+            ("remainder negative (q, rem - d)", lambda q, r, d: (q - 1, (r - d) % R)),
+        ],
+    ),
+    (
+        "signed floor",
+        "component main = SignedFloorDivCheck(146, 60);",
+        lambda n, d: (n // d, n % d),
+        [
+            ("remainder >= divisor (q - 1, rem + d)", lambda q, r, d: (q - 1, r + d)),
+            ("quotient below -2^146", lambda q, r, d: (q - 2**147, r)),
+        ],
+    ),
 ]
 
 
+@pytest.mark.slow  # compiles a circuit per case
 @pytest.mark.parametrize(("kind", "main", "honest_qr", "attacks"), DIVISIONS, ids=[d[0] for d in DIVISIONS])
-def test_division_hints(tc: Toolchain, tmp_path: Path, kind: str, main: str,
-                        honest_qr: Callable[[int, int], tuple[int, int]],
-                        attacks: list[tuple[str, Callable[[int, int, int], tuple[int, int]]]]) -> None:
+def test_division_hints(
+    tc: Toolchain,
+    tmp_path: Path,
+    kind: str,
+    main: str,
+    honest_qr: Callable[[int, int], tuple[int, int]],
+    attacks: list[tuple[str, Callable[[int, int, int], tuple[int, int]]]],
+) -> None:
     r1cs, calc = _compile_main(tc, tmp_path, main)
     n = (-1 if kind == "signed floor" else 1) * 123456789123456789123456789 * 10**8
     d = 10**18
     q, rem = honest_qr(n, d)
 
     def check(q_: int, rem_: int) -> list[int]:
-        return r1cs.failing_constraints(calc.calculate({"n": n % R, "d": d, "q": q_ % R, "rem": rem_ % R},
-                                                       lenient=True))
+        return r1cs.failing_constraints(
+            calc.calculate({"n": n % R, "d": d, "q": q_ % R, "rem": rem_ % R}, lenient=True)
+        )
 
     assert check(q, rem) == []
     for label, attack in attacks:

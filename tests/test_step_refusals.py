@@ -83,8 +83,12 @@ POS = Position({"WETH": 10 * E18, "USDC": 5000 * E6}, {"USDC": 25000 * E6}, 11)
 
 def px(market: Market = MARKET, indexes: dict[str, tuple[int, int]] | None = None, **override: int) -> PriceSnapshot:
     idx = indexes or {}
-    return PriceSnapshot({a.symbol: PricePoint(override.get(a.symbol, PRICES[a.symbol]), 1, 1,
-                                               *idx.get(a.symbol, (RAY, RAY))) for a in market.assets})
+    return PriceSnapshot(
+        {
+            a.symbol: PricePoint(override.get(a.symbol, PRICES[a.symbol]), 1, 1, *idx.get(a.symbol, (RAY, RAY)))
+            for a in market.assets
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -134,8 +138,10 @@ def step(steps: Callable[[Rules], Step]) -> Step:
 
 # --- inputs of calls the model refuses ---
 
-def statement(pos: Position, market: Market, prices: PriceSnapshot, c: int, d: int, ask: int,
-              receive_atoken: bool = False) -> Inputs:
+
+def statement(
+    pos: Position, market: Market, prices: PriceSnapshot, c: int, d: int, ask: int, receive_atoken: bool = False
+) -> Inputs:
     """The circuit inputs of a call, without its outcome: what step_inputs gives before the model
     has decided anything (slot indices instead of symbols, so that unknown slots can be named)."""
     pad = N - len(market.assets)
@@ -159,8 +165,9 @@ def statement(pos: Position, market: Market, prices: PriceSnapshot, c: int, d: i
     }
 
 
-def claiming(inputs: Inputs, *, repaid: int = 0, seized: int = 0, fee: int = 0, deficit: bool = False,
-             clear_flag: bool = False) -> Inputs:
+def claiming(
+    inputs: Inputs, *, repaid: int = 0, seized: int = 0, fee: int = 0, deficit: bool = False, clear_flag: bool = False
+) -> Inputs:
     """`inputs` claiming an outcome at indexes of 1 ray (seized = collateral taken, fee included),
     with the new commitment the circuit derives from it (the old amounts minus what moved, every
     debt burnt and booked as deficit when no collateral is left)."""
@@ -179,8 +186,14 @@ def claiming(inputs: Inputs, *, repaid: int = 0, seized: int = 0, fee: int = 0, 
     if clear_flag and c < N:
         flags &= ~(1 << c)
     new = commit_amounts([v % R for v in coll], [v % R for v in debt], NEW_SALT, flags, emode)
-    return {**inputs, "debtRepaid": repaid % R, "collateralToLiquidator": (seized - fee) % R,
-            "protocolFeeAmount": fee, "deficit": [v % R for v in deficits], "newCommitment": new}
+    return {
+        **inputs,
+        "debtRepaid": repaid % R,
+        "collateralToLiquidator": (seized - fee) % R,
+        "protocolFeeAmount": fee,
+        "deficit": [v % R for v in deficits],
+        "newCommitment": new,
+    }
 
 
 def with_(inputs: Inputs, **changes: InputValue) -> Inputs:
@@ -193,12 +206,14 @@ def set_slot(inputs: Inputs, name: str, index: int, value: int) -> Inputs:
     return {**inputs, name: arr}
 
 
-def inputs_of(pos: Position, market: Market, prices: PriceSnapshot, c: str, d: str, ask: int,
-              receive_atoken: bool = False) -> Inputs:
+def inputs_of(
+    pos: Position, market: Market, prices: PriceSnapshot, c: str, d: str, ask: int, receive_atoken: bool = False
+) -> Inputs:
     return step_inputs(pos, market, prices, c, d, ask, NEW_SALT, receive_atoken)[1]
 
 
 # --- the refusals ---
+
 
 @dataclass(frozen=True)
 class Refusal:
@@ -293,6 +308,7 @@ def _forced_value(pos: Position, market: Market) -> Callable[[pytest.MonkeyPatch
     def forced(mp: pytest.MonkeyPatch) -> Inputs:
         mp.setattr(model, "VALUE_BITS", 256)
         return inputs_of(pos, market, px(market), "WETH", "USDC", 10**9)
+
     return forced
 
 
@@ -310,6 +326,7 @@ def _forced_dust(pos: Position, ask: int) -> Callable[[pytest.MonkeyPatch], Inpu
     def forced(mp: pytest.MonkeyPatch) -> Inputs:
         mp.setattr(liquidation_step, "MIN_LEFTOVER_BASE", 0)
         return inputs_of(pos, MARKET, px(), "WETH", "USDC", ask)
+
     return forced
 
 
@@ -318,150 +335,351 @@ def _forced_wide(mp: pytest.MonkeyPatch) -> Inputs:
     return inputs_of(WIDE, WIDE_MARKET, px(WIDE_MARKET), "X", "Y", 4 * 10**10)
 
 
-def _call(pos: Position, c: str, d: str, ask: int, market: Market = MARKET, indexes: dict[str, tuple[int, int]] | None = None,
-          receive_atoken: bool = False, **prices: int) -> Callable[[], object]:
+def _call(
+    pos: Position,
+    c: str,
+    d: str,
+    ask: int,
+    market: Market = MARKET,
+    indexes: dict[str, tuple[int, int]] | None = None,
+    receive_atoken: bool = False,
+    **prices: int,
+) -> Callable[[], object]:
     return lambda: liquidate(pos, market, px(market, indexes, **prices), c, d, ask, NEW_SALT, receive_atoken)
 
 
-def _legal(pos: Position, c: str, d: str, ask: int, market: Market = MARKET, indexes: dict[str, tuple[int, int]] | None = None,
-           receive_atoken: bool = False) -> Callable[[], Inputs]:
+def _legal(
+    pos: Position,
+    c: str,
+    d: str,
+    ask: int,
+    market: Market = MARKET,
+    indexes: dict[str, tuple[int, int]] | None = None,
+    receive_atoken: bool = False,
+) -> Callable[[], Inputs]:
     return lambda: inputs_of(pos, market, px(market, indexes), c, d, ask, receive_atoken)
 
 
-def _edited(pos: Position, ask: int, market: Market = MARKET, **changes: InputValue) -> Callable[[pytest.MonkeyPatch], Inputs]:
+def _edited(
+    pos: Position, ask: int, market: Market = MARKET, **changes: InputValue
+) -> Callable[[pytest.MonkeyPatch], Inputs]:
     """The legal call's inputs (and outcome) with some inputs changed."""
     return lambda mp: with_(inputs_of(pos, market, px(market), "WETH", "USDC", ask), **changes)
 
 
-def _slot_edited(name: str, index: int, value: int, market: Market = MARKET,
-                 receive_atoken: bool = False) -> Callable[[pytest.MonkeyPatch], Inputs]:
-    return lambda mp: set_slot(inputs_of(POS, market, px(market), "WETH", "USDC", 10**9, receive_atoken),
-                               name, index, value)
+def _slot_edited(
+    name: str, index: int, value: int, market: Market = MARKET, receive_atoken: bool = False
+) -> Callable[[pytest.MonkeyPatch], Inputs]:
+    return lambda mp: set_slot(
+        inputs_of(POS, market, px(market), "WETH", "USDC", 10**9, receive_atoken), name, index, value
+    )
 
 
 def _recommitted(legal: Callable[[], Inputs], **changes: int) -> Callable[[pytest.MonkeyPatch], Inputs]:
     """The legal call's inputs with private opening values changed and the old commitment made
     to match them (so that only the rule on those values is attacked)."""
+
     def bad(mp: pytest.MonkeyPatch) -> Inputs:
         i = {**legal(), **changes}
         coll, debt = i["collateral"], i["debt"]
         assert isinstance(coll, list) and isinstance(debt, list)
-        return {**i, "oldCommitment": commit_amounts(coll, debt, POS.salt, int(i["collateralFlags"]),  # type: ignore[arg-type]
-                                                     int(i["eModeCategory"]))}  # type: ignore[arg-type]
+        return {
+            **i,
+            "oldCommitment": commit_amounts(
+                coll,
+                debt,
+                POS.salt,
+                int(i["collateralFlags"]),  # type: ignore[arg-type]
+                int(i["eModeCategory"]),
+            ),
+        }  # type: ignore[arg-type]
+
     return bad
 
 
-def _nothing_moves(pos: Position, c: int, d: int, ask: int, market: Market = MARKET) -> Callable[[pytest.MonkeyPatch], Inputs]:
+def _nothing_moves(
+    pos: Position, c: int, d: int, ask: int, market: Market = MARKET
+) -> Callable[[pytest.MonkeyPatch], Inputs]:
     """The claim of a call whose arithmetic moves nothing: the old amounts under the new salt."""
     return lambda mp: claiming(statement(pos, market, px(market), c, d, ask))
 
 
 REFUSALS: list[Refusal] = [
     # liquidate: InputError for the call's own arguments
-    Refusal("collateral asset not in the market (slot 4 of 4)", _call(POS, "DOGE", "USDC", 10**9), InputError,
-            "--collateral-asset", _edited(POS, 10**9, collateralAsset=4), _legal(POS, "WETH", "USDC", 10**9),
-            ("main.selC.",)),
-    Refusal("collateral asset not in the market (slot r - 1)", _call(POS, "DOGE", "USDC", 10**9), InputError,
-            "--collateral-asset", _edited(POS, 10**9, collateralAsset=R - 1), _legal(POS, "WETH", "USDC", 10**9),
-            ("main.selC.",)),
-    Refusal("collateral asset not in the market (its padding slot 3)", _call(POS, "DOGE", "USDC", 10**9), InputError,
-            "--collateral-asset", _edited(POS, 10**9, collateralAsset=3), _legal(POS, "WETH", "USDC", 10**9),
-            ("main.collateralEnabled.",)),
-    Refusal("debt asset not in the market (slot 4 of 4)", _call(POS, "WETH", "DOGE", 10**9), InputError,
-            "--debt-asset", _edited(POS, 10**9, debtAsset=4), _legal(POS, "WETH", "USDC", 10**9),
-            ("main.selD.",)),
-    Refusal("debt asset not in the market (its padding slot 3)", _call(POS, "WETH", "DOGE", 10**9), InputError,
-            "--debt-asset", _nothing_moves(POS, 0, 3, 10**9), _legal(POS, "WETH", "USDC", 10**9),
-            ("main.hasDebt.",)),
-    Refusal("debtToCover = 0", _call(POS, "WETH", "USDC", 0), InputError, "--debt-to-cover",
-            _nothing_moves(POS, 0, 1, 0), _legal(POS, "WETH", "USDC", 1), ("main.asksSomething.",)),
-    Refusal("debtToCover = 2^128", _call(POS, "WETH", "USDC", 2**128), InputError, "--debt-to-cover",
-            _edited(POS, 2**128 - 1, debtToCover=2**128), _legal(POS, "WETH", "USDC", 2**128 - 1),
-            ("main.dtcRange.",)),
-    Refusal("debtToCover = r - 1 (-1 in the field)", _call(POS, "WETH", "USDC", -1), InputError, "--debt-to-cover",
-            _edited(POS, 2**128 - 1, debtToCover=R - 1), _legal(POS, "WETH", "USDC", 2**128 - 1),
-            ("main.dtcRange.",)),
+    Refusal(
+        "collateral asset not in the market (slot 4 of 4)",
+        _call(POS, "DOGE", "USDC", 10**9),
+        InputError,
+        "--collateral-asset",
+        _edited(POS, 10**9, collateralAsset=4),
+        _legal(POS, "WETH", "USDC", 10**9),
+        ("main.selC.",),
+    ),
+    Refusal(
+        "collateral asset not in the market (slot r - 1)",
+        _call(POS, "DOGE", "USDC", 10**9),
+        InputError,
+        "--collateral-asset",
+        _edited(POS, 10**9, collateralAsset=R - 1),
+        _legal(POS, "WETH", "USDC", 10**9),
+        ("main.selC.",),
+    ),
+    Refusal(
+        "collateral asset not in the market (its padding slot 3)",
+        _call(POS, "DOGE", "USDC", 10**9),
+        InputError,
+        "--collateral-asset",
+        _edited(POS, 10**9, collateralAsset=3),
+        _legal(POS, "WETH", "USDC", 10**9),
+        ("main.collateralEnabled.",),
+    ),
+    Refusal(
+        "debt asset not in the market (slot 4 of 4)",
+        _call(POS, "WETH", "DOGE", 10**9),
+        InputError,
+        "--debt-asset",
+        _edited(POS, 10**9, debtAsset=4),
+        _legal(POS, "WETH", "USDC", 10**9),
+        ("main.selD.",),
+    ),
+    Refusal(
+        "debt asset not in the market (its padding slot 3)",
+        _call(POS, "WETH", "DOGE", 10**9),
+        InputError,
+        "--debt-asset",
+        _nothing_moves(POS, 0, 3, 10**9),
+        _legal(POS, "WETH", "USDC", 10**9),
+        ("main.hasDebt.",),
+    ),
+    Refusal(
+        "debtToCover = 0",
+        _call(POS, "WETH", "USDC", 0),
+        InputError,
+        "--debt-to-cover",
+        _nothing_moves(POS, 0, 1, 0),
+        _legal(POS, "WETH", "USDC", 1),
+        ("main.asksSomething.",),
+    ),
+    Refusal(
+        "debtToCover = 2^128",
+        _call(POS, "WETH", "USDC", 2**128),
+        InputError,
+        "--debt-to-cover",
+        _edited(POS, 2**128 - 1, debtToCover=2**128),
+        _legal(POS, "WETH", "USDC", 2**128 - 1),
+        ("main.dtcRange.",),
+    ),
+    Refusal(
+        "debtToCover = r - 1 (-1 in the field)",
+        _call(POS, "WETH", "USDC", -1),
+        InputError,
+        "--debt-to-cover",
+        _edited(POS, 2**128 - 1, debtToCover=R - 1),
+        _legal(POS, "WETH", "USDC", 2**128 - 1),
+        ("main.dtcRange.",),
+    ),
     # evaluate, which liquidate calls: values the circuit cannot hold
-    Refusal("a debt value >= 2^128 (evaluate)", _call(DEBT_TOO_BIG, "WETH", "USDC", 10**9), InputError, r"debt\.WBTC",
-            _forced_value(DEBT_TOO_BIG, MARKET), _legal(DEBT_AT_LIMIT, "WETH", "USDC", 10**9),
-            ("main.acct.val[2].dv.",)),
-    Refusal("a collateral value >= 2^128 (evaluate)", _call(COLL_TOO_BIG, "WETH", "USDC", 10**9, WBTC_LT0), InputError,
-            r"collateral\.WBTC", _forced_value(COLL_TOO_BIG, WBTC_LT0),
-            _legal(COLL_AT_LIMIT, "WETH", "USDC", 10**9, WBTC_LT0), ("main.acct.val[2].cv.",)),
-    Refusal("a balance >= 2^128 at its index (evaluate)", _call(X_TOO_BIG, "WETH", "USDC", 10**9, X_MARKET, DOUBLE_X),
-            InputError, r"collateral\.X", _forced_balance, _legal(X_AT_LIMIT, "WETH", "USDC", 10**9, X_MARKET, DOUBLE_X),
-            ("main.acct.val[2].cb.",)),
-    Refusal("an index below 1 ray (evaluate)", _call(POS, "WETH", "USDC", 10**9, indexes={"WETH": (RAY - 1, RAY)}),
-            InputError, r"prices\.WETH\.liquidityIndex", _slot_edited("liquidityIndex", 0, RAY - 1),
-            _legal(POS, "WETH", "USDC", 10**9), ("main.acct.params[0].liRange.",)),
-    Refusal("decimals > 18 (evaluate's assert)", _call(POS, "WETH", "USDC", 10**9, WBTC_DEC[19]), AssertionError, None,
-            _forced_decimals, _legal(POS, "WETH", "USDC", 10**9, WBTC_DEC[18]),
-            ("main.acct.params[2].pow.",)),
-    Refusal("eMode category not in the market (evaluate)",
-            lambda: liquidate(replace(IN_EMODE, emode_category=2), EMODE_MARKET, px(EMODE_MARKET),
-                              "WETH", "USDC", 10**9, NEW_SALT),
-            InputError, "eModeCategory", _recommitted(_legal(IN_EMODE, "WETH", "USDC", 10**9, EMODE_MARKET), eModeCategory=2),
-            _legal(IN_EMODE, "WETH", "USDC", 10**9, EMODE_MARKET), ("main.acct.emode.",)),
+    Refusal(
+        "a debt value >= 2^128 (evaluate)",
+        _call(DEBT_TOO_BIG, "WETH", "USDC", 10**9),
+        InputError,
+        r"debt\.WBTC",
+        _forced_value(DEBT_TOO_BIG, MARKET),
+        _legal(DEBT_AT_LIMIT, "WETH", "USDC", 10**9),
+        ("main.acct.val[2].dv.",),
+    ),
+    Refusal(
+        "a collateral value >= 2^128 (evaluate)",
+        _call(COLL_TOO_BIG, "WETH", "USDC", 10**9, WBTC_LT0),
+        InputError,
+        r"collateral\.WBTC",
+        _forced_value(COLL_TOO_BIG, WBTC_LT0),
+        _legal(COLL_AT_LIMIT, "WETH", "USDC", 10**9, WBTC_LT0),
+        ("main.acct.val[2].cv.",),
+    ),
+    Refusal(
+        "a balance >= 2^128 at its index (evaluate)",
+        _call(X_TOO_BIG, "WETH", "USDC", 10**9, X_MARKET, DOUBLE_X),
+        InputError,
+        r"collateral\.X",
+        _forced_balance,
+        _legal(X_AT_LIMIT, "WETH", "USDC", 10**9, X_MARKET, DOUBLE_X),
+        ("main.acct.val[2].cb.",),
+    ),
+    Refusal(
+        "an index below 1 ray (evaluate)",
+        _call(POS, "WETH", "USDC", 10**9, indexes={"WETH": (RAY - 1, RAY)}),
+        InputError,
+        r"prices\.WETH\.liquidityIndex",
+        _slot_edited("liquidityIndex", 0, RAY - 1),
+        _legal(POS, "WETH", "USDC", 10**9),
+        ("main.acct.params[0].liRange.",),
+    ),
+    Refusal(
+        "decimals > 18 (evaluate's assert)",
+        _call(POS, "WETH", "USDC", 10**9, WBTC_DEC[19]),
+        AssertionError,
+        None,
+        _forced_decimals,
+        _legal(POS, "WETH", "USDC", 10**9, WBTC_DEC[18]),
+        ("main.acct.params[2].pow.",),
+    ),
+    Refusal(
+        "eMode category not in the market (evaluate)",
+        lambda: liquidate(
+            replace(IN_EMODE, emode_category=2), EMODE_MARKET, px(EMODE_MARKET), "WETH", "USDC", 10**9, NEW_SALT
+        ),
+        InputError,
+        "eModeCategory",
+        _recommitted(_legal(IN_EMODE, "WETH", "USDC", 10**9, EMODE_MARKET), eModeCategory=2),
+        _legal(IN_EMODE, "WETH", "USDC", 10**9, EMODE_MARKET),
+        ("main.acct.emode.",),
+    ),
     # liquidate: StatementFalse where Aave's validateLiquidationCall reverts
-    Refusal("HF >= 1 (not liquidatable)", lambda: liquidate(_hf_at_one()[1], MARKET, px(), "WETH", "USDC", 10**9, NEW_SALT),
-            StatementFalse, "not liquidatable", _forced_hf,
-            lambda: inputs_of(_hf_at_one()[0], MARKET, px(), "WETH", "USDC", 10**9), ("main.hfBelowOne.",)),
-    Refusal("no debt at all (HF = uint256.max)", _call(NO_DEBT, "WETH", "USDC", 10**9), StatementFalse,
-            "not liquidatable", _nothing_moves(NO_DEBT, 0, 1, 10**9), _legal(POS, "WETH", "USDC", 10**9),
-            ("main.hfBelowOne.",)),
-    Refusal("v3.5: collateral asset with LT 0 (CollateralCannotBeLiquidated)",
-            _call(POS, "WETH", "USDC", 10**9, WETH_LT0), StatementFalse, "not collateral",
-            _slot_edited("liqThreshold", 0, 0, WETH_LT1),  # the outcome with LT 1 bps, claimed with LT 0
-            _legal(POS, "WETH", "USDC", 10**9, WETH_LT1), ("main.collateralEnabled.",), rules=V35),
-    Refusal("collateral flag off (CollateralCannotBeLiquidated)",
-            _call(WETH_FLAG_OFF, "WETH", "USDC", 10**9), StatementFalse, "not collateral",
-            _recommitted(_legal(POS, "WETH", "USDC", 10**9), collateralFlags=0b10),
-            _legal(POS, "WETH", "USDC", 10**9), ("main.collateralEnabled.",)),
-    Refusal("no balance in the collateral asset: its flag is off (CollateralCannotBeLiquidated)",
-            _call(POS, "WBTC", "USDC", E6), StatementFalse, "not collateral",
-            _nothing_moves(POS, 2, 1, E6),  # the collateral "runs out" at 0 and needs 0 debt
-            _legal(ONE_SAT_WBTC, "WBTC", "USDC", E6), ("main.collateralEnabled.",)),
-    Refusal("no debt in the debt asset (SpecifiedCurrencyNotBorrowedByUser)",
-            _call(NO_WETH_DEBT, "WETH", "WETH", 1), StatementFalse, "no WETH debt",
-            _nothing_moves(NO_WETH_DEBT, 0, 0, 1),  # at most 0 can be liquidated
-            _legal(ONE_WEI_WETH_DEBT, "WETH", "WETH", 1),  # collateral = debt asset: allowed, as in Aave
-            ("main.hasDebt.",)),
+    Refusal(
+        "HF >= 1 (not liquidatable)",
+        lambda: liquidate(_hf_at_one()[1], MARKET, px(), "WETH", "USDC", 10**9, NEW_SALT),
+        StatementFalse,
+        "not liquidatable",
+        _forced_hf,
+        lambda: inputs_of(_hf_at_one()[0], MARKET, px(), "WETH", "USDC", 10**9),
+        ("main.hfBelowOne.",),
+    ),
+    Refusal(
+        "no debt at all (HF = uint256.max)",
+        _call(NO_DEBT, "WETH", "USDC", 10**9),
+        StatementFalse,
+        "not liquidatable",
+        _nothing_moves(NO_DEBT, 0, 1, 10**9),
+        _legal(POS, "WETH", "USDC", 10**9),
+        ("main.hfBelowOne.",),
+    ),
+    Refusal(
+        "v3.5: collateral asset with LT 0 (CollateralCannotBeLiquidated)",
+        _call(POS, "WETH", "USDC", 10**9, WETH_LT0),
+        StatementFalse,
+        "not collateral",
+        _slot_edited("liqThreshold", 0, 0, WETH_LT1),  # the outcome with LT 1 bps, claimed with LT 0
+        _legal(POS, "WETH", "USDC", 10**9, WETH_LT1),
+        ("main.collateralEnabled.",),
+        rules=V35,
+    ),
+    Refusal(
+        "collateral flag off (CollateralCannotBeLiquidated)",
+        _call(WETH_FLAG_OFF, "WETH", "USDC", 10**9),
+        StatementFalse,
+        "not collateral",
+        _recommitted(_legal(POS, "WETH", "USDC", 10**9), collateralFlags=0b10),
+        _legal(POS, "WETH", "USDC", 10**9),
+        ("main.collateralEnabled.",),
+    ),
+    Refusal(
+        "no balance in the collateral asset: its flag is off (CollateralCannotBeLiquidated)",
+        _call(POS, "WBTC", "USDC", E6),
+        StatementFalse,
+        "not collateral",
+        _nothing_moves(POS, 2, 1, E6),  # the collateral "runs out" at 0 and needs 0 debt
+        _legal(ONE_SAT_WBTC, "WBTC", "USDC", E6),
+        ("main.collateralEnabled.",),
+    ),
+    Refusal(
+        "no debt in the debt asset (SpecifiedCurrencyNotBorrowedByUser)",
+        _call(NO_WETH_DEBT, "WETH", "WETH", 1),
+        StatementFalse,
+        "no WETH debt",
+        _nothing_moves(NO_WETH_DEBT, 0, 0, 1),  # at most 0 can be liquidated
+        _legal(ONE_WEI_WETH_DEBT, "WETH", "WETH", 1),  # collateral = debt asset: allowed, as in Aave
+        ("main.hasDebt.",),
+    ),
     # liquidate: refusals of the outcome
-    Refusal("v3.6: a protocol fee with a zero bonus (percentDiv by 0 reverts)",
-            _call(POS, "WETH", "USDC", 10**9, LT0_FEE, receive_atoken=True), StatementFalse, r"revert\(0,0\)",
-            _slot_edited("protocolFee", 0, 1000, LT0_NO_FEE, receive_atoken=True),
-            _legal(POS, "WETH", "USDC", 10**9, LT0_NO_FEE, receive_atoken=True),
-            ("main.feeNeedsBonus.", "main.feeZero.out", "main.bonusZero.out", "main.bonusDiv"), ("feeNeedsBonus",)),
-    Refusal("burning the liquidator's collateral burns nothing (InvalidBurnAmount)",
-            _call(POS, "WETH", "USDC", 10**9, LT0_NO_FEE), StatementFalse, "InvalidBurnAmount",
-            lambda mp: with_(inputs_of(POS, LT0_NO_FEE, px(LT0_NO_FEE), "WETH", "USDC", 10**9, True), receiveAToken=0),
-            _legal(POS, "WETH", "USDC", 10**9, LT0_NO_FEE, receive_atoken=True),  # the aTokens: nothing to burn
-            ("main.collateralBurn.", "main.liqBurnZero.out"), ("collateralBurn",)),
-    Refusal("repaying burns no scaled debt (InvalidBurnAmount)", _call(SCALED, "WETH", "USDC", 1, indexes=HALF_MORE),
-            StatementFalse, "InvalidBurnAmount",
-            lambda mp: claiming_scaled(SCALED, HALF_MORE, repaid=1),
-            _legal(SCALED, "WETH", "USDC", 2, indexes=HALF_MORE), ("main.debtBurnt.", "main.debtBurnZero.out"),
-            ("debtBurnt",)),
-    Refusal("debt leftover < 1000e8 (MustNotLeaveDust)", _call(DUST_DEBT, "WETH", "USDC", 43500 * E6), StatementFalse,
-            "MustNotLeaveDust", _forced_dust(DUST_DEBT, 43500 * E6), _legal(DUST_DEBT, "WETH", "USDC", 43000 * E6),
-            DUST, ("noDust",)),
-    Refusal("collateral leftover < 1000e8 (MustNotLeaveDust)", _call(DUST_COLL, "WETH", "USDC", 1500 * E6),
-            StatementFalse, "MustNotLeaveDust", _forced_dust(DUST_COLL, 1500 * E6),
-            _legal(DUST_COLL, "WETH", "USDC", 1400 * E6), DUST, ("noDust",)),
-    Refusal("collateral equivalent of the debt >= 2^128", _call(WIDE, "X", "Y", 4 * 10**10, WIDE_MARKET), InputError,
-            "--debt-to-cover", _forced_wide, _legal(WIDE, "X", "Y", 3 * 10**10, WIDE_MARKET), ("main.base.",)),
-    Refusal("repays nothing: the close factor caps the debt at 0 units", _call(CAPPED_TO_ZERO, "WETH", "BIG", 1, BIG_MARKET),
-            StatementFalse, "repay no BIG", _nothing_moves(CAPPED_TO_ZERO, 0, 2, 1, BIG_MARKET),
-            _legal(CAPPED_TO_ONE, "WETH", "BIG", 1, BIG_MARKET), REPAID),
-    Refusal("repays nothing: all the collateral is worth less than one debt unit", _call(ONE_WEI_WETH, "WETH", "USDC", E6),
-            StatementFalse, "repay no USDC",
-            # 1 wei of WETH seized, no fee, 0 USDC needed; no collateral value left: deficit, flag cleared
-            lambda mp: claiming(statement(ONE_WEI_WETH, MARKET, px(), 0, 1, E6), seized=1, deficit=True, clear_flag=True),
-            _legal(GWEI_WETH, "WETH", "USDC", E6), REPAID),
+    Refusal(
+        "v3.6: a protocol fee with a zero bonus (percentDiv by 0 reverts)",
+        _call(POS, "WETH", "USDC", 10**9, LT0_FEE, receive_atoken=True),
+        StatementFalse,
+        r"revert\(0,0\)",
+        _slot_edited("protocolFee", 0, 1000, LT0_NO_FEE, receive_atoken=True),
+        _legal(POS, "WETH", "USDC", 10**9, LT0_NO_FEE, receive_atoken=True),
+        ("main.feeNeedsBonus.", "main.feeZero.out", "main.bonusZero.out", "main.bonusDiv"),
+        ("feeNeedsBonus",),
+    ),
+    Refusal(
+        "burning the liquidator's collateral burns nothing (InvalidBurnAmount)",
+        _call(POS, "WETH", "USDC", 10**9, LT0_NO_FEE),
+        StatementFalse,
+        "InvalidBurnAmount",
+        lambda mp: with_(inputs_of(POS, LT0_NO_FEE, px(LT0_NO_FEE), "WETH", "USDC", 10**9, True), receiveAToken=0),
+        _legal(POS, "WETH", "USDC", 10**9, LT0_NO_FEE, receive_atoken=True),  # the aTokens: nothing to burn
+        ("main.collateralBurn.", "main.liqBurnZero.out"),
+        ("collateralBurn",),
+    ),
+    Refusal(
+        "repaying burns no scaled debt (InvalidBurnAmount)",
+        _call(SCALED, "WETH", "USDC", 1, indexes=HALF_MORE),
+        StatementFalse,
+        "InvalidBurnAmount",
+        lambda mp: claiming_scaled(SCALED, HALF_MORE, repaid=1),
+        _legal(SCALED, "WETH", "USDC", 2, indexes=HALF_MORE),
+        ("main.debtBurnt.", "main.debtBurnZero.out"),
+        ("debtBurnt",),
+    ),
+    Refusal(
+        "debt leftover < 1000e8 (MustNotLeaveDust)",
+        _call(DUST_DEBT, "WETH", "USDC", 43500 * E6),
+        StatementFalse,
+        "MustNotLeaveDust",
+        _forced_dust(DUST_DEBT, 43500 * E6),
+        _legal(DUST_DEBT, "WETH", "USDC", 43000 * E6),
+        DUST,
+        ("noDust",),
+    ),
+    Refusal(
+        "collateral leftover < 1000e8 (MustNotLeaveDust)",
+        _call(DUST_COLL, "WETH", "USDC", 1500 * E6),
+        StatementFalse,
+        "MustNotLeaveDust",
+        _forced_dust(DUST_COLL, 1500 * E6),
+        _legal(DUST_COLL, "WETH", "USDC", 1400 * E6),
+        DUST,
+        ("noDust",),
+    ),
+    Refusal(
+        "collateral equivalent of the debt >= 2^128",
+        _call(WIDE, "X", "Y", 4 * 10**10, WIDE_MARKET),
+        InputError,
+        "--debt-to-cover",
+        _forced_wide,
+        _legal(WIDE, "X", "Y", 3 * 10**10, WIDE_MARKET),
+        ("main.base.",),
+    ),
+    Refusal(
+        "repays nothing: the close factor caps the debt at 0 units",
+        _call(CAPPED_TO_ZERO, "WETH", "BIG", 1, BIG_MARKET),
+        StatementFalse,
+        "repay no BIG",
+        _nothing_moves(CAPPED_TO_ZERO, 0, 2, 1, BIG_MARKET),
+        _legal(CAPPED_TO_ONE, "WETH", "BIG", 1, BIG_MARKET),
+        REPAID,
+    ),
+    Refusal(
+        "repays nothing: all the collateral is worth less than one debt unit",
+        _call(ONE_WEI_WETH, "WETH", "USDC", E6),
+        StatementFalse,
+        "repay no USDC",
+        # 1 wei of WETH seized, no fee, 0 USDC needed; no collateral value left: deficit, flag cleared
+        lambda mp: claiming(statement(ONE_WEI_WETH, MARKET, px(), 0, 1, E6), seized=1, deficit=True, clear_flag=True),
+        _legal(GWEI_WETH, "WETH", "USDC", E6),
+        REPAID,
+    ),
     # implicit refusals: the model divides by zero (the loaders refuse these before it runs)
-    Refusal("collateral price 0 (model: division by zero)", _call(POS, "WETH", "USDC", 10**9, WETH=0),
-            ZeroDivisionError, "by zero", _slot_edited("price", 0, 0), _legal(POS, "WETH", "USDC", 10**9),
-            ("main.acct.params[0].priceInv",)),
+    Refusal(
+        "collateral price 0 (model: division by zero)",
+        _call(POS, "WETH", "USDC", 10**9, WETH=0),
+        ZeroDivisionError,
+        "by zero",
+        _slot_edited("price", 0, 0),
+        _legal(POS, "WETH", "USDC", 10**9),
+        ("main.acct.params[0].priceInv",),
+    ),
 ]
 
 
@@ -473,8 +691,14 @@ def claiming_scaled(pos: Position, indexes: dict[str, tuple[int, int]], *, repai
     coll = list(base["collateral"])  # type: ignore[arg-type]
     coll[0] -= consumed
     new = commit_amounts(coll, list(base["debt"]), NEW_SALT, int(base["collateralFlags"]), 0)  # type: ignore[arg-type]
-    return {**base, "debtRepaid": repaid, "collateralToLiquidator": to_liquidator, "protocolFeeAmount": fee,
-            "deficit": [0] * N, "newCommitment": new}
+    return {
+        **base,
+        "debtRepaid": repaid,
+        "collateralToLiquidator": to_liquidator,
+        "protocolFeeAmount": fee,
+        "deficit": [0] * N,
+        "newCommitment": new,
+    }
 
 
 def _one_unit_outcome(pos: Position, indexes: dict[str, tuple[int, int]]) -> tuple[int, int, int]:
@@ -504,9 +728,11 @@ def first_false_check(step: Step, inputs: Inputs) -> str:
     return name.group(1)
 
 
+@pytest.mark.slow  # the step fixtures compile liquidation_step_4_v3x
 @pytest.mark.parametrize("case", REFUSALS, ids=[r.label for r in REFUSALS])
-def test_model_refusal_is_a_circuit_refusal(steps: Callable[[Rules], Step], case: Refusal,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_model_refusal_is_a_circuit_refusal(
+    steps: Callable[[Rules], Step], case: Refusal, monkeypatch: pytest.MonkeyPatch
+) -> None:
     step = steps(case.rules)
     with pytest.raises(case.error, match=case.match):
         case.refuse()
@@ -516,8 +742,9 @@ def test_model_refusal_is_a_circuit_refusal(steps: Callable[[Rules], Step], case
     bad = case.bad(monkeypatch)
     failing = step.failing(bad)
     assert failing, f"{case.label}: the circuit accepts a call the model refuses"
-    assert any(step.belongs(i, case.own) for i in failing), \
+    assert any(step.belongs(i, case.own) for i in failing), (
         f"{case.label}: no constraint of {case.own} fails; failing: {step.describe(failing)}"
+    )
     assert first_false_check(step, bad) in case.components
 
 
@@ -525,10 +752,14 @@ def _pinning_constraints(step: Step, signal: str) -> list[int]:
     """Constraints A * B = C with A (or B) = k * signal and C a non-zero constant: when the
     signal is 0, A * B = 0 != C whatever every other wire holds, so no witness satisfies them."""
     wire = step.wire[signal]
-    return [i for i, (a, b, c) in enumerate(step.r1cs.constraints)
-            if (set(a) == {wire} or set(b) == {wire}) and set(c) == {0} and c[0] % R != 0]
+    return [
+        i
+        for i, (a, b, c) in enumerate(step.r1cs.constraints)
+        if (set(a) == {wire} or set(b) == {wire}) and set(c) == {0} and c[0] % R != 0
+    ]
 
 
+@pytest.mark.slow  # the step fixtures compile liquidation_step_4_v3x
 def test_zero_repay_has_no_witness(step: Step) -> None:
     """Issue 10: debtToCover = debtRepaid = collateralToLiquidator = protocolFeeAmount = 0 retired the
     owner's commitment for one whose salt only the liquidator knows (the old circuit accepted that
@@ -549,6 +780,7 @@ def test_zero_repay_has_no_witness(step: Step) -> None:
     assert first_false_check(step, capped) == "repaysSomething"
 
 
+@pytest.mark.slow  # the step fixtures compile liquidation_step_4_v3x
 def test_lt0_collateral_is_liquidatable_from_v36(steps: Callable[[Rules], Step]) -> None:
     """Not a refusal from v3.6: LT-0 collateral (bonus 0, no fee) is liquidated; nothing is seized,
     so only a liquidator taking aTokens can call it (the debt is repaid for no collateral). The
@@ -556,12 +788,18 @@ def test_lt0_collateral_is_liquidatable_from_v36(steps: Callable[[Rules], Step])
     o = liquidate(POS, LT0_NO_FEE, px(LT0_NO_FEE), "WETH", "USDC", 10**9, NEW_SALT, receive_atoken=True)
     assert (o.debt_repaid, o.collateral_to_liquidator, o.protocol_fee, o.bonus) == (10**9, 0, 0, 0)
     honest = inputs_of(POS, LT0_NO_FEE, px(LT0_NO_FEE), "WETH", "USDC", 10**9, True)
-    assert steps("aave-v3.6").failing(honest) == [] and steps("aave-v3.7").failing(
-        inputs_of(POS, replace(LT0_NO_FEE, rules="aave-v3.7"), px(LT0_NO_FEE), "WETH", "USDC", 10**9, True)) == []
+    assert (
+        steps("aave-v3.6").failing(honest) == []
+        and steps("aave-v3.7").failing(
+            inputs_of(POS, replace(LT0_NO_FEE, rules="aave-v3.7"), px(LT0_NO_FEE), "WETH", "USDC", 10**9, True)
+        )
+        == []
+    )
     with pytest.raises(StatementFalse, match="not collateral"):  # v3.5 refuses it (listed above)
         liquidate(POS, replace(LT0_NO_FEE, rules=V35), px(LT0_NO_FEE), "WETH", "USDC", 10**9, NEW_SALT, True)
 
 
+@pytest.mark.slow  # the step fixtures compile liquidation_step_4_v3x
 def test_rules_version_is_bound(steps: Callable[[Rules], Step]) -> None:
     """A step proven under one version cannot pass as another: each circuit fixes rulesVersion,
     and the v3.7 rounding gives another outcome than v3.6's (1001 covered, bonus 10500, fee 10%:
@@ -571,8 +809,12 @@ def test_rules_version_is_bound(steps: Callable[[Rules], Step]) -> None:
     pos = Position({"C": 5000}, {"D": 4300}, 11)
     o36 = liquidate(pos, unit, both, "C", "D", 1001, NEW_SALT)
     o37 = liquidate(pos, replace(unit, rules="aave-v3.7"), both, "C", "D", 1001, NEW_SALT)
-    assert (o36.collateral_to_liquidator, o36.protocol_fee, o37.collateral_to_liquidator, o37.protocol_fee) == \
-        (1046, 5, 1045, 6)
+    assert (o36.collateral_to_liquidator, o36.protocol_fee, o37.collateral_to_liquidator, o37.protocol_fee) == (
+        1046,
+        5,
+        1045,
+        6,
+    )
     honest = inputs_of(pos, unit, both, "C", "D", 1001)
     step36, step37 = steps("aave-v3.6"), steps("aave-v3.7")
     assert step36.failing(honest) == []
@@ -603,6 +845,7 @@ def test_isolation_panic_market_is_refused() -> None:
     assert o.new_position == liquidate(POS, MARKET, px(), "WETH", "USDC", 10**9, NEW_SALT).new_position
 
 
+@pytest.mark.slow  # the step fixtures compile liquidation_step_4_v3x
 def test_close_factor_is_not_a_refusal_but_binds_the_outcome(step: Step, monkeypatch: pytest.MonkeyPatch) -> None:
     """The close factor caps the debt instead of refusing: the capped call passes, the uncapped
     outcome (what Aave would give without a close factor) fails the R1CS."""
@@ -618,6 +861,7 @@ def test_close_factor_is_not_a_refusal_but_binds_the_outcome(step: Step, monkeyp
     assert first_false_check(step, uncapped) == "debtRepaid"  # debtRepaid === the capped amount
 
 
+@pytest.mark.slow  # the step fixtures compile liquidation_step_4_v3x
 def test_market_larger_than_the_circuit(step: Step) -> None:
     """registry.for_assets refuses a market with more assets than any step circuit has slots;
     the circuit itself takes exactly 4 values per slot array."""
@@ -643,9 +887,26 @@ def test_every_refusal_of_the_model_is_listed() -> None:
     # category, balance >= 2^128, value >= 2^128
     assert Path(model.__file__).read_text().count("raise InputError") == 5
     labels = " ".join(r.label for r in REFUSALS)
-    for key in ("collateral asset not in the market", "debt asset not in the market", "debtToCover = 0",
-                "debtToCover = 2^128", "HF >= 1", "LT 0", "flag off", "no balance in the collateral",
-                "no debt in the debt asset", "collateral equivalent", "repays nothing", "MustNotLeaveDust",
-                "value >= 2^128", "balance >= 2^128", "index below 1 ray", "eMode category", "decimals > 18",
-                "zero bonus", "burns nothing", "burns no scaled debt"):
+    for key in (
+        "collateral asset not in the market",
+        "debt asset not in the market",
+        "debtToCover = 0",
+        "debtToCover = 2^128",
+        "HF >= 1",
+        "LT 0",
+        "flag off",
+        "no balance in the collateral",
+        "no debt in the debt asset",
+        "collateral equivalent",
+        "repays nothing",
+        "MustNotLeaveDust",
+        "value >= 2^128",
+        "balance >= 2^128",
+        "index below 1 ray",
+        "eMode category",
+        "decimals > 18",
+        "zero bonus",
+        "burns nothing",
+        "burns no scaled debt",
+    ):
         assert key in labels, key

@@ -33,8 +33,11 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float = 900) 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    res = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(REPO_ROOT), "-w", str(out)],
-               cwd=out, env=dict(os.environ))
+    res = _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(REPO_ROOT), "-w", str(out)],
+        cwd=out,
+        env=dict(os.environ),
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     (whl,) = out.glob("zkmargin-*.whl")
     return whl
@@ -42,18 +45,26 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_wheel_carries_what_it_needs(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    for needed in ("zkmargin/cli/main.py", "zkmargin/data/circuits/circuits.json", "zkmargin/data/circuits/lib/health.circom",
-                   "zkmargin/data/contracts/PrivateMarginPool.sol", "zkmargin/data/fixtures/dev-pot15.ptau",
-                   "zkmargin/data/fixtures/dev-pot15.ptau.sha256", "zkmargin/data/node/package-lock.json",
-                   "zkmargin/js/prover_worker.cjs", "zkmargin/native/pairing.c", "zkmargin/py.typed"):
+    for needed in (
+        "zkmargin/cli/main.py",
+        "zkmargin/data/circuits/circuits.json",
+        "zkmargin/data/circuits/lib/health.circom",
+        "zkmargin/data/contracts/PrivateMarginPool.sol",
+        "zkmargin/data/fixtures/dev-pot15.ptau",
+        "zkmargin/data/fixtures/dev-pot15.ptau.sha256",
+        "zkmargin/data/node/package-lock.json",
+        "zkmargin/js/prover_worker.cjs",
+        "zkmargin/native/pairing.c",
+        "zkmargin/py.typed",
+    ):
         assert needed in names, needed
     assert not any(n.startswith("cli/") for n in names), "no top-level cli package"
 
 
-def _venv(where: Path, wheel: Path) -> Path:
+def _venv(where: Path, wheel: Path, extras: str = "") -> Path:
     venv.EnvBuilder(with_pip=True).create(where)
     py = where / "bin" / "python"
-    res = _run([str(py), "-m", "pip", "install", "-q", str(wheel)], cwd=where, env=dict(os.environ))
+    res = _run([str(py), "-m", "pip", "install", "-q", f"{wheel}{extras}"], cwd=where, env=dict(os.environ))
     assert res.returncode == 0, res.stderr[-3000:]
     return where / "bin"
 
@@ -63,7 +74,7 @@ def test_setup_demo_then_verify_without_node(wheel: Path, tmp_path: Path, isolat
     work.mkdir()
     base_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ZKMARGIN_NODE_MODULES")}
     base_env["ZKMARGIN_CACHE_DIR"] = str(isolated_cache)
-    with_node = _venv(tmp_path / "venv-node", wheel)
+    with_node = _venv(tmp_path / "venv-node", wheel, "[evm]")  # the demo verifies on an EVM too
     env = {**base_env, "PATH": f"{with_node}:{os.environ['PATH']}"}
     res = _run([str(with_node / "zkmargin"), "setup"], cwd=work, env=env)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -72,16 +83,22 @@ def test_setup_demo_then_verify_without_node(wheel: Path, tmp_path: Path, isolat
     assert "fast: VALID" in res.stdout and "evm: VALID" in res.stdout
     bundle = work / "out" / "liquidation-bundle.json"
     vkey = work / "vkey.json"
-    res = _run([str(with_node / "zkmargin"), "build", "liquidation_4", "--manifest-dir", "pub", "--json"],
-               cwd=work, env=env)
+    res = _run(
+        [str(with_node / "zkmargin"), "build", "liquidation_4", "--manifest-dir", "pub", "--json"], cwd=work, env=env
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     shutil.copyfile(work / "pub" / "liquidation_4.vkey.json", vkey)
 
     # the protocols' path: only the wheel and its dependencies, no node, no C compiler
     no_node = _venv(tmp_path / "venv-verify", wheel)
     assert shutil.which("node", path=str(no_node)) is None
-    env = {**base_env, "PATH": str(no_node), "ZKMARGIN_CACHE_DIR": str(tmp_path / "verifier-cache"),
-           "ZKMARGIN_DATA_DIR": str(tmp_path / "no-data"), "CC": str(tmp_path / "no-compiler")}
+    env = {
+        **base_env,
+        "PATH": str(no_node),
+        "ZKMARGIN_CACHE_DIR": str(tmp_path / "verifier-cache"),
+        "ZKMARGIN_DATA_DIR": str(tmp_path / "no-data"),
+        "CC": str(tmp_path / "no-compiler"),
+    }
     res = _run([str(no_node / "zkmargin"), "verify", str(bundle), "--vkey", str(vkey), "--json"], cwd=work, env=env)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     out = json.loads(res.stdout)
@@ -92,12 +109,16 @@ def test_setup_demo_then_verify_without_node(wheel: Path, tmp_path: Path, isolat
     (work / "tampered.json").write_text(json.dumps(tampered))
     res = _run([str(no_node / "zkmargin"), "verify", "tampered.json", "--vkey", str(vkey)], cwd=work, env=env)
     assert res.returncode == 1, res.stdout + res.stderr
+    res = _run([str(no_node / "zkmargin"), "verify", str(bundle), "--vkey", str(vkey), "--onchain"], cwd=work, env=env)
+    assert res.returncode == 2 and "zkmargin[evm]" in res.stderr and "Traceback" not in res.stderr, res.stderr
     for cmd in (["verify-batch", str(bundle), "--vkey", str(vkey)], ["calldata", str(bundle), "--json"]):
         res = _run([str(no_node / "zkmargin"), *cmd], cwd=work, env=env)
         assert res.returncode == 0, (cmd, res.stderr[-2000:])
-    script = ("from zkmargin import api\n"
-              f"b = api.load_bundle({str(bundle)!r})\n"
-              f"print(api.verify_bundle(b, vkey={str(vkey)!r}).valid)\n")
+    script = (
+        "from zkmargin import api\n"
+        f"b = api.load_bundle({str(bundle)!r})\n"
+        f"print(api.verify_bundle(b, vkey={str(vkey)!r}).valid)\n"
+    )
     res = _run([str(no_node / "python"), "-c", script], cwd=work, env=env)
     assert res.returncode == 0 and res.stdout.strip() == "True", res.stderr[-2000:]
     assert not str(paths.PACKAGE_DIR).startswith(str(work))  # sanity: the checkout's package is elsewhere

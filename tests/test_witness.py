@@ -50,16 +50,23 @@ def _edit(inputs: dict[str, InputValue], **changes: Any) -> dict[str, InputValue
 
 @pytest.mark.parametrize("circuit_id", ["liquidation_4", "liquidation_8"])
 def test_python_witness_is_byte_identical_to_snarkjs(
-    keys: Callable[[str], CircuitKeys], tc: Toolchain, tmp_path: Path, circuit_id: str,
-    liquidatable: Position, prices: PriceSnapshot,
+    keys: Callable[[str], CircuitKeys],
+    tc: Toolchain,
+    tmp_path: Path,
+    circuit_id: str,
+    liquidatable: Position,
+    prices: PriceSnapshot,
 ) -> None:
-    from zkmargin.model import Asset, Market as M
+    from zkmargin.model import Asset
+    from zkmargin.model import Market as M
 
     k = keys(circuit_id)
     n = k.compiled.spec.n_assets
     # a market that fills every slot of this circuit size (padding exercised by the 4-slot demo)
     assets = tuple(Asset(f"A{i}", [18, 6, 8, 0][i % 4], 7000 + i, 10500) for i in range(n))
-    from zkmargin.model import PricePoint, PriceSnapshot as PS, Position as P
+    from zkmargin.model import Position as P
+    from zkmargin.model import PricePoint
+    from zkmargin.model import PriceSnapshot as PS
 
     mkt = M("full", assets)
     px = PS({a.symbol: PricePoint(10**8 + 977 * i, 1, 1) for i, a in enumerate(assets)})
@@ -68,8 +75,9 @@ def test_python_witness_is_byte_identical_to_snarkjs(
     witness = WitnessCalculator(k.compiled.wasm).calculate(inputs)
     ours = tmp_path / "py.wtns"
     write_wtns(ours, witness)
-    (tmp_path / "input.json").write_text(json.dumps(
-        {key: (str(v) if isinstance(v, int) else [str(x) for x in v]) for key, v in inputs.items()}))
+    (tmp_path / "input.json").write_text(
+        json.dumps({key: (str(v) if isinstance(v, int) else [str(x) for x in v]) for key, v in inputs.items()})
+    )
     run(tc.argv("snarkjs", "wtns", "calculate", k.compiled.wasm, tmp_path / "input.json", tmp_path / "sj.wtns"))
     assert ours.read_bytes() == (tmp_path / "sj.wtns").read_bytes()
     assert read_wtns(ours) == witness
@@ -98,8 +106,9 @@ ATTACKS: list[tuple[str, dict[str, Any], bool]] = [
 
 
 @pytest.mark.parametrize(("label", "changes", "recommit"), ATTACKS, ids=[a[0] for a in ATTACKS])
-def test_circuit_rejects(calc: WitnessCalculator, base_inputs: dict[str, InputValue], label: str,
-                         changes: dict[str, Any], recommit: bool) -> None:
+def test_circuit_rejects(
+    calc: WitnessCalculator, base_inputs: dict[str, InputValue], label: str, changes: dict[str, Any], recommit: bool
+) -> None:
     assert calc.calculate(base_inputs)  # the unedited inputs pass, so the test can fail
     if changes.get("commitment", 0) is None:
         com = base_inputs["commitment"]
@@ -112,8 +121,13 @@ def test_circuit_rejects(calc: WitnessCalculator, base_inputs: dict[str, InputVa
         calc.calculate(edited)
 
 
-def test_boundary_threshold_in_circuit(calc: WitnessCalculator, base_inputs: dict[str, InputValue],
-                                       liquidatable: Position, market: Market, prices: PriceSnapshot) -> None:
+def test_boundary_threshold_in_circuit(
+    calc: WitnessCalculator,
+    base_inputs: dict[str, InputValue],
+    liquidatable: Position,
+    market: Market,
+    prices: PriceSnapshot,
+) -> None:
     from zkmargin.model import evaluate
 
     hf = evaluate(liquidatable, market, prices).health_factor
@@ -124,8 +138,11 @@ def test_boundary_threshold_in_circuit(calc: WitnessCalculator, base_inputs: dic
 
 
 def test_edited_witness_fails_the_constraints(
-    keys: Callable[[str], CircuitKeys], calc: WitnessCalculator, base_inputs: dict[str, InputValue],
-    tc: Toolchain, tmp_path: Path,
+    keys: Callable[[str], CircuitKeys],
+    calc: WitnessCalculator,
+    base_inputs: dict[str, InputValue],
+    tc: Toolchain,
+    tmp_path: Path,
 ) -> None:
     """Edit wires of a valid witness directly (as circomkit's editWitness does): our R1CS
     checker and `snarkjs wtns check` both catch it; the restored witness passes both."""

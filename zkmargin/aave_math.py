@@ -85,6 +85,7 @@ def mul_div_ceil(a: int, b: int, c: int) -> int:
 
 # helpers/TokenMath.sol (identical in all three versions)
 
+
 def atoken_balance(scaled: int, liquidity_index: int) -> int:
     """TokenMath.getATokenBalance :66-71: rayMulFloor."""
     return ray_mul_floor(scaled, liquidity_index)

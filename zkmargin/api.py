@@ -175,18 +175,30 @@ def verify_bundle(
     embedded = vkey_hash(bundle.vkey)
     contract = getattr(v, "address", None) if v.name == "evm" else None
     with settings.active():
-        trusted = pinning.resolve_key(bundle, vkey=vkey, manifest=manifest, keys=keys, verifier=contract,
-                                      inspect_embedded=inspect_embedded_key)
+        trusted = pinning.resolve_key(
+            bundle, vkey=vkey, manifest=manifest, keys=keys, verifier=contract, inspect_embedded=inspect_embedded_key
+        )
     statement_problem = pinning.statement_problem(claim, expect)  # raises first for inapplicable options
     attestation_problem = _attestation_problem(claim, domain, now, nonce)
 
     def result(valid: bool, reason: str) -> BundleVerification:
         if valid and not trusted.pinned:
-            valid, reason = False, f"NOT VERIFIED (key not pinned; inspection only): under the bundle's own key, {reason}"
-        return BundleVerification(valid, reason, v.name, v.engine, claim, trusted,
-                                  bool(bundle.setup.get("insecure_dev_ptau", False)),
-                                  tuple(expect.pinned()), tuple(pinning.unpinned(claim, expect)),
-                                  getattr(v, "address", None) if v.name == "evm" else None)
+            valid, reason = (
+                False,
+                f"NOT VERIFIED (key not pinned; inspection only): under the bundle's own key, {reason}",
+            )
+        return BundleVerification(
+            valid,
+            reason,
+            v.name,
+            v.engine,
+            claim,
+            trusted,
+            bool(bundle.setup.get("insecure_dev_ptau", False)),
+            tuple(expect.pinned()),
+            tuple(pinning.unpinned(claim, expect)),
+            getattr(v, "address", None) if v.name == "evm" else None,
+        )
 
     if embedded != bundle.vkey_sha256:
         return result(False, "embedded verification key does not match vkey_sha256")
@@ -207,12 +219,15 @@ def _attestation_problem(claim: Claim, domain: str | None, now: int | None, nonc
     InputError when no domain is given for an attestation, or one is given for another statement."""
     if not claim.is_attestation:
         if domain is not None or nonce is not None:
-            raise InputError("--domain" if domain is not None else "--nonce",
-                             f"only applies to attestations, not to a {claim.statement} bundle")
+            raise InputError(
+                "--domain" if domain is not None else "--nonce",
+                f"only applies to attestations, not to a {claim.statement} bundle",
+            )
         return None
     if domain is None:
-        raise InputError("--domain", "a solvency attestation is bound to a verifier domain: pass the domain "
-                         "you verify for")
+        raise InputError(
+            "--domain", "a solvency attestation is bound to a verifier domain: pass the domain you verify for"
+        )
     moment = int(time.time()) if now is None else now
     if domain_hash(domain) != claim.signals["domain"]:
         return f"attestation is for another domain than {domain!r}"
@@ -248,17 +263,24 @@ def verify_bundles(
     for i, problem in enumerate(_batch_problems(bundles, trusted, expect, domain, now)):
         if problem is not None:
             return Verification(False, f"bundle {i}: {problem}")
-    return groth16_fast.verify_batch(verifiers.prepared_key(trusted.vkey), [(b.public_signals, b.proof) for b in bundles])
+    return groth16_fast.verify_batch(
+        verifiers.prepared_key(trusted.vkey), [(b.public_signals, b.proof) for b in bundles]
+    )
 
 
-def _batch_problems(bundles: list[Bundle], trusted: pinning.TrustedKey, expect: pinning.Expectations,
-                    domain: str | None, now: int | None) -> list[str | None]:
+def _batch_problems(
+    bundles: list[Bundle],
+    trusted: pinning.TrustedKey,
+    expect: pinning.Expectations,
+    domain: str | None,
+    now: int | None,
+) -> list[str | None]:
     """Per bundle, why it cannot pass in this batch before any pairing (None: nothing found)."""
     seen: dict[int, int] = {}
     out: list[str | None] = []
     for i, b in enumerate(bundles):
         claim = decode_claim(b, expect.symbols)
-        problem = (pinning.statement_problem(claim, expect) or _attestation_problem(claim, domain, now, None))
+        problem = pinning.statement_problem(claim, expect) or _attestation_problem(claim, domain, now, None)
         if trusted.circuit not in (None, b.circuit):
             problem = f"the key {trusted.describe()} is for circuit {trusted.circuit}, not {b.circuit}"
         elif vkey_hash(b.vkey) != trusted.sha256 or b.vkey_sha256 != trusted.sha256:
@@ -302,8 +324,9 @@ def deploy_verifier(chain: Chain, vkey: dict[str, Any], settings: Settings | Non
     return onchain.deploy_verifier(chain, vkey, (settings or Settings()).tc())
 
 
-def measure_gas(bundle: Bundle, *, chain: Chain | None = None, verifier: str | None = None,
-                settings: Settings | None = None) -> GasReport:
+def measure_gas(
+    bundle: Bundle, *, chain: Chain | None = None, verifier: str | None = None, settings: Settings | None = None
+) -> GasReport:
     """Gas of a successful verifyProof call (deploys a verifier when none is given)."""
     from . import onchain
 

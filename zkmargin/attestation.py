@@ -36,20 +36,29 @@ class AttestationContext:
                 raise InputError(name, f"must be an integer in [0, {CONTEXT_MAX}]")
 
     @classmethod
-    def create(cls, domain: str, expiry: int | None = None, ttl: int = DEFAULT_TTL, nonce: int | None = None,
-               now: int | None = None) -> AttestationContext:
+    def create(
+        cls,
+        domain: str,
+        expiry: int | None = None,
+        ttl: int = DEFAULT_TTL,
+        nonce: int | None = None,
+        now: int | None = None,
+    ) -> AttestationContext:
         """A context for a new attestation: expiry `expiry` (in the future) or now + ttl, and the
         nonce the verifier asked for or 64 random bits. InputError for one no verifier would accept."""
         now = int(time.time()) if now is None else now
         if expiry is not None and expiry <= now:
-            raise InputError("--expiry", f"{expiry} is not in the future (now {now}): the attestation would be "
-                             "refused by every verifier")
+            raise InputError(
+                "--expiry",
+                f"{expiry} is not in the future (now {now}): the attestation would be refused by every verifier",
+            )
         if expiry is None and ttl < 1:
             raise InputError("--ttl", "must be at least 1 second")
         at = expiry if expiry is not None else now + ttl
         if at > MAX_EXPIRY:
-            raise InputError("--expiry" if expiry is not None else "--ttl",
-                             f"ends past the year 9999 (unix time {MAX_EXPIRY})")
+            raise InputError(
+                "--expiry" if expiry is not None else "--ttl", f"ends past the year 9999 (unix time {MAX_EXPIRY})"
+            )
         return cls(domain, at, nonce if nonce is not None else secrets.randbits(64))
 
     @property

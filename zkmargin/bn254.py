@@ -50,9 +50,11 @@ def g2_dbl(p: P2) -> P2:
     b = f2_mul(f2_mul(x, y), s)
     h = f2_sub(f2_mul(w, w), f2_scale(8, b))
     s2 = f2_mul(s, s)
-    return (f2_scale(2, f2_mul(h, s)),
-            f2_sub(f2_mul(w, f2_sub(f2_scale(4, b), h)), f2_scale(8, f2_mul(f2_mul(y, y), s2))),
-            f2_scale(8, f2_mul(s, s2)))
+    return (
+        f2_scale(2, f2_mul(h, s)),
+        f2_sub(f2_mul(w, f2_sub(f2_scale(4, b), h)), f2_scale(8, f2_mul(f2_mul(y, y), s2))),
+        f2_scale(8, f2_mul(s, s2)),
+    )
 
 
 def g2_add(p1: P2, p2: P2) -> P2:
@@ -162,7 +164,7 @@ def _check_constants() -> None:
     gx, gy = _f2(g2[0]), _f2(g2[1])
     if not (on_g1(int(g1[0]), int(g1[1])) and on_twist(gx, gy) and in_g2(gx, gy)):
         raise ImportError("BN254 generators fail zkmargin.bn254's curve checks")
-    if sum(v * 2**i for i, v in enumerate(reversed(LOOP))) + 2**len(LOOP) != 6 * BN_X + 2:
+    if sum(v * 2**i for i, v in enumerate(reversed(LOOP))) + 2 ** len(LOOP) != 6 * BN_X + 2:
         raise ImportError("Miller loop digits are not 6x + 2")
 
 

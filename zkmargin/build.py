@@ -18,10 +18,10 @@ from typing import Any
 from . import native, paths, ptau, r1cs, solidity
 from .errors import ArtifactError, InputError
 from .fsutil import cache_writes, file_lock, staging_dir, write_json_atomic
-from .strictjson import read_json
 from .proc import run
 from .progress import NullProgress, Progress
 from .registry import CircuitSpec
+from .strictjson import read_json
 from .toolchain import Toolchain
 
 COMPILE_TIMEOUT = 1800.0
@@ -177,7 +177,9 @@ def _compile_locked(spec: CircuitSpec, tc: Toolchain, progress: Progress, key: s
         header = r1cs.read_header(tmp / paths.R1CS)
         names = public_names_from_sym(tmp / paths.SYM, header.n_public)
         if names != spec.public_signal_names():
-            raise ArtifactError(f"{spec.id}: public signals {names} differ from the registry's {spec.public_signal_names()}")
+            raise ArtifactError(
+                f"{spec.id}: public signals {names} differ from the registry's {spec.public_signal_names()}"
+            )
         meta = {
             "circuit": spec.id,
             "key": key,
@@ -201,8 +203,9 @@ def _installed_keys(compiled: CompiledCircuit, ptau_sha256: str) -> CircuitKeys 
     try:
         installed = compiled.dir / str(read_json(pointer, "installed key pointer")["setup_dir"])
     except (InputError, KeyError, TypeError):
-        raise ArtifactError(f"{pointer} (which names the installed ceremony key) is damaged: remove it and "
-                            f"install the key again") from None
+        raise ArtifactError(
+            f"{pointer} (which names the installed ceremony key) is damaged: remove it and install the key again"
+        ) from None
     meta = _intact(installed)
     return CircuitKeys(compiled, installed, meta) if meta is not None else None
 
@@ -257,12 +260,18 @@ def setup_circuit(
             keys = _setup_locked(compiled, tc, info, progress, final, zkey)
     if zkey is not None:
         with cache_writes(compiled.dir):
-            write_json_atomic(paths.installed_pointer(compiled.dir, info.sha256), {"setup_dir": final.name, "zkey_sha256": zkey_sha})
+            write_json_atomic(
+                paths.installed_pointer(compiled.dir, info.sha256), {"setup_dir": final.name, "zkey_sha256": zkey_sha}
+            )
     return keys
 
 
 def _setup_locked(
-    compiled: CompiledCircuit, tc: Toolchain, info: ptau.PtauInfo, progress: Progress, final: Path,
+    compiled: CompiledCircuit,
+    tc: Toolchain,
+    info: ptau.PtauInfo,
+    progress: Progress,
+    final: Path,
     zkey: Path | None,
 ) -> CircuitKeys:
     meta = _intact(final, progress)
@@ -278,25 +287,35 @@ def _setup_locked(
             # so the argv string alone does not reveal the contribution.
             run(
                 tc.argv(
-                    "snarkjs", "zkey", "contribute", zkey0, tmp / paths.ZKEY,
-                    "--name=zkmargin phase-2 contribution", f"-e={secrets.token_hex(32)}",
+                    "snarkjs",
+                    "zkey",
+                    "contribute",
+                    zkey0,
+                    tmp / paths.ZKEY,
+                    "--name=zkmargin phase-2 contribution",
+                    f"-e={secrets.token_hex(32)}",
                 ),
                 timeout=SETUP_TIMEOUT,
             )
             zkey0.unlink()
         run(tc.argv("snarkjs", "zkey", "export", "verificationkey", tmp / paths.ZKEY, tmp / paths.VKEY), timeout=600)
-        run(tc.argv("snarkjs", "zkey", "export", "solidityverifier", tmp / paths.ZKEY, tmp / paths.VERIFIER_SOL),
-            timeout=600)
+        run(
+            tc.argv("snarkjs", "zkey", "export", "solidityverifier", tmp / paths.ZKEY, tmp / paths.VERIFIER_SOL),
+            timeout=600,
+        )
         contract = solidity.compile_sources({paths.VERIFIER_SOL: (tmp / paths.VERIFIER_SOL).read_text()}, tc)[
             solidity.VERIFIER_CONTRACT
         ]
-        write_json_atomic(tmp / paths.VERIFIER_JSON, {
-            "contract": contract.name,
-            "abi": contract.abi,
-            "bytecode": "0x" + contract.bytecode.hex(),
-            "solc": tc.version("solc"),
-            "settings": solidity.SETTINGS,
-        })
+        write_json_atomic(
+            tmp / paths.VERIFIER_JSON,
+            {
+                "contract": contract.name,
+                "abi": contract.abi,
+                "bytecode": "0x" + contract.bytecode.hex(),
+                "solc": tc.version("solc"),
+                "settings": solidity.SETTINGS,
+            },
+        )
         meta = {
             "circuit": compiled.spec.id,
             "compile_key": compiled.meta["key"],

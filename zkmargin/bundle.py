@@ -8,7 +8,7 @@ bound by the proof.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +100,18 @@ class Claim:
     @property
     def slots(self) -> tuple[SlotClaim, ...]:
         s = self.signals
-        return tuple(SlotClaim(i, self.symbol_of(i), s[f"price[{i}]"], s[f"decimals[{i}]"], s[f"liqThreshold[{i}]"],
-                               s.get(f"liquidityIndex[{i}]"), s.get(f"borrowIndex[{i}]")) for i in range(self.n_slots))
+        return tuple(
+            SlotClaim(
+                i,
+                self.symbol_of(i),
+                s[f"price[{i}]"],
+                s[f"decimals[{i}]"],
+                s[f"liqThreshold[{i}]"],
+                s.get(f"liquidityIndex[{i}]"),
+                s.get(f"borrowIndex[{i}]"),
+            )
+            for i in range(self.n_slots)
+        )
 
     def attestation_text(self) -> str:
         expiry = _utc(self.signals["expiry"])
@@ -111,11 +121,18 @@ class Claim:
         return self.kind.describe(self)
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"statement": self.statement, "circuit": self.circuit,
-                               "commitment": self.commitment_hex, **self.kind.claim_json(self)}
+        out: dict[str, Any] = {
+            "statement": self.statement,
+            "circuit": self.circuit,
+            "commitment": self.commitment_hex,
+            **self.kind.claim_json(self),
+        }
         if self.is_attestation:
-            out["context"] = {"domain": f"0x{self.signals['domain']:064x}", "expiry": self.signals["expiry"],
-                              "nonce": str(self.signals["nonce"])}
+            out["context"] = {
+                "domain": f"0x{self.signals['domain']:064x}",
+                "expiry": self.signals["expiry"],
+                "nonce": str(self.signals["nonce"]),
+            }
         out["summary"] = self.describe()
         return out
 
@@ -123,7 +140,7 @@ class Claim:
 def _utc(t: int) -> str:
     """A unix time as an ISO date; the bare number past year 9999 (a proven expiry is any 64-bit value)."""
     try:
-        return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (OverflowError, OSError, ValueError):
         return f"unix time {t}"
 
@@ -180,13 +197,16 @@ def decode_claim(bundle: Bundle, symbols: tuple[str, ...] = ()) -> Claim:
         raise BundleError("statement", f"circuit {spec.id} proves {spec.statement}, bundle says {bundle.statement}")
     names = spec.public_signal_names()
     if len(bundle.public_signals) != len(names):
-        raise BundleError("public_signals", f"{spec.id} has {len(names)} public signals, bundle has {len(bundle.public_signals)}")
+        raise BundleError(
+            "public_signals", f"{spec.id} has {len(names)} public signals, bundle has {len(bundle.public_signals)}"
+        )
     try:
-        values = dict(zip(names, parse_public_signals(bundle.public_signals, len(names))))
+        values = dict(zip(names, parse_public_signals(bundle.public_signals, len(names)), strict=True))
     except InputError as e:  # the verifiers' own rules, so a bundle decodes only what they would read
         raise BundleError(e.field, e.detail) from None
-    return Claim(spec.statement, spec.id, values,
-                 tuple(symbols[i] if i < len(symbols) else None for i in range(spec.n_assets)))
+    return Claim(
+        spec.statement, spec.id, values, tuple(symbols[i] if i < len(symbols) else None for i in range(spec.n_assets))
+    )
 
 
 def bundle_from_json(data: Any) -> Bundle:
@@ -194,8 +214,14 @@ def bundle_from_json(data: Any) -> Bundle:
         raise BundleError("bundle", "must be a JSON object")
     if data.get("format") != FORMAT:
         raise BundleError("format", f"must be {FORMAT!r}")
-    for key, typ in (("statement", str), ("circuit", str), ("public_signals", list), ("proof", dict),
-                     ("verification_key", dict), ("vkey_sha256", str)):
+    for key, typ in (
+        ("statement", str),
+        ("circuit", str),
+        ("public_signals", list),
+        ("proof", dict),
+        ("verification_key", dict),
+        ("vkey_sha256", str),
+    ):
         if not isinstance(data.get(key), typ):
             raise BundleError(key, f"missing or not a {typ.__name__}")
     for key in ("setup", "context"):

@@ -51,8 +51,12 @@ class ProofCalldata:
         def h(v: int) -> str:
             return f"0x{v:064x}"
 
-        return {"pA": [h(v) for v in self.a], "pB": [[h(v) for v in row] for row in self.b],
-                "pC": [h(v) for v in self.c], "pubSignals": [h(v) for v in self.public]}
+        return {
+            "pA": [h(v) for v in self.a],
+            "pB": [[h(v) for v in row] for row in self.b],
+            "pC": [h(v) for v in self.c],
+            "pubSignals": [h(v) for v in self.public],
+        }
 
     def snarkjs_format(self) -> str:
         """The string `snarkjs zkey export soliditycalldata` prints."""

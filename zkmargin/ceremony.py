@@ -68,8 +68,10 @@ def start(spec: CircuitSpec, ptau_path: Path, out: Path, tc: Toolchain) -> Compi
 def contribute(zkey_in: Path, zkey_out: Path, name: str, tc: Toolchain) -> None:
     _name(name)
     # 32 bytes from the OS; snarkjs mixes 64 more of its own, so the argv alone reveals nothing
-    run(tc.argv("snarkjs", "zkey", "contribute", zkey_in, zkey_out, f"--name={name}", f"-e={os.urandom(32).hex()}"),
-        timeout=TIMEOUT)
+    run(
+        tc.argv("snarkjs", "zkey", "contribute", zkey_in, zkey_out, f"--name={name}", f"-e={os.urandom(32).hex()}"),
+        timeout=TIMEOUT,
+    )
 
 
 def beacon(zkey_in: Path, zkey_out: Path, beacon_hex: str, iterations_exp: int, name: str, tc: Toolchain) -> None:
@@ -78,8 +80,10 @@ def beacon(zkey_in: Path, zkey_out: Path, beacon_hex: str, iterations_exp: int, 
         raise InputError("--beacon", "must be an even number of hex digits (up to 64 bytes), e.g. a block hash")
     if not 10 <= iterations_exp <= 63:
         raise InputError("--iterations", "must be in [10, 63] (2^n hash iterations)")
-    run(tc.argv("snarkjs", "zkey", "beacon", zkey_in, zkey_out, beacon_hex, str(iterations_exp), f"-n={name}"),
-        timeout=TIMEOUT)
+    run(
+        tc.argv("snarkjs", "zkey", "beacon", zkey_in, zkey_out, beacon_hex, str(iterations_exp), f"-n={name}"),
+        timeout=TIMEOUT,
+    )
 
 
 def verify_zkey(spec: CircuitSpec, ptau_path: Path, zkey: Path, tc: Toolchain) -> CheckResult:
@@ -109,4 +113,4 @@ def _name(name: str) -> None:
         raise InputError("--name", "1 to 64 letters, digits, spaces or . _ @ -")
 
 
-__all__ = ["CheckResult", "beacon", "contribute", "install", "start", "verify_ptau", "verify_zkey", "paths"]
+__all__ = ["CheckResult", "beacon", "contribute", "install", "paths", "start", "verify_ptau", "verify_zkey"]

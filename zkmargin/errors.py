@@ -74,3 +74,17 @@ class CacheNotWritable(ArtifactError):
 
 class LockTimeout(ArtifactError):
     """Another process held a build lock for longer than we were willing to wait."""
+
+
+class ClusterError(ToolchainError):
+    """The Ray cluster is unreachable, or lost its prover workers beyond what a scan retries."""
+
+
+class RayNotInstalled(ClusterError):
+    """Proving on a Ray cluster was asked for, but Ray (an optional dependency) is not installed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"proving on a Ray cluster needs Ray, an optional dependency that is not installed "
+            f"({reason}): pip install 'zkmargin[ray]'"
+        )

@@ -163,14 +163,20 @@ class RpcChain:
         if self.account is None:
             raise InputError("--private-key", "sending a transaction needs a private key (or ZKMARGIN_PRIVATE_KEY)")
         address = self.account.address
-        tx = {**tx, "from": address, "chainId": self.chain_id,
-              "gasPrice": self._rpc("eth_gasPrice", lambda: self.w3.eth.gas_price),
-              "nonce": self._rpc("eth_getTransactionCount",
-                                 lambda: self.w3.eth.get_transaction_count(address, "pending"))}
+        tx = {
+            **tx,
+            "from": address,
+            "chainId": self.chain_id,
+            "gasPrice": self._rpc("eth_gasPrice", lambda: self.w3.eth.gas_price),
+            "nonce": self._rpc(
+                "eth_getTransactionCount", lambda: self.w3.eth.get_transaction_count(address, "pending")
+            ),
+        }
         signed = self.account.sign_transaction(tx)
         h = self._rpc("eth_sendRawTransaction", lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction))
-        return self._rpc("the transaction receipt",
-                         lambda: self.w3.eth.wait_for_transaction_receipt(h, timeout=RECEIPT_TIMEOUT))
+        return self._rpc(
+            "the transaction receipt", lambda: self.w3.eth.wait_for_transaction_receipt(h, timeout=RECEIPT_TIMEOUT)
+        )
 
     def deploy(self, bytecode: bytes, ctor_args: bytes = b"") -> str:
         receipt = self._send({"data": bytecode + ctor_args, "gas": 15_000_000})
@@ -215,7 +221,9 @@ def start_anvil(tc: Toolchain, timeout: float = 60.0) -> Iterator[str]:
             if proc.poll() is not None:
                 raise ToolchainError(f"anvil exited with code {proc.returncode} before answering")
             try:
-                Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2}, exception_retry_configuration=None)).eth.chain_id
+                _ = Web3(
+                    Web3.HTTPProvider(url, request_kwargs={"timeout": 2}, exception_retry_configuration=None)
+                ).eth.chain_id
                 break
             except (Web3Exception, OSError, ValueError):
                 if time.monotonic() > deadline:

@@ -20,8 +20,8 @@ from py_ecc.fields import optimized_bn128_FQ12 as FQ12
 from py_ecc.optimized_bn128.optimized_curve import add, double, is_inf, multiply, neg, twist
 from py_ecc.optimized_bn128.optimized_pairing import (
     cast_point_to_fq12,
-    final_exponentiate,
     field_modulus,
+    final_exponentiate,
     linefunc,
     pseudo_binary_encoding,
 )
@@ -85,9 +85,15 @@ def verify(vkey: Any, public_signals: Any, proof: Any) -> Verification:
     malformed (groth16_format); otherwise the pairing check's answer."""
     key, pub, pr = parse_inputs(vkey, public_signals, proof)
     vk_x = g1_point(key.ic[0])
-    for s, point in zip(pub, key.ic[1:]):
+    for s, point in zip(pub, key.ic[1:], strict=True):
         if s:
             vk_x = add(vk_x, multiply(g1_point(point), s))
-    ok = multi_pairing_is_one([(neg(g1_point(pr.a)), g2_point(pr.b)), (g1_point(key.alpha), g2_point(key.beta)),
-                               (vk_x, g2_point(key.gamma)), (g1_point(pr.c), g2_point(key.delta))])
+    ok = multi_pairing_is_one(
+        [
+            (neg(g1_point(pr.a)), g2_point(pr.b)),
+            (g1_point(key.alpha), g2_point(key.beta)),
+            (vk_x, g2_point(key.gamma)),
+            (g1_point(pr.c), g2_point(key.delta)),
+        ]
+    )
     return Verification(ok, "pairing check passed" if ok else "pairing check failed")

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import secrets
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -135,14 +135,22 @@ def _line(r: P2, q: P2 | None) -> Line:
         mn = _s(_m(y2, z1), _m(y1, z2))  # scaled by w^3 on the twist
         md = _s(_m(x2, z1), _m(x1, z2))  # scaled by w^2
         if md != zero:
-            return (_embed(_m(mn, z1), 3), _embed(_s(zero, _m(md, z1)), 2),
-                    _embed(_s(_m(md, y1), _m(mn, x1)), 5), _embed(_m(md, z1), 2))
+            return (
+                _embed(_m(mn, z1), 3),
+                _embed(_s(zero, _m(md, z1)), 2),
+                _embed(_s(_m(md, y1), _m(mn, x1)), 5),
+                _embed(_m(md, z1), 2),
+            )
         if mn != zero:  # vertical line
             return (_embed(z1, 0), FQ12.zero(), _embed(_s(zero, x1), 2), _embed(z1, 0))
     mn = _k(3, _m(x1, x1))  # tangent: scaled by w^4
     md = _k(2, _m(y1, z1))  # scaled by w^3
-    return (_embed(_m(mn, z1), 4), _embed(_s(zero, _m(md, z1)), 3),
-            _embed(_s(_m(md, y1), _m(mn, x1)), 6), _embed(_m(md, z1), 3))
+    return (
+        _embed(_m(mn, z1), 4),
+        _embed(_s(zero, _m(md, z1)), 3),
+        _embed(_s(_m(md, y1), _m(mn, x1)), 6),
+        _embed(_m(md, z1), 3),
+    )
 
 
 @dataclass(frozen=True)
@@ -205,7 +213,7 @@ def frobenius(f: FQ12, k: int = 1) -> FQ12:
     table = bn254.frobenius_table()
     for _ in range(k):
         acc = FQ12.zero()
-        for c, t in zip(f.coeffs, table):
+        for c, t in zip(f.coeffs, table, strict=True):
             if int(c):
                 acc = acc + t * int(c)
         f = acc
@@ -269,9 +277,13 @@ class PreparedKey:
         self.delta2 = g2_point(self.key.delta)
         self.ic = [g1_point(p) for p in self.key.ic]
         # the compiled verifier's layout: alpha1, beta2, gamma2, delta2, IC[0..n]
-        self.blob = b"".join([_g1_blob(self.key.alpha), *(_g2_blob(q) for q in (self.key.beta, self.key.gamma,
-                                                                                 self.key.delta)),
-                              *(_g1_blob(p) for p in self.key.ic)])
+        self.blob = b"".join(
+            [
+                _g1_blob(self.key.alpha),
+                *(_g2_blob(q) for q in (self.key.beta, self.key.gamma, self.key.delta)),
+                *(_g1_blob(p) for p in self.key.ic),
+            ]
+        )
 
     @property
     def n_public(self) -> int:
@@ -296,7 +308,7 @@ class PreparedKey:
     def vk_x(self, public: Sequence[int], ic0_times: int = 1) -> G1Point:
         """ic0_times * IC[0] + sum public_i * IC[i+1]."""
         acc = _mul1(_g1_ints(self.ic[0]), ic0_times) if ic0_times != 1 else _g1_ints(self.ic[0])
-        for s, t in zip(public, self.tables):
+        for s, t in zip(public, self.tables, strict=True):
             if s:
                 acc = _add1(acc, t.mul(s))
         return _g1_obj(acc)
@@ -338,8 +350,9 @@ def _proof_blob(proof: Proof) -> bytes:
     return _g1_blob(proof.a) + _g2_blob(proof.b) + _g1_blob(proof.c)
 
 
-def _c_check(key: PreparedKey, parsed: Sequence[tuple[list[int], Proof]], weights: Sequence[int],
-             threads: int | None = None) -> bool:
+def _c_check(
+    key: PreparedKey, parsed: Sequence[tuple[list[int], Proof]], weights: Sequence[int], threads: int | None = None
+) -> bool:
     """The compiled verifier's pairing answer. By default batches of 16 and more are shared
     among the cores (at least 8 proofs a thread); one proof has too little work to share."""
     n = len(parsed)
@@ -347,16 +360,32 @@ def _c_check(key: PreparedKey, parsed: Sequence[tuple[list[int], Proof]], weight
         threads = min(os.cpu_count() or 1, n // 8) if n >= 16 else 1
     publics = b"".join(v.to_bytes(32, "little") for pub, _ in parsed for v in pub)
     ws = b"".join(w.to_bytes(32, "little") for w in weights)
-    rc = native.library().zkm_groth16_verify(n, key.n_public, key.blob, b"".join(_proof_blob(p) for _, p in parsed),
-                                             publics, ws, max(1, threads), native.ctx())
+    rc = native.library().zkm_groth16_verify(
+        n,
+        key.n_public,
+        key.blob,
+        b"".join(_proof_blob(p) for _, p in parsed),
+        publics,
+        ws,
+        max(1, threads),
+        native.ctx(),
+    )
     if rc < 0:
         raise ArithmeticError(f"native verifier failed internally (code {rc})")  # a bug, never bad input
     return bool(rc == 1)
 
 
 def _python_check(key: PreparedKey, pub: list[int], proof: Proof) -> bool:
-    f = _miller([(plan(g2_point(proof.b)), neg(g1_point(proof.a))), (key.gamma, key.vk_x(pub)),
-                 (key.delta, g1_point(proof.c))]) * key.alpha_beta
+    f = (
+        _miller(
+            [
+                (plan(g2_point(proof.b)), neg(g1_point(proof.a))),
+                (key.gamma, key.vk_x(pub)),
+                (key.delta, g1_point(proof.c)),
+            ]
+        )
+        * key.alpha_beta
+    )
     return bool(final_exponentiation(f) == FQ12.one())
 
 
@@ -369,8 +398,9 @@ def verify(key: PreparedKey, public_signals: Any, proof: Any, engine: Engine = "
     return Verification(ok, "pairing check passed" if ok else "pairing check failed")
 
 
-def verify_batch(key: PreparedKey, items: Sequence[tuple[Any, Any]], engine: Engine = "auto",
-                 threads: int | None = None) -> Verification:
+def verify_batch(
+    key: PreparedKey, items: Sequence[tuple[Any, Any]], engine: Engine = "auto", threads: int | None = None
+) -> Verification:
     """All (public_signals, proof) pairs at once: valid only if every proof is valid.
     threads: how many cores the C engine uses (default: all, for batches of 16 or more).
     InputError for the first malformed pair, its field prefixed with "items[i].".
@@ -393,11 +423,11 @@ def verify_batch(key: PreparedKey, items: Sequence[tuple[Any, Any]], engine: Eng
 
 
 def _batch_python(key: PreparedKey, parsed: Sequence[tuple[list[int], Proof]], rs: Sequence[int]) -> bool:
-    combined_pub = [sum(r * pub[j] for r, (pub, _) in zip(rs, parsed)) % R for j in range(key.n_public)]
+    combined_pub = [sum(r * pub[j] for r, (pub, _) in zip(rs, parsed, strict=True)) % R for j in range(key.n_public)]
     vk_x = key.vk_x(combined_pub, ic0_times=sum(rs) % R)
     c_sum = _INF1
     pairs: list[tuple[LinePlan, G1Point]] = []
-    for r, (_, proof) in zip(rs, parsed):
+    for r, (_, proof) in zip(rs, parsed, strict=True):
         pairs.append((plan(g2_point(proof.b)), neg(_g1_obj(_mul1((proof.a.x, proof.a.y, 1), r)))))
         c_sum = _add1(c_sum, _mul1((proof.c.x, proof.c.y, 1), r))
     pairs += [(key.gamma, vk_x), (key.delta, _g1_obj(c_sum))]

@@ -50,7 +50,7 @@ from .field import Q, R
 PROTOCOL = "groth16"
 CURVE = "bn128"  # snarkjs's name for BN254
 MAX_DIGITS = 78
-_DECIMAL = re.compile(r"0|[1-9][0-9]{0,%d}" % (MAX_DIGITS - 1))  # [0-9], not \d: "²" is a \d
+_DECIMAL = re.compile(rf"0|[1-9][0-9]{{0,{MAX_DIGITS - 1}}}")  # [0-9], not \d: "²" is a \d
 DECIMAL_RULE = f"a decimal string (ASCII digits, no sign or leading zero, at most {MAX_DIGITS} digits)"
 PROOF_POINTS = ("pi_a", "pi_b", "pi_c")
 VKEY_FIELDS = ("protocol", "curve", "nPublic", "vk_alpha_1", "vk_beta_2", "vk_gamma_2", "vk_delta_2", "IC")
@@ -90,8 +90,13 @@ class Proof:
 
     def to_json(self) -> dict[str, Any]:
         """The canonical snarkjs proof.json of these points."""
-        return {"pi_a": self.a.to_json(), "pi_b": self.b.to_json(), "pi_c": self.c.to_json(),
-                "protocol": PROTOCOL, "curve": CURVE}
+        return {
+            "pi_a": self.a.to_json(),
+            "pi_b": self.b.to_json(),
+            "pi_c": self.c.to_json(),
+            "protocol": PROTOCOL,
+            "curve": CURVE,
+        }
 
 
 @dataclass(frozen=True)
@@ -108,9 +113,16 @@ class VerifyingKey:
 
     def to_json(self) -> dict[str, Any]:
         """The canonical snarkjs verification_key.json of this key (without vk_alphabeta_12)."""
-        return {"protocol": PROTOCOL, "curve": CURVE, "nPublic": self.n_public, "vk_alpha_1": self.alpha.to_json(),
-                "vk_beta_2": self.beta.to_json(), "vk_gamma_2": self.gamma.to_json(),
-                "vk_delta_2": self.delta.to_json(), "IC": [p.to_json() for p in self.ic]}
+        return {
+            "protocol": PROTOCOL,
+            "curve": CURVE,
+            "nPublic": self.n_public,
+            "vk_alpha_1": self.alpha.to_json(),
+            "vk_beta_2": self.beta.to_json(),
+            "vk_gamma_2": self.gamma.to_json(),
+            "vk_delta_2": self.delta.to_json(),
+            "IC": [p.to_json() for p in self.ic],
+        }
 
 
 def parse_proof(obj: Any) -> Proof:
@@ -144,9 +156,13 @@ def parse_vkey(obj: Any, n_public: int | None = None) -> VerifyingKey:
     if not isinstance(ic, list) or len(ic) != n + 1:
         got = f"{len(ic)} points" if isinstance(ic, list) else _kind(ic)
         raise InputError("vkey.IC", f"must be a list of nPublic + 1 = {n + 1} G1 points, got {got}")
-    return VerifyingKey(_g1(obj["vk_alpha_1"], "vkey.vk_alpha_1"), _g2(obj["vk_beta_2"], "vkey.vk_beta_2"),
-                        _g2(obj["vk_gamma_2"], "vkey.vk_gamma_2"), _g2(obj["vk_delta_2"], "vkey.vk_delta_2"),
-                        tuple(_g1(p, f"vkey.IC[{i}]") for i, p in enumerate(ic)))
+    return VerifyingKey(
+        _g1(obj["vk_alpha_1"], "vkey.vk_alpha_1"),
+        _g2(obj["vk_beta_2"], "vkey.vk_beta_2"),
+        _g2(obj["vk_gamma_2"], "vkey.vk_gamma_2"),
+        _g2(obj["vk_delta_2"], "vkey.vk_delta_2"),
+        tuple(_g1(p, f"vkey.IC[{i}]") for i, p in enumerate(ic)),
+    )
 
 
 def parse_public_signals(obj: Any, n: int | None) -> list[int]:
@@ -195,7 +211,9 @@ def _g1(v: Any, field: str) -> G1Affine:
 
 
 def _f2(v: Any, field: str) -> F2:
-    c0, c1 = (_coordinate(c, f"{field}[{j}]") for j, c in enumerate(_list(v, 2, field, "a pair [c0, c1] of decimal strings")))
+    c0, c1 = (
+        _coordinate(c, f"{field}[{j}]") for j, c in enumerate(_list(v, 2, field, "a pair [c0, c1] of decimal strings"))
+    )
     return (c0, c1)
 
 
@@ -225,7 +243,9 @@ def _off_curve(curve: str, origin: bool) -> str:
 def _only_keys(obj: dict[Any, Any], field: str, allowed: tuple[str, ...]) -> None:
     for key in obj:
         if key not in allowed:
-            raise InputError(f"{field}.{key}", f"is not a field of a snarkjs Groth16 {field}; allowed: {', '.join(allowed)}")
+            raise InputError(
+                f"{field}.{key}", f"is not a field of a snarkjs Groth16 {field}; allowed: {', '.join(allowed)}"
+            )
 
 
 def _required(obj: dict[Any, Any], field: str, keys: tuple[str, ...]) -> None:

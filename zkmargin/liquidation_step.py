@@ -64,6 +64,7 @@ MIN_LEFTOVER_BASE = MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD // 2
 DEFAULT_LIQUIDATION_CLOSE_FACTOR = 5000
 DEBT_CEILING_DECIMALS = 2
 WIDE = 2**AMOUNT_BITS  # intermediate token amounts the circuit holds
+BONUS_BITS = 15  # the circuit's range check on each slot's liquidation bonus (loaders bound it lower)
 
 
 class AaveRevert(StatementFalse):
@@ -107,10 +108,12 @@ def check_isolation(market: Market) -> None:
     isolated = [a for a in market.assets if a.debt_ceiling]
     small = [a for a in market.assets if a.decimals < DEBT_CEILING_DECIMALS]
     if isolated and small:
-        raise InputError(f"assets.{isolated[0].symbol}.debtCeiling",
-                         f"an isolated asset (debt ceiling) in a market with {small[0].symbol} ({small[0].decimals} "
-                         f"decimals): {rules_label(market.rules)} reverts (Panic) on every liquidation of this "
-                         "collateral against that debt; zkmargin refuses such markets for the liquidation step")
+        raise InputError(
+            f"assets.{isolated[0].symbol}.debtCeiling",
+            f"an isolated asset (debt ceiling) in a market with {small[0].symbol} ({small[0].decimals} "
+            f"decimals): {rules_label(market.rules)} reverts (Panic) on every liquidation of this "
+            "collateral against that debt; zkmargin refuses such markets for the liquidation step",
+        )
 
 
 def liquidate(
@@ -149,8 +152,10 @@ def liquidate(
 
     # ValidationLogic.validateLiquidationCall: v3.5.0 :308-355, v3.6.0 :301-347, v3.7 :253-292
     if not health.is_below(WAD):
-        raise AaveRevert("HealthFactorNotBelowThreshold",
-                         f"position is not liquidatable: health factor {format_wad(health.health_factor)} >= 1")
+        raise AaveRevert(
+            "HealthFactorNotBelowThreshold",
+            f"position is not liquidatable: health factor {format_wad(health.health_factor)} >= 1",
+        )
     enabled = position.collateral_enabled(ca.symbol)
     if rules == "aave-v3.5":
         enabled = enabled and ca.liquidation_threshold != 0  # v3.5.0 :348-353
@@ -171,8 +176,11 @@ def liquidate(
     coll_in_base = coll_c * pc // uc
     max_liquidatable = debt_d
     capped = False
-    if (coll_in_base >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD and debt_in_base >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD
-            and health.health_factor > CLOSE_FACTOR_HF_THRESHOLD):
+    if (
+        coll_in_base >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD
+        and debt_in_base >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD
+        and health.health_factor > CLOSE_FACTOR_HF_THRESHOLD
+    ):
         total_default = percent_mul(health.total_debt, DEFAULT_LIQUIDATION_CLOSE_FACTOR)
         if debt_in_base > total_default:
             max_liquidatable = total_default * ud // pd
@@ -193,8 +201,9 @@ def liquidate(
     fee = 0
     if ca.protocol_fee != 0:
         if bonus == 0:
-            raise AaveRevert("revert(0,0)", f"{ca.symbol} has a protocol fee but a zero liquidation bonus: "
-                             "percentDiv(x, 0) reverts")
+            raise AaveRevert(
+                "revert(0,0)", f"{ca.symbol} has a protocol fee but a zero liquidation bonus: percentDiv(x, 0) reverts"
+            )
         if v37:  # v3.7 :614-621
             fee = percent_mul_ceil(coll_amount - percent_div_floor(coll_amount, bonus), ca.protocol_fee)
         else:  # v3.5.0 :644-653
@@ -206,7 +215,8 @@ def liquidate(
         # chose, so a step must repay something.
         raise StatementFalse(
             f"the call would repay no {da.symbol} (the close factor caps it to 0, or the {ca.symbol} "
-            "collateral is worth less than one debt unit); zkmargin refuses a step that repays nothing")
+            "collateral is worth less than one debt unit); zkmargin refuses a step that repays nothing"
+        )
 
     # MustNotLeaveDust :298-324 (v3.7 :299-325)
     if actual_debt < debt_d and coll_amount < coll_c:
@@ -216,7 +226,8 @@ def liquidate(
             raise AaveRevert(
                 "MustNotLeaveDust",
                 f"{left_debt} debt and {left_coll} collateral (base, 8 decimals) would remain, each must be "
-                f">= {MIN_LEFTOVER_BASE} unless one is cleared")
+                f">= {MIN_LEFTOVER_BASE} unless one is cleared",
+            )
 
     # no collateral left, and the collateral flag
     scaled_to_liquidator = atoken_burn_scaled(to_liquidator, ic)
@@ -238,14 +249,17 @@ def liquidate(
         for j, a in enumerate(market.assets):
             s_j = position.debt.get(a.symbol, 0)
             if s_j:
-                burned[j] = vtoken_burn_scaled(health.valuations[j].debt_balance, prices.prices[a.symbol].variable_borrow_index)
+                burned[j] = vtoken_burn_scaled(
+                    health.valuations[j].debt_balance, prices.prices[a.symbol].variable_borrow_index
+                )
                 new_debt[a.symbol] = s_j - burned[j]
                 deficit[j] = health.valuations[j].debt_balance - (actual_debt if j == d else 0)
     else:
         burned[d] = vtoken_burn_scaled(actual_debt, idv)
         if burned[d] == 0:
-            raise AaveRevert("InvalidBurnAmount", f"repaying {actual_debt} {da.symbol} burns no scaled debt "
-                             f"at the index {idv}")
+            raise AaveRevert(
+                "InvalidBurnAmount", f"repaying {actual_debt} {da.symbol} burns no scaled debt at the index {idv}"
+            )
         new_debt[da.symbol] = s_d - burned[d]
 
     # isolation-mode counter (v3.5.0/v3.6.0 :354-367): pool state, not the position's
@@ -300,8 +314,7 @@ def step_inputs(
     receive_atoken: bool = False,
 ) -> tuple[CircuitSpec, dict[str, InputValue], LiquidationOutcome]:
     """Inputs of LiquidationStep (the circuit of the market's rules): the model's outcome, with both openings."""
-    outcome = liquidate(position, market, prices, collateral_asset, debt_asset, debt_to_cover, new_salt,
-                        receive_atoken)
+    outcome = liquidate(position, market, prices, collateral_asset, debt_asset, debt_to_cover, new_salt, receive_atoken)
     spec = registry.for_assets("liquidation_step", len(market.assets), market.rules)
     n = spec.n_assets
     coll, debt = slot_amounts(position, market, n)

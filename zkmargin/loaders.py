@@ -8,14 +8,15 @@ read by strictjson (bounded size, depth and number length).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation, localcontext
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, TypeVar
 
+from .aave_math import RAY
+from .commitment import new_salt, to_hex
 from .errors import InputError
 from .field import R
-from .aave_math import RAY
 from .limits import (
     AMOUNT_BITS,
     BPS,
@@ -27,10 +28,8 @@ from .limits import (
     PRICE_BITS,
     PRICE_DECIMALS,
     THRESHOLD_BITS,
-    WAD,
 )
 from .model import DEFAULT_RULES, RULES, Asset, EModeCategory, Market, Position, PricePoint, PriceSnapshot
-from .commitment import new_salt, to_hex
 from .strictjson import bounded_int, json_path, kind_of, shorten
 from .strictjson import parse_json as parse_json  # re-exported: the one JSON reader
 from .strictjson import read_json as read_json
@@ -85,14 +84,17 @@ def _collateral_params(lt: int, bonus: int, f: str) -> None:
     bonus cannot seize more than the collateral; LT 0 requires bonus 0."""
     if lt == 0:
         if bonus != 0:
-            raise InputError(f"{f}.liquidationBonus", f"must be 0 when liquidationThreshold is 0 (Aave's "
-                             f"PoolConfigurator; got {bonus})")
+            raise InputError(
+                f"{f}.liquidationBonus",
+                f"must be 0 when liquidationThreshold is 0 (Aave's PoolConfigurator; got {bonus})",
+            )
         return
     if bonus <= BPS:
         raise InputError(f"{f}.liquidationBonus", f"must be > {BPS} when the asset is collateral (got {bonus})")
     if (lt * bonus + BPS // 2) // BPS > BPS:
-        raise InputError(f"{f}.liquidationBonus",
-                         f"liquidationThreshold x liquidationBonus must be <= 100% (got {lt} x {bonus})")
+        raise InputError(
+            f"{f}.liquidationBonus", f"liquidationThreshold x liquidationBonus must be <= 100% (got {lt} x {bonus})"
+        )
 
 
 def _bps(v: Any, f: str, what: str = f"basis points in [0, {BPS}] (10000 = 100%)") -> int:
@@ -105,8 +107,12 @@ def _emode_categories(raw: Any, symbols: tuple[str, ...]) -> tuple[EModeCategory
     out: list[EModeCategory] = []
     for k, c in enumerate(raw):
         f = f"eModeCategories[{k}]"
-        c = _obj(c, f, {"id", "label", "ltv", "liquidationThreshold", "liquidationBonus", "collateralBitmap",
-                        "borrowableBitmap"}, {"id", "liquidationThreshold", "liquidationBonus", "collateralBitmap"})
+        c = _obj(
+            c,
+            f,
+            {"id", "label", "ltv", "liquidationThreshold", "liquidationBonus", "collateralBitmap", "borrowableBitmap"},
+            {"id", "liquidationThreshold", "liquidationBonus", "collateralBitmap"},
+        )
         cid = _uint(c["id"], f"{f}.id", 1, 2**EMODE_BITS - 1, what="an eMode category id in [1, 255] (0 is 'none')")
         if any(x.id == cid for x in out):
             raise InputError(f"{f}.id", f"category {cid} is listed twice")
@@ -114,16 +120,28 @@ def _emode_categories(raw: Any, symbols: tuple[str, ...]) -> tuple[EModeCategory
         if not isinstance(label, str) or len(label) > 64:
             raise InputError(f"{f}.label", "must be a string of at most 64 characters")
         # PoolConfigurator.setEModeCategory (v3.6.0 :382-407): LT != 0, bonus > 100%, LT x bonus <= 100%
-        lt = _uint(c["liquidationThreshold"], f"{f}.liquidationThreshold", 1, BPS,
-                   what=f"basis points in [1, {BPS}]")
-        bonus = _uint(c["liquidationBonus"], f"{f}.liquidationBonus", 0, 2**LT_BITS + BPS,
-                      what="basis points including the 100% (10100 = 1% bonus)")
+        lt = _uint(c["liquidationThreshold"], f"{f}.liquidationThreshold", 1, BPS, what=f"basis points in [1, {BPS}]")
+        bonus = _uint(
+            c["liquidationBonus"],
+            f"{f}.liquidationBonus",
+            0,
+            2**LT_BITS + BPS,
+            what="basis points including the 100% (10100 = 1% bonus)",
+        )
         _collateral_params(lt, bonus, f)
-        ltv = _uint(c.get("ltv", 0), f"{f}.ltv", 0, lt, what="basis points, at most the category's liquidationThreshold")
+        ltv = _uint(
+            c.get("ltv", 0), f"{f}.ltv", 0, lt, what="basis points, at most the category's liquidationThreshold"
+        )
         bitmaps = {}
         for key in ("collateralBitmap", "borrowableBitmap"):
-            bitmaps[key] = _uint(c.get(key, 0), f"{f}.{key}", 0, 2 ** len(symbols) - 1, hex_ok=True,
-                                 what=f"a bitmap over the market's assets (bit i = assets[i]; {len(symbols)} assets)")
+            bitmaps[key] = _uint(
+                c.get(key, 0),
+                f"{f}.{key}",
+                0,
+                2 ** len(symbols) - 1,
+                hex_ok=True,
+                what=f"a bitmap over the market's assets (bit i = assets[i]; {len(symbols)} assets)",
+            )
         out.append(EModeCategory(cid, lt, bonus, bitmaps["collateralBitmap"], ltv, bitmaps["borrowableBitmap"], label))
     return tuple(out)
 
@@ -134,7 +152,9 @@ def market_from_json(data: Any) -> Market:
     name = _name(d, "market")
     rules = d.get("rules", DEFAULT_RULES)
     if rules not in RULES:
-        raise InputError("rules", f"must be one of {', '.join(RULES)} (default {DEFAULT_RULES}), got {shorten(str(rules))!r}")
+        raise InputError(
+            "rules", f"must be one of {', '.join(RULES)} (default {DEFAULT_RULES}), got {shorten(str(rules))!r}"
+        )
     assets_raw = d["assets"]
     if not isinstance(assets_raw, list) or not 1 <= len(assets_raw) <= MAX_ASSETS:
         raise InputError("assets", f"must be an array of 1 to {MAX_ASSETS} assets")
@@ -142,9 +162,20 @@ def market_from_json(data: Any) -> Market:
     seen: set[str] = set()
     for i, a in enumerate(assets_raw):
         f = f"assets[{i}]"
-        a = _obj(a, f, {"symbol", "decimals", "liquidationThreshold", "liquidationBonus", "liquidationProtocolFee",
-                        "ltv", "debtCeiling"},
-                 {"symbol", "decimals", "liquidationThreshold", "liquidationBonus"})
+        a = _obj(
+            a,
+            f,
+            {
+                "symbol",
+                "decimals",
+                "liquidationThreshold",
+                "liquidationBonus",
+                "liquidationProtocolFee",
+                "ltv",
+                "debtCeiling",
+            },
+            {"symbol", "decimals", "liquidationThreshold", "liquidationBonus"},
+        )
         sym = a["symbol"]
         if not isinstance(sym, str):
             raise InputError(f"{f}.symbol", f"must be a string, got {_kind(sym)}")
@@ -155,16 +186,29 @@ def market_from_json(data: Any) -> Market:
         f = f"assets.{sym}"
         dec = _uint(a["decimals"], f"{f}.decimals", 0, MAX_DECIMALS)
         lt = _bps(a["liquidationThreshold"], f"{f}.liquidationThreshold")
-        bonus = _uint(a["liquidationBonus"], f"{f}.liquidationBonus", 0, 2**LT_BITS + BPS,
-                      what="basis points including the 100% (10500 = 5% bonus)")
+        bonus = _uint(
+            a["liquidationBonus"],
+            f"{f}.liquidationBonus",
+            0,
+            2**LT_BITS + BPS,
+            what="basis points including the 100% (10500 = 5% bonus)",
+        )
         _collateral_params(lt, bonus, f)
-        fee = _bps(a.get("liquidationProtocolFee", 0), f"{f}.liquidationProtocolFee",
-                   what=f"basis points of the liquidation bonus in [0, {BPS}] (1000 = 10%)")
+        fee = _bps(
+            a.get("liquidationProtocolFee", 0),
+            f"{f}.liquidationProtocolFee",
+            what=f"basis points of the liquidation bonus in [0, {BPS}] (1000 = 10%)",
+        )
         ltv = None
         if "ltv" in a:
             ltv = _uint(a["ltv"], f"{f}.ltv", 0, lt, what="basis points, at most the liquidationThreshold")
-        ceiling = _uint(a.get("debtCeiling", 0), f"{f}.debtCeiling", 0, 2**256 - 1,
-                        what="the isolation-mode debt ceiling (2 decimals of the base currency; 0: not isolated)")
+        ceiling = _uint(
+            a.get("debtCeiling", 0),
+            f"{f}.debtCeiling",
+            0,
+            2**256 - 1,
+            what="the isolation-mode debt ceiling (2 decimals of the base currency; 0: not isolated)",
+        )
         if ceiling and rules == "aave-v3.7":
             raise InputError(f"{f}.debtCeiling", "aave-v3.7 has no isolation mode (removed): leave it out or 0")
         assets.append(Asset(sym, dec, lt, bonus, fee, ltv, ceiling))
@@ -185,13 +229,25 @@ def prices_from_json(data: Any, market: Market) -> PriceSnapshot:
         if sym not in market.symbols:
             raise InputError(f, f"unknown asset (market {market.name} has {', '.join(market.symbols)})")
         p = _obj(p, f, {"price", "roundId", "updatedAt", "liquidityIndex", "variableBorrowIndex"}, {"price"})
-        price = _uint(p["price"], f"{f}.price", 1, 2**PRICE_BITS - 1,
-                      what=f"an oracle price with 8 decimals in [1, 2^{PRICE_BITS} - 1]")
+        price = _uint(
+            p["price"],
+            f"{f}.price",
+            1,
+            2**PRICE_BITS - 1,
+            what=f"an oracle price with 8 decimals in [1, 2^{PRICE_BITS} - 1]",
+        )
         round_id = _uint(p.get("roundId", 0), f"{f}.roundId", 0, 2**80 - 1)
         updated = _uint(p.get("updatedAt", 0), f"{f}.updatedAt", 0, 2**64 - 1)
-        indexes = [_uint(p.get(k, RAY), f"{f}.{k}", RAY, RAY + 2**INDEX_BITS - 1,
-                         what=f"a reserve index in ray (1e27 = 1.0), in [1 ray, 1 ray + 2^{INDEX_BITS})")
-                   for k in ("liquidityIndex", "variableBorrowIndex")]
+        indexes = [
+            _uint(
+                p.get(k, RAY),
+                f"{f}.{k}",
+                RAY,
+                RAY + 2**INDEX_BITS - 1,
+                what=f"a reserve index in ray (1e27 = 1.0), in [1 ray, 1 ray + 2^{INDEX_BITS})",
+            )
+            for k in ("liquidityIndex", "variableBorrowIndex")
+        ]
         out[sym] = PricePoint(price, round_id, updated, *indexes)
     for sym in market.symbols:
         if sym not in out:
@@ -200,13 +256,20 @@ def prices_from_json(data: Any, market: Market) -> PriceSnapshot:
 
 
 def position_from_json(data: Any, market: Market) -> Position:
-    d = _obj(data, "", {"version", "balances", "collateral", "debt", "useAsCollateral", "eModeCategory", "salt"},
-             {"collateral", "debt", "salt"})
+    d = _obj(
+        data,
+        "",
+        {"version", "balances", "collateral", "debt", "useAsCollateral", "eModeCategory", "salt"},
+        {"collateral", "debt", "salt"},
+    )
     _version(d, "")
     balances = d.get("balances", "actual")
     if balances not in ("actual", "scaled"):
-        raise InputError("balances", f"must be \"actual\" (token base units; the default) or \"scaled\" "
-                         f"(scaled aToken / variable-debt balances), got {shorten(str(balances))!r}")
+        raise InputError(
+            "balances",
+            f'must be "actual" (token base units; the default) or "scaled" '
+            f"(scaled aToken / variable-debt balances), got {shorten(str(balances))!r}",
+        )
     amounts: dict[str, dict[str, int]] = {}
     for kind in ("collateral", "debt"):
         raw = d[kind]
@@ -217,9 +280,15 @@ def position_from_json(data: Any, market: Market) -> Position:
             f = _join(kind, sym)
             if sym not in market.symbols:
                 raise InputError(f, f"unknown asset (market {market.name} has {', '.join(market.symbols)})")
-            amounts[kind][sym] = _uint(v, f, 0, 2**AMOUNT_BITS - 1,
-                                       what=f"an amount in token base units in [0, 2^{AMOUNT_BITS} - 1]"
-                                       if balances == "actual" else f"a scaled balance in [0, 2^{AMOUNT_BITS} - 1]")
+            amounts[kind][sym] = _uint(
+                v,
+                f,
+                0,
+                2**AMOUNT_BITS - 1,
+                what=f"an amount in token base units in [0, 2^{AMOUNT_BITS} - 1]"
+                if balances == "actual"
+                else f"a scaled balance in [0, 2^{AMOUNT_BITS} - 1]",
+            )
     flags: frozenset[str] | None = None
     if "useAsCollateral" in d:
         raw = d["useAsCollateral"]
@@ -227,16 +296,26 @@ def position_from_json(data: Any, market: Market) -> Position:
             raise InputError("useAsCollateral", "must be an array of asset symbols (their collateral flag is on)")
         for k, sym in enumerate(raw):
             if sym not in market.symbols:
-                raise InputError(f"useAsCollateral[{k}]", f"unknown asset {shorten(sym)!r} "
-                                 f"(market {market.name} has {', '.join(market.symbols)})")
+                raise InputError(
+                    f"useAsCollateral[{k}]",
+                    f"unknown asset {shorten(sym)!r} (market {market.name} has {', '.join(market.symbols)})",
+                )
         if len(set(raw)) != len(raw):
             raise InputError("useAsCollateral", "lists an asset twice")
         flags = frozenset(raw)
-    emode = _uint(d.get("eModeCategory", 0), "eModeCategory", 0, 2**EMODE_BITS - 1,
-                  what="an eMode category id in [0, 255] (0: none)")
+    emode = _uint(
+        d.get("eModeCategory", 0),
+        "eModeCategory",
+        0,
+        2**EMODE_BITS - 1,
+        what="an eMode category id in [0, 255] (0: none)",
+    )
     if emode and market.emode(emode) is None:
-        raise InputError("eModeCategory", f"category {emode} is not one of market {market.name}'s "
-                         f"({', '.join(str(c.id) for c in market.emode_categories) or 'none'})")
+        raise InputError(
+            "eModeCategory",
+            f"category {emode} is not one of market {market.name}'s "
+            f"({', '.join(str(c.id) for c in market.emode_categories) or 'none'})",
+        )
     salt = _uint(d["salt"], "salt", 0, R - 1, hex_ok=True, what="a field element in [0, r - 1] (decimal or 0x hex)")
     return Position(amounts["collateral"], amounts["debt"], salt, flags, emode, balances == "scaled")
 

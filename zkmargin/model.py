@@ -210,17 +210,23 @@ def check_indexes(position: Position, market: Market, prices: PriceSnapshot) -> 
         p = prices.prices[a.symbol]
         for index, name in ((p.liquidity_index, "liquidityIndex"), (p.variable_borrow_index, "variableBorrowIndex")):
             if not RAY <= index < RAY + 2**INDEX_BITS:
-                raise InputError(f"prices.{a.symbol}.{name}", f"must be in [1 ray, 1 ray + 2^{INDEX_BITS}) (ray = 1e27)")
+                raise InputError(
+                    f"prices.{a.symbol}.{name}", f"must be in [1 ray, 1 ray + 2^{INDEX_BITS}) (ray = 1e27)"
+                )
     if position.scaled:
         return
     for a in market.assets:
         p = prices.prices[a.symbol]
-        for book, index, name in ((position.collateral, p.liquidity_index, "liquidityIndex"),
-                                  (position.debt, p.variable_borrow_index, "variableBorrowIndex")):
+        for book, index, name in (
+            (position.collateral, p.liquidity_index, "liquidityIndex"),
+            (position.debt, p.variable_borrow_index, "variableBorrowIndex"),
+        ):
             if book.get(a.symbol, 0) and index != RAY:
-                raise InputError(f"prices.{a.symbol}.{name}",
-                                 f"is {index}, but the position holds actual amounts (no \"balances\": \"scaled\"), "
-                                 f"which are exact only at an index of 1 ray ({RAY}): give scaled balances")
+                raise InputError(
+                    f"prices.{a.symbol}.{name}",
+                    f'is {index}, but the position holds actual amounts (no "balances": "scaled"), '
+                    f"which are exact only at an index of 1 ray ({RAY}): give scaled balances",
+                )
 
 
 def emode_of(position: Position, market: Market) -> EModeCategory | None:
@@ -229,8 +235,11 @@ def emode_of(position: Position, market: Market) -> EModeCategory | None:
         return None
     cat = market.emode(position.emode_category)
     if cat is None:
-        raise InputError("eModeCategory", f"category {position.emode_category} is not one of market {market.name}'s "
-                         f"({', '.join(str(c.id) for c in market.emode_categories) or 'none'})")
+        raise InputError(
+            "eModeCategory",
+            f"category {position.emode_category} is not one of market {market.name}'s "
+            f"({', '.join(str(c.id) for c in market.emode_categories) or 'none'})",
+        )
     return cat
 
 
@@ -245,8 +254,10 @@ def evaluate(position: Position, market: Market, prices: PriceSnapshot) -> Healt
         p = prices.prices[asset.symbol]
         coll = atoken_balance(position.collateral.get(asset.symbol, 0), p.liquidity_index)
         debt = vtoken_balance(position.debt.get(asset.symbol, 0), p.variable_borrow_index)
-        for kind, v, what, bits in (("collateral", coll, "balance (token base units)", AMOUNT_BITS),
-                                    ("debt", debt, "balance (token base units)", AMOUNT_BITS)):
+        for kind, v, what, bits in (
+            ("collateral", coll, "balance (token base units)", AMOUNT_BITS),
+            ("debt", debt, "balance (token base units)", AMOUNT_BITS),
+        ):
             if v >= 2**bits:
                 raise InputError(f"{kind}.{asset.symbol}", f"{what} {v} at its index must be < 2^{bits}")
         cv = collateral_value(coll, p.price, asset.decimals)
@@ -276,4 +287,3 @@ def format_wad(value: int, places: int = 18) -> str:
     whole, frac = divmod(value, WAD)
     s = f"{whole}.{frac:018d}"[: len(str(whole)) + 1 + places]
     return s.rstrip("0").rstrip(".") if "." in s else s
-

@@ -5,6 +5,10 @@ keyed by the sources, the compiler's version and the flags; built aside and rena
 interrupted build is never loaded, and re-hashed against its recorded sha256 before loading. ctypes releases the GIL during calls, so threads run the
 library on every core. Without a compiler, callers fall back to snarkjs (proving) and the
 pure-Python verifier (groth16_fast) and membership test (bn254.in_g2).
+
+ZKMARGIN_NATIVE_CFLAGS_EXTRA (whitespace-separated compiler flags, appended to CFLAGS) builds an
+instrumented variant, e.g. "-fsanitize=address,undefined -g" for tests/test_native_hygiene.py;
+the flags are part of the cache key, so a variant never replaces or is mistaken for the normal build.
 """
 
 from __future__ import annotations
@@ -29,6 +33,12 @@ SOURCES = tuple(sorted((Path(__file__).parent / "native").glob("*.[ch]")))
 UNITS = tuple(p for p in SOURCES if p.suffix == ".c")
 CFLAGS = ("-O3", "-fPIC", "-shared", "-std=c11", "-pthread")
 LIBRARY = "libzkmargin.so"
+EXTRA_CFLAGS_ENV = "ZKMARGIN_NATIVE_CFLAGS_EXTRA"
+
+
+def cflags() -> tuple[str, ...]:
+    """CFLAGS, then the flags of $ZKMARGIN_NATIVE_CFLAGS_EXTRA (an instrumented build)."""
+    return CFLAGS + tuple(os.environ.get(EXTRA_CFLAGS_ENV, "").split())
 
 
 def compiler() -> str:
@@ -48,10 +58,12 @@ def _intact(d: Path) -> bool:
 def _library_path(progress: Progress | None = None) -> Path:
     progress = progress or NullProgress()
     cc = compiler()
+    flags = cflags()
     version = run([cc, "--version"], timeout=60).stdout
     parts = [p.name.encode() + b"\0" + p.read_bytes() for p in SOURCES]
-    key = hashlib.sha256(b"\0".join([*parts, version.encode(), " ".join(CFLAGS).encode(),
-                                     os.uname().machine.encode()])).hexdigest()[:20]
+    key = hashlib.sha256(
+        b"\0".join([*parts, version.encode(), " ".join(flags).encode(), os.uname().machine.encode()])
+    ).hexdigest()[:20]
     final = paths.native_dir(key)
     if _intact(final):
         return final / LIBRARY
@@ -61,9 +73,15 @@ def _library_path(progress: Progress | None = None) -> Path:
                 shutil.rmtree(final, ignore_errors=True)
                 # about 25 s on 2 cores: said, so that the first doctor or prove is not silent
                 with progress.step(f"compiling the native prover with {Path(cc).name}"), staging_dir(final) as tmp:
-                    run([cc, *CFLAGS, "-o", tmp / LIBRARY, *UNITS], timeout=300)
-                    write_json_atomic(tmp / paths.META, {"sha256": paths.sha256_file(tmp / LIBRARY),
-                                                         "compiler": version.strip().splitlines()[0], "flags": CFLAGS})
+                    run([cc, *flags, "-o", tmp / LIBRARY, *UNITS], timeout=300)
+                    write_json_atomic(
+                        tmp / paths.META,
+                        {
+                            "sha256": paths.sha256_file(tmp / LIBRARY),
+                            "compiler": version.strip().splitlines()[0],
+                            "flags": flags,
+                        },
+                    )
     except ArtifactError as e:  # a read-only cache without the library, or a lock never released
         raise ToolchainError(f"cannot build the native library: {e}") from None
     return final / LIBRARY
@@ -92,7 +110,24 @@ def library(progress: Progress | None = None) -> ctypes.CDLL:
                 raise _lib_error from None
             u32, buf = ctypes.c_uint32, ctypes.c_char_p
             lib.zkm_groth16_prove.restype = ctypes.c_int
-            lib.zkm_groth16_prove.argtypes = [u32, u32, u32, buf, u32, buf, buf, buf, buf, buf, buf, buf, buf, buf, u32, buf]
+            lib.zkm_groth16_prove.argtypes = [
+                u32,
+                u32,
+                u32,
+                buf,
+                u32,
+                buf,
+                buf,
+                buf,
+                buf,
+                buf,
+                buf,
+                buf,
+                buf,
+                buf,
+                u32,
+                buf,
+            ]
             lib.zkm_groth16_verify.restype = ctypes.c_int
             lib.zkm_groth16_verify.argtypes = [u32, u32, buf, buf, buf, buf, u32, buf]
             lib.zkm_g2_in_subgroup.restype = ctypes.c_int
@@ -117,6 +152,7 @@ def unavailable_reason(progress: Progress | None = None) -> str | None:
 @lru_cache(maxsize=1)
 def ctx() -> bytes:
     """The constants of pairing.c's struct ctx, in its layout, derived from zkmargin.bn254."""
+
     def mont(x: int) -> bytes:
         return (x * (1 << 256) % Q).to_bytes(32, "little")
 

@@ -26,6 +26,7 @@ _TWO_ADICITY = 28  # r - 1 = 2^28 * odd
 
 Proof = tuple[dict[str, Any], list[str]]
 
+
 def _mont(x: int) -> bytes:
     return (x * _MONT % R).to_bytes(32, "little")
 
@@ -46,15 +47,15 @@ class NativeProver:
 
     def __init__(self, zkey: Path) -> None:
         data, offsets = read_sections(zkey, b"zkey")
-        s = {kind: data[off:off + size] for kind, (off, size) in offsets.items()}
+        s = {kind: data[off : off + size] for kind, (off, size) in offsets.items()}
         try:
             if struct.unpack_from("<I", s[1])[0] != 1:
                 raise ArtifactError(f"{zkey} is not a Groth16 zkey")
             h = s[2]
             n8q = struct.unpack_from("<I", h, 0)[0]
-            q = int.from_bytes(h[4:4 + n8q], "little")
+            q = int.from_bytes(h[4 : 4 + n8q], "little")
             n8r = struct.unpack_from("<I", h, 4 + n8q)[0]
-            r = int.from_bytes(h[8 + n8q:8 + n8q + n8r], "little")
+            r = int.from_bytes(h[8 + n8q : 8 + n8q + n8r], "little")
             if (n8q, q, n8r, r) != (32, Q, 32, R):
                 raise ArtifactError(f"{zkey} is not a BN254 (bn128) key")
             self.n_vars, self.n_public, self.domain = struct.unpack_from("<III", h, 72)
@@ -68,8 +69,13 @@ class NativeProver:
             if self.domain != 1 << self.log_n or not 1 <= self.log_n < _TWO_ADICITY:
                 raise ArtifactError(f"{zkey}: domain size {self.domain} is not a power of two below 2^28")
             n_private = self.n_vars - self.n_public - 1
-            expect = {5: self.n_vars * _G1, 6: self.n_vars * _G1, 7: self.n_vars * _G2, 8: n_private * _G1,
-                      9: self.domain * _G1}
+            expect = {
+                5: self.n_vars * _G1,
+                6: self.n_vars * _G1,
+                7: self.n_vars * _G2,
+                8: n_private * _G1,
+                9: self.domain * _G1,
+            }
             for kind, size in expect.items():
                 if len(s[kind]) != size:
                     raise ArtifactError(f"{zkey}: section {kind} has {len(s[kind])} bytes, expected {size}")
@@ -98,13 +104,37 @@ class NativeProver:
         r, s = secrets.randbelow(R), secrets.randbelow(R)
         rs = b"".join(v.to_bytes(32, "little") for v in (r, s, (-r * s) % R))
         out = ctypes.create_string_buffer(256)
-        rc = self._fn(self.n_vars, self.n_public, self.log_n, self._coefs, self.n_coef, self._a, self._b1,
-                      self._b2, self._c, self._h, self._vk, self._roots, wbytes, rs, min(2, max(1, threads)), out)
+        rc = self._fn(
+            self.n_vars,
+            self.n_public,
+            self.log_n,
+            self._coefs,
+            self.n_coef,
+            self._a,
+            self._b1,
+            self._b2,
+            self._c,
+            self._h,
+            self._vk,
+            self._roots,
+            wbytes,
+            rs,
+            min(2, max(1, threads)),
+            out,
+        )
         if rc != 0:
-            reason = {-1: "out of memory", -2: "a coefficient indexes outside the key",
-                      -3: "a proof element is the point at infinity"}.get(rc, f"error {rc}")
+            reason = {
+                -1: "out of memory",
+                -2: "a coefficient indexes outside the key",
+                -3: "a proof element is the point at infinity",
+            }.get(rc, f"error {rc}")
             raise ArtifactError(f"native prover failed: {reason}")
-        v = [str(int.from_bytes(out.raw[32 * i:32 * i + 32], "little")) for i in range(8)]
-        proof = {"pi_a": [v[0], v[1], "1"], "pi_b": [[v[2], v[3]], [v[4], v[5]], ["1", "0"]],
-                 "pi_c": [v[6], v[7], "1"], "protocol": "groth16", "curve": "bn128"}
-        return proof, [str(x) for x in witness[1:1 + self.n_public]]
+        v = [str(int.from_bytes(out.raw[32 * i : 32 * i + 32], "little")) for i in range(8)]
+        proof = {
+            "pi_a": [v[0], v[1], "1"],
+            "pi_b": [[v[2], v[3]], [v[4], v[5]], ["1", "0"]],
+            "pi_c": [v[6], v[7], "1"],
+            "protocol": "groth16",
+            "curve": "bn128",
+        }
+        return proof, [str(x) for x in witness[1 : 1 + self.n_public]]

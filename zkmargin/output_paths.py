@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import InputError
 
-NAME_MAX = 255   # bytes in one path component (Linux, macOS, most filesystems)
+NAME_MAX = 255  # bytes in one path component (Linux, macOS, most filesystems)
 PATH_MAX = 4096  # bytes in a whole path (Linux)
 
 
@@ -33,8 +33,9 @@ def _writable_place(field: str, path: Path, directory: bool) -> None:
         raise InputError(field, f"path is {len(raw)} bytes long; at most {PATH_MAX}")
     for part in path.parts:
         if len(os.fsencode(part)) > NAME_MAX:
-            raise InputError(field, f"a path component is {len(os.fsencode(part))} bytes long; at most {NAME_MAX}: "
-                             f"{part[:40]}...")
+            raise InputError(
+                field, f"a path component is {len(os.fsencode(part))} bytes long; at most {NAME_MAX}: {part[:40]}..."
+            )
     if path.exists() and path.is_dir() != directory:
         raise InputError(field, f"{path} is {'not ' if directory else ''}a directory")
     ancestor = path if directory and path.exists() else path.parent
@@ -70,6 +71,8 @@ def check_outputs(
             raise InputError(field, f"{path} is the same file as {what} {other}: refusing to overwrite it")
         seen[ident] = field
         if field in directories:
-            inside = [f for f, p in (inputs or {}).items() if p is not None and p.resolve().is_relative_to(path.resolve())]
+            inside = [
+                f for f, p in (inputs or {}).items() if p is not None and p.resolve().is_relative_to(path.resolve())
+            ]
             if inside:
                 raise InputError(field, f"{path} holds the input {inside[0]}: write the outputs elsewhere")

@@ -51,6 +51,7 @@ NOTIONAL_BITS = 160  # |N_j| < 2^160 quote quantums
 EXPONENT_BITS = 8  # |priceExponent|, |atomicResolution| < 2^8
 MAX_QUOTE_EXPONENT = 18  # |priceExponent + atomicResolution + 6| <= 18: 10^18 < 2^60
 PPM = 1_000_000
+PPM_BITS = 20  # the circuit's range check on IMF and MMF (ppm): PPM < 2^PPM_BITS
 RATIO_BITS = 20
 QUOTE_ATOMIC_RESOLUTION = -6  # lib/constants.go:17
 PERP_TAG = int.from_bytes(b"zkmargin/perp/v2", "big")
@@ -164,8 +165,11 @@ def evaluate(account: PerpAccount, markets: PerpMarkets, quotes: dict[str, PerpQ
         settlement_ppm += -(q.funding_index - pos.funding_index) * pos.quantums
         n = base_to_quote_quantums(pos.quantums, m, q.price)
         if abs(n) >= 2**NOTIONAL_BITS:
-            raise InputError(f"positions.{m.symbol}.quantums", f"notional {n} quote quantums at price {q.price} "
-                             f"must be within (-2^{NOTIONAL_BITS}, 2^{NOTIONAL_BITS})")
+            raise InputError(
+                f"positions.{m.symbol}.quantums",
+                f"notional {n} quote quantums at price {q.price} "
+                f"must be within (-2^{NOTIONAL_BITS}, 2^{NOTIONAL_BITS})",
+            )
         notional[m.symbol] = n
         # x/perpetuals/lib/lib.go:117-165: the base IMR (no OI caps, no leverage), then MMR from it
         base_imr = _ceil_ppm(abs(n), m.initial_margin_ppm)
@@ -190,12 +194,12 @@ def slot_values(account: PerpAccount, markets: PerpMarkets, n: int) -> tuple[lis
     pad = [0] * (n - len(markets.markets))
     empty = PerpPosition(0, 0, 0)
     ps = [account.positions.get(s, empty) for s in markets.symbols]
-    return ([p.quantums for p in ps] + pad, [p.funding_index for p in ps] + pad,
-            [p.quote_balance for p in ps] + pad)
+    return ([p.quantums for p in ps] + pad, [p.funding_index for p in ps] + pad, [p.quote_balance for p in ps] + pad)
 
 
 def commit_values(usdc: int, quantums: list[int], fundings: list[int], quote_balances: list[int], salt: int) -> int:
     """The perp commitment layout v2 (mirrors PerpCommitment); signed values enter as v mod r."""
+
     def h(values: list[int]) -> int:
         return poseidon([v % R for v in values])
 
@@ -211,18 +215,22 @@ def risk_params(markets: PerpMarkets, n: int) -> dict[str, list[int]]:
     """Per-slot atomic resolution and price exponent (signed, mod r), IMF and MMF (ppm), padded to
     n slots. Padding: exponents that make the quote exponent 0, margins 0."""
     pad = n - len(markets.markets)
-    return {"atomicResolution": [m.atomic_resolution % R for m in markets.markets] + [0] * pad,
-            "priceExponent": [m.price_exponent % R for m in markets.markets] + [(-6) % R] * pad,
-            "initialMarginPpm": [m.initial_margin_ppm for m in markets.markets] + [0] * pad,
-            "maintenanceFractionPpm": [m.maintenance_fraction_ppm for m in markets.markets] + [0] * pad}
+    return {
+        "atomicResolution": [m.atomic_resolution % R for m in markets.markets] + [0] * pad,
+        "priceExponent": [m.price_exponent % R for m in markets.markets] + [(-6) % R] * pad,
+        "initialMarginPpm": [m.initial_margin_ppm for m in markets.markets] + [0] * pad,
+        "maintenanceFractionPpm": [m.maintenance_fraction_ppm for m in markets.markets] + [0] * pad,
+    }
 
 
 def slot_quotes(markets: PerpMarkets, quotes: dict[str, PerpQuote], n: int) -> dict[str, list[int]]:
     """Per-slot prices and funding indices as the circuit holds them (signed values mod r);
     padding slots price 1 (the circuit refuses a zero price) and funding 0."""
     pad = n - len(markets.markets)
-    return {"price": [quotes[s].price for s in markets.symbols] + [1] * pad,
-            "fundingIndex": [quotes[s].funding_index % R for s in markets.symbols] + [0] * pad}
+    return {
+        "price": [quotes[s].price for s in markets.symbols] + [1] * pad,
+        "fundingIndex": [quotes[s].funding_index % R for s in markets.symbols] + [0] * pad,
+    }
 
 
 def perp_inputs(
@@ -240,14 +248,18 @@ def perp_inputs(
     spec = registry.for_assets(statement, len(markets.markets))
     margin = evaluate(account, markets, quotes)
     if statement == "perp_liquidation" and not margin.below(ratio_bps):
-        why = ("its maintenance margin is 0 (dYdX never liquidates an account without margin requirement)"
-               if margin.maintenance == 0 else
-               f"net collateral {margin.net_collateral} >= {_ratio_text(ratio_bps)} maintenance margin "
-               f"{margin.maintenance} (quote quantums)")
+        why = (
+            "its maintenance margin is 0 (dYdX never liquidates an account without margin requirement)"
+            if margin.maintenance == 0
+            else f"net collateral {margin.net_collateral} >= {_ratio_text(ratio_bps)} maintenance margin "
+            f"{margin.maintenance} (quote quantums)"
+        )
         raise StatementFalse(f"account is not liquidatable: {why}")
     if statement == "perp_attestation" and not margin.at_or_above(ratio_bps):
-        raise StatementFalse(f"account is below the attested margin: net collateral {margin.net_collateral} < "
-                             f"{_ratio_text(ratio_bps)} maintenance margin {margin.maintenance} (quote quantums)")
+        raise StatementFalse(
+            f"account is below the attested margin: net collateral {margin.net_collateral} < "
+            f"{_ratio_text(ratio_bps)} maintenance margin {margin.maintenance} (quote quantums)"
+        )
     n = spec.n_assets
     quantums, fundings, balances = slot_values(account, markets, n)
     inputs: dict[str, InputValue] = {
@@ -259,13 +271,15 @@ def perp_inputs(
     if statement == "perp_attestation":
         assert context is not None
         inputs.update({"domain": context.domain_hash, "expiry": context.expiry, "nonce": context.nonce})
-    inputs.update({
-        "usdc": account.usdc % R,
-        "quantums": [v % R for v in quantums],
-        "positionFundingIndex": [v % R for v in fundings],
-        "quoteBalance": [v % R for v in balances],
-        "salt": account.salt,
-    })
+    inputs.update(
+        {
+            "usdc": account.usdc % R,
+            "quantums": [v % R for v in quantums],
+            "positionFundingIndex": [v % R for v in fundings],
+            "quoteBalance": [v % R for v in balances],
+            "salt": account.salt,
+        }
+    )
     return spec, inputs, margin
 
 
@@ -279,15 +293,21 @@ def _perp_obj(value: Any, field: str, keys: set[str], required: set[str]) -> dic
     if isinstance(value, dict):
         old = sorted(set(value) & _V1_KEYS)
         if old:
-            raise InputError(_join(field, old[0]), "a key of the version-1 perp format (8-decimal quote, entry prices); "
-                             "perp files now carry dYdX v4 units (README: 'Perpetual margin')")
+            raise InputError(
+                _join(field, old[0]),
+                "a key of the version-1 perp format (8-decimal quote, entry prices); "
+                "perp files now carry dYdX v4 units (README: 'Perpetual margin')",
+            )
     return _obj(value, field, keys, required)
 
 
 def _perp_version(d: dict[str, Any]) -> None:
     if "version" in d and _uint(d["version"], "version", 0, 2**32) != PERP_FORMAT_VERSION:
-        raise InputError("version", f"perp files are format version {PERP_FORMAT_VERSION} (dYdX v4 units: "
-                         "quote quantums, atomic resolution, price exponent; README: 'Perpetual margin')")
+        raise InputError(
+            "version",
+            f"perp files are format version {PERP_FORMAT_VERSION} (dYdX v4 units: "
+            "quote quantums, atomic resolution, price exponent; README: 'Perpetual margin')",
+        )
 
 
 def markets_from_json(data: Any) -> PerpMarkets:
@@ -311,15 +331,30 @@ def markets_from_json(data: Any) -> PerpMarkets:
         ar = _int(m["atomicResolution"], f"{f}.atomicResolution", EXPONENT_BITS, "a signed power of ten")
         pe = _int(m["priceExponent"], f"{f}.priceExponent", EXPONENT_BITS, "a signed power of ten")
         if abs(pe + ar - QUOTE_ATOMIC_RESOLUTION) > MAX_QUOTE_EXPONENT:
-            raise InputError(f"{f}.priceExponent", f"priceExponent + atomicResolution + 6 must be within "
-                             f"[-{MAX_QUOTE_EXPONENT}, {MAX_QUOTE_EXPONENT}] (got {pe + ar + 6})")
+            raise InputError(
+                f"{f}.priceExponent",
+                f"priceExponent + atomicResolution + 6 must be within "
+                f"[-{MAX_QUOTE_EXPONENT}, {MAX_QUOTE_EXPONENT}] (got {pe + ar + 6})",
+            )
         market = PerpMarket(
-            sym, ar, pe,
+            sym,
+            ar,
+            pe,
             # LiquidityTier.Validate (x/perpetuals/types/liquidity_tier.go:14-38)
-            _uint(m["initialMarginPpm"], f"{f}.initialMarginPpm", 0, PPM,
-                  what=f"parts per million in [0, {PPM}] (50000 = 5%)"),
-            _uint(m["maintenanceFractionPpm"], f"{f}.maintenanceFractionPpm", 0, PPM,
-                  what=f"parts per million of the initial margin in [0, {PPM}] (600000 = 60%)"),
+            _uint(
+                m["initialMarginPpm"],
+                f"{f}.initialMarginPpm",
+                0,
+                PPM,
+                what=f"parts per million in [0, {PPM}] (50000 = 5%)",
+            ),
+            _uint(
+                m["maintenanceFractionPpm"],
+                f"{f}.maintenanceFractionPpm",
+                0,
+                PPM,
+                what=f"parts per million of the initial margin in [0, {PPM}] (600000 = 60%)",
+            ),
         )
         out.append(market)
     return PerpMarkets(name, tuple(out))
@@ -338,10 +373,19 @@ def quotes_from_json(data: Any, markets: PerpMarkets) -> dict[str, PerpQuote]:
             raise InputError(f, f"unknown market (known: {', '.join(markets.symbols)})")
         q = _perp_obj(q, f, {"price", "fundingIndex"}, {"price", "fundingIndex"})
         out[sym] = PerpQuote(
-            _uint(q["price"], f"{f}.price", 1, 2**PRICE_BITS - 1,
-                  what=f"MarketPrice.price (units of 10^priceExponent USDC) in [1, 2^{PRICE_BITS} - 1]"),
-            _int(q["fundingIndex"], f"{f}.fundingIndex", FUNDING_BITS,
-                 "a signed funding index (ppm of a quote quantum per base quantum)"),
+            _uint(
+                q["price"],
+                f"{f}.price",
+                1,
+                2**PRICE_BITS - 1,
+                what=f"MarketPrice.price (units of 10^priceExponent USDC) in [1, 2^{PRICE_BITS} - 1]",
+            ),
+            _int(
+                q["fundingIndex"],
+                f"{f}.fundingIndex",
+                FUNDING_BITS,
+                "a signed funding index (ppm of a quote quantum per base quantum)",
+            ),
         )
     for sym in markets.symbols:
         if sym not in out:
@@ -364,10 +408,18 @@ def account_from_json(data: Any, markets: PerpMarkets) -> PerpAccount:
         p = _perp_obj(p, f, {"quantums", "fundingIndex", "quoteBalance"}, {"quantums", "fundingIndex"})
         positions[sym] = PerpPosition(
             _int(p["quantums"], f"{f}.quantums", SIZE_BITS, "a signed size in base quantums"),
-            _int(p["fundingIndex"], f"{f}.fundingIndex", FUNDING_BITS,
-                 "the signed funding index at the position's last settlement"),
-            _int(p.get("quoteBalance", 0), f"{f}.quoteBalance", BALANCE_BITS,
-                 "a signed quote balance in quote quantums (0 on chain today)"),
+            _int(
+                p["fundingIndex"],
+                f"{f}.fundingIndex",
+                FUNDING_BITS,
+                "the signed funding index at the position's last settlement",
+            ),
+            _int(
+                p.get("quoteBalance", 0),
+                f"{f}.quoteBalance",
+                BALANCE_BITS,
+                "a signed quote balance in quote quantums (0 on chain today)",
+            ),
         )
     salt = _uint(d["salt"], "salt", 0, R - 1, hex_ok=True, what="a field element in [0, r - 1] (decimal or 0x hex)")
     return PerpAccount(usdc, positions, salt)

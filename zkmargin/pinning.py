@@ -110,10 +110,12 @@ def key_from_manifest(manifest: dict[str, Any] | str | Path, bundle: Bundle) -> 
     return TrustedKey(bundle.vkey, sha, "manifest", where, circuit)
 
 
-HOW_TO_PIN = ("pass the verification key you trust (--vkey FILE, or vkey= in the API) or the build manifest "
-              "(--manifest FILE) published by whoever ran the setup; an installation's own keys are used "
-              "without either for the bundles it proved itself; --insecure-embedded-key only inspects the "
-              "bundle's own key and never verifies")
+HOW_TO_PIN = (
+    "pass the verification key you trust (--vkey FILE, or vkey= in the API) or the build manifest "
+    "(--manifest FILE) published by whoever ran the setup; an installation's own keys are used "
+    "without either for the bundles it proved itself; --insecure-embedded-key only inspects the "
+    "bundle's own key and never verifies"
+)
 
 
 def resolve_key(
@@ -182,8 +184,11 @@ class Expectations:
         return ()
 
     def pinned(self) -> list[str]:
-        return [k for k in ("market", "prices", "threshold", "min_hf", "perp_markets", "perp_quotes", "ratio_bps")
-                if getattr(self, k) is not None]
+        return [
+            k
+            for k in ("market", "prices", "threshold", "min_hf", "perp_markets", "perp_quotes", "ratio_bps")
+            if getattr(self, k) is not None
+        ]
 
 
 FIELDS = ("market", "prices", "threshold", "min_hf", "perp_markets", "perp_quotes", "ratio_bps")

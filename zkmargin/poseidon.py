@@ -9,7 +9,7 @@ golden hashes and compare with circomlibjs run through node.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
+from functools import cache
 
 from .field import R
 
@@ -48,7 +48,7 @@ def _random_int(bits: Iterator[int], n: int) -> int:
     return v
 
 
-@lru_cache(maxsize=None)
+@cache
 def constants(t: int) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]:
     """(round constants, MDS matrix) for state width t, as circomlib uses them."""
     if not 2 <= t <= MAX_INPUTS + 1:

@@ -94,8 +94,16 @@ def run(
     args = [resolve(argv[0]), *(str(a) for a in argv[1:])]
     try:
         p = subprocess.Popen(
-            args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, errors="replace", process_group=0, preexec_fn=_die_with_parent(),
+            args,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            process_group=0,
+            preexec_fn=_die_with_parent(),
         )
     except (OSError, subprocess.SubprocessError) as e:
         raise ToolchainError(f"cannot run {args[0]}: {getattr(e, 'strerror', None) or e}") from None
@@ -132,8 +140,13 @@ def spawn(argv: Sequence[str | Path], *, cwd: str | Path | None = None) -> subpr
     args = [resolve(argv[0]), *(str(a) for a in argv[1:])]
     try:
         return subprocess.Popen(
-            args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            process_group=0, preexec_fn=_die_with_parent(),
+            args,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            process_group=0,
+            preexec_fn=_die_with_parent(),
         )
     except (OSError, subprocess.SubprocessError) as e:
         raise ToolchainError(f"cannot start {args[0]}: {getattr(e, 'strerror', None) or e}") from None

@@ -42,7 +42,7 @@ class Prover(Protocol):
 
 
 def backend(name: str, progress: Progress | None = None) -> str:
-    """"c" or "snarkjs" for a requested backend; compiling the C library on first use is
+    """ "c" or "snarkjs" for a requested backend; compiling the C library on first use is
     reported through `progress`."""
     if name not in BACKENDS:
         raise InputError("--prover", f"must be one of {', '.join(BACKENDS)}, got {name!r}")
@@ -102,7 +102,9 @@ def prove_snarkjs(keys: CircuitKeys, witness: Sequence[int], tc: Toolchain) -> P
         tmp = Path(d)
         write_wtns(tmp / "witness.wtns", witness)
         run(
-            tc.argv("snarkjs", "groth16", "prove", keys.zkey, tmp / "witness.wtns", tmp / "proof.json", tmp / "public.json"),
+            tc.argv(
+                "snarkjs", "groth16", "prove", keys.zkey, tmp / "witness.wtns", tmp / "proof.json", tmp / "public.json"
+            ),
             timeout=PROVE_TIMEOUT,
         )
         proof = json.loads((tmp / "proof.json").read_text())
@@ -113,4 +115,3 @@ def prove_snarkjs(keys: CircuitKeys, witness: Sequence[int], tc: Toolchain) -> P
         # snarkjs and our artifacts disagree about the circuit.
         raise ArtifactError(f"snarkjs public signals differ from the witness for {keys.compiled.spec.id}")
     return proof, public
-

@@ -9,7 +9,6 @@ production keys need a real ceremony file (--ptau).
 from __future__ import annotations
 
 import logging
-
 import struct
 from dataclasses import dataclass
 from functools import lru_cache

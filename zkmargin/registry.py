@@ -86,7 +86,12 @@ def load_registry() -> dict[str, CircuitSpec]:
         if not _ID.match(cid):
             raise ArtifactError(f"registry: bad circuit id {cid!r}")
         out[cid] = CircuitSpec(
-            cid, entry["file"], entry["template"], tuple(entry["params"]), tuple(entry["public"]), entry["statement"],
+            cid,
+            entry["file"],
+            entry["template"],
+            tuple(entry["params"]),
+            tuple(entry["public"]),
+            entry["statement"],
             entry.get("rules"),
         )
     return out
@@ -106,8 +111,10 @@ def for_assets(statement: str, n_assets: int, rules: str | None = None) -> Circu
     fits = [s for s in ours if s.n_assets >= n_assets]
     if not fits:
         sizes = sorted(s.n_assets for s in ours)
-        raise InputError("assets", f"market has {n_assets} assets; {statement} circuits"
-                         f"{f' for {rules}' if rules else ''} have {sizes} slots")
+        raise InputError(
+            "assets",
+            f"market has {n_assets} assets; {statement} circuits{f' for {rules}' if rules else ''} have {sizes} slots",
+        )
     return min(fits, key=lambda s: s.n_assets)
 
 

@@ -2,7 +2,9 @@
 
 Bundles are written one by one, atomically, as their proofs finish, so an interrupted
 scan keeps what it finished; a rerun skips a position whose bundle already proves the
-same public signals under the same verification key (resume).
+same public signals under the same verification key (resume). The proving runs on this
+machine's cores (warm_prover.ProverPool) or on a Ray cluster (ray_prover.RayProverPool, `ray=`);
+either way the bundles are written here, by this process.
 """
 
 from __future__ import annotations
@@ -11,20 +13,19 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from . import build, registry
+from . import build, prover, ray_prover, registry
 from .api import make_bundle
 from .bundle import load_bundle, vkey_hash
-from .errors import InputError, StatementFalse
+from .errors import ArtifactError, InputError, StatementFalse
 from .fsutil import write_json_atomic
 from .limits import MAX_SCAN_FILE_BYTES
 from .loaders import position_from_json, read_json
 from .model import Market, Position, PriceSnapshot, evaluate, format_wad
-from .progress import Progress
+from .settings import Settings
 from .statements.lending import lending_context, liquidation_inputs
 from .strictjson import json_path
-from .toolchain import Toolchain
 from .warm_prover import ProverPool
 from .witness import InputValue, WitnessCalculator
 
@@ -87,12 +88,21 @@ def _sources(source: Path, market: Market) -> list[tuple[str, Position | InputEr
     elif isinstance(data, list):
         items = [(f"position-{i:05d}", d) for i, d in enumerate(data)]
     else:
-        raise InputError("positions", "a positions file is a JSON array of positions or {\"positions\": {name: position}}")
+        raise InputError(
+            "positions", 'a positions file is a JSON array of positions or {"positions": {name: position}}'
+        )
     for i, (name, raw) in enumerate(items):
         if not _NAME.match(name):  # the name becomes a file name: report it under a safe one
-            out.append((f"positions[{i}]", InputError(json_path("positions", name),
-                                                        "names are 1-100 letters, digits, '-', '_' and '.'",
-                                                        source=str(source))))
+            out.append(
+                (
+                    f"positions[{i}]",
+                    InputError(
+                        json_path("positions", name),
+                        "names are 1-100 letters, digits, '-', '_' and '.'",
+                        source=str(source),
+                    ),
+                )
+            )
             continue
         load(name, raw, f"{source} positions.{name}")
     return out
@@ -104,25 +114,51 @@ def scan(
     prices: PriceSnapshot,
     out_dir: Path,
     threshold: int,
+    settings: Settings | None = None,
     *,
-    toolchain: Toolchain | None = None,
     workers: int | None = None,
-    ptau: Path | None = None,
-    progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
     on_item: Callable[[ScanItem], None] | None = None,
+    ray: str | None = None,
+    ray_status: TextIO | None = None,
 ) -> ScanReport:
-    """on_start(number of positions) once they are read; on_item(item) as each is settled."""
-    tc = toolchain or Toolchain.discover()
+    """Prove HF < threshold for every liquidatable position of `source` (settings: toolchain, ptau,
+    prover, progress, cache); on_start(number of positions) once they are read; on_item(item) as each
+    is settled.
+    ray: prove on a Ray cluster at this HOST:PORT, or "auto" for a local one (workers = proving
+    threads per node); ray_status: where its status lines go (actors, in flight, restarts)."""
+    settings = settings or Settings()
+    with settings.active():
+        return _scan(source, market, prices, out_dir, threshold, settings, workers, on_start, on_item, ray, ray_status)
+
+
+def _scan(
+    source: Path,
+    market: Market,
+    prices: PriceSnapshot,
+    out_dir: Path,
+    threshold: int,
+    settings: Settings,
+    workers: int | None,
+    on_start: Callable[[int], None] | None,
+    on_item: Callable[[ScanItem], None] | None,
+    ray: str | None,
+    ray_status: TextIO | None,
+) -> ScanReport:
+    tc = settings.tc()
+    if ray is not None:  # before any work: a missing Ray or a refused backend is said at once
+        ray_prover.ray_module(ray)
+        if prover.backend(tc.prover) != "c":
+            raise InputError("--prover", "proving on Ray uses the C prover: a C compiler on every node")
     report = ScanReport()
     entries = _sources(source, market)
     spec = registry.for_assets("liquidation", len(market.assets))
-    keys = build.build(spec, tc, ptau, progress)
+    keys = build.build(spec, tc, settings.ptau, settings.progress)
     key_hash = vkey_hash(keys.vkey())
     calc = WitnessCalculator(keys.compiled.wasm)
     names = spec.public_signal_names()
     out_dir.mkdir(parents=True, exist_ok=True)
-    todo: list[tuple[ScanItem, Path, dict[str, InputValue]]] = []
+    todo: list[tuple[ScanItem, Path, dict[str, InputValue], list[str]]] = []
     if on_start is not None:
         on_start(len(entries))
 
@@ -149,17 +185,24 @@ def scan(
         if _resumable(target, expected, key_hash):
             done(ScanItem(name, "resumed", health_factor=hf, bundle=str(target)))
             continue
-        todo.append((ScanItem(name, "proven", health_factor=hf, bundle=str(target)), target, stmt.inputs))
+        todo.append((ScanItem(name, "proven", health_factor=hf, bundle=str(target)), target, stmt.inputs, expected))
 
     context = lending_context(market, prices)
-    with ProverPool(keys, tc, workers) as pool:
-        def finished(i: int, proof: tuple[dict[str, Any], list[str]]) -> None:
-            item, target, _ = todo[i]
-            make_bundle(keys, proof[0], proof[1], context).save(target)
-            done(item)
 
-        # witnesses are computed here as the provers take them (two per worker ahead at most)
-        pool.prove_many((calc.calculate(inputs) for _, _, inputs in todo), on_done=finished)
+    def finished(i: int, proof: tuple[dict[str, Any], list[str]]) -> None:
+        item, target, _, expected = todo[i]
+        if proof[1] != expected:  # a prover elsewhere (or a wrong key) proved something else
+            raise ArtifactError(f"the proof for {item.name} has other public signals than the position's")
+        make_bundle(keys, proof[0], proof[1], context).save(target)
+        done(item)
+
+    if ray is not None and todo:  # nothing to prove: no cluster to join
+        with ray_prover.RayProverPool(keys, ray, threads=workers, status=ray_status) as remote:
+            remote.prove_many((inputs for _, _, inputs, _ in todo), on_done=finished)
+    elif ray is None:
+        with ProverPool(keys, tc, workers) as pool:
+            # witnesses are computed here as the provers take them (two per worker ahead at most)
+            pool.prove_many((calc.calculate(inputs) for _, _, inputs, _ in todo), on_done=finished)
     write_json_atomic(out_dir / REPORT, report.to_json())
     return report
 

@@ -34,8 +34,9 @@ def emode_params(market: Market, e: int) -> dict[str, list[int]]:
     """The market's eMode categories as the circuits' table of e entries (padding: id 0)."""
     cats = market.emode_categories
     if len(cats) > e:
-        raise InputError("eModeCategories", f"market {market.name} has {len(cats)} eMode categories; "
-                         f"the circuits hold at most {e}")
+        raise InputError(
+            "eModeCategories", f"market {market.name} has {len(cats)} eMode categories; the circuits hold at most {e}"
+        )
     pad = [PAD_EMODE] * (e - len(cats))
     return {
         "emodeId": [c.id for c in cats] + pad,
@@ -53,14 +54,20 @@ def slot_prices(market: Market, prices: PriceSnapshot, n: int) -> list[int]:
 def slot_indexes(market: Market, prices: PriceSnapshot, n: int) -> dict[str, list[int]]:
     """Per-slot liquidity and variable-borrow indexes (ray), padded to n slots."""
     pad = [PAD_INDEX] * (n - len(market.assets))
-    return {"liquidityIndex": [prices.prices[a.symbol].liquidity_index for a in market.assets] + pad,
-            "borrowIndex": [prices.prices[a.symbol].variable_borrow_index for a in market.assets] + pad}
+    return {
+        "liquidityIndex": [prices.prices[a.symbol].liquidity_index for a in market.assets] + pad,
+        "borrowIndex": [prices.prices[a.symbol].variable_borrow_index for a in market.assets] + pad,
+    }
 
 
 def slot_params(market: Market, prices: PriceSnapshot, n: int) -> dict[str, int | list[int]]:
     """What every lending circuit binds per slot: the rules version, prices, indexes, decimals and
     liquidation thresholds, padded to the circuit's n slots."""
     params = risk_params(market, n)
-    return {"rulesVersion": market.rules_version, "price": slot_prices(market, prices, n),
-            **slot_indexes(market, prices, n), "decimals": params["decimals"],
-            "liqThreshold": params["liqThreshold"]}
+    return {
+        "rulesVersion": market.rules_version,
+        "price": slot_prices(market, prices, n),
+        **slot_indexes(market, prices, n),
+        "decimals": params["decimals"],
+        "liqThreshold": params["liqThreshold"],
+    }

@@ -58,7 +58,11 @@ def compile_sources(sources: dict[str, str], tc: Toolchain) -> dict[str, Compile
     except InputError:  # not compiled yet (or damaged): compile
         out = None
     if not isinstance(out, dict):
-        std_in = {"language": "Solidity", "sources": {k: {"content": v} for k, v in sources.items()}, "settings": SETTINGS}
+        std_in = {
+            "language": "Solidity",
+            "sources": {k: {"content": v} for k, v in sources.items()},
+            "settings": SETTINGS,
+        }
         with tempfile.TemporaryDirectory(prefix="zkmargin-solc-") as d:
             p = Path(d) / "input.json"
             p.write_text(json.dumps(std_in))
@@ -87,8 +91,9 @@ def compile_verifier(vkey: Any, tc: Toolchain) -> Compiled:
 
 def poseidon_contract(n_inputs: int, tc: Toolchain) -> Compiled:
     """circomlibjs's EVM Poseidon for n inputs: `poseidon(uint256[n]) returns (uint256)`."""
-    out = json.loads(run([tc.node_path(), _JS / "poseidon_contract.cjs", tc.node_modules, str(n_inputs)],
-                         timeout=120).stdout)
+    out = json.loads(
+        run([tc.node_path(), _JS / "poseidon_contract.cjs", tc.node_modules, str(n_inputs)], timeout=120).stdout
+    )
     code = bytes.fromhex(out["bytecode"][2:])
     return Compiled(f"PoseidonT{n_inputs + 1}", out["abi"], code, 0)
 

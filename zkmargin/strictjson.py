@@ -53,8 +53,10 @@ def int_from_text(text: str, field: str, expected: str, *, hex_ok: bool = False)
     0x hex string), at most MAX_NUMBER_CHARS characters: the one place user text becomes an int."""
     s = text.strip()
     if len(s) > MAX_NUMBER_CHARS:
-        raise InputError(field, f"must be {expected}, got a string of {len(s)} characters "
-                                f"(an integer has at most {MAX_NUMBER_CHARS})")
+        raise InputError(
+            field,
+            f"must be {expected}, got a string of {len(s)} characters (an integer has at most {MAX_NUMBER_CHARS})",
+        )
     if _DECIMAL.match(s):  # ASCII digits only: int() would also take "²", "1_0" and " 1 "
         return int(s)
     if hex_ok and _HEX.match(s):
@@ -152,8 +154,9 @@ def parse_json(text: str, what: str) -> Any:
         return int(token)
 
     def non_integer(token: str) -> _Refused:
-        return refuse(f"must be an integer (a JSON integer or a decimal string), got the non-integer number "
-                      f"{shorten(token)}")
+        return refuse(
+            f"must be an integer (a JSON integer or a decimal string), got the non-integer number {shorten(token)}"
+        )
 
     def constant(name: str) -> _Refused:
         return refuse(f"{name} is not allowed")
@@ -167,8 +170,9 @@ def parse_json(text: str, what: str) -> Any:
         return out
 
     try:
-        doc = json.loads(text, object_pairs_hook=obj, parse_int=integer, parse_float=non_integer,
-                         parse_constant=constant)
+        doc = json.loads(
+            text, object_pairs_hook=obj, parse_int=integer, parse_float=non_integer, parse_constant=constant
+        )
     except json.JSONDecodeError as e:
         raise InputError(what, f"not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
     except RecursionError:  # not expected after check_depth; kept so that it can never escape
@@ -196,8 +200,7 @@ def read_json(path: str | Path, what: str, max_bytes: int = MAX_JSON_BYTES) -> A
             if not stat.S_ISREG(st.st_mode):
                 raise InputError(what, "not a regular file", source=source)
             if st.st_size > max_bytes:
-                raise InputError(what, f"{st.st_size} bytes, more than the limit of {_size(max_bytes)}",
-                                 source=source)
+                raise InputError(what, f"{st.st_size} bytes, more than the limit of {_size(max_bytes)}", source=source)
             raw = f.read(max_bytes + 1)  # bounded even if the file grows meanwhile
     except OSError as e:
         raise InputError(what, f"cannot read {path}: {e.strerror}", source=source) from None

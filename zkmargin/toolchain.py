@@ -52,8 +52,9 @@ class Toolchain:
     prover: str = "auto"  # "auto", "c" or "snarkjs": see prover.backend
 
     @classmethod
-    def discover(cls, node: str | None = None, node_modules: str | Path | None = None,
-                 prover: str | None = None) -> Toolchain:
+    def discover(
+        cls, node: str | None = None, node_modules: str | Path | None = None, prover: str | None = None
+    ) -> Toolchain:
         node_s = node or os.environ.get("ZKMARGIN_NODE") or "node"
         nm = node_modules or os.environ.get("ZKMARGIN_NODE_MODULES") or paths.node_toolchain_dir() / "node_modules"
         return cls(node_s, Path(nm).resolve(), prover or os.environ.get("ZKMARGIN_PROVER") or "auto")
@@ -80,9 +81,7 @@ class Toolchain:
         try:
             return resolve(self.node)
         except ToolchainError:
-            raise ToolchainError(
-                f"node ({self.node}) not found: install Node.js >= 18 or set ZKMARGIN_NODE"
-            ) from None
+            raise ToolchainError(f"node ({self.node}) not found: install Node.js >= 18 or set ZKMARGIN_NODE") from None
 
     def argv(self, package: str, *args: str | Path) -> list[str]:
         """argv running a package's CLI through node."""
@@ -147,8 +146,9 @@ def install(node: str | None = None, progress: Progress | None = None) -> Path:
         resolve(node_s)
         npm = resolve("npm")
     except ToolchainError:
-        raise ToolchainError("zkmargin setup needs Node.js (>= 18) and npm on PATH; verifying bundles "
-                             "(--vkey) needs neither") from None
+        raise ToolchainError(
+            "zkmargin setup needs Node.js (>= 18) and npm on PATH; verifying bundles (--vkey) needs neither"
+        ) from None
     with file_lock(final.parent / f".{final.name}.lock", progress):
         if (final / "node_modules" / INSTALLED_STAMP).is_file():
             return final / "node_modules"

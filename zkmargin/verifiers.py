@@ -97,9 +97,9 @@ class EvmVerifier:
         return f"evm: verifyProof at {self.address}" if self.address else "evm"
 
     def verify(self, vkey: dict[str, Any], public_signals: Any, proof: Any) -> Verification:
+        chain = self._chain()  # ToolchainError naming the extra when web3/pyrevm are missing
         from . import onchain
 
-        chain = self._chain()
         if self.address is None or (self._deployed_for is not None and self._deployed_for != vkey_hash(vkey)):
             self.address = onchain.deploy_verifier(chain, vkey, self.settings.tc())
             self._deployed_for = vkey_hash(vkey)
@@ -120,8 +120,9 @@ def evm_module() -> Any:
     return evm
 
 
-def get(name: str, settings: Settings | None = None, *, chain: Chain | None = None,
-        address: str | None = None) -> Verifier:
+def get(
+    name: str, settings: Settings | None = None, *, chain: Chain | None = None, address: str | None = None
+) -> Verifier:
     settings = settings or Settings()
     if name == "fast":
         return FastVerifier()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Union
 
 import wasmtime
 
@@ -18,7 +17,7 @@ from .errors import ArtifactError, WitnessError
 from .field import R
 from .fsutil import write_bytes_atomic
 
-InputValue = Union[int, Sequence[int]]
+InputValue = int | Sequence[int]
 
 _EXCEPTIONS = {
     1: "Signal not found",
@@ -169,11 +168,13 @@ class WitnessCalculator:
             assert isinstance(copy, wasmtime.Func)
             copy(store, n, shared, dst, n8)
             block = memory.read(store, dst, dst + n * n8)
-            witness = [int.from_bytes(block[i * n8:(i + 1) * n8], "little") for i in range(n)]
+            witness = [int.from_bytes(block[i * n8 : (i + 1) * n8], "little") for i in range(n)]
         except (wasmtime.Trap, wasmtime.WasmtimeError, _CircomTrap) as e:
             cause = e if isinstance(e, _CircomTrap) else (e.__cause__ or e.__context__ or e)
             detail = "; ".join(m.strip() for m in errors if m.strip())
-            raise WitnessError(f"the circuit rejected the inputs: {cause}" + (f" ({detail})" if detail else "")) from None
+            raise WitnessError(
+                f"the circuit rejected the inputs: {cause}" + (f" ({detail})" if detail else "")
+            ) from None
         return witness
 
 

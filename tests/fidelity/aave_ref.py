@@ -63,13 +63,25 @@ class Pin:
 
 
 PINS: Final[dict[Version, Pin]] = {
-    "aave-v3.5": Pin("aave-dao/aave-v3-origin", "v3.5.0", "6138e1fda45884b6547d094a1ddeef43dcab4977",
-                     "tag object 3871ac51d93f295a85fefd16b82d7139a6db493f"),
-    "aave-v3.6": Pin("aave-dao/aave-v3-origin", "v3.6.0", "5a230ec82fcb10afc7fe7cffa8978752fb17aa2b",
-                     "tag object bcc4c77a9b55c554e18609e9cf88d6da67399525; newest release tag"),
-    "aave-v3.7": Pin("aave-dao/aave-v3-origin", None, "4fbd744239fd6682ebad2412f094f5f95abc6393",
-                     "untagged merge 'feat : v3.7.0 (#183)' on main; libraries identical at main "
-                     "fd1fbd9150426ca8ace9cee45b4acf912ae84f5b"),
+    "aave-v3.5": Pin(
+        "aave-dao/aave-v3-origin",
+        "v3.5.0",
+        "6138e1fda45884b6547d094a1ddeef43dcab4977",
+        "tag object 3871ac51d93f295a85fefd16b82d7139a6db493f",
+    ),
+    "aave-v3.6": Pin(
+        "aave-dao/aave-v3-origin",
+        "v3.6.0",
+        "5a230ec82fcb10afc7fe7cffa8978752fb17aa2b",
+        "tag object bcc4c77a9b55c554e18609e9cf88d6da67399525; newest release tag",
+    ),
+    "aave-v3.7": Pin(
+        "aave-dao/aave-v3-origin",
+        None,
+        "4fbd744239fd6682ebad2412f094f5f95abc6393",
+        "untagged merge 'feat : v3.7.0 (#183)' on main; libraries identical at main "
+        "fd1fbd9150426ca8ace9cee45b4acf912ae84f5b",
+    ),
 }
 
 UINT256_MAX: Final = 2**256 - 1
@@ -96,6 +108,7 @@ MAX_RESERVES_COUNT: Final = 128
 # --------------------------------------------------------------------------------------------
 # Reverts, named as the Solidity custom errors (libraries/helpers/Errors.sol)
 # --------------------------------------------------------------------------------------------
+
 
 class AaveRevert(Exception):
     """A revert of the transliterated call; ``name`` is the Solidity error's name."""
@@ -166,6 +179,7 @@ def _sub(a: int, b: int) -> int:
 # --------------------------------------------------------------------------------------------
 # WadRayMath (libraries/math/WadRayMath.sol), PercentageMath, MathUtils.mulDivCeil
 # --------------------------------------------------------------------------------------------
+
 
 def wad_div(a: int, b: int) -> int:
     """WadRayMath.wadDiv, half up. v3.5.0 :53-62, v3.6.0 :53-62, v3.7 :53-62."""
@@ -255,6 +269,7 @@ def mul_div_ceil(a: int, b: int, c: int) -> int:
 # TokenMath (libraries/helpers/TokenMath.sol): identical in v3.5.0, v3.6.0 and v3.7
 # --------------------------------------------------------------------------------------------
 
+
 def get_atoken_balance(scaled: int, liquidity_index: int) -> int:
     """TokenMath.getATokenBalance :66-71 -- rayMulFloor."""
     return ray_mul_floor(scaled, liquidity_index)
@@ -288,6 +303,7 @@ def get_atoken_mint_scaled_amount(amount: int, liquidity_index: int) -> int:
 # --------------------------------------------------------------------------------------------
 # Inputs
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Reserve:
@@ -396,6 +412,7 @@ def debt_balance(market: Market, user: User, i: int) -> int:
 # --------------------------------------------------------------------------------------------
 # GenericLogic.calculateUserAccountData
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class AccountData:
@@ -513,6 +530,7 @@ def isolation_mode_state(version: Version, market: Market, user: User) -> tuple[
 # LiquidationLogic
 # --------------------------------------------------------------------------------------------
 
+
 def calculate_available_collateral_to_liquidate(
     version: Version,
     collateral: Reserve,
@@ -537,8 +555,7 @@ def calculate_available_collateral_to_liquidate(
         max_collateral = percent_mul(base_collateral, liquidation_bonus)  # v3.5.0 :629, v3.6.0 :584
     if max_collateral > borrower_collateral_balance:
         collateral_amount = borrower_collateral_balance
-        debt_needed = percent_div_ceil(
-            _mul(pc, collateral_amount, ud) // _mul(pd, uc), liquidation_bonus)
+        debt_needed = percent_div_ceil(_mul(pc, collateral_amount, ud) // _mul(pd, uc), liquidation_bonus)
     else:
         collateral_amount = max_collateral
         debt_needed = debt_to_cover
@@ -629,9 +646,11 @@ def liquidation_call(
     # close factor :256-276 (v3.7 :259-278)
     max_liquidatable = borrower_reserve_debt
     close_factor = False
-    if (coll_in_base >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD
-            and debt_in_base >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD
-            and account.health_factor > CLOSE_FACTOR_HF_THRESHOLD):
+    if (
+        coll_in_base >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD
+        and debt_in_base >= MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD
+        and account.health_factor > CLOSE_FACTOR_HF_THRESHOLD
+    ):
         total_default = percent_mul(account.total_debt_base, DEFAULT_LIQUIDATION_CLOSE_FACTOR)
         if debt_in_base > total_default:
             max_liquidatable = _mul(total_default, ud) // pd
@@ -640,7 +659,8 @@ def liquidation_call(
 
     # :282-296 (v3.7 :284-297)
     actual_coll, actual_debt, fee, seized_base = calculate_available_collateral_to_liquidate(
-        version, cr, dr, actual_debt, borrower_collateral_balance, bonus)
+        version, cr, dr, actual_debt, borrower_collateral_balance, bonus
+    )
 
     # MustNotLeaveDust :298-324 (v3.7 :299-325)
     if actual_debt < borrower_reserve_debt and actual_coll + fee < borrower_collateral_balance:
@@ -652,8 +672,7 @@ def liquidation_call(
     flags = list(user.collateral_enabled)
     if version == "aave-v3.7":
         # v3.7 :341-377: scaled consumption, capped at the scaled balance
-        consumed = (get_atoken_burn_scaled_amount(actual_coll, ic)
-                    + get_atoken_transfer_scaled_amount(fee, ic))
+        consumed = get_atoken_burn_scaled_amount(actual_coll, ic) + get_atoken_transfer_scaled_amount(fee, ic)
         consumed = min(consumed, scaled_coll)
         fully_consumed = consumed == scaled_coll
         consumed_base = _mul(get_atoken_balance(consumed, ic), pc) // uc
@@ -668,8 +687,7 @@ def liquidation_call(
 
     scaled_debt = list(user.scaled_debt)
     deficit = [0] * len(market.reserves)
-    _burn_debt_tokens(market, scaled_debt, deficit, debt, borrower_reserve_debt, actual_debt,
-                      has_no_collateral_left)
+    _burn_debt_tokens(market, scaled_debt, deficit, debt, borrower_reserve_debt, actual_debt, has_no_collateral_left)
 
     # isolation mode debt counter, v3.5.0/v3.6.0 :354-367 -> IsolationModeLogic.updateIsolatedDebt
     # :93-114 with convertToIsolatedDebtUnits :140-149 (debt reserve decimals)
@@ -705,11 +723,19 @@ def liquidation_call(
         # _burnBadDebt v3.5.0 :671-709, v3.6.0 :626-667, v3.7 :636-678
         for j, s in enumerate(scaled_debt):
             if s > 0:
-                _burn_debt_tokens(market, scaled_debt, deficit, j,
-                                  get_vtoken_balance(s, market.reserves[j].variable_borrow_index), 0, True)
+                _burn_debt_tokens(
+                    market,
+                    scaled_debt,
+                    deficit,
+                    j,
+                    get_vtoken_balance(s, market.reserves[j].variable_borrow_index),
+                    0,
+                    True,
+                )
 
-    after = replace(user, scaled_collateral=tuple(scaled_c), scaled_debt=tuple(scaled_debt),
-                    collateral_enabled=tuple(flags))
+    after = replace(
+        user, scaled_collateral=tuple(scaled_c), scaled_debt=tuple(scaled_debt), collateral_enabled=tuple(flags)
+    )
     return LiquidationResult(
         account_before=account,
         liquidation_bonus=bonus,

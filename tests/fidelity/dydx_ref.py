@@ -65,6 +65,7 @@ FUNDING_RATE_PERIOD_SECONDS: Final = 60 * 60 * 8  # x/perpetuals/funding/funding
 # Integer helpers with Go big.Int semantics
 # --------------------------------------------------------------------------------------------
 
+
 def pow10(n: int) -> int:
     """10^n for n >= 0 (BigPow10, lib/big_math.go:36-51, returns |exponent| and its sign)."""
     return int(10**n)
@@ -144,6 +145,7 @@ def fill_amount_to_quote_quantums(subticks: int, base_quantums: int, quantum_con
 # Inputs
 # --------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class LiquidityTier:
     """perpetuals.LiquidityTier (proto/dydxprotocol/perpetuals/perpetual.proto)."""
@@ -222,6 +224,7 @@ class Risk:
 # x/perpetuals
 # --------------------------------------------------------------------------------------------
 
+
 def get_settlement_ppm(perp: Perpetual, quantums: int, index: int) -> tuple[int, int]:
     """perplib.GetSettlementPpmWithPerpetual (x/perpetuals/lib/lib.go:14-37):
     -(fundingIndex - index) * quantums, in ppm quote quantums; and the new index."""
@@ -248,8 +251,9 @@ def get_adjusted_initial_margin_ppm(tier: LiquidityTier, oi_quote_quantums: int)
     return result + tier.initial_margin_ppm
 
 
-def get_initial_margin_quote_quantums(tier: LiquidityTier, quote_quantums: int, oi_quote_quantums: int,
-                                      custom_imf_ppm: int) -> int:
+def get_initial_margin_quote_quantums(
+    tier: LiquidityTier, quote_quantums: int, oi_quote_quantums: int, custom_imf_ppm: int
+) -> int:
     """LiquidityTier.GetInitialMarginQuoteQuantums (liquidity_tier.go:77-88): round up."""
     imf = get_adjusted_initial_margin_ppm(tier, oi_quote_quantums)
     if custom_imf_ppm > 0:
@@ -271,8 +275,9 @@ def get_margin_requirements(perp: Perpetual, quantums: int, custom_imf_ppm: int 
     return imr, mmr
 
 
-def get_net_collateral_and_margin_requirements(perp: Perpetual, quantums: int, quote_balance: int,
-                                               custom_imf_ppm: int = 0) -> Risk:
+def get_net_collateral_and_margin_requirements(
+    perp: Perpetual, quantums: int, quote_balance: int, custom_imf_ppm: int = 0
+) -> Risk:
     """perplib.GetNetCollateralAndMarginRequirements (x/perpetuals/lib/lib.go:71-90) via
     GetPositionNetNotionalValueAndMarginRequirements (:41-67): NC = notional + quoteBalance."""
     nc = get_net_notional(perp, quantums)
@@ -283,14 +288,16 @@ def get_net_collateral_and_margin_requirements(perp: Perpetual, quantums: int, q
 def funding_index_delta(perp: Perpetual, funding_rate_8h_ppm: int, seconds: int) -> int:
     """funding.GetFundingIndexDelta (x/perpetuals/funding/funding.go:21-47): how the index moves
     at a funding tick: quo(BaseToQuoteQuantums(seconds * rate_ppm, ...), 8h)."""
-    result = base_to_quote_quantums(seconds * funding_rate_8h_ppm, perp.atomic_resolution, perp.price,
-                                    perp.price_exponent)
+    result = base_to_quote_quantums(
+        seconds * funding_rate_8h_ppm, perp.atomic_resolution, perp.price, perp.price_exponent
+    )
     return quo(result, FUNDING_RATE_PERIOD_SECONDS)
 
 
 # --------------------------------------------------------------------------------------------
 # x/subaccounts
 # --------------------------------------------------------------------------------------------
+
 
 def get_settled_subaccount(sub: Subaccount, perps: dict[int, Perpetual]) -> tuple[Subaccount, dict[int, int]]:
     """salib.GetSettledSubaccountWithPerpetuals (x/subaccounts/lib/updates.go:20-82).
@@ -318,8 +325,9 @@ def get_risk_for_subaccount(sub: Subaccount, perps: dict[int, Perpetual]) -> Ris
     perpetual its NC / IMR / MMR, summed (margin.Risk.AddInPlace, risk.go:25-32)."""
     nc, imr, mmr = sub.usdc_quantums, 0, 0
     for p in sub.positions:
-        r = get_net_collateral_and_margin_requirements(perps[p.perpetual_id], p.quantums, p.quote_balance,
-                                                       sub.leverage.get(p.perpetual_id, 0))
+        r = get_net_collateral_and_margin_requirements(
+            perps[p.perpetual_id], p.quantums, p.quote_balance, sub.leverage.get(p.perpetual_id, 0)
+        )
         nc, imr, mmr = nc + r.nc, imr + r.imr, mmr + r.mmr
     return Risk(nc, imr, mmr)
 

@@ -38,6 +38,7 @@ def case_count(sample: int, full: int) -> int:
 # Aave: outcomes
 # --------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class AaveCall:
     collateral: int
@@ -63,8 +64,9 @@ class AaveOutcome:
 def run_aave(version: A.Version, market: A.Market, user: A.User, call: AaveCall) -> AaveOutcome:
     account = A.calculate_user_account_data(version, market, user)
     try:
-        res = A.liquidation_call(version, market, user, call.collateral, call.debt, call.debt_to_cover,
-                                 call.receive_atoken)
+        res = A.liquidation_call(
+            version, market, user, call.collateral, call.debt, call.debt_to_cover, call.receive_atoken
+        )
     except A.AaveRevert as e:
         return AaveOutcome(account, None, e.name)
     return AaveOutcome(account, res, None)
@@ -94,9 +96,11 @@ class Verdict:
         if self.deficit is not None and (r is None or (sum(r.deficit) > 0) != self.deficit):
             bad.append(f"deficit {None if r is None else r.deficit} != {self.deficit}")
         if self.collateral_to_liquidator is not None and (
-                r is None or r.collateral_to_liquidator != self.collateral_to_liquidator):
-            bad.append(f"collateral {None if r is None else r.collateral_to_liquidator} != "
-                       f"{self.collateral_to_liquidator}")
+            r is None or r.collateral_to_liquidator != self.collateral_to_liquidator
+        ):
+            bad.append(
+                f"collateral {None if r is None else r.collateral_to_liquidator} != {self.collateral_to_liquidator}"
+            )
         return bad
 
 
@@ -110,15 +114,16 @@ class AaveCase:
     expect: dict[A.Version, Verdict] = field(default_factory=dict)
 
 
-def _case(name: str, market: A.Market, user: A.User, call: AaveCall,
-          expect: dict[A.Version, Verdict] | None = None) -> AaveCase:
-    return AaveCase(name, market, user, call, {v: run_aave(v, market, user, call) for v in A.VERSIONS},
-                    expect or {})
+def _case(
+    name: str, market: A.Market, user: A.User, call: AaveCall, expect: dict[A.Version, Verdict] | None = None
+) -> AaveCase:
+    return AaveCase(name, market, user, call, {v: run_aave(v, market, user, call) for v in A.VERSIONS}, expect or {})
 
 
 # --------------------------------------------------------------------------------------------
 # Aave: legal parameters (PoolConfigurator at all three pins)
 # --------------------------------------------------------------------------------------------
+
 
 def max_legal_bonus(lt: int) -> int:
     """Largest bonus with percentMul(lt, bonus) <= 1e4 (PoolConfigurator.configureReserveAsCollateral,
@@ -157,8 +162,19 @@ def random_reserve(rng: random.Random, symbol: str) -> A.Reserve:
         ltv = 0 if rng.random() < 0.1 else rng.randint(0, lt)
     fee = rng.choice([0, 1000, 2000, 5000, 10000, rng.randint(0, 10000)])
     ceiling = rng.randint(1, 10**10) if rng.random() < 0.08 else 0
-    return A.Reserve(symbol, decimals, price, ltv, lt, bonus, fee, _index(rng), _index(rng),
-                     ceiling, rng.randint(0, 10**10) if ceiling else 0)
+    return A.Reserve(
+        symbol,
+        decimals,
+        price,
+        ltv,
+        lt,
+        bonus,
+        fee,
+        _index(rng),
+        _index(rng),
+        ceiling,
+        rng.randint(0, 10**10) if ceiling else 0,
+    )
 
 
 def random_emodes(rng: random.Random, n: int) -> dict[int, A.EModeCategory]:
@@ -167,11 +183,14 @@ def random_emodes(rng: random.Random, n: int) -> dict[int, A.EModeCategory]:
         lt, bonus = _legal_lt_bonus(rng, rng.randint(5000, 9700))
         coll = sum(1 << i for i in range(n) if rng.random() < 0.5)
         out[cid] = A.EModeCategory(
-            ltv=rng.randint(1, lt), liquidation_threshold=lt, liquidation_bonus=bonus,
+            ltv=rng.randint(1, lt),
+            liquidation_threshold=lt,
+            liquidation_bonus=bonus,
             collateral_bitmap=coll,
             borrowable_bitmap=sum(1 << i for i in range(n) if rng.random() < 0.5),
             ltvzero_bitmap=coll & sum(1 << i for i in range(n) if rng.random() < 0.2),
-            isolated=rng.random() < 0.3)
+            isolated=rng.random() < 0.3,
+        )
     return out
 
 
@@ -203,7 +222,7 @@ def random_user(rng: random.Random, market: A.Market) -> A.User:
     debt_idx = rng.sample(range(n), rng.randint(1, min(3, n)))
     weights = [rng.random() + 0.05 for _ in debt_idx]
     scaled_d = [0] * n
-    for j, wgt in zip(debt_idx, weights):
+    for j, wgt in zip(debt_idx, weights, strict=True):
         r = market.reserves[j]
         amount = _amount_for_value(int(td * wgt / sum(weights)), r)
         scaled_d[j] = min(A.ray_div_floor(amount, r.variable_borrow_index), A.UINT120_MAX)
@@ -215,8 +234,11 @@ def _weighted_collateral(market: A.Market, user: A.User) -> int:
     w = 0
     for i, r in enumerate(market.reserves):
         if user.collateral_enabled[i]:
-            lt = emode.liquidation_threshold if (user.emode_category and (emode.collateral_bitmap >> i) & 1) \
+            lt = (
+                emode.liquidation_threshold
+                if (user.emode_category and (emode.collateral_bitmap >> i) & 1)
                 else r.liquidation_threshold
+            )
             w += A.collateral_balance(market, user, i) * r.price // r.unit * lt
     return w
 
@@ -261,6 +283,7 @@ def random_aave_cases(seed: int, n: int) -> Iterator[AaveCase]:
 # Aave: exact constructions
 # --------------------------------------------------------------------------------------------
 
+
 def _search(f: Callable[[int], int], target: int, hi: int) -> int | None:
     """Smallest x in [0, hi] with f(x) >= target for a non-decreasing f; x if f(x) == target."""
     lo = 0
@@ -277,28 +300,36 @@ def _search(f: Callable[[int], int], target: int, hi: int) -> int | None:
 
 def scaled_for_collateral_value(r: A.Reserve, value: int) -> int | None:
     """A scaled aToken balance worth exactly ``value`` (base units) in GenericLogic, if one exists."""
+
     def f(s: int) -> int:
         return A.ray_mul_floor(s, r.liquidity_index) * r.price // r.unit
+
     hi = A.ray_div_ceil(((value + 1) * r.unit) // r.price + 1, r.liquidity_index) + 2
     return _search(f, value, hi)
 
 
 def scaled_for_collateral_balance(r: A.Reserve, balance: int) -> int | None:
-    return _search(lambda s: A.ray_mul_floor(s, r.liquidity_index), balance,
-                   A.ray_div_ceil(balance, r.liquidity_index) + 2)
+    return _search(
+        lambda s: A.ray_mul_floor(s, r.liquidity_index), balance, A.ray_div_ceil(balance, r.liquidity_index) + 2
+    )
 
 
 def scaled_for_debt_value(r: A.Reserve, value: int) -> int | None:
     """A scaled variable-debt balance worth exactly ``value`` (mulDivCeil), if one exists."""
+
     def f(s: int) -> int:
         return A.mul_div_ceil(A.ray_mul_ceil(s, r.variable_borrow_index), r.price, r.unit)
+
     hi = A.ray_div_ceil((value * r.unit) // r.price + 2, r.variable_borrow_index) + 2
     return _search(f, value, hi)
 
 
 def scaled_for_debt_balance(r: A.Reserve, balance: int) -> int | None:
-    return _search(lambda s: A.ray_mul_ceil(s, r.variable_borrow_index), balance,
-                   A.ray_div_ceil(balance, r.variable_borrow_index) + 2)
+    return _search(
+        lambda s: A.ray_mul_ceil(s, r.variable_borrow_index),
+        balance,
+        A.ray_div_ceil(balance, r.variable_borrow_index) + 2,
+    )
 
 
 def _fine_reserve(rng: random.Random, symbol: str, lt: int, bonus: int, fee: int = 1000) -> A.Reserve:
@@ -316,8 +347,9 @@ def _coprime_lts(rng: random.Random) -> tuple[int, int]:
             return a, b
 
 
-def position_at_hf(rng: random.Random, target: int, min_debt_base: int = 10**14,
-                   coll_share: tuple[float, float] = (0.6, 0.85)) -> tuple[A.Market, A.User]:
+def position_at_hf(
+    rng: random.Random, target: int, min_debt_base: int = 10**14, coll_share: tuple[float, float] = (0.6, 0.85)
+) -> tuple[A.Market, A.User]:
     """A market of two collateral reserves (coprime LTs) and one debt reserve, and a user whose
     health factor is exactly ``target`` (same under every version: all LT > 0, no eMode).
 
@@ -359,17 +391,34 @@ def _hf_cases(rng: random.Random) -> list[AaveCase]:
     out: list[AaveCase] = []
     one, cf = A.HEALTH_FACTOR_LIQUIDATION_THRESHOLD, A.CLOSE_FACTOR_HF_THRESHOLD
     for k in range(3):
-        for hf, revert in ((one - 1, ""), (one, "HealthFactorNotBelowThreshold"),
-                           (one + 1, "HealthFactorNotBelowThreshold")):
+        for hf, revert in (
+            (one - 1, ""),
+            (one, "HealthFactorNotBelowThreshold"),
+            (one + 1, "HealthFactorNotBelowThreshold"),
+        ):
             market, user = position_at_hf(rng, hf)
             call = AaveCall(0, 2, UINT256_MAX, rng.random() < 0.5)
-            out.append(_case(f"hf={hf}#{k}", market, user, call,
-                             {v: Verdict(revert=revert, health_factor=hf) for v in A.VERSIONS}))
+            out.append(
+                _case(
+                    f"hf={hf}#{k}",
+                    market,
+                    user,
+                    call,
+                    {v: Verdict(revert=revert, health_factor=hf) for v in A.VERSIONS},
+                )
+            )
         for hf, capped in ((cf - 1, False), (cf, False), (cf + 1, True)):
             market, user = position_at_hf(rng, hf)
             call = AaveCall(0, 2, UINT256_MAX, rng.random() < 0.5)
-            out.append(_case(f"close-factor-hf={hf}#{k}", market, user, call,
-                             {v: Verdict(revert="", health_factor=hf, close_factor=capped) for v in A.VERSIONS}))
+            out.append(
+                _case(
+                    f"close-factor-hf={hf}#{k}",
+                    market,
+                    user,
+                    call,
+                    {v: Verdict(revert="", health_factor=hf, close_factor=capped) for v in A.VERSIONS},
+                )
+            )
     return out
 
 
@@ -398,9 +447,15 @@ def _close_factor_value_cases(rng: random.Random) -> list[AaveCase]:
                 user = A.User((s1, s2, 0), (0, 0, s_d), (True, True, False))
                 hf = A.calculate_user_account_data("aave-v3.5", tmp, user).health_factor
                 if A.CLOSE_FACTOR_HF_THRESHOLD < hf < A.HEALTH_FACTOR_LIQUIDATION_THRESHOLD:
-                    out.append(_case(f"close-factor-collateral={edge + delta}#{k}", tmp, user,
-                                     AaveCall(0, 2, UINT256_MAX, rng.random() < 0.5),
-                                     {v: Verdict(revert="", close_factor=delta >= 0) for v in A.VERSIONS}))
+                    out.append(
+                        _case(
+                            f"close-factor-collateral={edge + delta}#{k}",
+                            tmp,
+                            user,
+                            AaveCall(0, 2, UINT256_MAX, rng.random() < 0.5),
+                            {v: Verdict(revert="", close_factor=delta >= 0) for v in A.VERSIONS},
+                        )
+                    )
                     break
             else:
                 raise RuntimeError("close-factor collateral case not found")
@@ -412,16 +467,23 @@ def _close_factor_value_cases(rng: random.Random) -> list[AaveCase]:
                 if s_d is None:
                     continue
                 s_c = scaled_for_collateral_value(
-                    c, int((edge + delta) * 10**4 * rng.uniform(0.955, 0.995)) // c.liquidation_threshold)
+                    c, int((edge + delta) * 10**4 * rng.uniform(0.955, 0.995)) // c.liquidation_threshold
+                )
                 if s_c is None:
                     continue
                 market = A.Market((c, d))
                 user = A.User((s_c, 0), (0, s_d), (True, False))
                 hf = A.calculate_user_account_data("aave-v3.5", market, user).health_factor
                 if A.CLOSE_FACTOR_HF_THRESHOLD < hf < A.HEALTH_FACTOR_LIQUIDATION_THRESHOLD:
-                    out.append(_case(f"close-factor-debt={edge + delta}#{k}", market, user,
-                                     AaveCall(0, 1, UINT256_MAX, rng.random() < 0.5),
-                                     {v: Verdict(revert="", close_factor=delta >= 0) for v in A.VERSIONS}))
+                    out.append(
+                        _case(
+                            f"close-factor-debt={edge + delta}#{k}",
+                            market,
+                            user,
+                            AaveCall(0, 1, UINT256_MAX, rng.random() < 0.5),
+                            {v: Verdict(revert="", close_factor=delta >= 0) for v in A.VERSIONS},
+                        )
+                    )
                     break
             else:
                 raise RuntimeError("close-factor debt case not found")
@@ -457,9 +519,15 @@ def _dust_cases(rng: random.Random) -> list[AaveCase]:
                 market = A.Market((c, d))
                 user = A.User((s_c, 0), (0, s_d), (True, False))
                 call = AaveCall(0, 1, debt - left, rng.random() < 0.5)
-                out.append(_case(f"dust-debt={edge + delta}#{k}", market, user, call,
-                                 {v: Verdict(revert="MustNotLeaveDust" if delta < 0 else "")
-                                  for v in A.VERSIONS}))
+                out.append(
+                    _case(
+                        f"dust-debt={edge + delta}#{k}",
+                        market,
+                        user,
+                        call,
+                        {v: Verdict(revert="MustNotLeaveDust" if delta < 0 else "") for v in A.VERSIONS},
+                    )
+                )
                 break
             else:
                 raise RuntimeError("dust debt case not found")
@@ -475,9 +543,11 @@ def _dust_cases(rng: random.Random) -> list[AaveCase]:
                     debt = A.ray_mul_ceil(s_d, d.variable_borrow_index)
                     dtc = debt * rng.randint(20, 60) // 100
                     coll, _, fee, _ = A.calculate_available_collateral_to_liquidate(
-                        version, c, d, dtc, A.UINT256_MAX, c.liquidation_bonus)
-                    left = _search(lambda x: x * c.price // c.unit, edge + delta,
-                                   ((edge + delta + 1) * c.unit) // c.price + 2)
+                        version, c, d, dtc, A.UINT256_MAX, c.liquidation_bonus
+                    )
+                    left = _search(
+                        lambda x: x * c.price // c.unit, edge + delta, ((edge + delta + 1) * c.unit) // c.price + 2
+                    )
                     if left is None:
                         continue
                     s_c = scaled_for_collateral_balance(c, coll + fee + left)
@@ -489,8 +559,15 @@ def _dust_cases(rng: random.Random) -> list[AaveCase]:
                     if acct.health_factor > A.CLOSE_FACTOR_HF_THRESHOLD:
                         continue
                     call = AaveCall(0, 1, dtc, rng.random() < 0.5)
-                    out.append(_case(f"dust-collateral={edge + delta}-{version}#{k}", market, user, call,
-                                     {version: Verdict(revert="MustNotLeaveDust" if delta < 0 else "")}))
+                    out.append(
+                        _case(
+                            f"dust-collateral={edge + delta}-{version}#{k}",
+                            market,
+                            user,
+                            call,
+                            {version: Verdict(revert="MustNotLeaveDust" if delta < 0 else "")},
+                        )
+                    )
                     break
                 else:
                     raise RuntimeError("dust collateral case not found")
@@ -503,8 +580,9 @@ def lt0_market(in_emode: bool, zero_fee: int = 0) -> A.Market:
     zero = A.Reserve("Z", 18, 2000 * 10**8, 0, 0, 0, zero_fee)
     good = A.Reserve("G", 8, 60000 * 10**8, 7000, 8000, 10500, 1000)
     debt = A.Reserve("USDC", 6, 10**8, 7500, 7800, 10450, 1000)
-    emodes = {1: A.EModeCategory(8500, 9000, 10100, collateral_bitmap=0b001, borrowable_bitmap=0b100)} \
-        if in_emode else {}
+    emodes = (
+        {1: A.EModeCategory(8500, 9000, 10100, collateral_bitmap=0b001, borrowable_bitmap=0b100)} if in_emode else {}
+    )
     return A.Market((zero, good, debt), emodes)
 
 
@@ -515,28 +593,61 @@ def _lt0_cases() -> list[AaveCase]:
     user = A.User((10 * 10**18, 5 * 10**7, 0), (0, 0, 30000 * 10**6), (True, True, False))
     for recv in (True, False):
         # bonus 0: nothing is seized; the liquidator pays and, burning, reverts on a zero burn
-        later = Verdict(revert="" if recv else "InvalidBurnAmount",
-                        collateral_to_liquidator=0 if recv else None)
-        out.append(_case(f"lt0-collateral-receiveAToken={recv}", m, user, AaveCall(0, 2, 1000 * 10**6, recv),
-                         {"aave-v3.5": Verdict(revert="CollateralCannotBeLiquidated"),
-                          "aave-v3.6": later, "aave-v3.7": later}))
+        later = Verdict(revert="" if recv else "InvalidBurnAmount", collateral_to_liquidator=0 if recv else None)
+        out.append(
+            _case(
+                f"lt0-collateral-receiveAToken={recv}",
+                m,
+                user,
+                AaveCall(0, 2, 1000 * 10**6, recv),
+                {"aave-v3.5": Verdict(revert="CollateralCannotBeLiquidated"), "aave-v3.6": later, "aave-v3.7": later},
+            )
+        )
     # with a protocol fee on the LT-0 reserve, percentDiv(x, bonus = 0) reverts in the assembly
     mf = lt0_market(False, zero_fee=1000)
-    out.append(_case("lt0-collateral-with-fee", mf, user, AaveCall(0, 2, 1000 * 10**6, True),
-                     {"aave-v3.5": Verdict(revert="CollateralCannotBeLiquidated"),
-                      "aave-v3.6": Verdict(revert="revert(0,0)"), "aave-v3.7": Verdict(revert="revert(0,0)")}))
+    out.append(
+        _case(
+            "lt0-collateral-with-fee",
+            mf,
+            user,
+            AaveCall(0, 2, 1000 * 10**6, True),
+            {
+                "aave-v3.5": Verdict(revert="CollateralCannotBeLiquidated"),
+                "aave-v3.6": Verdict(revert="revert(0,0)"),
+                "aave-v3.7": Verdict(revert="revert(0,0)"),
+            },
+        )
+    )
     # liquidating all of G: v3.5 does not count Z in TC, so it sees no collateral left (deficit)
-    out.append(_case("lt0-collateral-deficit", m, user, AaveCall(1, 2, UINT256_MAX, False),
-                     {"aave-v3.5": Verdict(revert="", deficit=True),
-                      "aave-v3.6": Verdict(revert="", deficit=False),
-                      "aave-v3.7": Verdict(revert="", deficit=False)}))
+    out.append(
+        _case(
+            "lt0-collateral-deficit",
+            m,
+            user,
+            AaveCall(1, 2, UINT256_MAX, False),
+            {
+                "aave-v3.5": Verdict(revert="", deficit=True),
+                "aave-v3.6": Verdict(revert="", deficit=False),
+                "aave-v3.7": Verdict(revert="", deficit=False),
+            },
+        )
+    )
     # LT 0 outside eMode, LT 9000 inside: v3.6+ count and liquidate it, v3.5 ignores it
     me = lt0_market(True)
     ue = A.User((10 * 10**18, 0, 0), (0, 0, 19000 * 10**6), (True, False, False), emode_category=1)
-    out.append(_case("lt0-collateral-emode", me, ue, AaveCall(0, 2, 5000 * 10**6, False),
-                     {"aave-v3.5": Verdict(revert="CollateralCannotBeLiquidated", health_factor=0),
-                      "aave-v3.6": Verdict(revert="", health_factor=947368421052631578),
-                      "aave-v3.7": Verdict(revert="", health_factor=947368421052631578)}))
+    out.append(
+        _case(
+            "lt0-collateral-emode",
+            me,
+            ue,
+            AaveCall(0, 2, 5000 * 10**6, False),
+            {
+                "aave-v3.5": Verdict(revert="CollateralCannotBeLiquidated", health_factor=0),
+                "aave-v3.6": Verdict(revert="", health_factor=947368421052631578),
+                "aave-v3.7": Verdict(revert="", health_factor=947368421052631578),
+            },
+        )
+    )
     return out
 
 
@@ -549,6 +660,7 @@ def aave_boundary_cases(seed: int = 2024) -> list[AaveCase]:
 # dYdX
 # --------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class DydxCase:
     name: str
@@ -559,8 +671,7 @@ class DydxCase:
     expect_liquidatable: bool | None = None
 
 
-def _dydx_case(name: str, perps: dict[int, D.Perpetual], sub: D.Subaccount,
-               expect: bool | None = None) -> DydxCase:
+def _dydx_case(name: str, perps: dict[int, D.Perpetual], sub: D.Subaccount, expect: bool | None = None) -> DydxCase:
     risk = D.get_net_collateral_and_margin_requirements_for_subaccount(sub, perps)
     return DydxCase(name, perps, sub, risk, risk.is_liquidatable(), expect)
 
@@ -576,7 +687,7 @@ def random_perpetual(rng: random.Random, pid: int) -> D.Perpetual:
         price=rng.randint(1, 10**12),
         price_exponent=rng.randint(-12, 0),
         tier=D.LiquidityTier(imf, mmf, lower, upper),
-        funding_index=rng.randint(-10**12, 10**12),
+        funding_index=rng.randint(-(10**12), 10**12),
         open_interest=rng.randint(0, 10**14),
     )
 
@@ -585,11 +696,11 @@ def random_subaccount(rng: random.Random, perps: dict[int, D.Perpetual]) -> D.Su
     positions = []
     for pid, p in perps.items():
         if rng.random() < 0.7:
-            q = rng.choice([rng.randint(-10**12, 10**12), rng.randint(-9, 9)])
+            q = rng.choice([rng.randint(-(10**12), 10**12), rng.randint(-9, 9)])
             if q == 0:
                 continue
-            idx = p.funding_index - rng.choice([0, rng.randint(-10**9, 10**9)])
-            positions.append(D.PerpetualPosition(pid, q, idx, rng.choice([0, 0, 0, rng.randint(-10**6, 10**6)])))
+            idx = p.funding_index - rng.choice([0, rng.randint(-(10**9), 10**9)])
+            positions.append(D.PerpetualPosition(pid, q, idx, rng.choice([0, 0, 0, rng.randint(-(10**6), 10**6)])))
     sub0 = D.Subaccount(0, tuple(positions))
     r = D.get_net_collateral_and_margin_requirements_for_subaccount(sub0, perps)
     # USDC so that TNC lands near MMR: [-2, +2] x MMR around it, sometimes exactly
@@ -615,12 +726,14 @@ def dydx_boundary_cases(seed: int = 7) -> list[DydxCase]:
         p = perps[0]
         tiny = D.PerpetualPosition(0, -1 if k % 2 else 1, p.funding_index)
         if D.get_margin_requirements(p, tiny.quantums)[1] == 0:
-            out.append(_dydx_case(f"mmr0-dust-position#{k}", perps,
-                                  D.Subaccount(-rng.randint(1, 10**9), (tiny,)), False))
+            out.append(
+                _dydx_case(f"mmr0-dust-position#{k}", perps, D.Subaccount(-rng.randint(1, 10**9), (tiny,)), False)
+            )
         zero_tier = D.Perpetual(9, p.atomic_resolution, p.price, p.price_exponent, D.LiquidityTier(0, 500_000))
         perps0 = {**perps, 9: zero_tier}
-        out.append(_dydx_case(f"mmr0-imf0#{k}", perps0,
-                              D.Subaccount(-10**9, (D.PerpetualPosition(9, 10**12),)), False))
+        out.append(
+            _dydx_case(f"mmr0-imf0#{k}", perps0, D.Subaccount(-(10**9), (D.PerpetualPosition(9, 10**12),)), False)
+        )
         # TNC = MMR + delta (funding pending, so settlement is part of TNC)
         while True:
             sub = random_subaccount(rng, perps)

@@ -33,30 +33,53 @@ GIT = os.environ.get("AAVE_V3_ORIGIN_GIT", "")
 pytestmark = pytest.mark.skipif(not GIT, reason="set AAVE_V3_ORIGIN_GIT to a clone of aave-dao/aave-v3-origin")
 
 LIB = "src/contracts/protocol/libraries/"
-FILES = ["math/WadRayMath.sol", "math/PercentageMath.sol", "math/MathUtils.sol", "helpers/TokenMath.sol",
-         "configuration/ReserveConfiguration.sol", "types/DataTypes.sol", "helpers/Errors.sol"]
+FILES = [
+    "math/WadRayMath.sol",
+    "math/PercentageMath.sol",
+    "math/MathUtils.sol",
+    "helpers/TokenMath.sol",
+    "configuration/ReserveConfiguration.sol",
+    "types/DataTypes.sol",
+    "helpers/Errors.sol",
+]
 PANIC = function_signature_to_4byte_selector("Panic(uint256)")
 
 MATH: dict[str, Callable[[int, int], int]] = {
-    "wadDiv": A.wad_div, "rayMulFloor": A.ray_mul_floor, "rayMulCeil": A.ray_mul_ceil,
-    "rayDivFloor": A.ray_div_floor, "rayDivCeil": A.ray_div_ceil,
-    "percentMul": A.percent_mul, "percentMulFloor": A.percent_mul_floor, "percentMulCeil": A.percent_mul_ceil,
-    "percentDiv": A.percent_div, "percentDivCeil": A.percent_div_ceil,
-    "getATokenBalance": A.get_atoken_balance, "getVTokenBalance": A.get_vtoken_balance,
+    "wadDiv": A.wad_div,
+    "rayMulFloor": A.ray_mul_floor,
+    "rayMulCeil": A.ray_mul_ceil,
+    "rayDivFloor": A.ray_div_floor,
+    "rayDivCeil": A.ray_div_ceil,
+    "percentMul": A.percent_mul,
+    "percentMulFloor": A.percent_mul_floor,
+    "percentMulCeil": A.percent_mul_ceil,
+    "percentDiv": A.percent_div,
+    "percentDivCeil": A.percent_div_ceil,
+    "getATokenBalance": A.get_atoken_balance,
+    "getVTokenBalance": A.get_vtoken_balance,
     "getATokenBurnScaledAmount": A.get_atoken_burn_scaled_amount,
     "getATokenTransferScaledAmount": A.get_atoken_transfer_scaled_amount,
     "getVTokenBurnScaledAmount": A.get_vtoken_burn_scaled_amount,
 }
-LIBRARY_OF = {"wadDiv": "WadRayMath", "rayMulFloor": "WadRayMath", "rayMulCeil": "WadRayMath",
-              "rayDivFloor": "WadRayMath", "rayDivCeil": "WadRayMath", "percentMul": "PercentageMath",
-              "percentMulFloor": "PercentageMath", "percentMulCeil": "PercentageMath",
-              "percentDiv": "PercentageMath", "percentDivCeil": "PercentageMath",
-              "percentDivFloor": "PercentageMath"}
+LIBRARY_OF = {
+    "wadDiv": "WadRayMath",
+    "rayMulFloor": "WadRayMath",
+    "rayMulCeil": "WadRayMath",
+    "rayDivFloor": "WadRayMath",
+    "rayDivCeil": "WadRayMath",
+    "percentMul": "PercentageMath",
+    "percentMulFloor": "PercentageMath",
+    "percentMulCeil": "PercentageMath",
+    "percentDiv": "PercentageMath",
+    "percentDivCeil": "PercentageMath",
+    "percentDivFloor": "PercentageMath",
+}
 
 
 def _show(commit: str, path: str) -> str:
-    return subprocess.run(["git", "-C", GIT, "show", f"{commit}:{path}"], check=True, capture_output=True,
-                          text=True, timeout=60).stdout
+    return subprocess.run(
+        ["git", "-C", GIT, "show", f"{commit}:{path}"], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
 
 
 def _extract(source: str, start: str) -> str:
@@ -64,7 +87,7 @@ def _extract(source: str, start: str) -> str:
     i = source.index(start)
     i = source.rindex("\n", 0, i) + 1
     j = source.index("\n  }\n", i)
-    return source[i:j + 4]
+    return source[i : j + 4]
 
 
 def harness(version: A.Version) -> dict[str, str]:
@@ -78,7 +101,9 @@ def harness(version: A.Version) -> dict[str, str]:
         math["percentDivFloor"] = A.percent_div_floor
     wrappers = "\n".join(
         f"  function {n}(uint256 a, uint256 b) external pure returns (uint256) {{ "
-        f"return {LIBRARY_OF.get(n, 'TokenMath')}.{n}(a, b); }}" for n in math)
+        f"return {LIBRARY_OF.get(n, 'TokenMath')}.{n}(a, b); }}"
+        for n in math
+    )
     # inputs as one array: the wrapper must stay within the legacy pipeline's stack
     call = "Extracted._calculateAvailableCollateralToLiquidate(cfg, p[1], p[2], p[3], p[4], p[5], p[6], p[7])"
     ret = f"return {call};"
@@ -151,8 +176,15 @@ def _edges(rng: random.Random) -> list[tuple[int, int]]:
     m = A.UINT256_MAX
     out = [(0, 0), (0, 1), (1, 0), (m, 1), (1, m), (m, 0), (5, 0)]
     for b in (1, 2, 3, 10**4, 10**4 + 1, A.RAY, 3 * A.RAY, rng.randrange(1, 10**30)):
-        for edge in (m // b, (m - b // 2) // A.WAD, (m - A.HALF_RAY) // b, (m - 5000) // b, m // A.RAY,
-                     (m - b // 2) // 10**4, m // 10**4):
+        for edge in (
+            m // b,
+            (m - b // 2) // A.WAD,
+            (m - A.HALF_RAY) // b,
+            (m - 5000) // b,
+            m // A.RAY,
+            (m - b // 2) // 10**4,
+            m // 10**4,
+        ):
             out += [(edge, b), (edge + 1, b), (max(edge - 1, 0), b)]
     return [(a, b) for a, b in out if a <= m]
 
@@ -166,9 +198,13 @@ def deployed(request: pytest.FixtureRequest, tc: Toolchain) -> tuple[A.Version, 
 def test_math_and_token_math_match_the_evm(deployed: tuple[A.Version, Deployed]) -> None:
     version, h = deployed
     rng = random.Random(17)
-    pairs = _edges(rng) + [(rng.choice([rng.randrange(0, 10**40), rng.randrange(0, 2**256)]),
-                            rng.choice([rng.randrange(0, 20001), rng.randrange(0, 4 * A.RAY), rng.randrange(0, 2**256)]))
-                           for _ in range(G.case_count(150, 3000))]
+    pairs = _edges(rng) + [
+        (
+            rng.choice([rng.randrange(0, 10**40), rng.randrange(0, 2**256)]),
+            rng.choice([rng.randrange(0, 20001), rng.randrange(0, 4 * A.RAY), rng.randrange(0, 2**256)]),
+        )
+        for _ in range(G.case_count(150, 3000))
+    ]
     names = list(MATH) + (["percentDivFloor"] if version == "aave-v3.7" else [])
     for name in names:
         fn = MATH.get(name, A.percent_div_floor)
@@ -194,8 +230,11 @@ def test_calculate_available_collateral_matches_the_evm(deployed: tuple[A.Versio
         for dtc in (min(call.debt_to_cover, 2**128), rng.randrange(0, 10**24)):
             bal = A.collateral_balance(m, case.user, call.collateral)
             bonus = rng.choice([c.liquidation_bonus, 10500, 10001, rng.randrange(10001, 15000)])
-            evm = h.call("calc(uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256)",
-                         [c.liquidation_protocol_fee, c.price, c.unit, d.price, d.unit, dtc, bal, bonus], 4)
+            evm = h.call(
+                "calc(uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256)",
+                [c.liquidation_protocol_fee, c.price, c.unit, d.price, d.unit, dtc, bal, bonus],
+                4,
+            )
             py = _py(A.calculate_available_collateral_to_liquidate, version, c, d, dtc, bal, bonus)  # type: ignore[arg-type]
             if isinstance(py, tuple) and version == "aave-v3.7":
                 py = (*py[:3], 0)  # v3.7 returns three values; Deployed.call pads a zero
@@ -206,8 +245,11 @@ def test_calculate_available_collateral_matches_the_evm(deployed: tuple[A.Versio
 
 def test_worked_example_on_the_evm(deployed: tuple[A.Version, Deployed]) -> None:
     version, h = deployed
-    out = h.call("calc(uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256)",
-                 [1000, 2500 * 10**8, 10**18, 10**8, 10**6, 7500 * 10**6, 10 * 10**18, 10500], 4)
+    out = h.call(
+        "calc(uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256)",
+        [1000, 2500 * 10**8, 10**18, 10**8, 10**6, 7500 * 10**6, 10 * 10**18, 10500],
+        4,
+    )
     assert isinstance(out, tuple)
     assert out[:3] == (3135 * 10**15, 7500 * 10**6, 15 * 10**15)
 

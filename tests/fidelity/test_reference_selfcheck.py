@@ -33,6 +33,7 @@ def worked_market() -> A.Market:
 # Worked examples (domain.md)
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("version", A.VERSIONS)
 def test_worked_example_health_factor(version: A.Version) -> None:
     """10 WETH @ 2500 + 5000 USDC against 15000 USDC: avgLT 8175, HF 1.635e18."""
@@ -50,7 +51,8 @@ def test_worked_example_seizure_v35() -> None:
     m = worked_market()
     weth, usdc = m.reserves
     coll, debt_needed, fee, seized_base = A.calculate_available_collateral_to_liquidate(
-        V35, weth, usdc, 7500 * E6, 10 * E18, 10500)
+        V35, weth, usdc, 7500 * E6, 10 * E18, 10500
+    )
     assert coll + fee == 315 * 10**16
     assert fee == 15 * 10**15
     assert coll == 3135 * 10**15
@@ -78,6 +80,7 @@ def test_worked_example_liquidation_call(version: A.Version) -> None:
 # Where the versions differ
 # ---------------------------------------------------------------------------------------------
 
+
 def unit_market(bonus: int = 10500, fee: int = 0, liquidity_index: int = RAY) -> A.Market:
     """0-decimal tokens at $1: one token unit is 1e8 base units, so base amounts are visible."""
     c = A.Reserve("C", 0, 10**8, 7000, 8000, bonus, fee, liquidity_index)
@@ -102,7 +105,10 @@ def test_fee_rounding_v37_div_floor_mul_ceil() -> None:
     user = A.User((5000, 0), (0, 4300), (True, False))
     got = {v: A.liquidation_call(v, m, user, 0, 1, 1001) for v in A.VERSIONS}
     assert {v: (r.collateral_to_liquidator, r.protocol_fee) for v, r in got.items()} == {
-        V35: (1046, 5), V36: (1046, 5), V37: (1045, 6)}
+        V35: (1046, 5),
+        V36: (1046, 5),
+        V37: (1045, 6),
+    }
 
 
 def test_deficit_detection_v37_uses_scaled_consumption() -> None:
@@ -184,7 +190,7 @@ def test_emode_ltv_rules_by_version() -> None:
     """User LTV (not HF): v3.5 keeps reserve LTV 0 at 0 even inside eMode; v3.6 takes the eMode
     LTV unless the reserve is in ltvzeroBitmap; v3.7 also zeroes reserves outside the bitmap of
     an isolated eMode."""
-    r0 = A.Reserve("R0", 18, 10**8, 0, 8000, 10500)   # LTV 0 outside eMode
+    r0 = A.Reserve("R0", 18, 10**8, 0, 8000, 10500)  # LTV 0 outside eMode
     r1 = A.Reserve("R1", 18, 10**8, 7000, 8000, 10500)  # not in the eMode
     r2 = A.Reserve("R2", 18, 10**8, 7000, 8000, 10500)  # in the eMode, ltv-zero there
     cat = A.EModeCategory(9000, 9300, 10100, collateral_bitmap=0b101, ltvzero_bitmap=0b100, isolated=True)
@@ -242,18 +248,31 @@ def test_boundary_verdicts(case: G.AaveCase) -> None:
 def test_boundary_cover_every_listed_edge() -> None:
     names = " ".join(c.name for c in BOUNDARY)
     one, cf = A.HEALTH_FACTOR_LIQUIDATION_THRESHOLD, A.CLOSE_FACTOR_HF_THRESHOLD
-    for needle in (f"hf={one - 1}", f"hf={one}", f"hf={one + 1}", f"close-factor-hf={cf - 1}",
-                   f"close-factor-hf={cf}", f"close-factor-hf={cf + 1}",
-                   "close-factor-collateral=199999999999", "close-factor-collateral=200000000000",
-                   "close-factor-collateral=200000000001", "close-factor-debt=199999999999",
-                   "close-factor-debt=200000000001", "dust-debt=99999999999", "dust-debt=100000000000",
-                   "dust-collateral=99999999999", "dust-collateral=100000000001", "lt0-collateral"):
+    for needle in (
+        f"hf={one - 1}",
+        f"hf={one}",
+        f"hf={one + 1}",
+        f"close-factor-hf={cf - 1}",
+        f"close-factor-hf={cf}",
+        f"close-factor-hf={cf + 1}",
+        "close-factor-collateral=199999999999",
+        "close-factor-collateral=200000000000",
+        "close-factor-collateral=200000000001",
+        "close-factor-debt=199999999999",
+        "close-factor-debt=200000000001",
+        "dust-debt=99999999999",
+        "dust-debt=100000000000",
+        "dust-collateral=99999999999",
+        "dust-collateral=100000000001",
+        "lt0-collateral",
+    ):
         assert needle in names, needle
 
 
 # ---------------------------------------------------------------------------------------------
 # Math against exact rational definitions
 # ---------------------------------------------------------------------------------------------
+
 
 def _floor(q: Fraction) -> int:
     return q.numerator // q.denominator
@@ -285,7 +304,7 @@ def test_rounding_primitives_match_their_definitions() -> None:
         assert A.percent_div_floor(a, p) == _floor(Fraction(a * 10**4, p))
         assert A.percent_div_ceil(a, p) == _ceil(Fraction(a * 10**4, p))
         assert A.mul_div_ceil(a, b, p) == _ceil(Fraction(a * b, p))
-        s = rng.randrange(-10**20, 10**20)
+        s = rng.randrange(-(10**20), 10**20)
         assert D.quo(s, p) == int(Fraction(s, p))  # int() truncates toward zero
         assert D.euclid_div(s, p) == _floor(Fraction(s, p))
         assert D.big_div_ceil(s, p) == _ceil(Fraction(s, p))  # truncation is the ceiling below zero
@@ -305,6 +324,7 @@ def test_overflow_and_zero_division_revert() -> None:
 # Random cases: invariants of the reference itself
 # ---------------------------------------------------------------------------------------------
 
+
 def _lt0_collateral_in_play(case: G.AaveCase) -> bool:
     m, u = case.market, case.user
     return any(u.collateral_enabled[i] and r.liquidation_threshold == 0 for i, r in enumerate(m.reserves))
@@ -313,6 +333,7 @@ def _lt0_collateral_in_play(case: G.AaveCase) -> bool:
 def _without_ltv(out: G.AaveOutcome) -> G.AaveOutcome:
     def strip(a: A.AccountData) -> A.AccountData:
         return replace(a, avg_ltv=0, has_zero_ltv_collateral=False)
+
     r = None if out.result is None else replace(out.result, account_before=strip(out.result.account_before))
     return G.AaveOutcome(strip(out.account), r, out.revert)
 
@@ -325,8 +346,12 @@ def test_random_aave_invariants() -> None:
         outs = case.expected
         # GenericLogic is the same in v3.6 and v3.7 except the LTV
         a6, a7 = outs[V36].account, outs[V37].account
-        assert (a6.total_collateral_base, a6.total_debt_base, a6.health_factor, a6.avg_liquidation_threshold) == \
-            (a7.total_collateral_base, a7.total_debt_base, a7.health_factor, a7.avg_liquidation_threshold)
+        assert (a6.total_collateral_base, a6.total_debt_base, a6.health_factor, a6.avg_liquidation_threshold) == (
+            a7.total_collateral_base,
+            a7.total_debt_base,
+            a7.health_factor,
+            a7.avg_liquidation_threshold,
+        )
         # v3.5 and v3.6 agree on everything but the LTV when no LT-0 collateral is enabled
         if not _lt0_collateral_in_play(case):
             assert _without_ltv(outs[V35]) == _without_ltv(outs[V36]), case.name
@@ -353,8 +378,9 @@ def test_random_aave_invariants() -> None:
                 assert sum(r.deficit) == sum(A.debt_balance(m, u, j) for j in range(len(m.reserves))) - r.debt_repaid
             else:
                 assert r.deficit == (0,) * len(m.reserves)
-                assert r.user_after.scaled_debt[call.debt] == u.scaled_debt[call.debt] - \
-                    A.get_vtoken_burn_scaled_amount(r.debt_repaid, d.variable_borrow_index)
+                assert r.user_after.scaled_debt[call.debt] == u.scaled_debt[
+                    call.debt
+                ] - A.get_vtoken_burn_scaled_amount(r.debt_repaid, d.variable_borrow_index)
             # when the balance does not cap it, the seizure (with fee) is the repaid value x bonus,
             # floored in v3.7, at most one wei above in v3.5/v3.6 (half up)
             seized = r.collateral_to_liquidator + r.protocol_fee
@@ -367,6 +393,7 @@ def test_random_aave_invariants() -> None:
 # ---------------------------------------------------------------------------------------------
 # dYdX
 # ---------------------------------------------------------------------------------------------
+
 
 def test_dydx_mmr_zero_is_never_liquidatable() -> None:
     cases = G.dydx_boundary_cases()
@@ -394,34 +421,51 @@ def test_dydx_equity_equal_to_mm_is_not_liquidatable() -> None:
 def test_dydx_upstream_vectors() -> None:
     """Vectors from the upstream tests at protocol/v9.6.1 (protocol/lib/quantums_test.go:21-90,
     x/perpetuals/lib/lib_test.go:40-127 and :324-468)."""
-    for q, ar, p, e, want in [(1, -6, 1, 1, 10), (-100, -6, 1, 1, -1000), (5_000_000, -6, 7, -5, 350),
-                              (5_000_000, -6, 7, 0, 35_000_000), (5_000_000, -8, 7, 0, 350_000),
-                              (5_000_000, -4, 7, 1, 35_000_000_000), (9, -8, 1, 1, 0), (-9, -8, 1, 1, 0),
-                              (2**64 - 1, -6, 2, 0, 36893488147419103230),
-                              (-(2**64 - 1), -6, 2, 0, -36893488147419103230)]:
+    for q, ar, p, e, want in [
+        (1, -6, 1, 1, 10),
+        (-100, -6, 1, 1, -1000),
+        (5_000_000, -6, 7, -5, 350),
+        (5_000_000, -6, 7, 0, 35_000_000),
+        (5_000_000, -8, 7, 0, 350_000),
+        (5_000_000, -4, 7, 1, 35_000_000_000),
+        (9, -8, 1, 1, 0),
+        (-9, -8, 1, 1, 0),
+        (2**64 - 1, -6, 2, 0, 36893488147419103230),
+        (-(2**64 - 1), -6, 2, 0, -36893488147419103230),
+    ]:
         assert D.base_to_quote_quantums(q, ar, p, e) == want
-    for now, q, idx, want in [(4_000_000_000, 1_000_000, 4_000_000_000, 0),
-                              (123_456_789_123, 1_000_000, 100_000_000_000, -23_456_789_123_000_000),
-                              (123_456_789_123, -1_000_000, 100_000_000_000, 23_456_789_123_000_000),
-                              (-123_456_789_123, 1_000_000, -100_000_000_000, 23_456_789_123_000_000),
-                              (100, 30_000, -100, -6_000_000), (0, 10_000_000, 100, 1_000_000_000),
-                              (-200, 10_000_000, 100, 3_000_000_000), (100, -30_000, -100, 6_000_000),
-                              (0, -5_000_000, 100, -500_000_000), (-50, -5_000_000, 100, -750_000_000)]:
+    for now, q, idx, want in [
+        (4_000_000_000, 1_000_000, 4_000_000_000, 0),
+        (123_456_789_123, 1_000_000, 100_000_000_000, -23_456_789_123_000_000),
+        (123_456_789_123, -1_000_000, 100_000_000_000, 23_456_789_123_000_000),
+        (-123_456_789_123, 1_000_000, -100_000_000_000, 23_456_789_123_000_000),
+        (100, 30_000, -100, -6_000_000),
+        (0, 10_000_000, 100, 1_000_000_000),
+        (-200, 10_000_000, 100, 3_000_000_000),
+        (100, -30_000, -100, 6_000_000),
+        (0, -5_000_000, 100, -500_000_000),
+        (-50, -5_000_000, 100, -750_000_000),
+    ]:
         perp = D.Perpetual(0, -6, 1, 0, D.LiquidityTier(0, 0), funding_index=now)
         assert D.get_settlement_ppm(perp, q, idx)[0] == want
     tier = D.LiquidityTier(200_000, 500_000)
     oi_tier = D.LiquidityTier(200_000, 500_000, 1_000_000_000_000, 2_000_000_000_000)
-    for t, q, imr, mmr in [(tier, 0, 0, 0), (tier, 1, 2469135782460000, 1234567891230000),
-                           (oi_tier, 1, 12345678912300000, 1234567891230000),
-                           (tier, -1, 2469135782460000, 1234567891230000),
-                           (oi_tier, -1, 12345678912300000, 1234567891230000)]:
+    for t, q, imr, mmr in [
+        (tier, 0, 0, 0),
+        (tier, 1, 2469135782460000, 1234567891230000),
+        (oi_tier, 1, 12345678912300000, 1234567891230000),
+        (tier, -1, 2469135782460000, 1234567891230000),
+        (oi_tier, -1, 12345678912300000, 1234567891230000),
+    ]:
         perp = D.Perpetual(0, 4, 123_456_789_123, -5, t, open_interest=1_000_000_000_000)
         assert D.get_margin_requirements(perp, q) == (imr, mmr)
-    for p, e, ar, q, imf, mmf, imr, mmr in [(55_550, -1, -4, 7_000, 10_000, 500_000, 38_885_000, 19_442_500),
-                                            (42_000_000, -2, -6, -5_000, 10_000, 500_000, 21_000_000, 10_500_000),
-                                            (55_550, -1, -6, 7_000, 1_000_000, 1_000_000, 38_885_000, 38_885_000),
-                                            (55_550, -1, -6, 7_000, 10_000, 1_000_000, 388_850, 388_850),
-                                            (55_550, -1, -6, 7_000, 0, 1_000_000, 0, 0)]:
+    for p, e, ar, q, imf, mmf, imr, mmr in [
+        (55_550, -1, -4, 7_000, 10_000, 500_000, 38_885_000, 19_442_500),
+        (42_000_000, -2, -6, -5_000, 10_000, 500_000, 21_000_000, 10_500_000),
+        (55_550, -1, -6, 7_000, 1_000_000, 1_000_000, 38_885_000, 38_885_000),
+        (55_550, -1, -6, 7_000, 10_000, 1_000_000, 388_850, 388_850),
+        (55_550, -1, -6, 7_000, 0, 1_000_000, 0, 0),
+    ]:
         perp = D.Perpetual(0, ar, p, e, D.LiquidityTier(imf, mmf))
         assert D.get_margin_requirements(perp, q) == (imr, mmr)
 
@@ -432,7 +476,8 @@ def test_dydx_risk_for_subaccount_upstream_vector() -> None:
     perps = {1: D.Perpetual(1, -6, 100, 0, tier), 2: D.Perpetual(2, -6, 200, 0, tier)}
     sub = D.Subaccount(110, (D.PerpetualPosition(1, 100), D.PerpetualPosition(2, -25)))
     assert D.get_risk_for_subaccount(sub, perps) == D.Risk(
-        (100 * 100 + 100) + (-25 * 200 + 10), 100 * 100 // 10 + 25 * 200 // 10, 500 + 250)
+        (100 * 100 + 100) + (-25 * 200 + 10), 100 * 100 // 10 + 25 * 200 // 10, 500 + 250
+    )
 
 
 def test_dydx_funding_settles_once_over_the_sum() -> None:
@@ -456,7 +501,7 @@ def test_dydx_short_notional_truncates_toward_zero() -> None:
     assert D.get_net_notional(perp, -7) == -8 and D.get_net_notional(perp, 7) == 8
     imr, mmr = D.get_margin_requirements(perp, -7)
     assert (imr, mmr) == (1, 1)  # ceil(8 * 0.05) = 1, ceil(1 * 0.6) = 1
-    big = -10**12
+    big = -(10**12)
     n = D.get_net_notional(perp, big)
     assert n == -1234567890000
     assert D.get_margin_requirements(perp, big) == (61728394500, 37037036700)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..pinning import Expectations
     from ..settings import Settings
 
+
 @dataclass(frozen=True)
 class LendingInputs:
     """A lending circuit's inputs, with the commitment and the model's health they came from."""
@@ -69,9 +70,7 @@ def health_emode(market: Market, e: int) -> dict[str, list[int]]:
     return {k: table[k] for k in ("emodeId", "emodeLiqThreshold", "emodeCollateralBitmap")}
 
 
-def liquidation_inputs(
-    position: Position, market: Market, prices: PriceSnapshot, threshold: int
-) -> LendingInputs:
+def liquidation_inputs(position: Position, market: Market, prices: PriceSnapshot, threshold: int) -> LendingInputs:
     """Inputs of the liquidation circuit; StatementFalse (with the HF) if HF >= threshold."""
     spec, inputs, com, health = _lending_inputs("liquidation", position, market, prices, threshold)
     if not health.is_below(threshold):
@@ -100,11 +99,18 @@ def indexes_hash(liquidity: list[int], borrow: list[int]) -> int:
     return chunked_hash([*liquidity, *borrow])
 
 
-def params_hash(rules_version: int, decimals: list[int], liq_thresholds: list[int], emode_ids: list[int],
-                emode_lts: list[int], emode_bitmaps: list[int]) -> int:
+def params_hash(
+    rules_version: int,
+    decimals: list[int],
+    liq_thresholds: list[int],
+    emode_ids: list[int],
+    emode_lts: list[int],
+    emode_bitmaps: list[int],
+) -> int:
     """Poseidon_3(rulesVersion, Poseidon(decimals, liqThreshold), Poseidon(eMode ids, LTs, bitmaps))."""
-    return poseidon([rules_version, poseidon([*decimals, *liq_thresholds]),
-                     poseidon([*emode_ids, *emode_lts, *emode_bitmaps])])
+    return poseidon(
+        [rules_version, poseidon([*decimals, *liq_thresholds]), poseidon([*emode_ids, *emode_lts, *emode_bitmaps])]
+    )
 
 
 def liquidation_hashed_inputs(
@@ -158,9 +164,27 @@ def attestation_inputs(
         )
     inputs = {**inputs, "domain": context.domain_hash, "expiry": context.expiry, "nonce": context.nonce}
     # keep the circuit's declaration order (private inputs last) for readability of dumps
-    order = ["commitment", "rulesVersion", "price", "liquidityIndex", "borrowIndex", "decimals", "liqThreshold",
-             "emodeId", "emodeLiqThreshold", "emodeCollateralBitmap", "hfThreshold", "domain", "expiry", "nonce",
-             "collateral", "debt", "collateralFlags", "eModeCategory", "salt"]
+    order = [
+        "commitment",
+        "rulesVersion",
+        "price",
+        "liquidityIndex",
+        "borrowIndex",
+        "decimals",
+        "liqThreshold",
+        "emodeId",
+        "emodeLiqThreshold",
+        "emodeCollateralBitmap",
+        "hfThreshold",
+        "domain",
+        "expiry",
+        "nonce",
+        "collateral",
+        "debt",
+        "collateralFlags",
+        "eModeCategory",
+        "salt",
+    ]
     return LendingInputs(spec, {k: inputs[k] for k in order}, com, health)
 
 
@@ -197,9 +221,17 @@ def lending_expected(n_slots: int, n_emode: int, exp: Expectations) -> dict[str,
             cats = tuple(f"eMode category {c.id}" for c in m.emode_categories)
             for name, values in table.items():
                 put(name, values, origin, cats)
-            out["paramsHash"] = (params_hash(m.rules_version, params["decimals"], params["liqThreshold"],
-                                             table["emodeId"], table["emodeLiqThreshold"],
-                                             table["emodeCollateralBitmap"]), origin)
+            out["paramsHash"] = (
+                params_hash(
+                    m.rules_version,
+                    params["decimals"],
+                    params["liqThreshold"],
+                    table["emodeId"],
+                    table["emodeLiqThreshold"],
+                    table["emodeCollateralBitmap"],
+                ),
+                origin,
+            )
         if exp.prices is not None:
             price = slot_prices(m, exp.prices, n_slots)
             put("price", price, exp.name_of("prices"), m.symbols)
@@ -232,8 +264,11 @@ def emode_json(claim: Claim) -> list[dict[str, Any]]:
     e = 0
     while f"emodeId[{e}]" in s:
         if s[f"emodeId[{e}]"] != 0:
-            entry: dict[str, Any] = {"id": s[f"emodeId[{e}]"], "liquidationThreshold": s[f"emodeLiqThreshold[{e}]"],
-                                     "collateralBitmap": s[f"emodeCollateralBitmap[{e}]"]}
+            entry: dict[str, Any] = {
+                "id": s[f"emodeId[{e}]"],
+                "liquidationThreshold": s[f"emodeLiqThreshold[{e}]"],
+                "collateralBitmap": s[f"emodeCollateralBitmap[{e}]"],
+            }
             if f"emodeLiqBonus[{e}]" in s:
                 entry["liquidationBonus"] = s[f"emodeLiqBonus[{e}]"]
             out.append(entry)
@@ -252,8 +287,9 @@ def prices_text(claim: Claim) -> str:
     for s in claim.slots:
         text = f"{claim.slot_name(s.index)}={fixed_decimal(s.price, PRICE_DECIMALS)}"
         if (s.liquidity_index, s.borrow_index) not in ((RAY, RAY), (None, None)):
-            text += (f" (liquidity index {ray_text(s.liquidity_index or 0)}, "
-                     f"borrow index {ray_text(s.borrow_index or 0)})")
+            text += (
+                f" (liquidity index {ray_text(s.liquidity_index or 0)}, borrow index {ray_text(s.borrow_index or 0)})"
+            )
         parts.append(text)
     return ", ".join(parts)
 
@@ -301,12 +337,18 @@ class Liquidation(_Lending):
     def describe(self, claim: Claim) -> str:
         # "liquidatable" only for the protocol's own threshold (HF < 1); any other is just the inequality
         verdict = ": liquidatable" if claim.threshold == WAD else ""
-        return (f"position {claim.commitment_hex} has health factor < {format_wad(claim.threshold)} "
-                f"({rules_text(claim)}){verdict} at prices {prices_text(claim)}")
+        return (
+            f"position {claim.commitment_hex} has health factor < {format_wad(claim.threshold)} "
+            f"({rules_text(claim)}){verdict} at prices {prices_text(claim)}"
+        )
 
     def claim_json(self, claim: Claim) -> dict[str, Any]:
-        return {**self._threshold_json(claim), **rules_json(claim), "assets": [s.to_json() for s in claim.slots],
-                "eModeCategories": emode_json(claim)}
+        return {
+            **self._threshold_json(claim),
+            **rules_json(claim),
+            "assets": [s.to_json() for s in claim.slots],
+            "eModeCategories": emode_json(claim),
+        }
 
 
 class LiquidationHashed(_Lending):
@@ -321,14 +363,19 @@ class LiquidationHashed(_Lending):
     def describe(self, claim: Claim) -> str:
         verdict = ": liquidatable" if claim.threshold == WAD else ""
         s = claim.signals
-        return (f"position {claim.commitment_hex} has health factor < {format_wad(claim.threshold)} (the Aave "
-                f"rules and risk parameters hashing to 0x{s['paramsHash']:064x}){verdict} at the prices hashing to "
-                f"0x{s['pricesHash']:064x} and the indexes hashing to 0x{s['indexesHash']:064x} (Poseidon)")
+        return (
+            f"position {claim.commitment_hex} has health factor < {format_wad(claim.threshold)} (the Aave "
+            f"rules and risk parameters hashing to 0x{s['paramsHash']:064x}){verdict} at the prices hashing to "
+            f"0x{s['pricesHash']:064x} and the indexes hashing to 0x{s['indexesHash']:064x} (Poseidon)"
+        )
 
     def claim_json(self, claim: Claim) -> dict[str, Any]:
-        return {**self._threshold_json(claim), "pricesHash": f"0x{claim.signals['pricesHash']:064x}",
-                "indexesHash": f"0x{claim.signals['indexesHash']:064x}",
-                "paramsHash": f"0x{claim.signals['paramsHash']:064x}"}
+        return {
+            **self._threshold_json(claim),
+            "pricesHash": f"0x{claim.signals['pricesHash']:064x}",
+            "indexesHash": f"0x{claim.signals['indexesHash']:064x}",
+            "paramsHash": f"0x{claim.signals['paramsHash']:064x}",
+        }
 
 
 class Solvency(_Lending):
@@ -345,12 +392,18 @@ class Solvency(_Lending):
         return StatementInputs(li.spec, li.inputs, ctx)
 
     def describe(self, claim: Claim) -> str:
-        return (f"position {claim.commitment_hex} has health factor >= {format_wad(claim.threshold)} "
-                f"({rules_text(claim)}) at prices {prices_text(claim)}{claim.attestation_text()}")
+        return (
+            f"position {claim.commitment_hex} has health factor >= {format_wad(claim.threshold)} "
+            f"({rules_text(claim)}) at prices {prices_text(claim)}{claim.attestation_text()}"
+        )
 
     def claim_json(self, claim: Claim) -> dict[str, Any]:
-        return {**self._threshold_json(claim), **rules_json(claim), "assets": [s.to_json() for s in claim.slots],
-                "eModeCategories": emode_json(claim)}
+        return {
+            **self._threshold_json(claim),
+            **rules_json(claim),
+            "assets": [s.to_json() for s in claim.slots],
+            "eModeCategories": emode_json(claim),
+        }
 
 
 LIQUIDATION, LIQUIDATION_HASHED, SOLVENCY = Liquidation(), LiquidationHashed(), Solvency()
@@ -358,8 +411,9 @@ for _s in (LIQUIDATION, LIQUIDATION_HASHED, SOLVENCY):
     register(_s)
 
 
-def prove_liquidation(position: Position, market: Market, prices: PriceSnapshot, threshold: int = WAD,
-                      settings: Settings | None = None) -> Bundle:
+def prove_liquidation(
+    position: Position, market: Market, prices: PriceSnapshot, threshold: int = WAD, settings: Settings | None = None
+) -> Bundle:
     """Prove that the committed position has HF < threshold (WAD) at these prices.
 
     Raises StatementFalse (with the health factor) before any proving when the position is not
@@ -367,14 +421,21 @@ def prove_liquidation(position: Position, market: Market, prices: PriceSnapshot,
     return api.prove(LIQUIDATION, LendingRequest(position, market, prices, threshold), settings)
 
 
-def prove_liquidation_hashed(position: Position, market: Market, prices: PriceSnapshot, threshold: int = WAD,
-                             settings: Settings | None = None) -> Bundle:
+def prove_liquidation_hashed(
+    position: Position, market: Market, prices: PriceSnapshot, threshold: int = WAD, settings: Settings | None = None
+) -> Bundle:
     """prove_liquidation with prices and risk parameters as two Poseidon hashes (4 public inputs)."""
     return api.prove(LIQUIDATION_HASHED, LendingRequest(position, market, prices, threshold), settings)
 
 
-def attest_solvency(position: Position, market: Market, prices: PriceSnapshot, min_hf: int,
-                    context: AttestationContext, settings: Settings | None = None) -> Bundle:
+def attest_solvency(
+    position: Position,
+    market: Market,
+    prices: PriceSnapshot,
+    min_hf: int,
+    context: AttestationContext,
+    settings: Settings | None = None,
+) -> Bundle:
     """Prove HF >= min_hf (WAD) for one verifier domain, until context.expiry, with context.nonce.
 
     Raises StatementFalse (with the health factor) when the position is below min_hf."""

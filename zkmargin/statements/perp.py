@@ -31,8 +31,13 @@ class PerpRequest:
 
 
 def perp_context(markets: perp.PerpMarkets, **extra: Any) -> dict[str, Any]:
-    return {"note": "informational, not bound by the proof", "market": markets.name, "assets": list(markets.symbols),
-            "created_at": int(time.time()), **extra}
+    return {
+        "note": "informational, not bound by the proof",
+        "market": markets.name,
+        "assets": list(markets.symbols),
+        "created_at": int(time.time()),
+        **extra,
+    }
 
 
 def usd_price(price: int, exponent: int) -> str:
@@ -48,17 +53,19 @@ def markets_json(claim: Claim) -> list[dict[str, Any]]:
     out = []
     for i in range(claim.n_slots):
         price, exponent = claim.signals[f"price[{i}]"], claim.signed(f"priceExponent[{i}]")
-        out.append({
-            "slot": i,
-            "symbol": claim.symbol_of(i),
-            "price": str(price),
-            "priceExponent": exponent,
-            "price_usd": usd_price(price, exponent),
-            "fundingIndex": str(claim.signed(f"fundingIndex[{i}]")),
-            "atomicResolution": claim.signed(f"atomicResolution[{i}]"),
-            "initialMarginPpm": claim.signals[f"initialMarginPpm[{i}]"],
-            "maintenanceFractionPpm": claim.signals[f"maintenanceFractionPpm[{i}]"],
-        })
+        out.append(
+            {
+                "slot": i,
+                "symbol": claim.symbol_of(i),
+                "price": str(price),
+                "priceExponent": exponent,
+                "price_usd": usd_price(price, exponent),
+                "fundingIndex": str(claim.signed(f"fundingIndex[{i}]")),
+                "atomicResolution": claim.signed(f"atomicResolution[{i}]"),
+                "initialMarginPpm": claim.signals[f"initialMarginPpm[{i}]"],
+                "maintenanceFractionPpm": claim.signals[f"maintenanceFractionPpm[{i}]"],
+            }
+        )
     return out
 
 
@@ -68,8 +75,9 @@ class _Perp(Statement[PerpRequest]):
     def inputs(self, request: PerpRequest) -> StatementInputs:
         if self.attestation and request.context is None:
             raise InputError("context", "a margin attestation needs its domain, expiry and nonce")
-        spec, inputs, _ = perp.perp_inputs(self.name, request.account, request.markets, request.quotes,
-                                           request.ratio_bps, request.context)
+        spec, inputs, _ = perp.perp_inputs(
+            self.name, request.account, request.markets, request.quotes, request.ratio_bps, request.context
+        )
         extra = {"domain": request.context.domain} if self.attestation and request.context else {}
         return StatementInputs(spec, inputs, perp_context(request.markets, **extra))
 
@@ -79,8 +87,9 @@ class _Perp(Statement[PerpRequest]):
         if exp.perp_markets is not None:
             groups.append((perp.risk_params(exp.perp_markets, n_slots), exp.name_of("perp_markets")))
             if exp.perp_quotes is not None:
-                groups.append((perp.slot_quotes(exp.perp_markets, exp.perp_quotes, n_slots),
-                               exp.name_of("perp_quotes")))
+                groups.append(
+                    (perp.slot_quotes(exp.perp_markets, exp.perp_quotes, n_slots), exp.name_of("perp_quotes"))
+                )
             for values, origin in groups:
                 for name, vs in values.items():
                     for i, v in enumerate(vs):
@@ -91,8 +100,10 @@ class _Perp(Statement[PerpRequest]):
         return out
 
     def _quotes(self, claim: Claim) -> str:
-        return ", ".join(f"{claim.slot_name(m['slot'])}={m['price_usd']} (funding index {m['fundingIndex']})"
-                         for m in markets_json(claim))
+        return ", ".join(
+            f"{claim.slot_name(m['slot'])}={m['price_usd']} (funding index {m['fundingIndex']})"
+            for m in markets_json(claim)
+        )
 
     def claim_json(self, claim: Claim) -> dict[str, Any]:
         return {"marginRatio_bps": claim.signals["marginRatio"], "markets": markets_json(claim)}
@@ -100,16 +111,23 @@ class _Perp(Statement[PerpRequest]):
 
 class PerpLiquidation(_Perp):
     name = "perp_liquidation"
-    summary = ("a dYdX v4 subaccount has maintenance margin > 0 and net collateral < ratio x maintenance margin "
-               "(1x: liquidatable)")
+    summary = (
+        "a dYdX v4 subaccount has maintenance margin > 0 and net collateral < ratio x maintenance margin "
+        "(1x: liquidatable)"
+    )
 
     def describe(self, claim: Claim) -> str:
         ratio_bps = claim.signals["marginRatio"]
         # "liquidatable" only for the protocol's own condition (TNC < 1x MMR, MMR > 0)
-        relation = ("< maintenance margin: liquidatable (dYdX v4 rules)" if ratio_bps == BPS else
-                    f"< {ratio_bps / BPS:g}x maintenance margin (dYdX v4 rules)")
-        return (f"perp subaccount {claim.commitment_hex} has a non-zero maintenance margin and net collateral "
-                f"{relation} at {self._quotes(claim)}")
+        relation = (
+            "< maintenance margin: liquidatable (dYdX v4 rules)"
+            if ratio_bps == BPS
+            else f"< {ratio_bps / BPS:g}x maintenance margin (dYdX v4 rules)"
+        )
+        return (
+            f"perp subaccount {claim.commitment_hex} has a non-zero maintenance margin and net collateral "
+            f"{relation} at {self._quotes(claim)}"
+        )
 
 
 class PerpAttestation(_Perp):
@@ -119,8 +137,10 @@ class PerpAttestation(_Perp):
 
     def describe(self, claim: Claim) -> str:
         ratio = f"{claim.signals['marginRatio'] / BPS:g}x"
-        return (f"perp subaccount {claim.commitment_hex} has net collateral >= {ratio} maintenance margin "
-                f"(dYdX v4 rules) at {self._quotes(claim)}{claim.attestation_text()}")
+        return (
+            f"perp subaccount {claim.commitment_hex} has net collateral >= {ratio} maintenance margin "
+            f"(dYdX v4 rules) at {self._quotes(claim)}{claim.attestation_text()}"
+        )
 
 
 PERP_LIQUIDATION, PERP_ATTESTATION = PerpLiquidation(), PerpAttestation()
@@ -128,13 +148,24 @@ for _s in (PERP_LIQUIDATION, PERP_ATTESTATION):
     register(_s)
 
 
-def prove_perp_liquidation(account: perp.PerpAccount, markets: perp.PerpMarkets, quotes: dict[str, perp.PerpQuote],
-                           ratio_bps: int = BPS, settings: Settings | None = None) -> Bundle:
+def prove_perp_liquidation(
+    account: perp.PerpAccount,
+    markets: perp.PerpMarkets,
+    quotes: dict[str, perp.PerpQuote],
+    ratio_bps: int = BPS,
+    settings: Settings | None = None,
+) -> Bundle:
     """Prove MMR > 0 and net collateral < ratio x MMR (10000 bps: liquidatable) for a committed dYdX subaccount."""
     return api.prove(PERP_LIQUIDATION, PerpRequest(account, markets, quotes, ratio_bps), settings)
 
 
-def attest_perp_margin(account: perp.PerpAccount, markets: perp.PerpMarkets, quotes: dict[str, perp.PerpQuote],
-                       ratio_bps: int, context: AttestationContext, settings: Settings | None = None) -> Bundle:
+def attest_perp_margin(
+    account: perp.PerpAccount,
+    markets: perp.PerpMarkets,
+    quotes: dict[str, perp.PerpQuote],
+    ratio_bps: int,
+    context: AttestationContext,
+    settings: Settings | None = None,
+) -> Bundle:
     """Prove net collateral >= ratio x maintenance margin for one verifier domain, until an expiry."""
     return api.prove(PERP_ATTESTATION, PerpRequest(account, markets, quotes, ratio_bps, context), settings)
