@@ -82,15 +82,15 @@ CONSTRAINTS: dict[str, tuple[int, str]] = {
         "perp_liquidation_4 - 1 (no MMR != 0: IsZero with its output fixed folds to one) "
         "+ 3 squarings that bind domain, expiry and nonce",
     ),
-    "liquidation_step_4_v35": (15400, "liquidation_step_4_v36 + 1 (v3.5: the collateral flag x its reserve LT)"),
+    "liquidation_step_4_v35": (15401, "liquidation_step_4_v36 + 1 (v3.5: the collateral flag x its reserve LT)"),
     "liquidation_step_4_v36": (
-        15399,
+        15400,
         "7937 AccountData (liquidation_4's per-slot and fixed parts, the eMode bonuses with their 4 terms "
-        "and 4 ranges < 2^15) + 404 HF < 1 + 945 new commitment + 6113 for the call (close factor, seizure, "
-        "fee, dust, scaled burns and transfers, fee cap, deficit, the zkmargin NonZero rules)",
+        "and 4 ranges < 2^15) + 404 HF < 1 + 945 new commitment + 6114 for the call (close factor, seizure, "
+        "fee, dust, scaled burns and transfers, fee cap, deficit, the zkmargin NonZero rules, receiveAToken squared)",
     ),
     "liquidation_step_4_v37": (
-        16092,
+        16093,
         "liquidation_step_4_v36 + 693 (v3.7's no-collateral-left on the consumed scaled balance: a capped sum, "
         "rayMulFloor, its value, two IsEqual)",
     ),
@@ -140,12 +140,12 @@ def chunked_hash_constraints(k: int) -> int:
 
 def step_constraints(rules: str) -> int:
     """LiquidationStep(4, 4, V): AccountData with the eMode bonuses (their 4 terms and 4 ranges < 2^15),
-    HF < 1, the new commitment and the call (6113 for v3.6); v3.5 + 1, v3.7 + 693 (see CONSTRAINTS)."""
+    HF < 1, the new commitment and the call (6114 for v3.6); v3.5 + 1, v3.7 + 693 (see CONSTRAINTS)."""
     p = poseidon_constraints
     emode = 10 + 5 * 4 + 4 * (28 + 4) + 4 + 4 + 4 * 15
     account = 4 * (307 + 1374 + 8) + 6 + 4 + emode + 2 * p(4) + p(6, constant_inputs=1)
     return (
-        account + 404 + (2 * p(4) + p(6, constant_inputs=1)) + 6113 + {"aave-v3.5": 1, "aave-v3.7": 693}.get(rules, 0)
+        account + 404 + (2 * p(4) + p(6, constant_inputs=1)) + 6114 + {"aave-v3.5": 1, "aave-v3.7": 693}.get(rules, 0)
     )
 
 

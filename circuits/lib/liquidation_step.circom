@@ -377,6 +377,10 @@ template LiquidationStep(N, E, V) {
     // InvalidBurnAmount: burning the liquidator's collateral must burn some scaled aTokens
     // (AToken.burn -> _burnScaled), unless the liquidator takes the aTokens instead
     receiveAToken * (receiveAToken - 1) === 0;
+    // When some scaled collateral moves, both choices leave the position the same (the flag only
+    // refuses a zero burn); squared, like an attestation's context, so that the proof binds the
+    // liquidator's choice (the pool pays aTokens or the underlying by it).
+    signal receiveATokenSq <== receiveAToken * receiveAToken;
     component liqBurnZero = IsZero();
     liqBurnZero.in <== toLiqScaled.q;
     component collateralBurn = Implies();
