@@ -172,7 +172,6 @@ def verify_bundle(
     v = verifiers.get(verifier, settings) if isinstance(verifier, str) else verifier
     expect = expect or pinning.Expectations()
     claim = decode_claim(bundle, expect.symbols)
-    embedded = vkey_hash(bundle.vkey)
     contract = getattr(v, "address", None) if v.name == "evm" else None
     with settings.active():
         trusted = pinning.resolve_key(
@@ -200,13 +199,7 @@ def verify_bundle(
             getattr(v, "address", None) if v.name == "evm" else None,
         )
 
-    if embedded != bundle.vkey_sha256:
-        return result(False, "embedded verification key does not match vkey_sha256")
-    if trusted.circuit not in (None, bundle.circuit):
-        return result(False, f"the key {trusted.describe()} is for circuit {trusted.circuit}, not {bundle.circuit}")
-    if trusted.sha256 != embedded:
-        return result(False, f"bundle was made for a different verification key than the one {trusted.describe()}")
-    for problem in (attestation_problem, statement_problem):
+    for problem in (trusted.mismatch(bundle), attestation_problem, statement_problem):
         if problem is not None:
             return result(False, problem)
     with settings.active():
@@ -280,12 +273,14 @@ def _batch_problems(
     out: list[str | None] = []
     for i, b in enumerate(bundles):
         claim = decode_claim(b, expect.symbols)
-        problem = pinning.statement_problem(claim, expect) or _attestation_problem(claim, domain, now, None)
-        if trusted.circuit not in (None, b.circuit):
-            problem = f"the key {trusted.describe()} is for circuit {trusted.circuit}, not {b.circuit}"
-        elif vkey_hash(b.vkey) != trusted.sha256 or b.vkey_sha256 != trusted.sha256:
-            problem = f"made for a different verification key than the one {trusted.describe()}"
-        elif problem is None and claim.is_attestation:
+        # all three evaluated: an option that cannot apply raises even for a bundle of another key
+        found = (
+            trusted.mismatch(b),
+            pinning.statement_problem(claim, expect),
+            _attestation_problem(claim, domain, now, None),
+        )
+        problem = next((p for p in found if p is not None), None)
+        if problem is None and claim.is_attestation:
             n = claim.signals["nonce"]
             if n in seen:
                 problem = f"attestation nonce {n} already used by bundle {seen[n]} of this batch"

@@ -54,6 +54,17 @@ class TrustedKey:
     def to_json(self) -> dict[str, Any]:
         return {"sha256": self.sha256, "source": self.source, "where": self.where, "pinned": self.pinned}
 
+    def mismatch(self, bundle: Bundle) -> str | None:
+        """Why `bundle` was not made for this key (None when it was)."""
+        embedded = vkey_hash(bundle.vkey)
+        if embedded != bundle.vkey_sha256:
+            return "embedded verification key does not match vkey_sha256"
+        if self.circuit not in (None, bundle.circuit):
+            return f"the key {self.describe()} is for circuit {self.circuit}, not {bundle.circuit}"
+        if self.sha256 != embedded:
+            return f"bundle was made for a different verification key than the one {self.describe()}"
+        return None
+
 
 class KeyStore(Protocol):
     """Keys a verifier trusts, looked up by the bundle's circuit (and ptau)."""
