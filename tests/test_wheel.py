@@ -61,10 +61,16 @@ def test_the_wheel_carries_what_it_needs(wheel: Path) -> None:
     assert not any(n.startswith("cli/") for n in names), "no top-level cli package"
 
 
+def _clean_env() -> dict[str, str]:
+    """This process's environment without what would show the checkout to a child: with the
+    checkout on PYTHONPATH, pip would find zkmargin "already installed" and install nothing."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ZKMARGIN_NODE_MODULES")}
+
+
 def _venv(where: Path, wheel: Path, extras: str = "") -> Path:
     venv.EnvBuilder(with_pip=True).create(where)
     py = where / "bin" / "python"
-    res = _run([str(py), "-m", "pip", "install", "-q", f"{wheel}{extras}"], cwd=where, env=dict(os.environ))
+    res = _run([str(py), "-m", "pip", "install", "-q", f"{wheel}{extras}"], cwd=where, env=_clean_env())
     assert res.returncode == 0, res.stderr[-3000:]
     return where / "bin"
 
@@ -72,7 +78,7 @@ def _venv(where: Path, wheel: Path, extras: str = "") -> Path:
 def test_setup_demo_then_verify_without_node(wheel: Path, tmp_path: Path, isolated_cache: Path) -> None:
     work = tmp_path / "empty"  # outside the checkout: nothing of the repo is on any path
     work.mkdir()
-    base_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ZKMARGIN_NODE_MODULES")}
+    base_env = _clean_env()
     base_env["ZKMARGIN_CACHE_DIR"] = str(isolated_cache)
     with_node = _venv(tmp_path / "venv-node", wheel, "[evm]")  # the demo verifies on an EVM too
     env = {**base_env, "PATH": f"{with_node}:{os.environ['PATH']}"}
