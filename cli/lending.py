@@ -21,7 +21,7 @@ from zkmargin.loaders import (
     read_json,
     salted_position_json,
 )
-from zkmargin.model import evaluate, format_wad
+from zkmargin.model import evaluate, format_wad, rules_label
 from zkmargin.output_paths import check_outputs
 from zkmargin.statements import lending, step
 
@@ -73,7 +73,7 @@ def commit(ctx: click.Context, position_file: Path, market_file: Path, new_salt:
         "slots": spec.n_assets,
         "salted_position": str(output) if drew else None,
     }
-    human = f"commitment {to_hex(com)} ({spec.n_assets} slots, layout zkmargin/lending/v1)"
+    human = f"commitment {to_hex(com)} ({spec.n_assets} slots, layout zkmargin/lending/v2)"
     if drew:
         human += f"\nsalted position written to {output} (keep it secret: it opens the commitment)"
     emit(ctx, payload, human)
@@ -100,9 +100,15 @@ def health(ctx: click.Context, position_file: Path, market_file: Path, prices_fi
         "liquidatable": below,
         "total_collateral_base": str(h.total_collateral),
         "total_debt_base": str(h.total_debt),
+        "rules": market.rules,
     }
     verdict = "below threshold: liquidatable" if below else "at or above threshold: not liquidatable"
-    emit(ctx, payload, f"health factor {format_wad(h.health_factor)} (Aave v3.5), threshold {format_wad(t)}: {verdict}")
+    emit(
+        ctx,
+        payload,
+        f"health factor {format_wad(h.health_factor)} ({rules_label(market.rules)} rules), "
+        f"threshold {format_wad(t)}: {verdict}",
+    )
     ctx.exit(EXIT_OK if below else EXIT_FALSE)
 
 
@@ -170,6 +176,11 @@ def attest(
 @click.option("--collateral-asset", required=True, help="Collateral to seize (symbol).")
 @click.option("--debt-asset", required=True, help="Debt to repay (symbol).")
 @click.option("--debt-to-cover", required=True, help="Debt to repay, token base units ('max' for all allowed).")
+@click.option(
+    "--receive-atoken",
+    is_flag=True,
+    help="The liquidator takes the collateral as aTokens (Aave's receiveAToken): no burn of it.",
+)
 @click.option("-o", "--output", type=output_file, required=True, help="Bundle to write.")
 @click.option(
     "--new-position",
@@ -188,11 +199,12 @@ def liquidate(
     collateral_asset: str,
     debt_asset: str,
     debt_to_cover: str,
+    receive_atoken: bool,
     output: Path,
     new_position: Path,
     ptau: Path | None,
 ) -> None:
-    """Prove one Aave v3.5 liquidation call on a committed position (old -> new commitment)."""
+    """Prove one Aave liquidation call (the market's rules) on a committed position (old -> new commitment)."""
     check_outputs(
         {"--output": output, "--new-position": new_position},
         proving_inputs(position_file, market_file, prices_file, ptau),
@@ -200,9 +212,16 @@ def liquidate(
     position, market, prices = load_lending(position_file, market_file, prices_file)
     amount = step.parse_debt_to_cover(debt_to_cover)
     bundle, after = step.prove_liquidation_step(
-        position, market, prices, collateral_asset, debt_asset, amount, settings=settings_of(ctx, ptau)
+        position,
+        market,
+        prices,
+        collateral_asset,
+        debt_asset,
+        amount,
+        receive_atoken=receive_atoken,
+        settings=settings_of(ctx, ptau),
     )
-    write_json_atomic(new_position, position_to_json(after))
+    write_json_atomic(new_position, position_to_json(after, market))
     save_and_report(ctx, bundle, output, market.symbols, new_position=str(new_position))
 
 

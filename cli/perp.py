@@ -48,7 +48,7 @@ def _inputs(account: Path, markets: Path, prices: Path, ptau: Path | None) -> di
 
 @click.group(name="perp")
 def perp_group() -> None:
-    """Cross-margin perpetual accounts: equity against maintenance margin."""
+    """dYdX v4 cross-margin subaccounts: net collateral against maintenance margin."""
 
 
 @perp_group.command(name="health")
@@ -56,21 +56,24 @@ def perp_group() -> None:
 @json_option
 @click.pass_context
 def perp_health(ctx: click.Context, account_file: Path, markets_file: Path, prices_file: Path) -> None:
-    """Equity and maintenance margin from the model (no proof). Exit 0 if liquidatable, else 1."""
+    """Net collateral and maintenance margin from the model, dYdX v4 rules (no proof). Exit 0 if
+    liquidatable (MMR > 0 and TNC < MMR), else 1."""
     account, markets, quotes = load_perp(account_file, markets_file, prices_file)
     m = perp.evaluate(account, markets, quotes)
-    below = m.below(10_000)
+    below = m.liquidatable
     emit(
         ctx,
         {
             "ok": True,
-            "equity": str(m.equity),
+            "net_collateral": str(m.net_collateral),
             "maintenance_margin": str(m.maintenance),
+            "initial_margin": str(m.initial),
+            "funding_settlement": str(m.settlement),
             "liquidatable": below,
-            "pnl": {k: str(v) for k, v in m.pnl.items()},
+            "notional": {k: str(v) for k, v in m.notional.items()},
         },
-        f"equity {m.equity} vs maintenance margin {m.maintenance} (quote, 8 decimals): "
-        + ("liquidatable" if below else "not liquidatable"),
+        f"net collateral {m.net_collateral} vs maintenance margin {m.maintenance} (quote quantums, 1e-6 USDC; "
+        f"funding settled {m.settlement}): " + ("liquidatable" if below else "not liquidatable"),
     )
     ctx.exit(EXIT_OK if below else EXIT_FALSE)
 
@@ -84,7 +87,7 @@ def perp_health(ctx: click.Context, account_file: Path, markets_file: Path, pric
 def perp_prove(
     ctx: click.Context, account_file: Path, markets_file: Path, prices_file: Path, output: Path, ptau: Path | None
 ) -> None:
-    """Prove a committed perp account is liquidatable (equity < maintenance margin)."""
+    """Prove a committed dYdX v4 subaccount is liquidatable (MMR > 0 and TNC < MMR)."""
     check_outputs({"--output": output}, _inputs(account_file, markets_file, prices_file, ptau))
     account, markets, quotes = load_perp(account_file, markets_file, prices_file)
     bundle = statement.prove_perp_liquidation(account, markets, quotes, settings=settings_of(ctx, ptau))
@@ -93,7 +96,7 @@ def perp_prove(
 
 @perp_group.command(name="attest")
 @perp_files
-@click.option("--ratio", default="1.0", show_default=True, help="Prove equity >= ratio x maintenance margin.")
+@click.option("--ratio", default="1.0", show_default=True, help="Prove net collateral >= ratio x maintenance margin.")
 @attestation_options
 @json_option
 @click.pass_context
@@ -110,7 +113,7 @@ def perp_attest(
     output: Path,
     ptau: Path | None,
 ) -> None:
-    """Prove a committed perp account holds equity >= ratio x maintenance margin."""
+    """Prove a committed dYdX v4 subaccount holds net collateral >= ratio x maintenance margin."""
     check_outputs({"--output": output}, _inputs(account_file, markets_file, prices_file, ptau))
     account, markets, quotes = load_perp(account_file, markets_file, prices_file)
     bundle = statement.attest_perp_margin(

@@ -10,7 +10,7 @@ from zkmargin import api, build, native, paths, pinning, prover, registry, toolc
 from zkmargin.errors import ToolchainError
 from zkmargin.fsutil import write_json_atomic
 from zkmargin.limits import WAD
-from zkmargin.model import evaluate, format_wad
+from zkmargin.model import evaluate, format_wad, rules_label
 from zkmargin.output_paths import check_outputs
 from zkmargin.statements import lending
 from zkmargin.toolchain import REQUIRED
@@ -151,7 +151,7 @@ def demo(ctx: click.Context, out_dir: Path) -> None:
     if not ctx.meta.get("json"):
         click.echo(
             f"position fixtures/position-liquidatable.json in market {market.name}: "
-            f"health factor {format_wad(h.health_factor)} (Aave v3.5, known only to the liquidator)"
+            f"health factor {format_wad(h.health_factor)} ({rules_label(market.rules)} rules, known only to the liquidator)"
         )
     settings = settings_of(ctx)
     bundle = lending.prove_liquidation(position, market, prices, WAD, settings)

@@ -11,11 +11,20 @@ interface AggregatorV3Interface {
         returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound);
 }
 
+/// The subset of Aave's IPool the pool reads: each reserve's indexes in the current block (ray).
+interface IReserveIndexes {
+    function getReserveNormalizedIncome(address asset) external view returns (uint256);
+
+    function getReserveNormalizedVariableDebt(address asset) external view returns (uint256);
+}
+
 /// @title Reference private-margin pool for zkmargin liquidation proofs
-/// @notice Positions are Poseidon commitments (zkmargin layout "zkmargin/lending/v1"); their
-///         amounts stay off-chain. Anyone holding an opening can liquidate a position by proving,
-///         with zkmargin's Liquidation(N) circuit, that its Aave v3.5 health factor is below 1.0
-///         at the oracles' current prices and the pool's own risk parameters.
+/// @notice Positions are Poseidon commitments (zkmargin layout "zkmargin/lending/v2": scaled
+///         balances, collateral flags, eMode category); their contents stay off-chain. Anyone
+///         holding an opening can liquidate a position by proving, with zkmargin's Liquidation(N, E)
+///         circuit, that its health factor under the pool's Aave rules version is below 1.0 at the
+///         oracles' current prices, the reserves' current indexes and the pool's own risk parameters
+///         and eMode categories.
 /// @dev Deliberately small: it shows which public inputs a protocol must check before the
 ///      verifier, and in what order. Collateral movement is out of scope.
 contract PrivateMarginPool {
@@ -24,14 +33,23 @@ contract PrivateMarginPool {
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// The liquidation threshold on the health factor, in WAD (HF < 1.0 is liquidatable).
     uint256 public constant HF_THRESHOLD = 1e18;
+    uint256 internal constant RAY = 1e27;
     uint8 internal constant PRICE_DECIMALS = 8;
 
     struct Asset {
         AggregatorV3Interface oracle;
+        address underlying; // the reserve's asset, as IReserveIndexes names it
         uint8 decimals;
         uint16 liquidationThreshold;
         uint16 liquidationBonus;
         uint16 protocolFee;
+    }
+
+    struct EModeCategory {
+        uint8 id;
+        uint16 liquidationThreshold;
+        uint16 liquidationBonus;
+        uint256 collateralBitmap; // bit i = slot i
     }
 
     enum Status {
@@ -41,19 +59,24 @@ contract PrivateMarginPool {
     }
 
     address public immutable verifier;
-    /// verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[3N+2]) for this circuit size.
+    /// verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[5N+3E+3]) for this circuit size.
     bytes4 public immutable verifySelector;
-    /// Verifier of zkmargin's LiquidationStep(N) circuit (5N + 9 public inputs).
+    /// Verifier of zkmargin's LiquidationStep(N, E, rulesVersion) circuit (8N + 4E + 10 public inputs).
     address public immutable stepVerifier;
     bytes4 public immutable stepVerifySelector;
     uint256 public immutable slots;
+    uint256 public immutable emodeSlots;
     uint256 public immutable maxPriceAge;
+    /// The Aave rules the pool follows: 30500 (v3.5.0), 30600 (v3.6.0) or 30700 (v3.7).
+    uint256 public immutable rulesVersion;
+    IReserveIndexes public immutable indexes;
     Asset[] internal assets;
+    EModeCategory[] internal emodes;
     mapping(uint256 commitment => Status) public positions;
 
     event PositionRegistered(uint256 indexed commitment, address indexed by);
     event PositionLiquidated(uint256 indexed commitment, address indexed liquidator);
-    /// One Aave v3.5 liquidation call: the position moved from `oldCommitment` to `newCommitment`.
+    /// One Aave liquidation call: the position moved from `oldCommitment` to `newCommitment`.
     event PositionLiquidationStep(
         uint256 indexed oldCommitment,
         uint256 indexed newCommitment,
@@ -65,6 +88,8 @@ contract PrivateMarginPool {
         uint256 protocolFee,
         bool deficit
     );
+    /// Debt written off as a reserve's deficit by a step (no collateral left).
+    event DeficitBooked(uint256 indexed oldCommitment, uint256 slot, uint256 amount);
 
     error BadConfig();
     error AlreadyRegistered(uint256 commitment);
@@ -75,36 +100,50 @@ contract PrivateMarginPool {
     error BadPrice(uint256 slot);
     error StalePrice(uint256 slot, uint256 updatedAt);
     error PriceMismatch(uint256 slot, uint256 oracle, uint256 proven);
+    error IndexMismatch(uint256 slot);
     error RiskParameterMismatch(uint256 slot);
+    error EModeMismatch(uint256 entry);
+    error RulesMismatch(uint256 proven);
     error ThresholdMismatch(uint256 proven);
     error InvalidProof();
     error CommitmentInUse(uint256 commitment);
     error NothingRepaid(uint256 debtToCover, uint256 debtRepaid);
 
-    /// @param risk per asset: [decimals, liquidationThreshold, liquidationBonus, protocolFee] (bps)
     constructor(
         address verifier_,
         address stepVerifier_,
         uint256 slots_,
+        uint256 emodeSlots_,
         uint256 maxPriceAge_,
-        AggregatorV3Interface[] memory oracles,
-        uint16[4][] memory risk
+        uint256 rulesVersion_,
+        IReserveIndexes indexes_,
+        Asset[] memory assets_,
+        EModeCategory[] memory emodes_
     ) {
-        uint256 n = oracles.length;
-        if (n == 0 || n > slots_ || risk.length != n) revert BadConfig();
+        uint256 n = assets_.length;
+        if (n == 0 || n > slots_ || emodes_.length > emodeSlots_) revert BadConfig();
+        if (rulesVersion_ != 30500 && rulesVersion_ != 30600 && rulesVersion_ != 30700) revert BadConfig();
         for (uint256 i = 0; i < n; i++) {
-            if (oracles[i].decimals() != PRICE_DECIMALS || risk[i][0] > 18 || risk[i][1] > 10_000 || risk[i][3] > 10_000)
-            {
-                revert BadConfig();
-            }
-            assets.push(Asset(oracles[i], uint8(risk[i][0]), risk[i][1], risk[i][2], risk[i][3]));
+            Asset memory a = assets_[i];
+            if (
+                a.oracle.decimals() != PRICE_DECIMALS || a.decimals > 18 || a.liquidationThreshold > 10_000
+                    || a.protocolFee > 10_000
+            ) revert BadConfig();
+            assets.push(a);
+        }
+        for (uint256 e = 0; e < emodes_.length; e++) {
+            if (emodes_[e].id == 0 || emodes_[e].collateralBitmap >> n != 0) revert BadConfig();
+            emodes.push(emodes_[e]);
         }
         verifier = verifier_;
         stepVerifier = stepVerifier_;
         slots = slots_;
+        emodeSlots = emodeSlots_;
         maxPriceAge = maxPriceAge_;
-        verifySelector = _selector(3 * slots_ + 2);
-        stepVerifySelector = _selector(5 * slots_ + 9);
+        rulesVersion = rulesVersion_;
+        indexes = indexes_;
+        verifySelector = _selector(5 * slots_ + 3 * emodeSlots_ + 3);
+        stepVerifySelector = _selector(8 * slots_ + 4 * emodeSlots_ + 10);
     }
 
     /// @notice Record a position commitment. A real pool would take the deposit here.
@@ -116,8 +155,9 @@ contract PrivateMarginPool {
     }
 
     /// @notice Liquidate a committed position with a proof that its HF < 1.0.
-    /// @param pub public signals in circuit order: commitment, price[N], decimals[N],
-    ///        liqThreshold[N], hfThreshold.
+    /// @param pub public signals in circuit order: commitment, rulesVersion, price[N],
+    ///        liquidityIndex[N], borrowIndex[N], decimals[N], liqThreshold[N], emodeId[E],
+    ///        emodeLiqThreshold[E], emodeCollateralBitmap[E], hfThreshold.
     function liquidate(
         uint256[2] calldata pA,
         uint256[2][2] calldata pB,
@@ -125,18 +165,21 @@ contract PrivateMarginPool {
         uint256[] calldata pub
     ) external {
         uint256 n = slots;
-        if (pub.length != 3 * n + 2) revert WrongSignalCount(3 * n + 2, pub.length);
+        uint256 e = emodeSlots;
+        uint256 count = 5 * n + 3 * e + 3;
+        if (pub.length != count) revert WrongSignalCount(count, pub.length);
         // 1. Canonical field elements: an input >= r would alias another value in the circuit.
         _checkField(pub);
         // 2. The position exists and has not been liquidated (replay protection keys on the
         //    commitment, never on proof bytes: Groth16 proofs are malleable).
         uint256 commitment = pub[0];
         _requireActive(commitment);
-        // 3. Prices are the oracles' current answers; risk parameters are the pool's.
-        for (uint256 i = 0; i < n; i++) {
-            _checkSlot(i, pub[1 + i], pub[1 + n + i], pub[1 + 2 * n + i]);
-        }
-        if (pub[3 * n + 1] != HF_THRESHOLD) revert ThresholdMismatch(pub[3 * n + 1]);
+        // 3. The rules are the pool's; prices are the oracles' current answers, indexes the
+        //    reserves' current ones; risk parameters and eMode categories are the pool's.
+        if (pub[1] != rulesVersion) revert RulesMismatch(pub[1]);
+        _checkSlots(pub, 2, false);
+        _checkEModes(pub, 2 + 5 * n, false);
+        if (pub[count - 1] != HF_THRESHOLD) revert ThresholdMismatch(pub[count - 1]);
         // 4. Only now the pairing check.
         _verify(verifier, verifySelector, pA, pB, pC, pub);
 
@@ -144,11 +187,14 @@ contract PrivateMarginPool {
         emit PositionLiquidated(commitment, msg.sender);
     }
 
-    /// @notice Apply one liquidation call proven with LiquidationStep(N): the old commitment is
-    ///         retired and the new one (the position after the call, fresh salt) becomes active.
-    /// @param pub oldCommitment, newCommitment, price[N], decimals[N], liqThreshold[N], liqBonus[N],
-    ///        protocolFee[N], collateralAsset, debtAsset, debtToCover, debtRepaid,
-    ///        collateralToLiquidator, protocolFeeAmount, deficit.
+    /// @notice Apply one liquidation call proven with LiquidationStep(N, E, rulesVersion): the old
+    ///         commitment is retired and the new one (the position after the call, fresh salt)
+    ///         becomes active.
+    /// @param pub oldCommitment, newCommitment, rulesVersion, price[N], liquidityIndex[N],
+    ///        borrowIndex[N], decimals[N], liqThreshold[N], liqBonus[N], protocolFee[N], emodeId[E],
+    ///        emodeLiqThreshold[E], emodeLiqBonus[E], emodeCollateralBitmap[E], collateralAsset,
+    ///        debtAsset, debtToCover, receiveAToken, debtRepaid, collateralToLiquidator,
+    ///        protocolFeeAmount, deficit[N].
     /// @dev A real pool would pull `debtRepaid` from the liquidator and pay out the collateral here.
     function liquidateStep(
         uint256[2] calldata pA,
@@ -157,30 +203,34 @@ contract PrivateMarginPool {
         uint256[] calldata pub
     ) external {
         uint256 n = slots;
-        if (pub.length != 5 * n + 9) revert WrongSignalCount(5 * n + 9, pub.length);
+        uint256 count = 8 * n + 4 * emodeSlots + 10;
+        if (pub.length != count) revert WrongSignalCount(count, pub.length);
         _checkField(pub);
-        uint256 o = 2 + 5 * n;   // collateralAsset, debtAsset, debtToCover, debtRepaid, ...
+        uint256 o = 3 + 7 * n + 4 * emodeSlots; // collateralAsset, debtAsset, debtToCover, receiveAToken, debtRepaid, ...
         // A step that repays nothing would still retire the owner's commitment for one whose salt
         // only the liquidator knows. The circuit refuses it (debtToCover >= 1, debtRepaid >= 1);
         // checked here too, in defence in depth, before any storage read or the verifier.
-        if (pub[o + 2] == 0 || pub[o + 3] == 0) revert NothingRepaid(pub[o + 2], pub[o + 3]);
+        if (pub[o + 2] == 0 || pub[o + 4] == 0) revert NothingRepaid(pub[o + 2], pub[o + 4]);
         uint256 oldCommitment = pub[0];
         uint256 newCommitment = pub[1];
         _requireActive(oldCommitment);
         if (positions[newCommitment] != Status.None) revert CommitmentInUse(newCommitment);
-        for (uint256 i = 0; i < n; i++) {
-            _checkSlot(i, pub[2 + i], pub[2 + n + i], pub[2 + 2 * n + i]);
-            uint256 bonus = i < assets.length ? assets[i].liquidationBonus : 0;
-            uint256 fee = i < assets.length ? assets[i].protocolFee : 0;
-            if (pub[2 + 3 * n + i] != bonus || pub[2 + 4 * n + i] != fee) revert RiskParameterMismatch(i);
-        }
+        if (pub[2] != rulesVersion) revert RulesMismatch(pub[2]);
+        _checkSlots(pub, 3, true);
+        _checkEModes(pub, 3 + 7 * n, true);
         _verify(stepVerifier, stepVerifySelector, pA, pB, pC, pub);
 
         positions[oldCommitment] = Status.Liquidated;
         positions[newCommitment] = Status.Active;
+        bool deficit;
+        for (uint256 i = 0; i < n; i++) {
+            if (pub[o + 7 + i] != 0) {
+                deficit = true;
+                emit DeficitBooked(oldCommitment, i, pub[o + 7 + i]);
+            }
+        }
         emit PositionLiquidationStep(
-            oldCommitment, newCommitment, msg.sender, pub[o], pub[o + 1], pub[o + 3], pub[o + 4], pub[o + 5],
-            pub[o + 6] == 1
+            oldCommitment, newCommitment, msg.sender, pub[o], pub[o + 1], pub[o + 4], pub[o + 5], pub[o + 6], deficit
         );
     }
 
@@ -216,18 +266,57 @@ contract PrivateMarginPool {
         );
     }
 
-    function _checkSlot(uint256 i, uint256 price, uint256 decimals, uint256 lt) internal view {
-        if (i >= assets.length) {
-            // padding slot: zkmargin fills unused slots with price 1, decimals 0, LT 0
-            if (price != 1 || decimals != 0 || lt != 0) revert RiskParameterMismatch(i);
-            return;
+    /// The per-slot arrays starting at `at`: price, liquidityIndex, borrowIndex, decimals,
+    /// liqThreshold, and with `step` also liqBonus and protocolFee.
+    function _checkSlots(uint256[] calldata pub, uint256 at, bool step) internal view {
+        uint256 n = slots;
+        for (uint256 i = 0; i < n; i++) {
+            uint256 p = at + i;
+            if (i >= assets.length) {
+                // padding slot: zkmargin fills unused slots with price 1, indexes 1 ray, decimals 0,
+                // LT 0 (and bonus 0, fee 0)
+                if (
+                    pub[p] != 1 || pub[p + n] != RAY || pub[p + 2 * n] != RAY || pub[p + 3 * n] != 0
+                        || pub[p + 4 * n] != 0 || (step && (pub[p + 5 * n] != 0 || pub[p + 6 * n] != 0))
+                ) revert RiskParameterMismatch(i);
+                continue;
+            }
+            Asset storage a = assets[i];
+            _checkPrice(i, a, pub[p]);
+            if (
+                pub[p + n] != indexes.getReserveNormalizedIncome(a.underlying)
+                    || pub[p + 2 * n] != indexes.getReserveNormalizedVariableDebt(a.underlying)
+            ) revert IndexMismatch(i);
+            if (pub[p + 3 * n] != a.decimals || pub[p + 4 * n] != a.liquidationThreshold) {
+                revert RiskParameterMismatch(i);
+            }
+            if (step && (pub[p + 5 * n] != a.liquidationBonus || pub[p + 6 * n] != a.protocolFee)) {
+                revert RiskParameterMismatch(i);
+            }
         }
-        Asset storage a = assets[i];
+    }
+
+    /// The eMode table starting at `at`: ids, LTs, (with `step`) bonuses, collateral bitmaps;
+    /// entries past the pool's categories are padding (all zero).
+    function _checkEModes(uint256[] calldata pub, uint256 at, bool step) internal view {
+        uint256 e = emodeSlots;
+        uint256 bitmapAt = at + (step ? 3 : 2) * e;
+        for (uint256 k = 0; k < e; k++) {
+            (uint256 id, uint256 lt, uint256 bonus, uint256 bitmap) = (0, 0, 0, 0);
+            if (k < emodes.length) {
+                EModeCategory storage c = emodes[k];
+                (id, lt, bonus, bitmap) = (c.id, c.liquidationThreshold, c.liquidationBonus, c.collateralBitmap);
+            }
+            if (pub[at + k] != id || pub[at + e + k] != lt || pub[bitmapAt + k] != bitmap) revert EModeMismatch(k);
+            if (step && pub[at + 2 * e + k] != bonus) revert EModeMismatch(k);
+        }
+    }
+
+    function _checkPrice(uint256 i, Asset storage a, uint256 price) internal view {
         (, int256 answer,, uint256 updatedAt,) = a.oracle.latestRoundData();
         if (answer <= 0) revert BadPrice(i);
         if (updatedAt > block.timestamp || block.timestamp - updatedAt > maxPriceAge) revert StalePrice(i, updatedAt);
         if (uint256(answer) != price) revert PriceMismatch(i, uint256(answer), price);
-        if (decimals != a.decimals || lt != a.liquidationThreshold) revert RiskParameterMismatch(i);
     }
 
     function _decimal(uint256 v) internal pure returns (string memory) {

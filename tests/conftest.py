@@ -146,8 +146,10 @@ def set_input(inputs: dict[str, InputValue], name: str, index: int | None, value
 def recommit_lending(inputs: dict[str, InputValue]) -> dict[str, InputValue]:
     """Keep a lending commitment consistent with edited amounts, so only the edit is attacked."""
     coll, debt, salt = inputs["collateral"], inputs["debt"], inputs["salt"]
+    flags, emode = inputs["collateralFlags"], inputs["eModeCategory"]
     assert isinstance(coll, list) and isinstance(debt, list) and isinstance(salt, int)
-    return {**inputs, "commitment": commit_amounts(coll, debt, salt)}
+    assert isinstance(flags, int) and isinstance(emode, int)
+    return {**inputs, "commitment": commit_amounts(coll, debt, salt, flags, emode)}
 
 
 def node_json(tc: Toolchain, script: str, payload: Any) -> Any:

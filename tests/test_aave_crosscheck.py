@@ -1,7 +1,7 @@
 """Independent cross-check of the reference model against @aave/math-utils.
 
 math-utils values every reserve exactly (no rounding of amount * price / 10^decimals), averages
-the liquidation threshold to 20 decimal places and divides exactly; zkmargin follows Aave v3.5
+the liquidation threshold to 20 decimal places and divides exactly; zkmargin follows Aave v3.5+
 on-chain: collateral values floored, debt values ceiled, wadDiv half up, then /1e4 floored.
 Documented difference, per position: with W and D the exact weighted collateral and debt,
 n_c collateral reserves and n_d debt reserves,

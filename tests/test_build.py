@@ -16,14 +16,15 @@ from zkmargin.toolchain import Toolchain
 
 def test_public_signals_follow_the_registry(keys: Callable[[str], CircuitKeys]) -> None:
     k = keys("liquidation_4")
+    slots = ["price", "liquidityIndex", "borrowIndex", "decimals", "liqThreshold"]
+    emode = ["emodeId", "emodeLiqThreshold", "emodeCollateralBitmap"]
     assert k.compiled.public_signals == (
-        ["commitment"]
-        + [f"price[{i}]" for i in range(4)]
-        + [f"decimals[{i}]" for i in range(4)]
-        + [f"liqThreshold[{i}]" for i in range(4)]
+        ["commitment", "rulesVersion"]
+        + [f"{a}[{i}]" for a in slots for i in range(4)]
+        + [f"{a}[{i}]" for a in emode for i in range(4)]
         + ["hfThreshold"]
     )
-    assert k.vkey()["nPublic"] == 14
+    assert k.vkey()["nPublic"] == 35 == len(registry.get("liquidation_4").public_signal_names())
 
 
 def test_cached_build_is_reused_and_rechecked(keys: Callable[[str], CircuitKeys], tc: Toolchain) -> None:
@@ -58,14 +59,14 @@ def test_sources_change_the_cache_key(tc: Toolchain) -> None:
 def test_dev_ptau_is_the_pinned_file() -> None:
     info = ptau.inspect(paths.DEV_PTAU)
     assert info.sha256 == ptau.dev_ptau_sha256()
-    assert info.is_dev and info.power == 14
+    assert info.is_dev and info.power == 15
 
 
 def test_ptau_too_small_is_a_clear_error(
     keys: Callable[[str], CircuitKeys], tc: Toolchain, small_ptaus: tuple[Path, Path]
 ) -> None:
     compiled = keys("liquidation_4").compiled
-    with pytest.raises(ArtifactError, match=r"power 8 are too small .* needs power >= 13"):
+    with pytest.raises(ArtifactError, match=r"power 8 are too small .* needs power >= 14"):
         build.setup_circuit(compiled, tc, small_ptaus[0])
 
 

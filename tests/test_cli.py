@@ -222,7 +222,7 @@ def test_gas_and_calldata(runner: CliRunner, bundle_file: Path) -> None:
     res = runner.invoke(cli, ["calldata", str(bundle_file), "--json"])
     assert res.exit_code == 0
     cd = json.loads(res.stdout)
-    assert cd["function"].endswith("uint256[14])") and cd["calldata"].startswith("0x")
+    assert cd["function"].endswith("uint256[35])") and cd["calldata"].startswith("0x")
 
 
 def test_onchain_against_anvil(runner: CliRunner, bundle_file: Path, tc: Toolchain, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ without one fails `test_statement_has_a_sample_builder`, and so does every circu
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 from unittest import mock
 
@@ -33,7 +33,7 @@ from zkmargin.build import CompiledCircuit
 from zkmargin.errors import WitnessError
 from zkmargin.field import R
 from zkmargin.limits import BPS, WAD
-from zkmargin.model import Asset, Market, Position, PricePoint, PriceSnapshot, evaluate
+from zkmargin.model import DEFAULT_RULES, Asset, Market, Position, PricePoint, PriceSnapshot, Rules, evaluate
 from zkmargin.poseidon import N_ROUNDS_F, N_ROUNDS_P
 from zkmargin.ptau import required_power
 from zkmargin.r1cs import R1cs, read_r1cs
@@ -50,29 +50,54 @@ Inputs = dict[str, InputValue]
 
 # circuit id -> (constraints, how that number comes about)
 CONSTRAINTS: dict[str, tuple[int, str]] = {
-    "liquidation_4": (4748, "4 x (107 AssetParams + 757 AssetValuation) + 404 HF compare + 888 commitment"),
-    "liquidation_8": (8416, "8 x (107 + 757) + 406 HF compare + 1098 commitment (2 Poseidon(8) + Poseidon(4), tag)"),
-    "attestation_4": (4751, "liquidation_4 + 3 squarings that bind domain, expiry and nonce"),
-    "attestation_8": (8419, "liquidation_8 + 3 squarings that bind domain, expiry and nonce"),
-    "liquidation_hashed_4": (5447, "liquidation_4 + 297 pricesHash (Poseidon(4)) + 402 paramsHash (Poseidon(8))"),
+    "liquidation_4": (
+        8277,
+        "4 x (307 AssetParams + 1374 AssetValuation + 8 SlotAccount) + 6 rules + 4 flags + 162 eMode table "
+        "+ 404 HF compare + 945 commitment (2 Poseidon(4) + Poseidon(6), tag)",
+    ),
+    "liquidation_8": (
+        15269,
+        "8 x (307 + 1374 + 8) + 6 rules + 8 flags + 182 eMode table + 406 HF compare "
+        "+ 1155 commitment (2 Poseidon(8) + Poseidon(6), tag)",
+    ),
+    "attestation_4": (8280, "liquidation_4 + 3 squarings that bind domain, expiry and nonce"),
+    "attestation_8": (15272, "liquidation_8 + 3 squarings that bind domain, expiry and nonce"),
+    "liquidation_hashed_4": (
+        10575,
+        "liquidation_4 + 297 pricesHash (Poseidon(4)) + 834 indexesHash (2 Poseidon(4), Poseidon(2)) "
+        "+ 402 Poseidon(8) of decimals and LTs + 504 Poseidon(12) of the eMode table + 261 Poseidon(3) paramsHash",
+    ),
     "liquidation_hashed_8": (
-        9859,
-        "liquidation_8 + 834 pricesHash (2 Poseidon(4), Poseidon(2)) + 609 paramsHash (Poseidon(16))",
+        18962,
+        "liquidation_8 + 834 pricesHash + 1500 indexesHash (4 Poseidon(4), Poseidon(4)) + 609 Poseidon(16) "
+        "+ 504 Poseidon(12) + 261 Poseidon(3): the one circuit that needs the 2^15 ptau",
     ),
     "perp_liquidation_4": (
-        5544,
-        "4 x 991 PerpMarketTerms + 1242 commitment + 128 collateral + 20 ratio + 1 ratio x MM "
-        "+ 190 LessThan(189) - 1 folded by O2",
+        6711,
+        "4 x 1240 PerpMarketTerms + 1242 commitment + 129 USDC + 20 ratio + 172 settlement SignedFloorDiv(130, 20) "
+        "+ 1 ratio x MMR + 188 LessThan(187) + 2 MMR != 0 - 3 folded by O2",
     ),
-    "perp_attestation_4": (5547, "perp_liquidation_4 + 3 squarings that bind domain, expiry and nonce"),
-    "liquidation_step_4": (
-        10026,
-        "10024 for the Aave v3.5 call (4 x 864 valuation + bonus/fee checks per slot, two "
-        "888 commitments, HF < 1 and HF <= 0.95 comparators, ~20 range-checked divisions) "
-        "+ 2 NonZero (debtToCover >= 1, debtRepaid >= 1)",
+    "perp_attestation_4": (
+        6713,
+        "perp_liquidation_4 - 1 (no MMR != 0: IsZero with its output fixed folds to one) "
+        "+ 3 squarings that bind domain, expiry and nonce",
+    ),
+    "liquidation_step_4_v35": (15401, "liquidation_step_4_v36 + 1 (v3.5: the collateral flag x its reserve LT)"),
+    "liquidation_step_4_v36": (
+        15400,
+        "7937 AccountData (liquidation_4's per-slot and fixed parts, the eMode bonuses with their 4 terms "
+        "and 4 ranges < 2^15) + 404 HF < 1 + 945 new commitment + 6114 for the call (close factor, seizure, "
+        "fee, dust, scaled burns and transfers, fee cap, deficit, the zkmargin NonZero rules, receiveAToken squared)",
+    ),
+    "liquidation_step_4_v37": (
+        16093,
+        "liquidation_step_4_v36 + 693 (v3.7's no-collateral-left on the consumed scaled balance: a capped sum, "
+        "rayMulFloor, its value, two IsEqual)",
     ),
 }
-DEV_PTAU_POWER = 14  # fixtures/dev-pot14.ptau: every registered circuit must fit it
+#: fixtures/dev-pot15.ptau. liquidation_hashed_8 needs it; every other circuit fits power 14
+DEV_PTAU_POWER = 15
+FITS_POWER_14 = set(CONSTRAINTS) - {"liquidation_hashed_8"}
 
 
 def poseidon_constraints(n_inputs: int, constant_inputs: int = 0) -> int:
@@ -83,37 +108,68 @@ def poseidon_constraints(n_inputs: int, constant_inputs: int = 0) -> int:
     return 3 * (N_ROUNDS_F * t + N_ROUNDS_P[t - 2]) - 3 * (1 + constant_inputs)
 
 
-def liquidation_constraints(n: int) -> int:
-    """Derivation of the liquidation circuit's size (circom --O2), per component:
-    AssetParams = 107: price < 2^64 (64), price != 0 (1), LT < 2^14 (14),
-                  LT <= 10000 (LessEqThan(14): 15), Pow10 (5 bits + d <= 18 + 4 products, 14 after O2),
-                  minus 1 folded by O2.
-    AssetValuation = 757: two amounts < 2^128 (256), two products amount*price (2),
-                  two DivRound(128, 60) (q < 2^128: 128, rem < 2^60: 60, rem < d: 61, q*d: 1 each,
-                  one folded by O2), weighted = value * LT (1).
+def liquidation_constraints(n: int, e: int) -> int:
+    """Derivation of the liquidation circuit's size (circom --O2), per component (each count also
+    measured by compiling the template alone):
+    AssetParams = 307: price < 2^64 (64), price != 0 (1), LT < 2^14 (14), LT <= 10000
+                  (LessEqThan(14): 14 once its constant top bit folds), Pow10 (14), two indexes in
+                  [1 ray, 1 ray + 2^100) (2 x 100).
+    AssetValuation = 1374: two scaled balances < 2^128 (256); two rayMul DivRound(128, 90) by the
+                  constant 1 ray (q < 2^128: 128, rem < 2^90: 90, rem < 1 ray: 90, q * RAY + rem =
+                  scaled * index: 1) = 2 x 309; two values DivRound(128, 60) (128 + 60 + 60,
+                  n = balance * price: 1, q * scale: 1) = 2 x 250.
+    SlotAccount = 8: IsZero(LT) (2), v3.5's exclusion, counted, the eMode LT, value * LT,
+                  counted * weighted, counted * value (1 each).
+    RulesVersion = 6 (three IsEqual); flags Num2Bits(N) = N.
+    EModeSelect without bonus = 10 + 5E + E(28 + N) + N: category < 2^8 (8), IsZero (2), per entry
+                  IsEqual (2), selection (1), LT and bitmap terms (2), and the entry checked whether
+                  selected or not: LT <= 10000 (14 + 14), bitmap < 2^N (N); the selected bitmap's bits (N).
     HealthFactorCompare = 400 + 2L, L = ceil(log2 N): t < 2^64 (64), bit of TD (1), TD/2 < 2^(128+L),
                   t * TD (1), LessThan(206 + L) (207 + L).
-    Commitment = 2 Poseidon(N) + Poseidon(4) with the constant tag."""
+    Commitment = 2 Poseidon(N) + Poseidon(6) with the constant tag."""
     lg = (n - 1).bit_length()
-    commitment = 2 * poseidon_constraints(n) + poseidon_constraints(4, constant_inputs=1)
-    return n * (107 + 757) + (400 + 2 * lg) + commitment
+    commitment = 2 * poseidon_constraints(n) + poseidon_constraints(6, constant_inputs=1)
+    emode = 10 + 5 * e + e * (28 + n) + n
+    return n * (307 + 1374 + 8) + 6 + n + emode + (400 + 2 * lg) + commitment
 
 
-def prices_hash_constraints(n: int) -> int:
-    """PricesHash(N): one Poseidon(N) up to 4 prices, else Poseidon(4) per chunk of 4 and one over the chunks."""
-    return poseidon_constraints(n) if n <= 4 else (n // 4) * poseidon_constraints(4) + poseidon_constraints(n // 4)
+def chunked_hash_constraints(k: int) -> int:
+    """ChunkedHash(K): one Poseidon(K) up to 4 values, else Poseidon(4) per chunk of 4 and one over the chunks."""
+    return poseidon_constraints(k) if k <= 4 else (k // 4) * poseidon_constraints(4) + poseidon_constraints(k // 4)
+
+
+def step_constraints(rules: str) -> int:
+    """LiquidationStep(4, 4, V): AccountData with the eMode bonuses (their 4 terms and 4 ranges < 2^15),
+    HF < 1, the new commitment and the call (6114 for v3.6); v3.5 + 1, v3.7 + 693 (see CONSTRAINTS)."""
+    p = poseidon_constraints
+    emode = 10 + 5 * 4 + 4 * (28 + 4) + 4 + 4 + 4 * 15
+    account = 4 * (307 + 1374 + 8) + 6 + 4 + emode + 2 * p(4) + p(6, constant_inputs=1)
+    return (
+        account + 404 + (2 * p(4) + p(6, constant_inputs=1)) + 6114 + {"aave-v3.5": 1, "aave-v3.7": 693}.get(rules, 0)
+    )
 
 
 CONTEXT = 3  # an attestation's domain, expiry and nonce, each bound by one squaring
-# statement -> the size of its circuit with N slots, where it follows from the lending derivation
-DERIVED: dict[str, Callable[[int], int]] = {
-    "liquidation": liquidation_constraints,
-    "liquidation_hashed": lambda n: (
-        liquidation_constraints(n) + prices_hash_constraints(n) + poseidon_constraints(2 * n)
+EMODE = 4  # the eMode table of every lending circuit
+# statement -> the size of its circuit (spec), where it follows from the lending derivation
+DERIVED: dict[str, Callable[[CircuitSpec], int]] = {
+    "liquidation": lambda s: liquidation_constraints(s.n_assets, s.n_emode),
+    "solvency": lambda s: liquidation_constraints(s.n_assets, s.n_emode) + CONTEXT,
+    "liquidation_hashed": lambda s: (
+        liquidation_constraints(s.n_assets, s.n_emode)
+        + chunked_hash_constraints(s.n_assets)
+        + chunked_hash_constraints(2 * s.n_assets)
+        + poseidon_constraints(2 * s.n_assets)
+        + poseidon_constraints(3 * s.n_emode)
+        + poseidon_constraints(3)
     ),
+    "liquidation_step": lambda s: step_constraints(s.rules or ""),
 }
-# attestation statement -> the statement whose circuit it extends by the CONTEXT squarings
-ATTESTS: dict[str, str] = {"solvency": "liquidation", "perp_attestation": "perp_liquidation"}
+# attestation statement -> (the statement whose circuit it extends, the difference)
+ATTESTS: dict[str, tuple[str, int]] = {
+    "solvency": ("liquidation", CONTEXT),
+    "perp_attestation": ("perp_liquidation", CONTEXT - 1),
+}
 
 
 def test_pinned_counts_cover_the_registry() -> None:
@@ -126,12 +182,14 @@ def test_pinned_counts_cover_the_registry() -> None:
 def test_pinned_count_follows_its_derivation(circuit_id: str) -> None:
     spec = registry.get(circuit_id)
     pinned, note = CONSTRAINTS[circuit_id]
-    assert note and required_power(pinned, len(spec.public_signal_names())) <= DEV_PTAU_POWER
+    power = required_power(pinned, len(spec.public_signal_names()))
+    assert note and power <= DEV_PTAU_POWER and (power <= 14) == (circuit_id in FITS_POWER_14)
     if spec.statement in DERIVED:
-        assert DERIVED[spec.statement](spec.n_assets) == pinned, note
+        assert DERIVED[spec.statement](spec) == pinned, note
     if spec.statement in ATTESTS:
-        base = registry.for_assets(ATTESTS[spec.statement], spec.n_assets)
-        assert base.n_assets == spec.n_assets and CONSTRAINTS[base.id][0] + CONTEXT == pinned, note
+        base_statement, delta = ATTESTS[spec.statement]
+        base = registry.for_assets(base_statement, spec.n_assets)
+        assert base.n_assets == spec.n_assets and CONSTRAINTS[base.id][0] + delta == pinned, note
 
 
 # --- one sample builder per statement: (spec) -> (honest inputs, inputs on the wrong side) ---
@@ -152,10 +210,10 @@ def _symbol(stem: str, i: int, period: int) -> str:
     return stem if i < period else f"{stem}{i // period}"
 
 
-def lending_market(n: int) -> tuple[Market, PriceSnapshot]:
+def lending_market(n: int, rules: Rules = DEFAULT_RULES) -> tuple[Market, PriceSnapshot]:
     """A market of exactly n assets, so that registry.for_assets picks the n-slot circuit."""
     rows = [(_symbol(t[0], i, len(TOKENS)), *t[1:]) for i, t in ((i, TOKENS[i % len(TOKENS)]) for i in range(n))]
-    market = Market(f"conformance-{n}", tuple(Asset(s, d, lt, b, f) for s, d, lt, b, f, _ in rows))
+    market = Market(f"conformance-{n}", tuple(Asset(s, d, lt, b, f) for s, d, lt, b, f, _ in rows), rules)
     return market, PriceSnapshot({r[0]: PricePoint(r[5], 1, 1) for r in rows})
 
 
@@ -184,49 +242,44 @@ def _lending(spec: CircuitSpec, solvency: bool) -> tuple[Inputs, Inputs]:
     return honest, {**honest, "hfThreshold": hf}
 
 
-# symbol, size decimals, maintenance margin (ppm), price, funding index (8 decimals); slot i takes row i % 3
+# dYdX v4: symbol, atomic resolution, price exponent, IMF, MMF (ppm), price, funding index; slot i takes row i % 3
 PERPS = [
-    ("ETH-USD", 9, 30000, 2500 * 10**8, 123456789),
-    ("BTC-USD", 10, 30000, 60000 * 10**8, -98765432),
-    ("SOL-USD", 9, 50000, 150 * 10**8, 5000000),
+    ("ETH-USD", -9, -6, 20000, 600000, 2_500_000_000, 123456),
+    ("BTC-USD", -10, -5, 20000, 600000, 6_000_000_000, -98765),
+    ("SOL-USD", -7, -8, 50000, 600000, 15_000_000_000, 5000),
 ]
 
 
 def perp_market(n: int) -> tuple[perp.PerpMarkets, dict[str, perp.PerpQuote]]:
     rows = [(_symbol(t[0], i, len(PERPS)), *t[1:]) for i, t in ((i, PERPS[i % len(PERPS)]) for i in range(n))]
-    markets = perp.PerpMarkets(f"conformance-{n}", tuple(perp.PerpMarket(s, d, m) for s, d, m, _, _ in rows))
-    return markets, {r[0]: perp.PerpQuote(r[3], r[4]) for r in rows}
+    markets = perp.PerpMarkets(
+        f"conformance-{n}", tuple(perp.PerpMarket(s, ar, pe, imf, mmf) for s, ar, pe, imf, mmf, _, _ in rows)
+    )
+    return markets, {r[0]: perp.PerpQuote(r[5], r[6]) for r in rows}
 
 
 def _perp(spec: CircuitSpec, attestation: bool) -> tuple[Inputs, Inputs]:
     markets, quotes = perp_market(spec.n_assets)
     first, last = markets.markets[0], markets.markets[-1]
-    account = perp.PerpAccount(
-        0,
-        {  # a losing long in the first slot and a losing short in the last
-            first.symbol: perp.PerpPosition(
-                10 * 10**first.size_decimals, quotes[first.symbol].price + 200 * 10**8, 10**8
-            ),
-            last.symbol: perp.PerpPosition(-(10**last.size_decimals), quotes[last.symbol].price * 99 // 100, 0),
-        },
-        77,
-    )
-    margin = perp.evaluate(account, markets, quotes)
-    pnl = sum(margin.pnl.values())
+    positions = {  # a long in the first slot and a short in the last, both with funding to settle
+        first.symbol: perp.PerpPosition(10 * 10**-first.atomic_resolution, quotes[first.symbol].funding_index - 1000),
+        last.symbol: perp.PerpPosition(-(10**-last.atomic_resolution), quotes[last.symbol].funding_index + 500),
+    }
+    margin = perp.evaluate(perp.PerpAccount(0, positions, 77), markets, quotes)
 
-    def with_collateral(c: int) -> perp.PerpAccount:
-        return replace(account, collateral=c)
+    def with_usdc(usdc: int) -> perp.PerpAccount:  # net collateral = usdc + margin.net_collateral
+        return perp.PerpAccount(usdc, positions, 77)
 
-    def moved(inputs: Inputs, c: int) -> Inputs:  # the same inputs for another collateral, recommitted
-        return {**inputs, "collateral": c, "commitment": perp.commitment(with_collateral(c), markets, spec.n_assets)}
+    def moved(inputs: Inputs, usdc: int) -> Inputs:  # the same inputs for another USDC balance, recommitted
+        return {**inputs, "usdc": usdc % R, "commitment": perp.commitment(with_usdc(usdc), markets, spec.n_assets)}
 
-    if attestation:  # equity >= 1.5 MM: the smallest collateral that holds it, and one unit less
+    if attestation:  # TNC >= 1.5 MMR: the smallest USDC balance that holds it, and one unit less
         ratio = 15_000
-        at = -(-ratio * margin.maintenance // BPS) - pnl
-        honest = _via_statement(spec, PerpRequest(with_collateral(at), markets, quotes, ratio, CTX))
+        at = -(-ratio * margin.maintenance // BPS) - margin.net_collateral
+        honest = _via_statement(spec, PerpRequest(with_usdc(at), markets, quotes, ratio, CTX))
         return honest, moved(honest, at - 1)
-    at_mm = margin.maintenance - pnl  # equity exactly 1 x MM: not liquidatable; one unit less is
-    honest = _via_statement(spec, PerpRequest(with_collateral(at_mm - 1), markets, quotes, BPS))
+    at_mm = margin.maintenance - margin.net_collateral  # TNC exactly MMR: not liquidatable; one unit less is
+    honest = _via_statement(spec, PerpRequest(with_usdc(at_mm - 1), markets, quotes, BPS))
     return honest, moved(honest, at_mm)
 
 
@@ -234,7 +287,7 @@ def _step(spec: CircuitSpec) -> tuple[Inputs, Inputs]:
     """HF just below 1 (the smallest USDC debt against 10 WETH with HF < 1) and one unit of debt
     less (HF >= 1), each liquidating 1000 USDC for WETH; the model computes the refused call's
     outcome with its bar lifted to HF < 2 (the circuit keeps HF < 1)."""
-    market, prices = lending_market(spec.n_assets)
+    market, prices = lending_market(spec.n_assets, spec.rules or DEFAULT_RULES)  # type: ignore[arg-type]
     weth, usdc = market.symbols[0], market.symbols[1]
 
     def position(debt: int) -> Position:

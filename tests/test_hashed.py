@@ -1,4 +1,4 @@
-"""The hashed public-input layout: prices and risk parameters as two Poseidon hashes."""
+"""The hashed public-input layout: prices, indexes and risk parameters as three Poseidon hashes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from eth_abi.abi import decode, encode
 from eth_utils.crypto import keccak
 
 from zkmargin import api, solidity
+from zkmargin.aave_math import RAY
 from zkmargin.build import CircuitKeys
 from zkmargin.evm import InProcessChain
 from zkmargin.groth16 import verify as reference_verify
@@ -18,7 +19,7 @@ from zkmargin.poseidon import poseidon
 from zkmargin.settings import Settings
 from zkmargin.snarkjs_verify import verify as snarkjs_verify
 from zkmargin.statements import lending
-from zkmargin.statements.lending import liquidation_hashed_inputs, prices_hash
+from zkmargin.statements.lending import indexes_hash, liquidation_hashed_inputs, prices_hash
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import WitnessCalculator
 
@@ -31,10 +32,11 @@ def test_hashed_proof_and_gas(
     claim = api.decode_claim(b)
     expected = prices_hash([prices.prices[s].price for s in market.symbols])
     assert claim.signals["pricesHash"] == expected
-    assert len(b.public_signals) == 4 and "hashing to" in claim.describe()
+    assert claim.signals["indexesHash"] == lending.indexes_hash([RAY] * 4, [RAY] * 4)
+    assert len(b.public_signals) == 5 and "hashing to" in claim.describe()
     for backend in ("fast", "snarkjs", "evm"):
         assert api.verify_bundle(b, keys=InstalledKeys(), verifier=backend, settings=Settings(toolchain=tc)).valid  # type: ignore[arg-type]
-    for i in (1, 2):  # another prices hash or parameters hash
+    for i in (1, 2, 3):  # another prices, indexes or parameters hash
         pub = list(b.public_signals)
         pub[i] = str(int(pub[i]) + 1)
         assert not reference_verify(b.vkey, pub, b.proof).valid
@@ -71,3 +73,8 @@ def test_prices_hash_is_computable_on_chain(tc: Toolchain) -> None:
     p8 = [10**8 * (i + 1) + i for i in range(8)]
     assert onchain(c4, p8[:4]) == poseidon(p8[:4]) == prices_hash(p8[:4])
     assert onchain(c2, [onchain(c4, p8[:4]), onchain(c4, p8[4:])]) == prices_hash(p8)
+    # and the indexes hash of the 8-slot layout: 16 indexes in 4 chunks, then Poseidon(4)
+    li = [10**27 + 10**24 * i for i in range(8)]
+    bi = [10**27 + 7 * 10**24 * i for i in range(8)]
+    v = li + bi
+    assert onchain(c4, [onchain(c4, v[k : k + 4]) for k in range(0, 16, 4)]) == indexes_hash(li, bi)

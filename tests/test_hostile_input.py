@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from zkmargin import api, build, perp, scan
+from zkmargin import api, build, perp, registry, scan
 from zkmargin.bundle import Bundle, bundle_from_json, decode_claim, load_bundle, vkey_hash
 from zkmargin.cli.main import cli
 from zkmargin.errors import InputError
@@ -82,6 +82,19 @@ json_values = st.recursive(
                     "circuit",
                     "statement",
                     "x",
+                    "quantums",
+                    "usdc",
+                    "fundingIndex",
+                    "atomicResolution",
+                    "priceExponent",
+                    "rules",
+                    "eModeCategories",
+                    "collateralBitmap",
+                    "eModeCategory",
+                    "useAsCollateral",
+                    "balances",
+                    "liquidityIndex",
+                    "variableBorrowIndex",
                 ]
             )
             | st.text(max_size=8),
@@ -239,16 +252,17 @@ _G2 = [
     ],
     ["1", "0"],
 ]
+N_PUB = len(registry.get("liquidation_4").public_signal_names())
 _VKEY = {
     "protocol": "groth16",
     "curve": "bn128",
-    "nPublic": 14,
+    "nPublic": N_PUB,
     "vk_alpha_1": ["1", "2", "1"],
     "vk_beta_2": _G2,
     "vk_gamma_2": _G2,
     "vk_delta_2": _G2,
     "vk_alphabeta_12": [[["1", "2"]] * 3] * 2,
-    "IC": [["1", "2", "1"]] * 15,
+    "IC": [["1", "2", "1"]] * (N_PUB + 1),
 }
 # A well-formed bundle (its proof is not valid: nothing here verifies one). The pinned key and
 # the manifest below never match it, so verify_bundle answers without any pairing.
@@ -256,7 +270,7 @@ SYNTH_BUNDLE = {
     "format": "zkmargin.bundle/1",
     "statement": "liquidation",
     "circuit": "liquidation_4",
-    "public_signals": [str(i) for i in range(14)],
+    "public_signals": [str(i) for i in range(N_PUB)],
     "proof": {"pi_a": ["1", "2", "1"], "pi_b": _G2, "pi_c": ["1", "2", "1"], "protocol": "groth16", "curve": "bn128"},
     "verification_key": _VKEY,
     "vkey_sha256": vkey_hash(_VKEY),
@@ -297,7 +311,7 @@ LOADERS: list[tuple[str, str, Any, Callable[[Path], Any]]] = [
         lambda p: perp.load_account(p, PERP_MARKETS),
     ),
     ("bundle", "bundle", SYNTH_BUNDLE, lambda p: _use_bundle(load_bundle(p))),
-    ("vkey", "vkey", {**_VKEY, "nPublic": 15}, lambda p: api.verify_bundle(BUNDLE, vkey=p)),
+    ("vkey", "vkey", {**_VKEY, "nPublic": N_PUB + 1}, lambda p: api.verify_bundle(BUNDLE, vkey=p)),
     (
         "manifest",
         "manifest",
@@ -494,7 +508,7 @@ def test_api_values_past_4300_digits_are_input_errors() -> None:
 
 
 def test_a_float_anywhere_in_a_bundle_is_named() -> None:
-    text = json.dumps(SYNTH_BUNDLE).replace('"nPublic": 14', '"nPublic": 14.5')
+    text = json.dumps(SYNTH_BUNDLE).replace(f'"nPublic": {N_PUB}', f'"nPublic": {N_PUB}.5')
     with pytest.raises(InputError) as e:
         parse_json(text, "bundle")
     assert e.value.field == "verification_key.nPublic"

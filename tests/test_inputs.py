@@ -100,6 +100,33 @@ CASES = [
     ("prices", ["prices", "WETH"], _DELETE, "prices.WETH"),
     ("prices", ["prices", "DOGE"], {"price": "1"}, "prices.DOGE"),
     ("prices", ["decimals"], 18, "decimals"),
+    # issue 13: rules, eMode, indexes, scaled balances, flags
+    ("market", ["rules"], "aave-v3.4", "rules"),
+    ("market", ["rules"], 36, "rules"),
+    ("market", ["assets", 0, "ltv"], 8300, "assets.WETH.ltv"),
+    ("market", ["assets", 3, "liquidationThreshold"], 0, "assets.DAI.liquidationBonus"),  # LT 0 needs bonus 0
+    ("market", ["assets", 0, "debtCeiling"], "-1", "assets.WETH.debtCeiling"),
+    ("market", ["eModeCategories", 0, "id"], 0, "eModeCategories[0].id"),
+    ("market", ["eModeCategories", 0, "id"], 256, "eModeCategories[0].id"),
+    ("market", ["eModeCategories", 0, "liquidationBonus"], 10600, "eModeCategories[0].liquidationBonus"),
+    ("market", ["eModeCategories", 0, "ltv"], 9600, "eModeCategories[0].ltv"),
+    ("market", ["eModeCategories", 0, "collateralBitmap"], 16, "eModeCategories[0].collateralBitmap"),
+    ("market", ["eModeCategories", 0, "collateralBitmap"], "0b1010", "eModeCategories[0].collateralBitmap"),
+    ("market", ["eModeCategories", 0, "isolated"], True, "eModeCategories[0].isolated"),
+    ("prices", ["prices", "WETH", "liquidityIndex"], str(10**27 - 1), "prices.WETH.liquidityIndex"),
+    ("prices", ["prices", "WETH", "variableBorrowIndex"], str(10**27 + 2**100), "prices.WETH.variableBorrowIndex"),
+    (
+        "prices",
+        ["prices", "USDC", "variableBorrowIndex"],
+        str(10**27 + 1),
+        "prices.USDC.variableBorrowIndex",
+    ),  # actual amounts
+    ("position", ["balances"], "aTokens", "balances"),
+    ("position", ["useAsCollateral"], ["WETH", "DOGE"], "useAsCollateral[1]"),
+    ("position", ["useAsCollateral"], ["WETH", "WETH"], "useAsCollateral"),
+    ("position", ["useAsCollateral"], "WETH", "useAsCollateral"),
+    ("position", ["eModeCategory"], 2, "eModeCategory"),
+    ("position", ["eModeCategory"], 256, "eModeCategory"),
 ]
 
 
@@ -157,6 +184,33 @@ def test_value_too_wide_for_circuit(runner: CliRunner, tmp_path: Path) -> None:
     assert code == 2
     assert "collateral.WETH" in output and "2^128" in output
     assert not out.exists()
+
+
+def test_v37_has_no_isolation_mode(runner: CliRunner, tmp_path: Path) -> None:
+    mkt = _with(_with(MKT, ["rules"], "aave-v3.7"), ["assets", 0, "debtCeiling"], 10**9)
+    code, output, out = _run_prove(runner, tmp_path, market=mkt)
+    assert code == 2 and "assets.WETH.debtCeiling" in output and "no isolation mode" in output
+    assert not out.exists()
+
+
+def test_scaled_position_with_indexes_proves(runner: CliRunner, tmp_path: Path) -> None:
+    """The scaled fixture (eMode, flags) at indexes above 1 ray: liquidatable, and its health
+    factor differs from the same numbers read as actual amounts at 1 ray."""
+    res = runner.invoke(
+        cli,
+        [
+            "health",
+            str(FIX / "position-scaled.json"),
+            "--market",
+            str(FIX / "market.json"),
+            "--prices",
+            str(FIX / "prices-indexed.json"),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["health_factor_decimal"] == "0.99142725505929965"
+    assert json.loads(res.stdout)["rules"] == "aave-v3.6"
 
 
 def test_healthy_position_exits_1_with_health_factor(runner: CliRunner, tmp_path: Path) -> None:

@@ -8,9 +8,11 @@ import re
 import pytest
 
 from zkmargin import limits, liquidation_step, paths, perp
+from zkmargin.aave_math import RAY
 from zkmargin.commitment import LENDING_TAG
 from zkmargin.errors import InputError
 from zkmargin.loaders import market_from_json
+from zkmargin.model import RULES_VERSION
 
 # circuits/lib file -> circom constant -> the Python value it mirrors. A constant the circuits
 # define and this table does not map fails test_every_circuit_constant_is_mapped.
@@ -22,14 +24,25 @@ MIRRORS: dict[str, dict[str, int]] = {
         "MAX_DECIMALS": limits.MAX_DECIMALS,
         "DEC_SCALE_BITS": limits.DEC_SCALE_BITS,
         "LT_BITS": limits.LT_BITS,
+        "INDEX_BITS": limits.INDEX_BITS,
+        "RAY_BITS": limits.RAY_BITS,
+        "EMODE_BITS": limits.EMODE_BITS,
+        "EMODE_BONUS_BITS": limits.EMODE_BONUS_BITS,
+        "RAY": RAY,
         "LENDING_COMMITMENT_TAG": LENDING_TAG,
+        "RULES_V35": RULES_VERSION["aave-v3.5"],
+        "RULES_V36": RULES_VERSION["aave-v3.6"],
+        "RULES_V37": RULES_VERSION["aave-v3.7"],
     },
     "perp.circom": {
         "SIZE_BITS": perp.SIZE_BITS,
         "FUNDING_BITS": perp.FUNDING_BITS,
-        "MMR_BITS": perp.MMR_BITS,
+        "BALANCE_BITS": perp.BALANCE_BITS,
+        "NOTIONAL_BITS": perp.NOTIONAL_BITS,
+        "EXPONENT_BITS": perp.EXPONENT_BITS,
+        "MAX_QUOTE_EXPONENT": perp.MAX_QUOTE_EXPONENT,
+        "PPM_BITS": perp.PPM_BITS,
         "RATIO_BITS": perp.RATIO_BITS,
-        "COLLATERAL_BITS": perp.COLLATERAL_BITS,
         "PERP_COMMITMENT_TAG": perp.PERP_TAG,
     },
     "liquidation_step.circom": {
@@ -82,7 +95,8 @@ def test_mirrored_files_exist() -> None:
 def test_bounds_fit_the_bit_widths() -> None:
     assert 10**limits.MAX_DECIMALS < 2**limits.DEC_SCALE_BITS
     assert limits.BPS < 2**limits.LT_BITS
-    assert perp.MMR_MAX < 2**perp.MMR_BITS
+    assert perp.PPM < 2**perp.PPM_BITS
+    assert RAY < 2**limits.RAY_BITS and 10**perp.MAX_QUOTE_EXPONENT < 2**limits.DEC_SCALE_BITS
     assert liquidation_step.MIN_LEFTOVER_BASE * 2 == liquidation_step.MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD
 
 
@@ -91,7 +105,7 @@ def test_loader_refuses_a_bonus_the_circuit_cannot_hold() -> None:
         asset = {
             "symbol": "X",
             "decimals": 18,
-            "liquidationThreshold": 0,
+            "liquidationThreshold": 1,  # a collateral: LT 0 would require bonus 0
             "liquidationBonus": bonus,
             "liquidationProtocolFee": 0,
         }

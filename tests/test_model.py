@@ -1,4 +1,4 @@
-"""The exact reference model: Aave v3.5 rounding and the circuit's division-free predicate."""
+"""The exact reference model: Aave v3.5+ rounding and the circuit's division-free predicate."""
 
 from __future__ import annotations
 

@@ -1,17 +1,19 @@
-"""Python model = circuit: over random positions and thresholds near each position's HF,
-the witness generator accepts exactly when the model says the statement holds."""
+"""Python model = circuit: over random positions (scaled balances at random indexes, collateral
+flags, eMode, each version of the rules) and thresholds near each position's HF, the witness
+generator accepts exactly when the model says the statement holds."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
 
+from zkmargin.aave_math import RAY
 from zkmargin.attestation import AttestationContext
 from zkmargin.build import CircuitKeys
 from zkmargin.commitment import commit_amounts
 from zkmargin.errors import InputError, WitnessError
 from zkmargin.limits import AMOUNT_BITS, PRICE_BITS
-from zkmargin.model import Asset, Market, Position, PricePoint, PriceSnapshot, evaluate
+from zkmargin.model import RULES, Asset, EModeCategory, Market, Position, PricePoint, PriceSnapshot, evaluate
 from zkmargin.statements.lending import _lending_inputs
 from zkmargin.witness import WitnessCalculator
 
@@ -20,20 +22,34 @@ CTX = AttestationContext("d", 1, 1)
 
 def _random_case(rng: random.Random) -> tuple[Market, PriceSnapshot, Position]:
     n = rng.randint(1, 4)
-    assets = tuple(
-        Asset(f"A{k}", rng.choice([0, 2, 6, 8, 18]), rng.choice([0, 1, 5000, 8250, 9999, 10000]), 10500)
-        for k in range(n)
+    assets = []
+    for k in range(n):
+        lt = rng.choice([0, 1, 5000, 8250, 9999, 10000])
+        assets.append(Asset(f"A{k}", rng.choice([0, 2, 6, 8, 18]), lt, 0 if lt == 0 else 10001))
+    cats = tuple(
+        EModeCategory(cid, rng.choice([1, 9000, 9700]), 10100, rng.randrange(2**n))
+        for cid in rng.sample(range(1, 256), rng.randint(0, 4))
     )
+
+    def index() -> int:
+        return rng.choice([RAY, RAY + rng.randrange(10**26), rng.randrange(RAY, 5 * RAY)])
+
     prices = PriceSnapshot(
-        {a.symbol: PricePoint(rng.choice([1, 10**8, rng.randrange(1, 2**PRICE_BITS)]), 0, 0) for a in assets}
+        {
+            a.symbol: PricePoint(rng.choice([1, 10**8, rng.randrange(1, 2**PRICE_BITS)]), 0, 0, index(), index())
+            for a in assets
+        }
     )
 
     def amount() -> int:
-        return rng.choice([0, 1, rng.randrange(10**12), rng.randrange(10**24), rng.randrange(2**AMOUNT_BITS)])
+        return rng.choice([0, 1, rng.randrange(10**12), rng.randrange(10**24), rng.randrange(2**AMOUNT_BITS // 8)])
 
     coll = {a.symbol: amount() for a in assets}
     debt = {a.symbol: amount() for a in assets if rng.random() < 0.7}
-    return Market("r", assets), prices, Position(coll, debt, rng.randrange(2**250))
+    flags = frozenset(a.symbol for a in assets if rng.random() < 0.8)
+    emode = rng.choice([0, *(c.id for c in cats)])
+    market = Market("r", tuple(assets), rng.choice(RULES), cats)
+    return market, prices, Position(coll, debt, rng.randrange(2**250), flags, emode, scaled=True)
 
 
 def test_model_equals_circuit(keys: Callable[[str], CircuitKeys]) -> None:
@@ -46,7 +62,7 @@ def test_model_equals_circuit(keys: Callable[[str], CircuitKeys]) -> None:
         try:
             health = evaluate(pos, market, prices)
         except InputError:
-            continue  # value >= 2^128: refused before the circuit
+            continue  # a balance or value >= 2^128: refused before the circuit
         hf = min(health.health_factor, 2**64 - 1)
         for t in {max(1, hf + d) for d in (-1, 0, 1)} | {rng.randrange(1, 2**64)}:
             if t >= 2**64:
@@ -59,8 +75,12 @@ def test_model_equals_circuit(keys: Callable[[str], CircuitKeys]) -> None:
                 if statement == "solvency":
                     inputs = {**inputs, "domain": CTX.domain_hash, "expiry": 1, "nonce": 1}
                 assert inputs["commitment"] == commit_amounts(
-                    list(inputs["collateral"]), list(inputs["debt"]), pos.salt
-                )  # type: ignore[arg-type]
+                    list(inputs["collateral"]),
+                    list(inputs["debt"]),
+                    pos.salt,  # type: ignore[arg-type]
+                    pos.flags(market),
+                    pos.emode_category,
+                )
                 try:
                     calc.calculate(inputs)
                     accepted = True

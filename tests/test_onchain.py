@@ -13,6 +13,7 @@ from eth_abi.abi import decode, encode
 from eth_utils.crypto import keccak
 
 from zkmargin import api, calldata, onchain, solidity
+from zkmargin.aave_math import RAY
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
 from zkmargin.errors import InputError, StatementFalse
@@ -106,8 +107,9 @@ def test_gas_is_measured_from_a_successful_call(bundle: Bundle, chain: Chain, tc
     verifier = api.deploy_verifier(chain, bundle.vkey, Settings(toolchain=tc))
     report = api.measure_gas(bundle, chain=chain, verifier=verifier)
     assert report.total == 21_000 + report.calldata + report.execution
-    assert 200_000 < report.execution < 400_000
-    assert report.public_inputs == 14
+    # the snarkjs verifier's ~160k of pairings plus ~6.2k per public input (35 for the 4-slot circuit)
+    assert report.public_inputs == 35
+    assert 160_000 + 5_000 * 35 < report.execution < 160_000 + 8_000 * 35
     for label, bad in _tampered(bundle):
         with pytest.raises(StatementFalse, match="only measured for a valid proof"):
             api.measure_gas(bad, chain=chain, verifier=verifier)
@@ -163,6 +165,9 @@ ERRORS = {
         "StalePrice": "StalePrice(uint256,uint256)",
         "PriceMismatch": "PriceMismatch(uint256,uint256,uint256)",
         "RiskParameterMismatch": "RiskParameterMismatch(uint256)",
+        "IndexMismatch": "IndexMismatch(uint256)",
+        "EModeMismatch": "EModeMismatch(uint256)",
+        "RulesMismatch": "RulesMismatch(uint256)",
         "ThresholdMismatch": "ThresholdMismatch(uint256)",
         "InvalidProof": "InvalidProof()",
         "CommitmentInUse": "CommitmentInUse(uint256)",
@@ -173,7 +178,7 @@ MAX_AGE = 3600
 
 
 class Pool:
-    """Deploys verifier, four test aggregators and PrivateMarginPool on a chain."""
+    """Deploys verifier, four test aggregators, the test indexes and PrivateMarginPool on a chain."""
 
     def __init__(
         self,
@@ -185,6 +190,8 @@ class Pool:
         lt_override: dict[int, int] | None = None,
         step_vkey: dict[str, Any] | None = None,
         bonus_override: dict[int, int] | None = None,
+        rules_version: int | None = None,
+        emode_lt_override: int | None = None,
     ) -> None:
         self.chain = chain
         contracts = solidity.compile_reference_contracts(tc)
@@ -193,9 +200,12 @@ class Pool:
             api.deploy_verifier(chain, step_vkey, Settings(toolchain=tc)) if step_vkey else "0x" + "00" * 20
         )
         self.oracles = [chain.deploy(contracts["TestAggregator"].bytecode) for _ in market.assets]
+        self.indexes = chain.deploy(contracts["TestIndexes"].bytecode)
         self.now = chain.timestamp()
         for i, a in enumerate(market.assets):
             self.set_price(i, prices.prices[a.symbol].price, self.now)
+            p = prices.prices[a.symbol]
+            self.set_indexes(i, p.liquidity_index, p.variable_borrow_index)
         lts = [
             lt_override.get(i, a.liquidation_threshold) if lt_override else a.liquidation_threshold
             for i, a in enumerate(market.assets)
@@ -204,12 +214,47 @@ class Pool:
             bonus_override.get(i, a.liquidation_bonus) if bonus_override else a.liquidation_bonus
             for i, a in enumerate(market.assets)
         ]
-        risk = [[a.decimals, lt, b, a.protocol_fee] for a, lt, b in zip(market.assets, lts, bonuses, strict=True)]
+        # each asset's underlying: its oracle's address stands in for it (any address names a reserve)
+        assets = [
+            (o, o, a.decimals, lt, b, a.protocol_fee)
+            for o, a, lt, b in zip(self.oracles, market.assets, lts, bonuses, strict=True)
+        ]
+        emodes = [
+            (c.id, emode_lt_override or c.liquidation_threshold, c.liquidation_bonus, c.collateral_bitmap)
+            for c in market.emode_categories
+        ]
         ctor = encode(
-            ["address", "address", "uint256", "uint256", "address[]", "uint16[4][]"],
-            [self.verifier, self.step_verifier, 4, MAX_AGE, self.oracles, risk],
+            [
+                "address",
+                "address",
+                "uint256",
+                "uint256",
+                "uint256",
+                "uint256",
+                "address",
+                "(address,address,uint8,uint16,uint16,uint16)[]",
+                "(uint8,uint16,uint16,uint256)[]",
+            ],
+            [
+                self.verifier,
+                self.step_verifier,
+                4,
+                4,
+                MAX_AGE,
+                rules_version or market.rules_version,
+                self.indexes,
+                assets,
+                emodes,
+            ],
         )
         self.address = chain.deploy(contracts["PrivateMarginPool"].bytecode, ctor)
+
+    def set_indexes(self, slot: int, income: int, debt: int) -> None:
+        self.chain.transact(
+            self.indexes,
+            _sel("setIndexes(address,uint256,uint256)")
+            + encode(["address", "uint256", "uint256"], [self.oracles[slot], income, debt]),
+        )
 
     def set_price(self, slot: int, answer: int, updated_at: int) -> None:
         self.chain.transact(
@@ -263,7 +308,7 @@ def test_pool_rejects_unregistered(pool: Pool, bundle: Bundle) -> None:
 
 def test_pool_rejects_public_input_not_in_field(pool: Pool, bundle: Bundle) -> None:
     pool.register(int(bundle.public_signals[0]))
-    for i in (0, 5, 13):
+    for i in (0, 5, 34):
         pub = [int(s) for s in bundle.public_signals]
         pub[i] += R
         _expect("InputNotInField", lambda: pool.liquidate(bundle, pub))
@@ -271,7 +316,7 @@ def test_pool_rejects_public_input_not_in_field(pool: Pool, bundle: Bundle) -> N
 
 def test_pool_rejects_stale_wrong_and_bad_prices(pool: Pool, bundle: Bundle) -> None:
     pool.register(int(bundle.public_signals[0]))
-    price = int(bundle.public_signals[1])
+    price = int(bundle.public_signals[2])  # commitment, rulesVersion, price[0], ...
     pool.set_price(0, price, pool.now - MAX_AGE - 100)
     _expect("StalePrice", lambda: pool.liquidate(bundle))
     pool.set_price(0, price + 1, pool.now)
@@ -288,6 +333,25 @@ def test_pool_rejects_wrong_risk_parameters(
     pool = Pool(chain, tc, bundle, market, prices, lt_override={0: 8000})
     pool.register(int(bundle.public_signals[0]))
     _expect("RiskParameterMismatch", lambda: pool.liquidate(bundle))
+    pool = Pool(chain, tc, bundle, market, prices, emode_lt_override=9400)
+    pool.register(int(bundle.public_signals[0]))
+    _expect("EModeMismatch", lambda: pool.liquidate(bundle))
+
+
+def test_pool_rejects_other_rules_and_indexes(
+    chain: Chain, tc: Toolchain, bundle: Bundle, market: Market, prices: PriceSnapshot
+) -> None:
+    """A proof under aave-v3.6 rules is refused by a pool following v3.5 (before the verifier);
+    the indexes must be the reserves' current ones."""
+    pool = Pool(chain, tc, bundle, market, prices, rules_version=30500)
+    pool.register(int(bundle.public_signals[0]))
+    _expect("RulesMismatch", lambda: pool.liquidate(bundle))
+    pool = Pool(chain, tc, bundle, market, prices)
+    pool.register(int(bundle.public_signals[0]))
+    pool.set_indexes(1, RAY + 1, RAY)
+    _expect("IndexMismatch", lambda: pool.liquidate(bundle))
+    pool.set_indexes(1, RAY, RAY)
+    pool.liquidate(bundle)
 
 
 def test_pool_rejects_other_threshold_and_invalid_proof(
@@ -306,7 +370,7 @@ def test_pool_rejects_other_threshold_and_invalid_proof(
 def step_bundle(
     keys: Callable[[str], CircuitKeys], tc: Toolchain, liquidatable: Position, market: Market, prices: PriceSnapshot
 ) -> Bundle:
-    keys("liquidation_step_4")
+    keys("liquidation_step_4_v36")
     b, _ = step.prove_liquidation_step(
         liquidatable, market, prices, "WETH", "USDC", 7500 * 10**6, settings=Settings(toolchain=tc)
     )
@@ -321,7 +385,7 @@ def test_pool_liquidation_step_moves_the_commitment(
     _expect("UnknownCommitment", lambda: pool.liquidate(step_bundle, fn="liquidateStep"))
     pool.register(old)
     pub = [int(x) for x in step_bundle.public_signals]
-    pub[2 + 3 * 4] += 1  # claims another liquidation bonus for WETH than the pool's
+    pub[3 + 5 * 4] += 1  # claims another liquidation bonus for WETH than the pool's
     _expect("RiskParameterMismatch", lambda: pool.liquidate(step_bundle, pub, fn="liquidateStep"))
     pool.liquidate(step_bundle, fn="liquidateStep")
     assert (pool.status(old), pool.status(new)) == (2, 1)
@@ -353,12 +417,14 @@ def test_pool_step_refuses_a_step_that_repays_nothing(
     pool = Pool(chain, tc, bundle, market, prices, step_vkey=step_bundle.vkey)
     old = int(step_bundle.public_signals[0])
     pool.register(old)
-    o = 2 + 5 * 4  # collateralAsset, debtAsset, debtToCover, debtRepaid, collateralToLiquidator, fee, deficit
+    # collateralAsset, debtAsset, debtToCover, receiveAToken, debtRepaid, collateralToLiquidator, fee, deficit[4]
+    o = 3 + 7 * 4 + 4 * 4
     honest = [int(x) for x in step_bundle.public_signals]
-    assert honest[o + 2] > 0 and honest[o + 3] > 0
+    assert honest[o + 2] > 0 and honest[o + 4] > 0
     attack = list(honest)
-    attack[o + 2 : o + 6] = [0, 0, 0, 0]  # asks, repays, seizes and pays nothing
-    for pub in (attack, [*honest[: o + 2], 0, *honest[o + 3 :]], [*honest[: o + 3], 0, *honest[o + 4 :]]):
+    attack[o + 2] = 0
+    attack[o + 4 : o + 7] = [0, 0, 0]  # asks, repays, seizes and pays nothing
+    for pub in (attack, [*honest[: o + 2], 0, *honest[o + 3 :]], [*honest[: o + 4], 0, *honest[o + 5 :]]):
         _expect("NothingRepaid", lambda: pool.liquidate(step_bundle, pub, fn="liquidateStep"))
     assert pool.status(old) == 1
     pool.liquidate(step_bundle, fn="liquidateStep")

@@ -219,9 +219,9 @@ def test_pinned_market_and_threshold(bundle: Bundle, market: Market, prices: Pri
     ok = api.verify_bundle(bundle, keys=InstalledKeys(), expect=Expectations(market, prices, threshold=WAD))
     assert ok.valid and ok.unpinned == () and ok.claim.slots[0].symbol == "WETH"
     raw = json.loads(Path(MARKET).read_text())
-    raw["assets"][0]["liquidationThreshold"] = 8000  # same slots, another LT for WETH
+    raw["assets"][0]["liquidationThreshold"] = 8100  # same slots, another LT for WETH (its LTV is 8050)
     res = api.verify_bundle(bundle, keys=InstalledKeys(), expect=Expectations(market=market_from_json(raw)))
-    assert not res.valid and res.reason == "proven liqThreshold[0] = 8250, but WETH from market requires 8000"
+    assert not res.valid and res.reason == "proven liqThreshold[0] = 8250, but WETH from market requires 8100"
     res = api.verify_bundle(bundle, keys=InstalledKeys(), expect=Expectations(threshold=WAD + 1))
     assert not res.valid and "hfThreshold" in res.reason
     with pytest.raises(InputError, match="does not apply"):

@@ -80,8 +80,14 @@ def test_position_boundary_both_sides(
     inputs = {**inputs, "debt": [0, d - 1, 0, 0]}
     from zkmargin.commitment import commit_amounts
 
-    inputs["commitment"] = commit_amounts(list(inputs["collateral"]), [0, d - 1, 0, 0], liquidatable.salt)  # type: ignore[arg-type]
-    with pytest.raises(WitnessError):
+    inputs["commitment"] = commit_amounts(  # the same flags and eMode: only the debt differs
+        list(inputs["collateral"]),  # type: ignore[arg-type]
+        [0, d - 1, 0, 0],
+        liquidatable.salt,
+        int(inputs["collateralFlags"]),  # type: ignore[arg-type]
+        int(inputs["eModeCategory"]),  # type: ignore[arg-type]
+    )
+    with pytest.raises(WitnessError, match="HealthFactorCompare"):  # refused by the statement, not the commitment
         WitnessCalculator(keys("liquidation_4").compiled.wasm).calculate(inputs)
 
 

@@ -17,7 +17,7 @@ from .conftest import REPO_ROOT
 
 
 def test_python_api_example_runs(keys: Callable[[str], CircuitKeys], tmp_path: Path) -> None:
-    for c in ("liquidation_4", "attestation_4", "liquidation_step_4"):
+    for c in ("liquidation_4", "attestation_4", "liquidation_step_4_v36"):
         keys(c)
     readme = (REPO_ROOT / "README.md").read_text()
     section = readme[readme.index("## Python API") :]

@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from zkmargin import paths
+from zkmargin.aave_math import RAY
 from zkmargin.build import CircuitKeys
 from zkmargin.field import R
+from zkmargin.loaders import load_position, load_prices
 from zkmargin.model import Market, Position, PriceSnapshot
 from zkmargin.proc import run
 from zkmargin.r1cs import R1cs, read_r1cs
@@ -24,7 +26,7 @@ from zkmargin.statements.lending import liquidation_inputs
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import InputValue, WitnessCalculator
 
-from .conftest import recommit_lending, set_input
+from .conftest import FIX, recommit_lending, set_input
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +40,23 @@ def honest(liquidatable: Position, market: Market, prices: PriceSnapshot) -> dic
     return liquidation_inputs(liquidatable, market, prices, 10**18).inputs
 
 
+@pytest.fixture(scope="module")
+def scaled(market: Market) -> tuple[Position, Market, PriceSnapshot]:
+    """The fixture position in scaled balances, in eMode, at indexes above 1 ray."""
+    return (
+        load_position(FIX / "position-scaled.json", market),
+        market,
+        load_prices(FIX / "prices-indexed.json", market),
+    )
+
+
+PRIVATE = ("collateral", "debt", "collateralFlags", "eModeCategory")
+
+
 def _edit(inputs: dict[str, InputValue], name: str, index: int | None, value: int) -> dict[str, InputValue]:
     out = set_input(inputs, name, index, value)
-    # amounts: keep the commitment consistent, so that the range check alone is attacked
-    return recommit_lending(out) if name in ("collateral", "debt") else out
+    # private values: keep the commitment consistent, so that their own check alone is attacked
+    return recommit_lending(out) if name in PRIVATE else out
 
 
 def _failing(circ: tuple[R1cs, WitnessCalculator], inputs: dict[str, InputValue]) -> list[int]:
@@ -74,6 +89,20 @@ ATTACKS: list[tuple[str, str, int | None, int]] = [
     ("hf threshold 2^64", "hfThreshold", None, 2**64),
     ("hf threshold r-1", "hfThreshold", None, R - 1),
     ("salt changed, commitment kept", "salt", None, 12345),
+    ("liquidity index 1 ray - 1", "liquidityIndex", 0, RAY - 1),
+    ("liquidity index 0", "liquidityIndex", 0, 0),
+    ("borrow index 1 ray + 2^100", "borrowIndex", 1, RAY + 2**100),
+    ("borrow index r-1", "borrowIndex", 1, R - 1),
+    ("rules version 30800 (no such version)", "rulesVersion", None, 30800),
+    ("rules version 0", "rulesVersion", None, 0),
+    ("collateral flags with a bit past the slots", "collateralFlags", None, 0b10011),
+    ("collateral flags r-1", "collateralFlags", None, R - 1),
+    ("eMode category not in the table", "eModeCategory", None, 7),
+    ("eMode category 256 (past uint8)", "eModeCategory", None, 256),
+    ("eMode category r-1", "eModeCategory", None, R - 1),
+    ("eMode LT 10001 in an unused entry", "emodeLiqThreshold", 1, 10001),
+    ("eMode bitmap naming slot 4 of 4", "emodeCollateralBitmap", 0, 16),
+    ("eMode bitmap r-1", "emodeCollateralBitmap", 2, R - 1),
 ]
 
 
@@ -109,6 +138,13 @@ def test_attack_fails_the_constraints(
         ("decimals", 0, 18),
         ("decimals", 0, 0),
         ("hfThreshold", None, 2**64 - 1),
+        ("liquidityIndex", 3, RAY),
+        ("liquidityIndex", 3, RAY + 2**100 - 1),
+        ("borrowIndex", 2, RAY + 2**100 - 1),
+        ("rulesVersion", None, 30500),
+        ("rulesVersion", None, 30700),
+        ("collateralFlags", None, 0b1111),
+        ("eModeCategory", None, 1),
     ],
 )
 def test_values_at_the_limit_pass_their_range_checks(
@@ -125,15 +161,36 @@ def test_values_at_the_limit_pass_their_range_checks(
 
 
 def test_every_public_input_changed_by_one(
-    circuit: tuple[R1cs, WitnessCalculator], honest: dict[str, InputValue]
+    circuit: tuple[R1cs, WitnessCalculator], keys: Callable[[str], CircuitKeys], honest: dict[str, InputValue]
 ) -> None:
+    """Each public input is bound: changed alone in the witness, a constraint fails. That includes
+    the eMode entries this position does not use (it uses none): each is range-checked whether
+    selected or not, so the public table has one meaning."""
     r1cs, calc = circuit
     witness = calc.calculate(honest)
+    names = keys("liquidation_4").compiled.public_signals
+    assert honest["eModeCategory"] == 0
     for wire in range(1, r1cs.header.n_public + 1):
         edited = list(witness)
         edited[wire] = (edited[wire] + 1) % R
-        assert r1cs.failing_constraints(edited), f"public wire {wire}"
+        assert r1cs.failing_constraints(edited), f"public wire {wire} ({names[wire - 1]})"
     assert r1cs.failing_constraints(witness) == []
+
+
+def test_the_used_emode_entry_is_bound(
+    keys: Callable[[str], CircuitKeys], scaled: tuple[Position, Market, PriceSnapshot]
+) -> None:
+    """For a position in eMode category 1, the entry's LT and bitmap are bound like every other input."""
+    k = keys("liquidation_4")
+    r1cs, calc = read_r1cs(k.compiled.r1cs), WitnessCalculator(k.compiled.wasm)
+    pos, market, prices = scaled
+    assert pos.emode_category == 1
+    witness = calc.calculate(liquidation_inputs(pos, market, prices, 10**18).inputs)
+    names = k.compiled.public_signals
+    for name in ("emodeLiqThreshold[0]", "emodeCollateralBitmap[0]", "liquidityIndex[1]", "borrowIndex[3]"):
+        edited = list(witness)
+        edited[names.index(name) + 1] += 1
+        assert r1cs.failing_constraints(edited), name
 
 
 # --- malicious hints in the divisions, on the very templates the circuits use ---

@@ -34,9 +34,11 @@ class SlotClaim:
     price: int
     decimals: int
     liquidation_threshold: int
+    liquidity_index: int | None = None  # ray
+    borrow_index: int | None = None  # ray
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "slot": self.index,
             "symbol": self.symbol,
             "price": str(self.price),
@@ -44,6 +46,10 @@ class SlotClaim:
             "decimals": self.decimals,
             "liquidationThreshold": self.liquidation_threshold,
         }
+        if self.liquidity_index is not None and self.borrow_index is not None:
+            out["liquidityIndex"] = str(self.liquidity_index)
+            out["variableBorrowIndex"] = str(self.borrow_index)
+        return out
 
 
 @dataclass(frozen=True)
@@ -93,13 +99,16 @@ class Claim:
 
     @property
     def slots(self) -> tuple[SlotClaim, ...]:
+        s = self.signals
         return tuple(
             SlotClaim(
                 i,
                 self.symbol_of(i),
-                self.signals[f"price[{i}]"],
-                self.signals[f"decimals[{i}]"],
-                self.signals[f"liqThreshold[{i}]"],
+                s[f"price[{i}]"],
+                s[f"decimals[{i}]"],
+                s[f"liqThreshold[{i}]"],
+                s.get(f"liquidityIndex[{i}]"),
+                s.get(f"borrowIndex[{i}]"),
             )
             for i in range(self.n_slots)
         )

@@ -1,9 +1,12 @@
-"""Commitment to a lending position (layout v1).
+"""Commitment to a lending position (layout v2).
 
 For a circuit with N asset slots (the market's assets in order, then padding):
-    commitment = Poseidon4(TAG, Poseidon_N(collateral[0..N-1]), Poseidon_N(debt[0..N-1]), salt)
-with TAG = int.from_bytes(b"zkmargin/lending/v1", "big") and amounts in token base
-units (padding slots hold 0). Mirrors PositionCommitment in circuits/lib/position.circom.
+    commitment = Poseidon6(TAG, Poseidon_N(collateral[0..N-1]), Poseidon_N(debt[0..N-1]),
+                           collateralFlags, eModeCategory, salt)
+with TAG = int.from_bytes(b"zkmargin/lending/v2", "big"), collateral and debt the scaled aToken and
+variable-debt balances (actual amounts are the scaled balances at indexes of 1 ray; padding
+slots hold 0), collateralFlags the "use as collateral" bitmap (bit i = slot i) and eModeCategory
+the user's category (0: none). Mirrors PositionCommitment in circuits/lib/position.circom.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from .field import R
 from .model import Market, Position
 from .poseidon import poseidon
 
-LENDING_TAG = int.from_bytes(b"zkmargin/lending/v1", "big")
+LENDING_TAG = int.from_bytes(b"zkmargin/lending/v2", "big")
 
 
 def slot_amounts(position: Position, market: Market, n_slots: int) -> tuple[list[int], list[int]]:
@@ -25,13 +28,13 @@ def slot_amounts(position: Position, market: Market, n_slots: int) -> tuple[list
     return coll, debt
 
 
-def commit_amounts(collateral: list[int], debt: list[int], salt: int) -> int:
-    return poseidon([LENDING_TAG, poseidon(collateral), poseidon(debt), salt])
+def commit_amounts(collateral: list[int], debt: list[int], salt: int, flags: int = 0, emode: int = 0) -> int:
+    return poseidon([LENDING_TAG, poseidon(collateral), poseidon(debt), flags, emode, salt])
 
 
 def commitment(position: Position, market: Market, n_slots: int) -> int:
     coll, debt = slot_amounts(position, market, n_slots)
-    return commit_amounts(coll, debt, position.salt)
+    return commit_amounts(coll, debt, position.salt, position.flags(market), position.emode_category)
 
 
 def new_salt() -> int:

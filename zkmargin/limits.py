@@ -20,6 +20,10 @@ THRESHOLD_BITS: Final = 64  # health-factor threshold in WAD
 WAD: Final = 1_000_000_000_000_000_000
 PRICE_DECIMALS: Final = 8  # base currency decimals (Aave v3, Chainlink USD feeds)
 MAX_ASSETS: Final = 16  # circomlib Poseidon takes at most 16 inputs per call
+INDEX_BITS: Final = 100  # a reserve index (ray) minus 1 ray, so indexes < 2^101
+RAY_BITS: Final = 90  # 1 ray = 1e27 < 2^90: the remainder width of a rayMul
+EMODE_BITS: Final = 8  # an eMode category id (Aave: uint8)
+EMODE_BONUS_BITS: Final = 15  # an eMode category's liquidation bonus (bps incl. 100%) < 2^15
 
 # Input files and external waits. Enforced whatever Python's own limits are: importing py_ecc
 # raises sys.setrecursionlimit to 100000, past what the C stack holds, so json.loads would

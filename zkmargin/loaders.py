@@ -13,12 +13,15 @@ from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation, loca
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .aave_math import RAY
 from .commitment import new_salt, to_hex
 from .errors import InputError
 from .field import R
 from .limits import (
     AMOUNT_BITS,
     BPS,
+    EMODE_BITS,
+    INDEX_BITS,
     LT_BITS,
     MAX_ASSETS,
     MAX_DECIMALS,
@@ -26,7 +29,7 @@ from .limits import (
     PRICE_DECIMALS,
     THRESHOLD_BITS,
 )
-from .model import Asset, Market, Position, PricePoint, PriceSnapshot
+from .model import DEFAULT_RULES, RULES, Asset, EModeCategory, Market, Position, PricePoint, PriceSnapshot
 from .strictjson import bounded_int, json_path, kind_of, shorten
 from .strictjson import parse_json as parse_json  # re-exported: the one JSON reader
 from .strictjson import read_json as read_json
@@ -75,10 +78,83 @@ def _name(d: dict[str, Any], default: str) -> str:
     return name
 
 
+def _collateral_params(lt: int, bonus: int, f: str) -> None:
+    """PoolConfigurator.configureReserveAsCollateral (v3.5.0/v3.6.0 :137-154, v3.7 :131-148): for a
+    collateral (LT > 0), bonus > 100% and percentMul(LT, bonus) <= 100%, so that liquidating with the
+    bonus cannot seize more than the collateral; LT 0 requires bonus 0."""
+    if lt == 0:
+        if bonus != 0:
+            raise InputError(
+                f"{f}.liquidationBonus",
+                f"must be 0 when liquidationThreshold is 0 (Aave's PoolConfigurator; got {bonus})",
+            )
+        return
+    if bonus <= BPS:
+        raise InputError(f"{f}.liquidationBonus", f"must be > {BPS} when the asset is collateral (got {bonus})")
+    if (lt * bonus + BPS // 2) // BPS > BPS:
+        raise InputError(
+            f"{f}.liquidationBonus", f"liquidationThreshold x liquidationBonus must be <= 100% (got {lt} x {bonus})"
+        )
+
+
+def _bps(v: Any, f: str, what: str = f"basis points in [0, {BPS}] (10000 = 100%)") -> int:
+    return _uint(v, f, 0, BPS, what=what)
+
+
+def _emode_categories(raw: Any, symbols: tuple[str, ...]) -> tuple[EModeCategory, ...]:
+    if not isinstance(raw, list) or len(raw) > 255:
+        raise InputError("eModeCategories", "must be an array of at most 255 categories")
+    out: list[EModeCategory] = []
+    for k, c in enumerate(raw):
+        f = f"eModeCategories[{k}]"
+        c = _obj(
+            c,
+            f,
+            {"id", "label", "ltv", "liquidationThreshold", "liquidationBonus", "collateralBitmap", "borrowableBitmap"},
+            {"id", "liquidationThreshold", "liquidationBonus", "collateralBitmap"},
+        )
+        cid = _uint(c["id"], f"{f}.id", 1, 2**EMODE_BITS - 1, what="an eMode category id in [1, 255] (0 is 'none')")
+        if any(x.id == cid for x in out):
+            raise InputError(f"{f}.id", f"category {cid} is listed twice")
+        label = c.get("label", "")
+        if not isinstance(label, str) or len(label) > 64:
+            raise InputError(f"{f}.label", "must be a string of at most 64 characters")
+        # PoolConfigurator.setEModeCategory (v3.6.0 :382-407): LT != 0, bonus > 100%, LT x bonus <= 100%
+        lt = _uint(c["liquidationThreshold"], f"{f}.liquidationThreshold", 1, BPS, what=f"basis points in [1, {BPS}]")
+        bonus = _uint(
+            c["liquidationBonus"],
+            f"{f}.liquidationBonus",
+            0,
+            2**LT_BITS + BPS,
+            what="basis points including the 100% (10100 = 1% bonus)",
+        )
+        _collateral_params(lt, bonus, f)
+        ltv = _uint(
+            c.get("ltv", 0), f"{f}.ltv", 0, lt, what="basis points, at most the category's liquidationThreshold"
+        )
+        bitmaps = {}
+        for key in ("collateralBitmap", "borrowableBitmap"):
+            bitmaps[key] = _uint(
+                c.get(key, 0),
+                f"{f}.{key}",
+                0,
+                2 ** len(symbols) - 1,
+                hex_ok=True,
+                what=f"a bitmap over the market's assets (bit i = assets[i]; {len(symbols)} assets)",
+            )
+        out.append(EModeCategory(cid, lt, bonus, bitmaps["collateralBitmap"], ltv, bitmaps["borrowableBitmap"], label))
+    return tuple(out)
+
+
 def market_from_json(data: Any) -> Market:
-    d = _obj(data, "", {"version", "name", "assets"}, {"assets"})
+    d = _obj(data, "", {"version", "name", "rules", "assets", "eModeCategories"}, {"assets"})
     _version(d, "")
     name = _name(d, "market")
+    rules = d.get("rules", DEFAULT_RULES)
+    if rules not in RULES:
+        raise InputError(
+            "rules", f"must be one of {', '.join(RULES)} (default {DEFAULT_RULES}), got {shorten(str(rules))!r}"
+        )
     assets_raw = d["assets"]
     if not isinstance(assets_raw, list) or not 1 <= len(assets_raw) <= MAX_ASSETS:
         raise InputError("assets", f"must be an array of 1 to {MAX_ASSETS} assets")
@@ -89,7 +165,15 @@ def market_from_json(data: Any) -> Market:
         a = _obj(
             a,
             f,
-            {"symbol", "decimals", "liquidationThreshold", "liquidationBonus", "liquidationProtocolFee"},
+            {
+                "symbol",
+                "decimals",
+                "liquidationThreshold",
+                "liquidationBonus",
+                "liquidationProtocolFee",
+                "ltv",
+                "debtCeiling",
+            },
             {"symbol", "decimals", "liquidationThreshold", "liquidationBonus"},
         )
         sym = a["symbol"]
@@ -101,13 +185,7 @@ def market_from_json(data: Any) -> Market:
         seen.add(sym)
         f = f"assets.{sym}"
         dec = _uint(a["decimals"], f"{f}.decimals", 0, MAX_DECIMALS)
-        lt = _uint(
-            a["liquidationThreshold"],
-            f"{f}.liquidationThreshold",
-            0,
-            BPS,
-            what=f"basis points in [0, {BPS}] (10000 = 100%)",
-        )
+        lt = _bps(a["liquidationThreshold"], f"{f}.liquidationThreshold")
         bonus = _uint(
             a["liquidationBonus"],
             f"{f}.liquidationBonus",
@@ -115,25 +193,28 @@ def market_from_json(data: Any) -> Market:
             2**LT_BITS + BPS,
             what="basis points including the 100% (10500 = 5% bonus)",
         )
-        if lt > 0:
-            # Aave's configureReserveAsCollateral: bonus > 100% and LT * bonus <= 100%,
-            # so that liquidating with the bonus cannot seize more than the collateral.
-            if bonus <= BPS:
-                raise InputError(f"{f}.liquidationBonus", f"must be > {BPS} when the asset is collateral (got {bonus})")
-            if (lt * bonus + BPS // 2) // BPS > BPS:
-                raise InputError(
-                    f"{f}.liquidationBonus",
-                    f"liquidationThreshold x liquidationBonus must be <= 100% (got {lt} x {bonus})",
-                )
-        fee = _uint(
+        _collateral_params(lt, bonus, f)
+        fee = _bps(
             a.get("liquidationProtocolFee", 0),
             f"{f}.liquidationProtocolFee",
-            0,
-            BPS,
             what=f"basis points of the liquidation bonus in [0, {BPS}] (1000 = 10%)",
         )
-        assets.append(Asset(sym, dec, lt, bonus, fee))
-    return Market(name, tuple(assets))
+        ltv = None
+        if "ltv" in a:
+            ltv = _uint(a["ltv"], f"{f}.ltv", 0, lt, what="basis points, at most the liquidationThreshold")
+        ceiling = _uint(
+            a.get("debtCeiling", 0),
+            f"{f}.debtCeiling",
+            0,
+            2**256 - 1,
+            what="the isolation-mode debt ceiling (2 decimals of the base currency; 0: not isolated)",
+        )
+        if ceiling and rules == "aave-v3.7":
+            raise InputError(f"{f}.debtCeiling", "aave-v3.7 has no isolation mode (removed): leave it out or 0")
+        assets.append(Asset(sym, dec, lt, bonus, fee, ltv, ceiling))
+    symbols = tuple(a.symbol for a in assets)
+    emodes = _emode_categories(d.get("eModeCategories", []), symbols)
+    return Market(name, tuple(assets), rules, emodes)
 
 
 def prices_from_json(data: Any, market: Market) -> PriceSnapshot:
@@ -147,7 +228,7 @@ def prices_from_json(data: Any, market: Market) -> PriceSnapshot:
         f = _join("prices", sym)
         if sym not in market.symbols:
             raise InputError(f, f"unknown asset (market {market.name} has {', '.join(market.symbols)})")
-        p = _obj(p, f, {"price", "roundId", "updatedAt"}, {"price"})
+        p = _obj(p, f, {"price", "roundId", "updatedAt", "liquidityIndex", "variableBorrowIndex"}, {"price"})
         price = _uint(
             p["price"],
             f"{f}.price",
@@ -157,7 +238,17 @@ def prices_from_json(data: Any, market: Market) -> PriceSnapshot:
         )
         round_id = _uint(p.get("roundId", 0), f"{f}.roundId", 0, 2**80 - 1)
         updated = _uint(p.get("updatedAt", 0), f"{f}.updatedAt", 0, 2**64 - 1)
-        out[sym] = PricePoint(price, round_id, updated)
+        indexes = [
+            _uint(
+                p.get(k, RAY),
+                f"{f}.{k}",
+                RAY,
+                RAY + 2**INDEX_BITS - 1,
+                what=f"a reserve index in ray (1e27 = 1.0), in [1 ray, 1 ray + 2^{INDEX_BITS})",
+            )
+            for k in ("liquidityIndex", "variableBorrowIndex")
+        ]
+        out[sym] = PricePoint(price, round_id, updated, *indexes)
     for sym in market.symbols:
         if sym not in out:
             raise InputError(f"prices.{sym}", "missing: every market asset needs a price > 0")
@@ -165,8 +256,20 @@ def prices_from_json(data: Any, market: Market) -> PriceSnapshot:
 
 
 def position_from_json(data: Any, market: Market) -> Position:
-    d = _obj(data, "", {"version", "collateral", "debt", "salt"}, {"collateral", "debt", "salt"})
+    d = _obj(
+        data,
+        "",
+        {"version", "balances", "collateral", "debt", "useAsCollateral", "eModeCategory", "salt"},
+        {"collateral", "debt", "salt"},
+    )
     _version(d, "")
+    balances = d.get("balances", "actual")
+    if balances not in ("actual", "scaled"):
+        raise InputError(
+            "balances",
+            f'must be "actual" (token base units; the default) or "scaled" '
+            f"(scaled aToken / variable-debt balances), got {shorten(str(balances))!r}",
+        )
     amounts: dict[str, dict[str, int]] = {}
     for kind in ("collateral", "debt"):
         raw = d[kind]
@@ -178,10 +281,43 @@ def position_from_json(data: Any, market: Market) -> Position:
             if sym not in market.symbols:
                 raise InputError(f, f"unknown asset (market {market.name} has {', '.join(market.symbols)})")
             amounts[kind][sym] = _uint(
-                v, f, 0, 2**AMOUNT_BITS - 1, what=f"an amount in token base units in [0, 2^{AMOUNT_BITS} - 1]"
+                v,
+                f,
+                0,
+                2**AMOUNT_BITS - 1,
+                what=f"an amount in token base units in [0, 2^{AMOUNT_BITS} - 1]"
+                if balances == "actual"
+                else f"a scaled balance in [0, 2^{AMOUNT_BITS} - 1]",
             )
+    flags: frozenset[str] | None = None
+    if "useAsCollateral" in d:
+        raw = d["useAsCollateral"]
+        if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+            raise InputError("useAsCollateral", "must be an array of asset symbols (their collateral flag is on)")
+        for k, sym in enumerate(raw):
+            if sym not in market.symbols:
+                raise InputError(
+                    f"useAsCollateral[{k}]",
+                    f"unknown asset {shorten(sym)!r} (market {market.name} has {', '.join(market.symbols)})",
+                )
+        if len(set(raw)) != len(raw):
+            raise InputError("useAsCollateral", "lists an asset twice")
+        flags = frozenset(raw)
+    emode = _uint(
+        d.get("eModeCategory", 0),
+        "eModeCategory",
+        0,
+        2**EMODE_BITS - 1,
+        what="an eMode category id in [0, 255] (0: none)",
+    )
+    if emode and market.emode(emode) is None:
+        raise InputError(
+            "eModeCategory",
+            f"category {emode} is not one of market {market.name}'s "
+            f"({', '.join(str(c.id) for c in market.emode_categories) or 'none'})",
+        )
     salt = _uint(d["salt"], "salt", 0, R - 1, hex_ok=True, what="a field element in [0, r - 1] (decimal or 0x hex)")
-    return Position(amounts["collateral"], amounts["debt"], salt)
+    return Position(amounts["collateral"], amounts["debt"], salt, flags, emode, balances == "scaled")
 
 
 def salted_position_json(raw: Any, fresh: bool) -> tuple[dict[str, Any], bool]:
@@ -194,14 +330,21 @@ def salted_position_json(raw: Any, fresh: bool) -> tuple[dict[str, Any], bool]:
     return raw, False
 
 
-def position_to_json(position: Position) -> dict[str, Any]:
-    """The position file format (amounts as decimal strings, salt as 0x hex)."""
-    return {
-        "version": FORMAT_VERSION,
-        "collateral": {k: str(v) for k, v in position.collateral.items() if v},
-        "debt": {k: str(v) for k, v in position.debt.items() if v},
-        "salt": f"0x{position.salt:064x}",
-    }
+def position_to_json(position: Position, market: Market | None = None) -> dict[str, Any]:
+    """The position file format (amounts as decimal strings, salt as 0x hex); the collateral flags
+    are written when they are explicit (after a liquidation step), in the market's order if given."""
+    out: dict[str, Any] = {"version": FORMAT_VERSION}
+    if position.scaled:
+        out["balances"] = "scaled"
+    out["collateral"] = {k: str(v) for k, v in position.collateral.items() if v}
+    out["debt"] = {k: str(v) for k, v in position.debt.items() if v}
+    if position.use_as_collateral is not None:
+        order = market.symbols if market is not None else tuple(sorted(position.use_as_collateral))
+        out["useAsCollateral"] = [s for s in order if s in position.use_as_collateral]
+    if position.emode_category:
+        out["eModeCategory"] = position.emode_category
+    out["salt"] = f"0x{position.salt:064x}"
+    return out
 
 
 def parse_scaled(text: str, field: str, places: int, lo: int, hi: int, what: str) -> int:

@@ -31,8 +31,8 @@ REGISTRY_FILE = CIRCUITS_DIR / "circuits.json"
 CONTRACTS_DIR = DATA_DIR / "contracts"
 FIXTURES_DIR = DATA_DIR / "fixtures"
 NODE_LOCK_DIR = DATA_DIR / "node"  # package.json + package-lock.json: the pinned node toolchain
-DEV_PTAU = FIXTURES_DIR / "dev-pot14.ptau"
-DEV_PTAU_SHA256_FILE = FIXTURES_DIR / "dev-pot14.ptau.sha256"
+DEV_PTAU = FIXTURES_DIR / "dev-pot15.ptau"
+DEV_PTAU_SHA256_FILE = FIXTURES_DIR / "dev-pot15.ptau.sha256"
 
 R1CS = "main.r1cs"
 WASM = "main.wasm"

@@ -21,7 +21,7 @@ from .r1cs import read_sections
 
 log = logging.getLogger("zkmargin")
 DEV_WARNING = (
-    "WARNING: using the INSECURE development ptau (fixtures/dev-pot14.ptau), made by a single party: "
+    "WARNING: using the INSECURE development ptau (fixtures/dev-pot15.ptau), made by a single party: "
     "whoever made it could forge proofs for keys built on it. Development only; "
     "pass --ptau with a file from a real multi-party ceremony."
 )

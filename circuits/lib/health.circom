@@ -1,7 +1,7 @@
 pragma circom 2.1.6;
 
-// Aave v3.5 health factor of a committed lending position, compared with a
-// public threshold without any division in the circuit.
+// The Aave v3 health factor of a committed lending position by the named rules (v3.5, v3.6,
+// v3.7: zkmargin/model.py), compared with a public threshold without any division in the circuit.
 
 include "position.circom";
 
@@ -11,7 +11,7 @@ function ceilLog2(n) {
     return k;
 }
 
-// Aave v3.5: HF = floor(wadDiv(W, TD) / 1e4), wadDiv(a, b) = floor((a*1e18 + floor(b/2)) / b),
+// Aave v3.5+: HF = floor(wadDiv(W, TD) / 1e4), wadDiv(a, b) = floor((a*1e18 + floor(b/2)) / b),
 // W = sum(collateralValue_i * LT_i), TD = sum(debtValue_i); HF = uint256.max when TD = 0.
 // Since floor(floor(x / TD) / 1e4) = floor(x / (TD * 1e4)) and floor(y) < t <=> y < t for
 // an integer t:
@@ -59,74 +59,198 @@ template HealthFactorCompare(N, below) {
     lt.out === below;
 }
 
-// The liquidation statement: the position opening to `commitment` has
-// HF < hfThreshold at the public prices and risk parameters.
-// Public: commitment, price[N], decimals[N], liqThreshold[N], hfThreshold.
-// Private: collateral[N], debt[N], salt (the opening).
-template HealthStatement(N, below) {
+// The account data of a committed position (GenericLogic.calculateUserAccountData) by the rules
+// named in rulesVersion: W (weighted collateral), TD (total debt), TC (total counted collateral),
+// and each slot's balances and values for the callers that need them (the liquidation step).
+// Public parameters: rulesVersion, price[N], liquidityIndex[N], borrowIndex[N], decimals[N],
+// liqThreshold[N], the eMode table (emodeId, emodeLiqThreshold, emodeLiqBonus,
+// emodeCollateralBitmap: E entries). Private: the opening (scaled collateral[N] and debt[N],
+// collateralFlags, eModeCategory, salt), checked against `commitment`. withBonus = 1 when the eMode
+// bonuses are public inputs (the liquidation step); the health statements pass zeros.
+template AccountData(N, E, withBonus) {
     signal input commitment;
+    signal input rulesVersion;
     signal input price[N];
+    signal input liquidityIndex[N];
+    signal input borrowIndex[N];
     signal input decimals[N];
     signal input liqThreshold[N];
-    signal input hfThreshold;
+    signal input emodeId[E];
+    signal input emodeLiqThreshold[E];
+    signal input emodeLiqBonus[E];
+    signal input emodeCollateralBitmap[E];
 
     signal input collateral[N];
     signal input debt[N];
+    signal input collateralFlags;
+    signal input eModeCategory;
     signal input salt;
+
+    signal output weighted;            // W
+    signal output totalDebt;           // TD
+    signal output totalCollateral;     // TC, as the version counts it
+    signal output isV35;
+    signal output flag[N];             // collateral flags, as bits
+    signal output scale[N];            // 10^decimals
+    signal output collateralBalance[N];
+    signal output debtBalance[N];
+    signal output collateralValue[N];
+    signal output debtValue[N];
+    signal output emodeActive;
+    signal output emodeBonus;
+    signal output inEmode[N];
 
     // The opening matches the public commitment: binds every private input.
     component com = PositionCommitment(N);
-    for (var i = 0; i < N; i++) {
-        com.collateral[i] <== collateral[i];
-        com.debt[i] <== debt[i];
-    }
+    com.collateral <== collateral;
+    com.debt <== debt;
+    com.collateralFlags <== collateralFlags;
+    com.eModeCategory <== eModeCategory;
     com.salt <== salt;
     com.out === commitment;
 
+    component rules = RulesVersion();
+    rules.rulesVersion <== rulesVersion;
+    isV35 <== rules.isV35;
+
+    component flags = Num2Bits(N);     // canonical flags: one bit per slot, nothing above
+    flags.in <== collateralFlags;
+
+    component emode = EModeSelect(N, E, withBonus);
+    emode.category <== eModeCategory;
+    emode.id <== emodeId;
+    emode.liqThreshold <== emodeLiqThreshold;
+    emode.liqBonus <== emodeLiqBonus;
+    emode.collateralBitmap <== emodeCollateralBitmap;
+    emodeActive <== emode.active;
+    emodeBonus <== emode.bonus;
+
     component params[N];
     component val[N];
-    var weighted = 0;
-    var totalDebt = 0;
+    component acc[N];
+    var w = 0;
+    var td = 0;
+    var tc = 0;
     for (var i = 0; i < N; i++) {
         params[i] = AssetParams();
         params[i].price <== price[i];
         params[i].decimals <== decimals[i];
         params[i].liqThreshold <== liqThreshold[i];
+        params[i].liquidityIndex <== liquidityIndex[i];
+        params[i].borrowIndex <== borrowIndex[i];
+        scale[i] <== params[i].scale;
 
         val[i] = AssetValuation();
         val[i].collateral <== collateral[i];
         val[i].debt <== debt[i];
+        val[i].liquidityIndex <== liquidityIndex[i];
+        val[i].borrowIndex <== borrowIndex[i];
         val[i].price <== price[i];
         val[i].scale <== params[i].scale;
-        val[i].liqThreshold <== liqThreshold[i];
-        weighted += val[i].weighted;
-        totalDebt += val[i].debtValue;
+        collateralBalance[i] <== val[i].collateralBalance;
+        debtBalance[i] <== val[i].debtBalance;
+        collateralValue[i] <== val[i].collateralValue;
+        debtValue[i] <== val[i].debtValue;
+
+        flag[i] <== flags.out[i];
+        inEmode[i] <== emode.inBitmap[i];
+        acc[i] = SlotAccount();
+        acc[i].flag <== flags.out[i];
+        acc[i].isV35 <== rules.isV35;
+        acc[i].liqThreshold <== liqThreshold[i];
+        acc[i].inEmode <== emode.inBitmap[i];
+        acc[i].emodeLt <== emode.lt;
+        acc[i].collateralValue <== val[i].collateralValue;
+        w += acc[i].weighted;
+        td += val[i].debtValue;
+        tc += acc[i].countedValue;
     }
+    weighted <== w;
+    totalDebt <== td;
+    totalCollateral <== tc;
+}
+
+// The lending statements: the position opening to `commitment` has HF < hfThreshold (below = 1)
+// or HF >= hfThreshold (below = 0) at the public prices, indexes and risk parameters, by the rules
+// named in rulesVersion. eMode bonuses do not enter a health factor: emodeLiqBonus is not public
+// here (the account data is computed with zeros in its place).
+template HealthStatement(N, E, below) {
+    signal input commitment;
+    signal input rulesVersion;
+    signal input price[N];
+    signal input liquidityIndex[N];
+    signal input borrowIndex[N];
+    signal input decimals[N];
+    signal input liqThreshold[N];
+    signal input emodeId[E];
+    signal input emodeLiqThreshold[E];
+    signal input emodeCollateralBitmap[E];
+    signal input hfThreshold;
+
+    signal input collateral[N];
+    signal input debt[N];
+    signal input collateralFlags;
+    signal input eModeCategory;
+    signal input salt;
+
+    component acct = AccountData(N, E, 0);
+    acct.commitment <== commitment;
+    acct.rulesVersion <== rulesVersion;
+    acct.price <== price;
+    acct.liquidityIndex <== liquidityIndex;
+    acct.borrowIndex <== borrowIndex;
+    acct.decimals <== decimals;
+    acct.liqThreshold <== liqThreshold;
+    acct.emodeId <== emodeId;
+    acct.emodeLiqThreshold <== emodeLiqThreshold;
+    for (var e = 0; e < E; e++) { acct.emodeLiqBonus[e] <== 0; }
+    acct.emodeCollateralBitmap <== emodeCollateralBitmap;
+    acct.collateral <== collateral;
+    acct.debt <== debt;
+    acct.collateralFlags <== collateralFlags;
+    acct.eModeCategory <== eModeCategory;
+    acct.salt <== salt;
 
     component hf = HealthFactorCompare(N, below);
-    hf.weightedCollateral <== weighted;
-    hf.totalDebt <== totalDebt;
+    hf.weightedCollateral <== acct.weighted;
+    hf.totalDebt <== acct.totalDebt;
     hf.threshold <== hfThreshold;
 }
 
-template Liquidation(N) {
+template Liquidation(N, E) {
     signal input commitment;
+    signal input rulesVersion;
     signal input price[N];
+    signal input liquidityIndex[N];
+    signal input borrowIndex[N];
     signal input decimals[N];
     signal input liqThreshold[N];
+    signal input emodeId[E];
+    signal input emodeLiqThreshold[E];
+    signal input emodeCollateralBitmap[E];
     signal input hfThreshold;
     signal input collateral[N];
     signal input debt[N];
+    signal input collateralFlags;
+    signal input eModeCategory;
     signal input salt;
 
-    component s = HealthStatement(N, 1);
+    component s = HealthStatement(N, E, 1);
     s.commitment <== commitment;
+    s.rulesVersion <== rulesVersion;
     s.price <== price;
+    s.liquidityIndex <== liquidityIndex;
+    s.borrowIndex <== borrowIndex;
     s.decimals <== decimals;
     s.liqThreshold <== liqThreshold;
+    s.emodeId <== emodeId;
+    s.emodeLiqThreshold <== emodeLiqThreshold;
+    s.emodeCollateralBitmap <== emodeCollateralBitmap;
     s.hfThreshold <== hfThreshold;
     s.collateral <== collateral;
     s.debt <== debt;
+    s.collateralFlags <== collateralFlags;
+    s.eModeCategory <== eModeCategory;
     s.salt <== salt;
 }
 
@@ -134,27 +258,43 @@ template Liquidation(N) {
 // HF >= hfThreshold, for one verifier (domain), until `expiry`, once (`nonce`).
 // The context enters no arithmetic, so each input is squared: a public input that
 // no constraint touches is dropped by the compiler and would then accept any value.
-template SolvencyAttestation(N) {
+template SolvencyAttestation(N, E) {
     signal input commitment;
+    signal input rulesVersion;
     signal input price[N];
+    signal input liquidityIndex[N];
+    signal input borrowIndex[N];
     signal input decimals[N];
     signal input liqThreshold[N];
+    signal input emodeId[E];
+    signal input emodeLiqThreshold[E];
+    signal input emodeCollateralBitmap[E];
     signal input hfThreshold;
     signal input domain;    // sha256(domain text) >> 3: which verifier may accept this
     signal input expiry;    // unix seconds after which the verifier must refuse it
     signal input nonce;     // lets the verifier refuse a second use
     signal input collateral[N];
     signal input debt[N];
+    signal input collateralFlags;
+    signal input eModeCategory;
     signal input salt;
 
-    component s = HealthStatement(N, 0);
+    component s = HealthStatement(N, E, 0);
     s.commitment <== commitment;
+    s.rulesVersion <== rulesVersion;
     s.price <== price;
+    s.liquidityIndex <== liquidityIndex;
+    s.borrowIndex <== borrowIndex;
     s.decimals <== decimals;
     s.liqThreshold <== liqThreshold;
+    s.emodeId <== emodeId;
+    s.emodeLiqThreshold <== emodeLiqThreshold;
+    s.emodeCollateralBitmap <== emodeCollateralBitmap;
     s.hfThreshold <== hfThreshold;
     s.collateral <== collateral;
     s.debt <== debt;
+    s.collateralFlags <== collateralFlags;
+    s.eModeCategory <== eModeCategory;
     s.salt <== salt;
 
     signal domainSq <== domain * domain;
@@ -162,19 +302,20 @@ template SolvencyAttestation(N) {
     signal nonceSq <== nonce * nonce;
 }
 
-// Prices hash of the hashed layout, computable on-chain with circomlibjs's EVM Poseidon
-// (which stops at 6 inputs): Poseidon over chunks of 4 prices, then over the chunk hashes.
-//   N <= 4: Poseidon_N(price);   N = 8: Poseidon_2(Poseidon_4(p0..p3), Poseidon_4(p4..p7))
-template PricesHash(N) {
-    assert(N % 4 == 0 || N < 4);
-    signal input price[N];
+// Hash of K values computable on-chain with circomlibjs's EVM Poseidon (which stops at 6
+// inputs): Poseidon over chunks of 4 values, then over the chunk hashes.
+//   K <= 4: Poseidon_K(v);   K = 4m (m <= 6): Poseidon_m(Poseidon_4(v0..v3), ..., Poseidon_4(...))
+template ChunkedHash(K) {
+    assert(K % 4 == 0 || K < 4);
+    assert(K <= 24);
+    signal input in[K];
     signal output out;
-    var chunks = N <= 4 ? 1 : N \ 4;
-    var size = N <= 4 ? N : 4;
+    var chunks = K <= 4 ? 1 : K \ 4;
+    var size = K <= 4 ? K : 4;
     component h[chunks];
     for (var c = 0; c < chunks; c++) {
         h[c] = Poseidon(size);
-        for (var i = 0; i < size; i++) { h[c].inputs[i] <== price[c * size + i]; }
+        for (var i = 0; i < size; i++) { h[c].inputs[i] <== in[c * size + i]; }
     }
     if (chunks == 1) {
         out <== h[0].out;
@@ -185,41 +326,75 @@ template PricesHash(N) {
     }
 }
 
-// The liquidation statement with fewer public inputs: prices and risk parameters enter as
-// two Poseidon hashes, so the verifier pays for 4 public inputs instead of 3N + 2.
-//   pricesHash = PricesHash(N)(price)
-//   paramsHash = Poseidon_2N(decimals[0..N-1], liqThreshold[0..N-1])     (N <= 8)
-// The consuming contract recomputes pricesHash from its oracles and stores paramsHash.
-template LiquidationHashed(N) {
-    assert(2 * N <= 16);
+// The liquidation statement with fewer public inputs: prices, indexes and risk parameters enter
+// as three Poseidon hashes, so the verifier pays for 5 public inputs instead of 5N + 3E + 3.
+//   pricesHash  = ChunkedHash(N)(price)
+//   indexesHash = ChunkedHash(2N)(liquidityIndex[0..N-1], borrowIndex[0..N-1])
+//   paramsHash  = Poseidon_3(rulesVersion, Poseidon_2N(decimals, liqThreshold),
+//                            Poseidon_3E(emodeId, emodeLiqThreshold, emodeCollateralBitmap))
+// The consuming contract recomputes pricesHash from its oracles and indexesHash from the pool's
+// indexes, and stores paramsHash.
+template LiquidationHashed(N, E) {
+    assert(2 * N <= 16 && 3 * E <= 16);
     signal input commitment;
     signal input pricesHash;
+    signal input indexesHash;
     signal input paramsHash;
     signal input hfThreshold;
+    signal input rulesVersion;
     signal input price[N];
+    signal input liquidityIndex[N];
+    signal input borrowIndex[N];
     signal input decimals[N];
     signal input liqThreshold[N];
+    signal input emodeId[E];
+    signal input emodeLiqThreshold[E];
+    signal input emodeCollateralBitmap[E];
     signal input collateral[N];
     signal input debt[N];
+    signal input collateralFlags;
+    signal input eModeCategory;
     signal input salt;
 
-    component hp = PricesHash(N);
+    component hp = ChunkedHash(N);
+    component hi = ChunkedHash(2 * N);
     component hr = Poseidon(2 * N);
+    component he = Poseidon(3 * E);
     for (var i = 0; i < N; i++) {
-        hp.price[i] <== price[i];
+        hp.in[i] <== price[i];
+        hi.in[i] <== liquidityIndex[i];
+        hi.in[N + i] <== borrowIndex[i];
         hr.inputs[i] <== decimals[i];
         hr.inputs[N + i] <== liqThreshold[i];
     }
-    hp.out === pricesHash;   // binds every price
-    hr.out === paramsHash;   // binds every risk parameter
+    for (var e = 0; e < E; e++) {
+        he.inputs[e] <== emodeId[e];
+        he.inputs[E + e] <== emodeLiqThreshold[e];
+        he.inputs[2 * E + e] <== emodeCollateralBitmap[e];
+    }
+    component hparams = Poseidon(3);
+    hparams.inputs[0] <== rulesVersion;
+    hparams.inputs[1] <== hr.out;
+    hparams.inputs[2] <== he.out;
+    hp.out === pricesHash;        // binds every price
+    hi.out === indexesHash;       // binds every index
+    hparams.out === paramsHash;   // binds the rules version and every risk parameter
 
-    component s = HealthStatement(N, 1);
+    component s = HealthStatement(N, E, 1);
     s.commitment <== commitment;
+    s.rulesVersion <== rulesVersion;
     s.price <== price;
+    s.liquidityIndex <== liquidityIndex;
+    s.borrowIndex <== borrowIndex;
     s.decimals <== decimals;
     s.liqThreshold <== liqThreshold;
+    s.emodeId <== emodeId;
+    s.emodeLiqThreshold <== emodeLiqThreshold;
+    s.emodeCollateralBitmap <== emodeCollateralBitmap;
     s.hfThreshold <== hfThreshold;
     s.collateral <== collateral;
     s.debt <== debt;
+    s.collateralFlags <== collateralFlags;
+    s.eModeCategory <== eModeCategory;
     s.salt <== salt;
 }

@@ -1,17 +1,23 @@
 pragma circom 2.1.6;
 
-// One Aave v3.5 liquidation call on a committed position (aave-v3-origin
-// LiquidationLogic.executeLiquidationCall and _calculateAvailableCollateralToLiquidate),
-// proven without revealing the position: the old commitment opens to a position with
-// HF < 1; the close factor, the collateral seized with the bonus (and the case where the
-// collateral runs out), the protocol fee, the dust rule and the deficit rule are applied
-// exactly; the new commitment (fresh salt) opens to the position after the call. One rule is
-// zkmargin's, not Aave's: the call asks for and repays at least one unit of debt, since every
-// step hands the position to a commitment whose salt the liquidator chose.
+// One Aave v3 liquidation call on a committed position, by one version of the rules (the
+// template parameter V: 30500 = v3.5.0, 30600 = v3.6.0, 30700 = v3.7 at main 4fbd744; one
+// registry entry each, and the public rulesVersion equals V). It follows aave-v3-origin
+// LiquidationLogic.executeLiquidationCall (v3.5.0 :167-431, v3.6.0 :167-439, v3.7 :166-460) with
+// _calculateAvailableCollateralToLiquidate, the token burns and transfers on scaled balances
+// (TokenMath) and _burnBadDebt, proven without revealing the position: the old commitment opens
+// to a position with HF < 1; the collateral flag and eMode, the close factor, the collateral
+// seized with the bonus (and the case where the collateral runs out), the protocol fee (capped
+// at the scaled balance left), the dust rule, the zero-burn reverts and the deficit rule are
+// applied exactly; the new commitment (fresh salt) opens to the position after the call. One
+// rule is zkmargin's, not Aave's: the call asks for and repays at least one unit of debt, since
+// every step hands the position to a commitment whose salt the liquidator chose.
+// zkmargin/liquidation_step.py is the model, line for line.
 //
-// Widths (see position.circom): amounts < 2^128, prices < 2^64, 10^decimals <= 10^18 < 2^60,
-// values < 2^128, bps < 2^14 (bonus and fee < 2^15). Every division below is a DivRound
-// whose quotient and divisor widths add up to at most 252 bits, so no equation can wrap.
+// Widths (see position.circom): scaled balances and balances < 2^128, prices < 2^64,
+// 10^decimals <= 10^18 < 2^60, indexes < 2^101, 1 ray < 2^90, values < 2^128, bps < 2^14 (bonus
+// and fee < 2^15). Every division below is a DivRound whose quotient and divisor widths add up to
+// at most 252 bits, so no equation can wrap.
 
 include "health.circom";
 
@@ -79,63 +85,68 @@ template Gte(n) {
     out <== 1 - lt.out;
 }
 
-template LiquidationStep(N) {
+template LiquidationStep(N, E, V) {
+    assert(V == RULES_V35() || V == RULES_V36() || V == RULES_V37());
+    var V37 = V == RULES_V37() ? 1 : 0;
     // public
     signal input oldCommitment;
     signal input newCommitment;
+    signal input rulesVersion;         // = V: a proof under one version is no proof under another
     signal input price[N];
+    signal input liquidityIndex[N];
+    signal input borrowIndex[N];
     signal input decimals[N];
     signal input liqThreshold[N];
     signal input liqBonus[N];
     signal input protocolFee[N];
+    signal input emodeId[E];
+    signal input emodeLiqThreshold[E];
+    signal input emodeLiqBonus[E];
+    signal input emodeCollateralBitmap[E];
     signal input collateralAsset;      // slot index
     signal input debtAsset;            // slot index
     signal input debtToCover;          // requested, debt-token base units
+    signal input receiveAToken;        // 1: the liquidator takes aTokens (no burn of the collateral)
     signal input debtRepaid;           // actualDebtToLiquidate
     signal input collateralToLiquidator;
-    signal input protocolFeeAmount;
-    signal input deficit;              // 1: no collateral value left, all debt burned
+    signal input protocolFeeAmount;    // paid to the treasury, after the cap
+    signal input deficit[N];           // debt written off as each reserve's deficit
     // private
-    signal input collateral[N];
-    signal input debt[N];
+    signal input collateral[N];        // scaled
+    signal input debt[N];              // scaled
+    signal input collateralFlags;
+    signal input eModeCategory;
     signal input salt;
     signal input newSalt;
 
-    // --- the old position: commitment, valuation, HF < 1 ---
-    component oldCom = PositionCommitment(N);
-    oldCom.collateral <== collateral;
-    oldCom.debt <== debt;
-    oldCom.salt <== salt;
-    oldCom.out === oldCommitment;
+    rulesVersion === V;
 
-    component params[N];
-    component val[N];
+    // --- the old position: commitment, account data, HF < 1 ---
+    component acct = AccountData(N, E, 1);
+    acct.commitment <== oldCommitment;
+    acct.rulesVersion <== rulesVersion;
+    acct.price <== price;
+    acct.liquidityIndex <== liquidityIndex;
+    acct.borrowIndex <== borrowIndex;
+    acct.decimals <== decimals;
+    acct.liqThreshold <== liqThreshold;
+    acct.emodeId <== emodeId;
+    acct.emodeLiqThreshold <== emodeLiqThreshold;
+    acct.emodeLiqBonus <== emodeLiqBonus;
+    acct.emodeCollateralBitmap <== emodeCollateralBitmap;
+    acct.collateral <== collateral;
+    acct.debt <== debt;
+    acct.collateralFlags <== collateralFlags;
+    acct.eModeCategory <== eModeCategory;
+    acct.salt <== salt;
+    signal weighted <== acct.weighted;
+    signal totalDebt <== acct.totalDebt;
+    signal totalCollateral <== acct.totalCollateral;
+
     component bonusRange[N];
     component feeRange[N];
     component feeMax[N];
-    component ltZero[N];
-    signal counted[N];
-    var weighted = 0;
-    var totalDebt = 0;
-    var totalCollateral = 0;
     for (var i = 0; i < N; i++) {
-        params[i] = AssetParams();
-        params[i].price <== price[i];
-        params[i].decimals <== decimals[i];
-        params[i].liqThreshold <== liqThreshold[i];
-        val[i] = AssetValuation();
-        val[i].collateral <== collateral[i];
-        val[i].debt <== debt[i];
-        val[i].price <== price[i];
-        val[i].scale <== params[i].scale;
-        val[i].liqThreshold <== liqThreshold[i];
-        weighted += val[i].weighted;
-        totalDebt += val[i].debtValue;
-        // Aave counts a reserve in totalCollateral only if its LT != 0
-        ltZero[i] = IsZero();
-        ltZero[i].in <== liqThreshold[i];
-        counted[i] <== val[i].collateralValue * (1 - ltZero[i].out);
-        totalCollateral += counted[i];
         bonusRange[i] = RangeCheck(BONUS_BITS());   // bonus < 2^15: bounds base * bonus
         bonusRange[i].in <== liqBonus[i];
         feeRange[i] = RangeCheck(LT_BITS());
@@ -145,6 +156,8 @@ template LiquidationStep(N) {
         feeMax[i].in[1] <== 10000;
         feeMax[i].out === 1;
     }
+    // the user's category's bonus is one of the table's, each < 2^15 (EModeSelect)
+
     component hfBelowOne = HealthFactorCompare(N, 1);
     hfBelowOne.weightedCollateral <== weighted;
     hfBelowOne.totalDebt <== totalDebt;
@@ -160,42 +173,69 @@ template LiquidationStep(N) {
     selC.index <== collateralAsset;
     component selD = Selector(N);
     selD.index <== debtAsset;
-    component pick[12];
-    for (var k = 0; k < 12; k++) { pick[k] = Pick(N); }
+    component pick[17];
+    for (var k = 0; k < 17; k++) { pick[k] = Pick(N); }
     for (var i = 0; i < N; i++) {
-        pick[0].values[i] <== price[i];          pick[0].sel[i] <== selC.sel[i];
-        pick[1].values[i] <== params[i].scale;   pick[1].sel[i] <== selC.sel[i];
-        pick[2].values[i] <== collateral[i];     pick[2].sel[i] <== selC.sel[i];
-        pick[3].values[i] <== liqBonus[i];       pick[3].sel[i] <== selC.sel[i];
-        pick[4].values[i] <== protocolFee[i];    pick[4].sel[i] <== selC.sel[i];
-        pick[5].values[i] <== liqThreshold[i];   pick[5].sel[i] <== selC.sel[i];
-        pick[6].values[i] <== val[i].collateralValue; pick[6].sel[i] <== selC.sel[i];
-        pick[7].values[i] <== price[i];          pick[7].sel[i] <== selD.sel[i];
-        pick[8].values[i] <== params[i].scale;   pick[8].sel[i] <== selD.sel[i];
-        pick[9].values[i] <== debt[i];           pick[9].sel[i] <== selD.sel[i];
-        pick[10].values[i] <== val[i].debtValue; pick[10].sel[i] <== selD.sel[i];
-        pick[11].values[i] <== bonusRange[i].in; pick[11].sel[i] <== selC.sel[i];
+        pick[0].values[i] <== price[i];                    pick[0].sel[i] <== selC.sel[i];
+        pick[1].values[i] <== acct.scale[i];               pick[1].sel[i] <== selC.sel[i];
+        pick[2].values[i] <== acct.collateralBalance[i];   pick[2].sel[i] <== selC.sel[i];
+        pick[3].values[i] <== liqBonus[i];                 pick[3].sel[i] <== selC.sel[i];
+        pick[4].values[i] <== protocolFee[i];              pick[4].sel[i] <== selC.sel[i];
+        pick[5].values[i] <== liqThreshold[i];             pick[5].sel[i] <== selC.sel[i];
+        pick[6].values[i] <== acct.collateralValue[i];     pick[6].sel[i] <== selC.sel[i];
+        pick[7].values[i] <== price[i];                    pick[7].sel[i] <== selD.sel[i];
+        pick[8].values[i] <== acct.scale[i];               pick[8].sel[i] <== selD.sel[i];
+        pick[9].values[i] <== acct.debtBalance[i];         pick[9].sel[i] <== selD.sel[i];
+        pick[10].values[i] <== acct.debtValue[i];          pick[10].sel[i] <== selD.sel[i];
+        pick[11].values[i] <== acct.flag[i];               pick[11].sel[i] <== selC.sel[i];
+        pick[12].values[i] <== acct.inEmode[i];            pick[12].sel[i] <== selC.sel[i];
+        pick[13].values[i] <== liquidityIndex[i];          pick[13].sel[i] <== selC.sel[i];
+        pick[14].values[i] <== collateral[i];              pick[14].sel[i] <== selC.sel[i];
+        pick[15].values[i] <== borrowIndex[i];             pick[15].sel[i] <== selD.sel[i];
+        pick[16].values[i] <== debt[i];                    pick[16].sel[i] <== selD.sel[i];
     }
-    signal pc <== pick[0].out;      // collateral price
-    signal uc <== pick[1].out;      // collateral unit 10^decimals
-    signal collC <== pick[2].out;   // borrowerCollateralBalance
-    signal bonus <== pick[3].out;
+    signal pc <== pick[0].out;           // collateral price
+    signal uc <== pick[1].out;           // collateral unit 10^decimals
+    signal collC <== pick[2].out;        // borrowerCollateralBalance = rayMulFloor(s_c, i_c)
     signal feeBps <== pick[4].out;
     signal collInBase <== pick[6].out;   // floor(coll * P / U)
     signal pd <== pick[7].out;
     signal ud <== pick[8].out;
-    signal debtD <== pick[9].out;        // borrowerReserveDebt
-    signal debtInBase <== pick[10].out;  // ceil(debt * P / U)
+    signal debtD <== pick[9].out;        // borrowerReserveDebt = rayMulCeil(s_d, i_d)
+    signal debtInBase <== pick[10].out;  // mulDivCeil(debt, P, U)
+    signal flagC <== pick[11].out;
+    signal ic <== pick[13].out;          // liquidity index of the collateral
+    signal scaledC <== pick[14].out;
+    signal idv <== pick[15].out;         // variable-borrow index of the debt
+    signal scaledD <== pick[16].out;
 
-    // validateLiquidationCall: the collateral is enabled (LT != 0, balance != 0), the debt exists.
-    // LT, balance and debt are picked from values range-checked above (LT <= 10000, amounts
-    // < 2^128), so != 0 is >= 1.
+    // validateLiquidationCall (v3.5.0 :348-353, v3.6.0 :342-345, v3.7 :287-290): the collateral
+    // flag is on, and in v3.5 the reserve's LT != 0 (LT <= 10000 and the flag a bit, so the
+    // product is an integer in [0, 10000] and != 0 is >= 1); the debt exists (a balance < 2^128).
     component collateralEnabled = NonZero();
-    collateralEnabled.in <== pick[5].out;
-    component hasCollateral = NonZero();
-    hasCollateral.in <== collC;
+    if (V == RULES_V35()) {
+        collateralEnabled.in <== flagC * pick[5].out;
+    } else {
+        collateralEnabled.in <== flagC;
+    }
     component hasDebt = NonZero();
     hasDebt.in <== debtD;
+
+    // the bonus: the eMode category's if it covers the collateral (v3.5.0 :224-237, v3.7 :226-239)
+    signal emodeC <== pick[12].out;      // a bit: the category covers the collateral (0 without eMode)
+    signal bonus <== pick[3].out + emodeC * (acct.emodeBonus - pick[3].out);
+    component bonusZero = IsZero();
+    bonusZero.in <== bonus;
+    // a non-zero divisor for the divisions by the bonus: with a zero bonus they are never used
+    // (maxColl = 0 never exceeds the balance, and the fee is 0)
+    signal bonusDiv <== bonus + bonusZero.out;
+    component feeZero = IsZero();
+    feeZero.in <== feeBps;
+    // a protocol fee with a zero bonus (v3.6+ LT-0 collateral outside eMode): Aave's percentDiv
+    // by the bonus reverts (revert(0, 0)). Refused: the fee is 0 or the bonus is not.
+    component feeNeedsBonus = Implies();
+    feeNeedsBonus.a <== 1 - feeZero.out;
+    feeNeedsBonus.b <== 1 - bonusZero.out;
 
     // --- close factor ---
     component bigColl = Gte(VALUE_BITS() + 1);
@@ -236,14 +276,15 @@ template LiquidationStep(N) {
     askMore.in[1] <== debtToCover;
     signal actualDebt <== debtToCover + askMore.out * (maxLiquidatable - debtToCover);
 
-    // --- collateral to liquidate ---
+    // --- collateral to liquidate (v3.5.0 :609-660, v3.6.0 :564-615, v3.7 :583-625) ---
     // base = floor(P_d * actualDebt * U_c / (P_c * U_d)); the numerator is < 2^252
     signal pdDebt <== pd * actualDebt;
     component base = DivRound(AMOUNT_BITS(), PRICE_BITS() + DEC_SCALE_BITS(), 0);
     base.n <== pdDebt * uc;
     base.d <== pc * ud;
-    component maxColl = DivRound(AMOUNT_BITS() + BONUS_BITS(), 14, 0);       // percentMul(base, bonus)
-    maxColl.n <== base.q * bonus + 5000;
+    // maxColl = percentMul(base, bonus), half up (v3.5, v3.6); percentMulFloor (v3.7 :603)
+    component maxColl = DivRound(AMOUNT_BITS() + BONUS_BITS(), 14, 0);
+    maxColl.n <== base.q * bonus + 5000 * (1 - V37);
     maxColl.d <== 10000;
     component runsOut = LessThan(AMOUNT_BITS() + BONUS_BITS());              // maxColl > coll_c
     runsOut.in[0] <== collC;
@@ -258,15 +299,15 @@ template LiquidationStep(N) {
     collAsDebt.d <== pd * uc;
     component debtNeeded = DivRound(AMOUNT_BITS(), BONUS_BITS(), 1);          // percentDivCeil
     debtNeeded.n <== collAsDebt.q * 10000;
-    debtNeeded.d <== bonus;
+    debtNeeded.d <== bonusDiv;
     debtRepaid === actualDebt + runsOut.out * (debtNeeded.q - actualDebt);
     // debtRepaid >= 1, as the model requires: debtToCover >= 1 alone does not ensure it, since the
     // close factor can cap the debt at floor(percentMul(TD, 50%) * U_d / P_d) = 0 (one unit of a
     // debt token worth more than half of all debt) and a collateral worth less than one debt unit
     // gives debtNeeded = 0; the step would again retire the owner's commitment for nothing.
     // debtRepaid is an integer in [0, 2^128): by the line above it is actualDebt or debtNeeded.q
-    // (runsOut, askMore and useCap are bits), i.e. debtToCover (dtcRange), debt_d (val[d].dRange),
-    // cappedDebt.q or debtNeeded.q (each a DivRound quotient < 2^128). So != 0 is >= 1.
+    // (runsOut, askMore and useCap are bits), i.e. debtToCover (dtcRange), debt_d (a DivRound
+    // quotient), cappedDebt.q or debtNeeded.q (each a DivRound quotient < 2^128). So != 0 is >= 1.
     component repaysSomething = NonZero();
     repaysSomething.in <== debtRepaid;
 
@@ -274,20 +315,25 @@ template LiquidationStep(N) {
     collLiquidatedInBase.n <== collAmount * pc;
     collLiquidatedInBase.d <== uc;
 
-    // fee = percentMul(collAmount - percentDiv(collAmount, bonus), feeBps); percentDiv rounds half up
+    // fee: v3.5/v3.6 percentMul(collAmount - percentDiv(collAmount, bonus), feeBps), both half up;
+    // v3.7 percentMulCeil(collAmount - percentDivFloor(collAmount, bonus), feeBps). Computed on
+    // feeColl = collAmount, or 0 with a zero bonus (then the fee is 0: feeNeedsBonus).
+    signal feeColl <== collAmount * (1 - bonusZero.out);
     signal halfBonus;
-    halfBonus <-- bonus \ 2;
-    component bonusBits = Num2Bits(BONUS_BITS());
-    bonusBits.in <== bonus;
-    bonus === 2 * halfBonus + bonusBits.out[0];   // halfBonus = floor(bonus / 2), unique given the bits
-    component withoutBonus = DivRound(AMOUNT_BITS() + 1, BONUS_BITS(), 0);
-    withoutBonus.n <== collAmount * 10000 + halfBonus;
-    withoutBonus.d <== bonus;
-    component fee = DivRound(AMOUNT_BITS(), 14, 0);
-    fee.n <== (collAmount - withoutBonus.q) * feeBps + 5000;
+    halfBonus <-- bonusDiv \ 2;
+    component bonusBits = Num2Bits(BONUS_BITS() + 1);
+    bonusBits.in <== bonusDiv;
+    bonusDiv === 2 * halfBonus + bonusBits.out[0];   // halfBonus = floor(bonus / 2), unique given the bits
+    component withoutBonus = DivRound(AMOUNT_BITS() + 1, BONUS_BITS() + 1, 0);
+    withoutBonus.n <== feeColl * 10000 + halfBonus * (1 - V37);
+    withoutBonus.d <== bonusDiv;
+    // feeColl - withoutBonus >= 0 for a bonus >= 100% (PoolConfigurator); the range check of the
+    // fee quotient below refuses anything else
+    component fee = DivRound(AMOUNT_BITS(), 14, V37);
+    fee.n <== (feeColl - withoutBonus.q) * feeBps + 5000 * (1 - V37);
     fee.d <== 10000;
-    protocolFeeAmount === fee.q;
-    collateralToLiquidator === collAmount - fee.q;
+    signal feeRaw <== fee.q;
+    collateralToLiquidator === collAmount - feeRaw;
 
     // --- what remains; Aave's checked subtraction becomes a range check ---
     signal collLeft <== collC - collAmount;
@@ -321,21 +367,111 @@ template LiquidationStep(N) {
     noDust.a <== partial;
     noDust.b <== bothOk;
 
-    // deficit: no collateral value left -> every debt is burned
-    component noneLeft = IsEqual();
-    noneLeft.in[0] <== totalCollateral;
-    noneLeft.in[1] <== collLiquidatedInBase.q;
-    deficit === noneLeft.out;
+    // --- scaled collateral: to the liquidator, to the treasury (TokenMath: rayDivCeil both) ---
+    component toLiqScaled = DivRound(AMOUNT_BITS(), INDEX_BITS() + 1, 1);
+    toLiqScaled.n <== collateralToLiquidator * RAY();
+    toLiqScaled.d <== ic;
+    component feeScaled = DivRound(AMOUNT_BITS(), INDEX_BITS() + 1, 1);
+    feeScaled.n <== feeRaw * RAY();
+    feeScaled.d <== ic;
+    // InvalidBurnAmount: burning the liquidator's collateral must burn some scaled aTokens
+    // (AToken.burn -> _burnScaled), unless the liquidator takes the aTokens instead
+    receiveAToken * (receiveAToken - 1) === 0;
+    // When some scaled collateral moves, both choices leave the position the same (the flag only
+    // refuses a zero burn); squared, like an attestation's context, so that the proof binds the
+    // liquidator's choice (the pool pays aTokens or the underlying by it).
+    signal receiveATokenSq <== receiveAToken * receiveAToken;
+    component liqBurnZero = IsZero();
+    liqBurnZero.in <== toLiqScaled.q;
+    component collateralBurn = Implies();
+    collateralBurn.a <== 1 - receiveAToken;
+    collateralBurn.b <== 1 - liqBurnZero.out;
+    // the balance left after the liquidator's share (never negative: toLiqScaled <= s_c)
+    signal scaledLeft <== scaledC - toLiqScaled.q;
+    component scaledLeftRange = RangeCheck(AMOUNT_BITS());
+    scaledLeftRange.in <== scaledLeft;
+    // the fee's scaled amount is capped at that balance, and then pays rayMulFloor(left, i_c)
+    // (v3.5.0 :384-406, v3.6.0 :392-414, v3.7 :413-435)
+    component feeCapped = LessThan(AMOUNT_BITS());
+    feeCapped.in[0] <== scaledLeft;
+    feeCapped.in[1] <== feeScaled.q;
+    signal toTreasury <== feeScaled.q + feeCapped.out * (scaledLeft - feeScaled.q);
+    component cappedFee = DivRound(AMOUNT_BITS(), RAY_BITS(), 0);
+    signal cappedLeft <== feeCapped.out * scaledLeft;
+    cappedFee.n <== cappedLeft * ic;
+    cappedFee.d <== RAY();
+    protocolFeeAmount === feeRaw + feeCapped.out * (cappedFee.q - feeRaw);
+    signal newScaledC <== scaledLeft - toTreasury;
+
+    // --- no collateral left (deficit), and the collateral flag ---
+    signal noneLeft;
+    signal clearFlag;
+    if (V37 == 1) {
+        // v3.7 :341-377: the value of the consumed scaled balance, capped at the balance, is TC;
+        // the flag goes when the scaled balance is fully consumed or no collateral is left
+        signal consumedRaw <== toLiqScaled.q + feeScaled.q;
+        component overBalance = LessThan(AMOUNT_BITS() + 1);
+        overBalance.in[0] <== scaledC;
+        overBalance.in[1] <== consumedRaw;
+        signal consumed <== consumedRaw + overBalance.out * (scaledC - consumedRaw);
+        component consumedBal = DivRound(AMOUNT_BITS(), RAY_BITS(), 0);
+        consumedBal.n <== consumed * ic;
+        consumedBal.d <== RAY();
+        component consumedBase = DivRound(VALUE_BITS(), DEC_SCALE_BITS(), 0);
+        consumedBase.n <== consumedBal.q * pc;
+        consumedBase.d <== uc;
+        component noneLeftEq = IsEqual();
+        noneLeftEq.in[0] <== totalCollateral;
+        noneLeftEq.in[1] <== consumedBase.q;
+        noneLeft <== noneLeftEq.out;
+        component fully = IsEqual();
+        fully.in[0] <== consumed;
+        fully.in[1] <== scaledC;
+        clearFlag <== fully.out + noneLeft - fully.out * noneLeft;   // or
+    } else {
+        // v3.5.0/v3.6.0 :326-341: TC equals the seized value; the flag goes when all is seized
+        component noneLeftEq = IsEqual();
+        noneLeftEq.in[0] <== totalCollateral;
+        noneLeftEq.in[1] <== collLiquidatedInBase.q;
+        noneLeft <== noneLeftEq.out;
+        clearFlag <== someCollLeft.out;
+    }
+
+    // --- debt: burn rayDivFloor(actualDebt, i_d) scaled; with no collateral left, every debt is
+    // burnt and booked as deficit (_burnDebtTokens, _burnBadDebt) ---
+    component debtBurn = DivRound(AMOUNT_BITS(), INDEX_BITS() + 1, 0);
+    debtBurn.n <== debtRepaid * RAY();
+    debtBurn.d <== idv;
+    // InvalidBurnAmount: a partial burn must burn some scaled debt (the full burn on no collateral
+    // left burns the whole scaled balance, >= 1 since the debt exists)
+    component debtBurnZero = IsZero();
+    debtBurnZero.in <== debtBurn.q;
+    component debtBurnt = Implies();
+    debtBurnt.a <== 1 - noneLeft;
+    debtBurnt.b <== 1 - debtBurnZero.out;
+    signal newScaledD <== scaledD - debtBurn.q;
+    component newScaledDRange = RangeCheck(AMOUNT_BITS());   // never negative: burn <= s_d
+    newScaledDRange.in <== newScaledD;
 
     // --- the new position ---
-    deficit * (deficit - 1) === 0;
     component newCom = PositionCommitment(N);
+    signal collAfter[N];
     signal debtAfterRepay[N];
+    signal deficitDue[N];
+    var flagBit = 0;
     for (var i = 0; i < N; i++) {
-        newCom.collateral[i] <== collateral[i] - selC.sel[i] * collAmount;
-        debtAfterRepay[i] <== debt[i] - selD.sel[i] * debtRepaid;
-        newCom.debt[i] <== (1 - deficit) * debtAfterRepay[i];
+        collAfter[i] <== collateral[i] + selC.sel[i] * (newScaledC - scaledC);
+        newCom.collateral[i] <== collAfter[i];
+        debtAfterRepay[i] <== debt[i] + selD.sel[i] * (newScaledD - scaledD);
+        newCom.debt[i] <== (1 - noneLeft) * debtAfterRepay[i];
+        // deficit: the balance not repaid, on every reserve, when no collateral is left
+        deficitDue[i] <== acct.debtBalance[i] - selD.sel[i] * debtRepaid;
+        deficit[i] === noneLeft * deficitDue[i];
+        flagBit += selC.sel[i] * (1 << i);
     }
+    // the collateral's flag (on: collateralEnabled) is cleared when the rule above says so
+    newCom.collateralFlags <== collateralFlags - clearFlag * flagBit;
+    newCom.eModeCategory <== eModeCategory;
     newCom.salt <== newSalt;
     newCom.out === newCommitment;
 }

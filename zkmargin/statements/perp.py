@@ -1,6 +1,7 @@
-"""Perp statements on a committed cross-margin account (model: zkmargin/perp.py): equity below a
-multiple of the maintenance margin (1x: liquidatable), and margin attestations (equity at or above
-it, for a verifier's domain, until an expiry)."""
+"""Perp statements on a committed dYdX v4 cross-margin subaccount (model: zkmargin/perp.py): net
+collateral below a multiple of a non-zero maintenance margin (1x: liquidatable, dYdX's
+IsLiquidatable), and margin attestations (net collateral at or above it, for a verifier's domain,
+until an expiry)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import api, perp
 from ..attestation import AttestationContext
-from ..bundle import fixed_decimal
 from ..errors import InputError
-from ..limits import BPS, PRICE_DECIMALS
+from ..limits import BPS
 from ..statement import Statement, StatementInputs, register
 
 if TYPE_CHECKING:
@@ -40,19 +40,30 @@ def perp_context(markets: perp.PerpMarkets, **extra: Any) -> dict[str, Any]:
     }
 
 
+def usd_price(price: int, exponent: int) -> str:
+    """MarketPrice (price, exponent) as an exact decimal of USDC: (6000000000, -5) -> '60000'."""
+    if exponent >= 0:
+        return str(price * 10**exponent)
+    whole, frac = divmod(price, 10**-exponent)
+    text = f"{whole}.{frac:0{-exponent}d}".rstrip("0")
+    return text.rstrip(".")
+
+
 def markets_json(claim: Claim) -> list[dict[str, Any]]:
     out = []
     for i in range(claim.n_slots):
-        price = claim.signals[f"price[{i}]"]
+        price, exponent = claim.signals[f"price[{i}]"], claim.signed(f"priceExponent[{i}]")
         out.append(
             {
                 "slot": i,
                 "symbol": claim.symbol_of(i),
                 "price": str(price),
-                "price_decimal": fixed_decimal(price, PRICE_DECIMALS),
+                "priceExponent": exponent,
+                "price_usd": usd_price(price, exponent),
                 "fundingIndex": str(claim.signed(f"fundingIndex[{i}]")),
-                "sizeDecimals": claim.signals[f"sizeDecimals[{i}]"],
-                "maintenanceMarginPpm": claim.signals[f"mmr[{i}]"],
+                "atomicResolution": claim.signed(f"atomicResolution[{i}]"),
+                "initialMarginPpm": claim.signals[f"initialMarginPpm[{i}]"],
+                "maintenanceFractionPpm": claim.signals[f"maintenanceFractionPpm[{i}]"],
             }
         )
     return out
@@ -90,7 +101,7 @@ class _Perp(Statement[PerpRequest]):
 
     def _quotes(self, claim: Claim) -> str:
         return ", ".join(
-            f"{claim.slot_name(m['slot'])}={m['price_decimal']} (funding index {m['fundingIndex']})"
+            f"{claim.slot_name(m['slot'])}={m['price_usd']} (funding index {m['fundingIndex']})"
             for m in markets_json(claim)
         )
 
@@ -100,27 +111,35 @@ class _Perp(Statement[PerpRequest]):
 
 class PerpLiquidation(_Perp):
     name = "perp_liquidation"
-    summary = "a cross-margin perp account has equity < ratio x maintenance margin (1x: liquidatable)"
+    summary = (
+        "a dYdX v4 subaccount has maintenance margin > 0 and net collateral < ratio x maintenance margin "
+        "(1x: liquidatable)"
+    )
 
     def describe(self, claim: Claim) -> str:
         ratio_bps = claim.signals["marginRatio"]
-        # "liquidatable" only for the protocol's own condition (equity < 1x MM)
+        # "liquidatable" only for the protocol's own condition (TNC < 1x MMR, MMR > 0)
         relation = (
-            "< maintenance margin: liquidatable" if ratio_bps == BPS else f"< {ratio_bps / BPS:g}x maintenance margin"
+            "< maintenance margin: liquidatable (dYdX v4 rules)"
+            if ratio_bps == BPS
+            else f"< {ratio_bps / BPS:g}x maintenance margin (dYdX v4 rules)"
         )
-        return f"perp account {claim.commitment_hex} has equity {relation} at {self._quotes(claim)}"
+        return (
+            f"perp subaccount {claim.commitment_hex} has a non-zero maintenance margin and net collateral "
+            f"{relation} at {self._quotes(claim)}"
+        )
 
 
 class PerpAttestation(_Perp):
     name = "perp_attestation"
-    summary = "equity >= ratio x maintenance margin, for a verifier's domain, until an expiry"
+    summary = "net collateral >= ratio x maintenance margin (dYdX v4), for a verifier's domain, until an expiry"
     attestation = True
 
     def describe(self, claim: Claim) -> str:
         ratio = f"{claim.signals['marginRatio'] / BPS:g}x"
         return (
-            f"perp account {claim.commitment_hex} has equity >= {ratio} maintenance margin at "
-            f"{self._quotes(claim)}{claim.attestation_text()}"
+            f"perp subaccount {claim.commitment_hex} has net collateral >= {ratio} maintenance margin "
+            f"(dYdX v4 rules) at {self._quotes(claim)}{claim.attestation_text()}"
         )
 
 
@@ -136,7 +155,7 @@ def prove_perp_liquidation(
     ratio_bps: int = BPS,
     settings: Settings | None = None,
 ) -> Bundle:
-    """Prove equity < ratio x maintenance margin (10000 bps: liquidatable) for a committed perp account."""
+    """Prove MMR > 0 and net collateral < ratio x MMR (10000 bps: liquidatable) for a committed dYdX subaccount."""
     return api.prove(PERP_LIQUIDATION, PerpRequest(account, markets, quotes, ratio_bps), settings)
 
 
@@ -148,5 +167,5 @@ def attest_perp_margin(
     context: AttestationContext,
     settings: Settings | None = None,
 ) -> Bundle:
-    """Prove equity >= ratio x maintenance margin for one verifier domain, until an expiry."""
+    """Prove net collateral >= ratio x maintenance margin for one verifier domain, until an expiry."""
     return api.prove(PERP_ATTESTATION, PerpRequest(account, markets, quotes, ratio_bps, context), settings)

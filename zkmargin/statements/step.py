@@ -1,17 +1,18 @@
-"""The liquidation step: one Aave v3.5 liquidation call moved a committed position from its old
-commitment to a new one (the model is zkmargin/liquidation_step.py)."""
+"""The liquidation step: one Aave v3 liquidation call, by the market's rules, moved a committed
+position from its old commitment to a new one (the model is zkmargin/liquidation_step.py; one
+circuit per version of the rules)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import api, liquidation_step
+from .. import api, liquidation_step, registry
 from ..commitment import new_salt as new_random_salt
 from ..model import Market, Position, PriceSnapshot
 from ..statement import Statement, StatementInputs, register
 from ..strictjson import bounded_int
-from .lending import lending_context, lending_expected, prices_text
+from .lending import emode_json, lending_context, lending_expected, prices_text, rules_json, rules_text
 
 if TYPE_CHECKING:
     from ..bundle import Bundle, Claim
@@ -30,11 +31,14 @@ class StepRequest:
     debt_asset: str
     debt_to_cover: int
     new_salt: int
+    receive_atoken: bool = False
 
 
 class LiquidationStep(Statement[StepRequest]):
     name = "liquidation_step"
-    summary = "one Aave v3.5 liquidation call moved the position from the old commitment to the new one"
+    summary = (
+        "one Aave v3 liquidation call (by the market's rules) moved the position from the old commitment to the new one"
+    )
     pins = ("market", "prices")
 
     def inputs(self, request: StepRequest) -> StatementInputs:
@@ -50,26 +54,35 @@ class LiquidationStep(Statement[StepRequest]):
             request.debt_asset,
             request.debt_to_cover,
             request.new_salt,
+            request.receive_atoken,
         )
         return StatementInputs(spec, inputs, lending_context(request.market, request.prices)), outcome
 
     def expected(self, n_slots: int, exp: Expectations) -> dict[str, tuple[int, str]]:
-        return lending_expected(n_slots, exp)
+        return lending_expected(n_slots, registry.emode_entries(self.name), exp)
+
+    @staticmethod
+    def _deficits(claim: Claim) -> list[tuple[int, int]]:
+        return [(i, claim.signals[f"deficit[{i}]"]) for i in range(claim.n_slots) if claim.signals[f"deficit[{i}]"]]
 
     def describe(self, claim: Claim) -> str:
         s = claim.signals
+        deficits = ", ".join(f"{v} of {claim.slot_name(i)}" for i, v in self._deficits(claim))
         return (
-            f"liquidation of position {claim.commitment_hex} (HF < 1, Aave v3.5 rules) -> new position "
+            f"liquidation of position {claim.commitment_hex} (HF < 1, {rules_text(claim)}) -> new position "
             f"0x{s['newCommitment']:064x}: repaid {s['debtRepaid']} of {claim.slot_name(s['debtAsset'])} "
             f"(asked {s['debtToCover']}), {s['collateralToLiquidator']} of "
-            f"{claim.slot_name(s['collateralAsset'])} to the liquidator + {s['protocolFeeAmount']} protocol fee"
-            f"{', deficit: all remaining debt burned' if s['deficit'] else ''}, at prices {prices_text(claim)}"
+            f"{claim.slot_name(s['collateralAsset'])} to the liquidator"
+            f"{' (as aTokens)' if s['receiveAToken'] else ''} + {s['protocolFeeAmount']} protocol fee"
+            f"{f', no collateral left: deficit {deficits}, all debt burned' if deficits else ''}, "
+            f"at prices {prices_text(claim)}"
         )
 
     def claim_json(self, claim: Claim) -> dict[str, Any]:
         s = claim.signals
         out: dict[str, Any] = {
             "newCommitment": f"0x{s['newCommitment']:064x}",
+            **rules_json(claim),
             "assets": [
                 {
                     **a.to_json(),
@@ -78,12 +91,14 @@ class LiquidationStep(Statement[StepRequest]):
                 }
                 for a in claim.slots
             ],
+            "eModeCategories": emode_json(claim),
             "collateralAsset": {"slot": s["collateralAsset"], "symbol": claim.symbol_of(s["collateralAsset"])},
             "debtAsset": {"slot": s["debtAsset"], "symbol": claim.symbol_of(s["debtAsset"])},
+            "receiveAToken": bool(s["receiveAToken"]),
         }
         for k in ("debtToCover", "debtRepaid", "collateralToLiquidator", "protocolFeeAmount"):
             out[k] = str(s[k])
-        out["deficit"] = bool(s["deficit"])
+        out["deficit"] = {str(claim.symbol_of(i) or f"slot{i}"): str(v) for i, v in self._deficits(claim)}
         return out
 
 
@@ -105,13 +120,14 @@ def prove_liquidation_step(
     debt_to_cover: int,
     *,
     new_salt: int | None = None,
+    receive_atoken: bool = False,
     settings: Settings | None = None,
 ) -> tuple[Bundle, Position]:
-    """Prove one Aave v3.5 liquidation call on a committed position.
+    """Prove one Aave v3 liquidation call (by the market's rules) on a committed position.
 
     Returns the bundle and the position after the call (its opening, with a fresh salt from the OS
     CSPRNG unless given): whoever holds the position next needs it."""
     salt = new_salt if new_salt is not None else new_random_salt()
-    request = StepRequest(position, market, prices, collateral_asset, debt_asset, debt_to_cover, salt)
+    request = StepRequest(position, market, prices, collateral_asset, debt_asset, debt_to_cover, salt, receive_atoken)
     inputs, outcome = LIQUIDATION_STEP.plan(request)
     return api.prove_inputs(inputs, settings), outcome.new_position
