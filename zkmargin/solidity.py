@@ -7,6 +7,8 @@ version (cache_root()/solidity/<key>.json), so it is never stale.
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,8 +51,41 @@ def verifier_source(vkey: Any, tc: Toolchain) -> str:
         return run([tc.node_path(), _JS / "export_verifier.cjs", tc.node_modules, p], timeout=120).stdout
 
 
+# `import "x";`, `import {A} from "x";`, `import * as M from "x";` at the start of a line
+_IMPORT = re.compile(r"""^\s*import\s+(?:[^"';]*?\s+from\s+)?["']([^"']+)["']\s*;""", re.MULTILINE)
+
+
+def with_imports(sources: dict[str, str], tc: Toolchain) -> dict[str, str]:
+    """`sources` plus every file they import, transitively, by solc's source unit names: a relative
+    import resolves against the importing unit, any other path (`@openzeppelin/contracts/...`) is a
+    file of the pinned node_modules. Resolved here, not by a compiler callback, so that the cache
+    key of compile_sources covers the imported text too. ArtifactError when an import is missing."""
+    out = dict(sources)
+    todo = list(sources)
+    while todo:
+        unit = todo.pop()
+        for target in _IMPORT.findall(out[unit]):
+            name = (
+                posixpath.normpath(posixpath.join(posixpath.dirname(unit), target))
+                if target.startswith(".")
+                else target
+            )
+            if name in out:
+                continue
+            file = tc.node_modules / name
+            if name.startswith("..") or not file.is_file():
+                raise ArtifactError(
+                    f"solc: {unit} imports {target!r}, which is neither compiled here nor in {tc.node_modules}"
+                )
+            out[name] = file.read_text()
+            todo.append(name)
+    return out
+
+
 def compile_sources(sources: dict[str, str], tc: Toolchain) -> dict[str, Compiled]:
-    """Compile {path: source}; returns contracts by name. ArtifactError on compiler errors."""
+    """Compile {path: source} and what it imports (with_imports); returns contracts by name.
+    ArtifactError on compiler errors."""
+    sources = with_imports(sources, tc)
     key = paths.sha256_json({"sources": sources, "settings": SETTINGS, "solc": tc.version("solc")})[:24]
     cached = paths.cache_root() / "solidity" / f"{key}.json"
     try:
@@ -99,6 +134,6 @@ def poseidon_contract(n_inputs: int, tc: Toolchain) -> Compiled:
 
 
 def compile_reference_contracts(tc: Toolchain) -> dict[str, Compiled]:
-    """contracts/**/*.sol: PrivateMarginPool and the test aggregator."""
+    """contracts/**/*.sol (PrivateMarginPool, the pool, their test contracts) and what they import."""
     sources = {str(p.relative_to(CONTRACTS_DIR)): p.read_text() for p in sorted(CONTRACTS_DIR.rglob("*.sol"))}
     return compile_sources(sources, tc)
