@@ -29,6 +29,7 @@ from zkmargin.pool.reserve import InterestRateData, ReserveRefusal, ReserveState
 from zkmargin.toolchain import Toolchain
 
 RAY = aave_math.RAY
+WAD = aave_math.WAD
 T0 = 1_700_000_000
 YEAR = 365 * 24 * 3600
 MAX_AGE = 3600
@@ -771,15 +772,23 @@ def test_sequencer_down_and_grace_period(env: Env, contracts: dict[str, solidity
     assert allowed() == (False, False)
     with env.expect("SequencerDown"):
         env.op("borrow", 1, 10**6)
+    # liquidating a position shown below HF 0.95 stays allowed (ValidationLogic :330-335); just above, not
+    liquidation = "requireLiquidationAllowed(uint256)"
+    env.call(env.harness, liquidation, ["uint256"], [95 * 10**16], [])
+    with env.expect("SequencerDown"):
+        env.call(env.harness, liquidation, ["uint256"], [95 * 10**16 + 1], [])
     env.send(seq, "setStatus(bool,uint256)", ["bool", "uint256"], [False, now - grace])  # up for exactly grace
     assert allowed() == (False, False)
     with env.expect("GracePeriodNotOver"):
         env.op("borrow", 1, 10**6)
+    with env.expect("GracePeriodNotOver"):
+        env.call(env.harness, liquidation, ["uint256"], [WAD], [])
     env.send(seq, "setStatus(bool,uint256)", ["bool", "uint256"], [False, now + 1])  # from the future
     with env.expect("GracePeriodNotOver"):
         env.op("borrow", 1, 10**6)
     env.send(seq, "setStatus(bool,uint256)", ["bool", "uint256"], [False, now - grace - 1])  # one second past
     assert allowed() == (True, True)
+    env.call(env.harness, liquidation, ["uint256"], [WAD], [])
     _apply(env, "borrow", 1, 10**6)
 
 
@@ -793,3 +802,17 @@ def test_imports_resolve_from_node_modules_or_fail_by_name(tc: Toolchain) -> Non
     assert "@openzeppelin/contracts/utils/Context.sol" in got and len(got) == 3
     with pytest.raises(ArtifactError, match="nope"):
         solidity.with_imports({"A.sol": 'import "@openzeppelin/contracts/nope.sol";'}, tc)
+
+
+def test_model_refuses_bad_arguments_by_name() -> None:
+    s = _initial()[1]
+    for bad in (-1, 2**256, 1.5, True):
+        with pytest.raises(InputError) as e:
+            s.supply(bad, T0)  # type: ignore[arg-type]
+        assert e.value.field == "amount"
+    with pytest.raises(InputError) as e:
+        s.update_state(T0 - 1)
+    assert e.value.field == "now"
+    with pytest.raises(InputError) as e:
+        ReserveState.listed(256, ASSETS[0][2], ASSETS[0][3], T0)
+    assert e.value.field == "decimals"

@@ -24,6 +24,8 @@ interface IChainlinkFeed {
 abstract contract PriceOracle {
     /// Aave's USD base currency unit (AaveOracle BASE_CURRENCY_UNIT = 1e8).
     uint8 public constant PRICE_DECIMALS = 8;
+    /// ValidationLogic.sol:46
+    uint256 public constant MINIMUM_HEALTH_FACTOR_LIQUIDATION_THRESHOLD = 0.95e18;
 
     struct PriceFeed {
         IChainlinkFeed source;
@@ -85,7 +87,8 @@ abstract contract PriceOracle {
         return _sequencerProblem() == 0;
     }
 
-    /// PriceOracleSentinel.isLiquidationAllowed :63-65 (the same condition).
+    /// PriceOracleSentinel.isLiquidationAllowed :63-65 (the same condition; the HF exemption is
+    /// _requireLiquidationAllowed's).
     function isLiquidationAllowed() public view returns (bool) {
         return _sequencerProblem() == 0;
     }
@@ -96,8 +99,13 @@ abstract contract PriceOracle {
         _requireSequencerUp();
     }
 
-    /// The same, before a liquidation (ValidationLogic.validateLiquidationCall asks the sentinel).
-    function _requireLiquidationAllowed() internal view {
+    /// Before a liquidation, as ValidationLogic.validateLiquidationCall :330-335: allowed while the
+    /// sequencer is down or in its grace period only for a position whose health factor is below
+    /// MINIMUM_HEALTH_FACTOR_LIQUIDATION_THRESHOLD (0.95, :46). `healthFactorBelow` is a bound the
+    /// caller has established (a private position's proof shows HF < bound, not HF itself): the
+    /// exemption applies when bound <= 0.95e18.
+    function _requireLiquidationAllowed(uint256 healthFactorBelow) internal view {
+        if (healthFactorBelow <= MINIMUM_HEALTH_FACTOR_LIQUIDATION_THRESHOLD) return;
         _requireSequencerUp();
     }
 

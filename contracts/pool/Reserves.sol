@@ -293,7 +293,7 @@ abstract contract Reserves {
     /// balance (AToken.mintToTreasury :103-114 mints the scaled amount as is) without updating the
     /// reserve's state; the amount reported is rayMulFloor(accrued, normalized income). Anyone may
     /// call it, as anyone may call Aave's Pool.mintToTreasury.
-    function mintToTreasury(address[] calldata assets) external {
+    function mintToTreasury(address[] calldata assets) external virtual {
         for (uint256 i = 0; i < assets.length; i++) {
             ReserveData storage r = _reserve(assets[i]);
             uint256 accrued = r.accruedToTreasury;

@@ -151,6 +151,13 @@ def interest_rates(
     return percent_mul(ray_mul(variable, usage), PERCENTAGE_FACTOR - reserve_factor), variable
 
 
+def _uint(v: int, field: str) -> int:
+    """An amount or timestamp argument: an integer the contract's uint256 can carry (InputError)."""
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**256:
+        raise InputError(field, f"must be an integer in [0, 2^256), got {v!r}")
+    return v
+
+
 def _u128(v: int, what: str) -> int:
     if not 0 <= v < UINT128:  # SafeCast.toUint128
         raise ReserveRefusal("SafeCastOverflowedUintDowncast", f"{what} = {v}")
@@ -178,9 +185,11 @@ class ReserveState:
     @classmethod
     def listed(cls, decimals: int, risk: RiskParameters, rates: InterestRateData, now: int) -> ReserveState:
         """Reserves._listReserve: indexes at one ray (ReserveLogic.init :116-117), rates 0."""
+        if not 0 <= decimals < 256:
+            raise InputError("decimals", f"must be a uint8, got {decimals}")
         risk.validate()
         rates.validate()
-        return cls(decimals, risk, rates, now)
+        return cls(decimals, risk, rates, _uint(now, "now"))
 
     # --- views (ReserveLogic.getNormalizedIncome :39-54, getNormalizedDebt :63-78) ---
 
@@ -212,8 +221,8 @@ class ReserveState:
 
     def update_state(self, now: int) -> ReserveState:
         """ReserveLogic.updateState :85-101 (_updateIndexes :211-243, _accrueToTreasury :183-204)."""
-        if now < self.last_update_timestamp:
-            raise ReserveRefusal("Panic", f"time went back from {self.last_update_timestamp} to {now}")
+        if _uint(now, "now") < self.last_update_timestamp:
+            raise InputError("now", f"{now} is before the reserve's last update {self.last_update_timestamp}")
         if now == self.last_update_timestamp:
             return self
         elapsed = now - self.last_update_timestamp
@@ -267,6 +276,7 @@ class ReserveState:
 
     def supply(self, amount: int, now: int) -> tuple[ReserveState, int]:
         """Reserves._supply / SupplyLogic.executeSupply :47-71: scaled = rayDivFloor."""
+        _uint(amount, "amount")
         s = self.update_state(now)
         scaled = atoken_mint_scaled(amount, s.liquidity_index)
         if scaled == 0:
@@ -276,18 +286,21 @@ class ReserveState:
 
     def withdraw(self, amount: int, now: int) -> tuple[ReserveState, int]:
         """Reserves._withdraw / SupplyLogic.executeWithdraw :116-156: burns rayDivCeil."""
+        _uint(amount, "amount")
         s = self.update_state(now)
         scaled = atoken_burn_scaled(amount, s.liquidity_index)
         return s._burn_supply(amount, scaled), scaled
 
     def withdraw_scaled(self, scaled: int, now: int) -> tuple[ReserveState, int]:
         """Reserves._withdrawScaled (executeWithdraw :127-130, amount = max): pays rayMulFloor."""
+        _uint(scaled, "scaled")
         s = self.update_state(now)
         amount = atoken_balance(scaled, s.liquidity_index)
         return s._burn_supply(amount, scaled), amount
 
     def withdraw_treasury(self, amount: int, now: int) -> tuple[ReserveState, int]:
         """Reserves._withdrawTreasury: a withdraw from the treasury's minted scaled balance."""
+        _uint(amount, "amount")
         s = self.update_state(now)
         scaled = atoken_burn_scaled(amount, s.liquidity_index)
         if scaled > s.treasury_scaled:
@@ -305,6 +318,7 @@ class ReserveState:
 
     def borrow(self, amount: int, now: int) -> tuple[ReserveState, int]:
         """Reserves._borrow / BorrowLogic.executeBorrow :50-107: mints rayDivCeil, then rates."""
+        _uint(amount, "amount")
         s = self.update_state(now)
         scaled = vtoken_mint_scaled(amount, s.variable_borrow_index)
         if scaled == 0:
@@ -314,6 +328,7 @@ class ReserveState:
 
     def repay(self, amount: int, now: int) -> tuple[ReserveState, int]:
         """Reserves._repay / BorrowLogic.executeRepay :149-193: burns rayDivFloor, then rates."""
+        _uint(amount, "amount")
         if amount == 0:
             raise ReserveRefusal("InvalidAmount")
         s = self.update_state(now)
@@ -321,6 +336,7 @@ class ReserveState:
 
     def repay_scaled(self, scaled_debt: int, now: int) -> tuple[ReserveState, int]:
         """Reserves._repayScaled (executeRepay with amount = max): pays rayMulCeil(scaledDebt)."""
+        _uint(scaled_debt, "scaled_debt")
         s = self.update_state(now)
         amount = vtoken_balance(scaled_debt, s.variable_borrow_index)
         s, _ = s._burn_debt(amount)

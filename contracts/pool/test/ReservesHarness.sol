@@ -52,6 +52,10 @@ contract ReservesHarness is Reserves, PriceOracle, ReentrancyGuard {
         return _repayScaled(asset, msg.sender, scaledDebt);
     }
 
+    function requireLiquidationAllowed(uint256 healthFactorBelow) external view {
+        _requireLiquidationAllowed(healthFactorBelow);
+    }
+
     function accrue(address asset) external nonReentrant {
         _updateState(asset);
     }
