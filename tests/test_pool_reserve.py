@@ -802,6 +802,8 @@ def test_imports_resolve_from_node_modules_or_fail_by_name(tc: Toolchain) -> Non
     assert "@openzeppelin/contracts/utils/Context.sol" in got and len(got) == 3
     with pytest.raises(ArtifactError, match="nope"):
         solidity.with_imports({"A.sol": 'import "@openzeppelin/contracts/nope.sol";'}, tc)
+    with pytest.raises(ArtifactError, match="escape"):
+        solidity.with_imports({"A.sol": 'import "@openzeppelin/../../escape.sol";'}, tc)
 
 
 def test_model_refuses_bad_arguments_by_name() -> None:

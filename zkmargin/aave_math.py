@@ -1,7 +1,8 @@
 """Aave v3's integer math (WadRayMath, PercentageMath, MathUtils.mulDivCeil, TokenMath), as
-zkmargin's model and the pool's reserves (zkmargin.pool.reserve) use it. Every function names its Solidity in aave-dao/aave-v3-origin at the
-pinned versions (paths under src/contracts/protocol/libraries/, lines v3.5.0 / v3.6.0 / v3.7;
-the pins are in zkmargin.model.RULES_PINS). Inputs are non-negative integers within the
+zkmargin's model and the pool's reserves (zkmargin.pool.reserve) use it. Every function names
+its Solidity in aave-dao/aave-v3-origin at the pinned versions (paths under
+src/contracts/protocol/libraries/, lines v3.5.0 / v3.6.0 / v3.7; the pins are in
+zkmargin.model.RULES_PINS). Inputs are non-negative integers within the
 circuits' widths, so none of the Solidity overflow guards can fire; a zero divisor raises
 ZeroDivisionError (the Solidity reverts with revert(0, 0)).
 

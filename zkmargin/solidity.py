@@ -65,15 +65,12 @@ def with_imports(sources: dict[str, str], tc: Toolchain) -> dict[str, str]:
     while todo:
         unit = todo.pop()
         for target in _IMPORT.findall(out[unit]):
-            name = (
-                posixpath.normpath(posixpath.join(posixpath.dirname(unit), target))
-                if target.startswith(".")
-                else target
-            )
+            joined = posixpath.join(posixpath.dirname(unit), target) if target.startswith(".") else target
+            name = posixpath.normpath(joined)
             if name in out:
                 continue
             file = tc.node_modules / name
-            if name.startswith("..") or not file.is_file():
+            if name.startswith(("..", "/")) or not file.is_file():
                 raise ArtifactError(
                     f"solc: {unit} imports {target!r}, which is neither compiled here nor in {tc.node_modules}"
                 )
