@@ -1,0 +1,454 @@
+"""Owner operations of the private pool: PoolOpen and PoolTransition(2, 20) against their R1CS.
+
+An honest witness of each operation satisfies every constraint; each refusal of the model
+(zkmargin/pool/transition.py) is a refusal of the circuit, shown twice: the strict witness
+generator raises, and the witness an attacker computes anyway (the circuit's own arithmetic with
+the pool's checks skipped, computed leniently) violates the R1CS. Boundaries are tested on both
+sides: HF exactly 1 passes and one wei more fails, and so on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from zkmargin import build, registry
+from zkmargin.aave_math import RAY, ray_mul_ceil, ray_mul_floor
+from zkmargin.errors import InputError, WitnessError
+from zkmargin.field import R
+from zkmargin.limits import WAD
+from zkmargin.liquidation_step import AaveRevert
+from zkmargin.pool.note import DOMAIN_NOTE, Note, nullifier, owner_tag
+from zkmargin.pool.transition import (
+    OPEN_PUBLIC,
+    TRANSITION_PUBLIC,
+    Op,
+    PoolMarket,
+    ReserveView,
+    account_data,
+    apply,
+    binding,
+    open_inputs,
+    public_signals,
+    transition_inputs,
+)
+from zkmargin.pool.tree import LeanIMT
+from zkmargin.poseidon import poseidon
+from zkmargin.r1cs import R1cs, read_r1cs
+from zkmargin.toolchain import Toolchain
+from zkmargin.witness import InputValue, WitnessCalculator
+
+Inputs = dict[str, InputValue]
+E6, E18 = 10**6, 10**18
+SK = 0x5EC12E7
+OWNER = owner_tag(SK)
+BINDING = binding(1, "0x" + "11" * 20, "0x" + "22" * 20, "0x" + "33" * 20)
+
+# two stablecoins at $1, indexes 1 ray: health factors come out exact
+EXACT = PoolMarket(
+    (ReserveView(10**8, RAY, RAY, 6, 7500, 8000), ReserveView(10**8, RAY, RAY, 6, 7500, 8000)),
+)
+# WETH and USDC with grown indexes, as a pool holds them after a while
+GROWN = PoolMarket(
+    (
+        ReserveView(2500 * 10**8, RAY + RAY // 10 + 12345, RAY + RAY // 7 + 999, 18, 8000, 8250),
+        ReserveView(10**8 - 37, RAY + 3 * RAY // 100 + 1, RAY + RAY // 20 + 77777, 6, 7500, 7800),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Circuit:
+    r1cs: R1cs
+    calc: WitnessCalculator
+    public: tuple[str, ...]
+
+    def satisfied(self, inputs: Inputs) -> list[int]:
+        """The strict witness (every assert holds) after checking it against the R1CS."""
+        witness = self.calc.calculate(inputs)
+        assert self.r1cs.failing_constraints(witness) == []
+        n = self.r1cs.header.n_public
+        assert witness[1 : 1 + n] == [v % R for v in public_signals(self.public, inputs)]
+        return witness
+
+    def refuses(self, inputs: Inputs) -> None:
+        """Refused by the witness generator and, computed anyway, by the constraints."""
+        with pytest.raises(WitnessError):
+            self.calc.calculate(inputs)
+        try:
+            witness = self.calc.calculate(inputs, lenient=True)
+        except WitnessError:
+            return  # the witness generator cannot even compute it (e.g. a division by zero)
+        assert self.r1cs.failing_constraints(witness), "an attacker's witness satisfies the R1CS"
+
+
+def _circuit(tc: Toolchain, cid: str, public: tuple[str, ...]) -> Circuit:
+    compiled = build.compile_circuit(registry.get(cid), tc)
+    return Circuit(read_r1cs(compiled.r1cs), WitnessCalculator(compiled.wasm), public)
+
+
+@pytest.fixture(scope="module")
+def transition(tc: Toolchain) -> Circuit:
+    return _circuit(tc, "pool_transition_2", TRANSITION_PUBLIC)
+
+
+@pytest.fixture(scope="module")
+def opening(tc: Toolchain) -> Circuit:
+    return _circuit(tc, "pool_open_2", OPEN_PUBLIC)
+
+
+@dataclass
+class Pool:
+    """A tree holding a few other notes and ours."""
+
+    tree: LeanIMT
+
+    @classmethod
+    def with_note(cls, note: Note) -> Pool:
+        tree = LeanIMT()
+        for leaf in (101, 202, note.commitment, 303):
+            tree.insert(leaf)
+        return cls(tree)
+
+
+def honest(note: Note, op: Op, asset: int, amount: int, market: PoolMarket, salt: int = 777) -> Inputs:
+    pool = Pool.with_note(note)
+    return transition_inputs(
+        note, SK, pool.tree.proof(note.commitment), op, asset, amount, market, salt, BINDING
+    ).inputs
+
+
+def attack(note: Note, op: Op, asset: int, amount: int, market: PoolMarket, salt: int = 777, sk: int = SK) -> Inputs:
+    """What an attacker feeds the circuit for an operation the pool refuses: the circuit's own
+    arithmetic (new = old +/- the rounded scaled amount, mod r; the flag rules), none of its checks."""
+    pool = Pool.with_note(note)
+    proof = pool.tree.proof(note.commitment)
+    coll, debt, flags = list(note.scaled_collateral), list(note.scaled_debt), note.collateral_flags
+    if asset < market.n:
+        r = market.reserves[asset]
+        index = r.liquidity_index if op in (Op.DEPOSIT, Op.WITHDRAW) else r.variable_borrow_index
+        q, rem = divmod(amount * RAY, index)
+        delta = q + (1 if op in (Op.WITHDRAW, Op.BORROW) and rem else 0)
+        if op == Op.DEPOSIT:
+            if coll[asset] == 0 and r.ltv != 0:
+                flags |= 1 << asset
+            coll[asset] = (coll[asset] + delta) % R
+        elif op == Op.WITHDRAW:
+            coll[asset] = (coll[asset] - delta) % R
+            if coll[asset] == 0:
+                flags &= ~(1 << asset)
+        elif op == Op.BORROW:
+            debt[asset] = (debt[asset] + delta) % R
+        else:
+            debt[asset] = (debt[asset] - delta) % R
+    new_commitment = poseidon([DOMAIN_NOTE, owner_tag(sk), salt, flags, *coll, *debt])
+    return {
+        "root": proof.root,
+        "nullifier": note.nullifier,
+        "newCommitment": new_commitment,
+        "op": int(op),
+        "asset": asset,
+        "amount": amount % R,
+        "binding": BINDING,
+        **market.public(),
+        "sk": sk,
+        "salt": note.salt,
+        "collateralFlags": note.collateral_flags,
+        "scaledCollateral": list(note.scaled_collateral),
+        "scaledDebt": list(note.scaled_debt),
+        "pathLength": proof.length,
+        "pathIndex": proof.index,
+        "siblings": list(proof.siblings),
+        "newSalt": salt,
+    }
+
+
+def note(coll: tuple[int, int], debt: tuple[int, int], flags: int, salt: int = 42) -> Note:
+    return Note(coll, debt, flags, OWNER, salt)
+
+
+# --- honest operations ---
+
+
+def test_open_then_each_operation_satisfies_the_r1cs(opening: Circuit, transition: Circuit) -> None:
+    ow = open_inputs(GROWN, 0, 10 * E18, OWNER, 4242, BINDING)
+    opening.satisfied(ow.inputs)
+    assert (
+        ow.note.collateral_flags == 0b01
+        and ow.note.scaled_collateral[0] == 10 * E18 * RAY // GROWN.reserves[0].liquidity_index
+    )
+    tree = LeanIMT()
+    tree.insert(ow.note.commitment)
+    current = ow.note
+    for k, (op, asset, amount) in enumerate(
+        [
+            (Op.BORROW, 1, 12_000 * E6),
+            (Op.DEPOSIT, 1, 3_000 * E6),  # first supply of USDC: its flag is set (LTV != 0)
+            (Op.WITHDRAW, 0, E18),
+            (Op.REPAY, 1, 2_000 * E6),
+            (
+                Op.WITHDRAW,
+                1,
+                ray_mul_floor(3_000 * E6 * RAY // GROWN.reserves[1].liquidity_index, GROWN.reserves[1].liquidity_index),
+            ),
+        ]
+    ):
+        tw = transition_inputs(current, SK, tree.proof(current.commitment), op, asset, amount, GROWN, 5000 + k, BINDING)
+        transition.satisfied(tw.inputs)
+        tree.insert(tw.new.commitment)
+        current = tw.new
+    assert current.collateral_flags == 0b01  # USDC's flag set by the deposit, cleared by withdrawing all of it
+    assert current.scaled_collateral[1] == 0
+
+
+def test_deposit_of_an_ltv_zero_reserve_sets_no_flag(opening: Circuit, transition: Circuit) -> None:
+    market = PoolMarket((EXACT.reserves[0], ReserveView(10**8, RAY, RAY, 6, 0, 8000)))
+    ow = open_inputs(market, 1, 5 * E6, OWNER, 1, BINDING)
+    opening.satisfied(ow.inputs)
+    assert ow.note.collateral_flags == 0
+    n = note((100 * E6, 0), (0, 0), 0b01)
+    inputs = honest(n, Op.DEPOSIT, 1, 5 * E6, market)
+    transition.satisfied(inputs)
+    assert apply(n, Op.DEPOSIT, 1, 5 * E6, market, 777).collateral_flags == 0b01
+
+
+# --- owner, membership, nullifier ---
+
+
+def test_wrong_sk_is_refused(transition: Circuit) -> None:
+    n = note((100 * E6, 0), (0, 0), 0b01)
+    with pytest.raises(InputError, match="spending key"):
+        transition_inputs(n, SK + 1, Pool.with_note(n).tree.proof(n.commitment), Op.WITHDRAW, 0, E6, EXACT, 1, BINDING)
+    transition.refuses(attack(n, Op.WITHDRAW, 0, E6, EXACT, sk=SK + 1))
+
+
+def test_a_note_not_in_the_tree_is_refused(transition: Circuit) -> None:
+    n = note((100 * E6, 0), (0, 0), 0b01)
+    good = honest(n, Op.WITHDRAW, 0, E6, EXACT)
+    transition.satisfied(good)
+    other = LeanIMT()  # the note in a tree the pool never had
+    for leaf in (7, n.commitment):
+        other.insert(leaf)
+    proof = other.proof(n.commitment)
+    forged = {**good, "pathLength": proof.length, "pathIndex": proof.index, "siblings": list(proof.siblings)}
+    transition.refuses(forged)  # its path, the pool's root
+    # under the other tree's own root the proof holds: the circuit proves membership under the public
+    # root, and refusing a root the pool never had is NoteTree.isKnownRoot's job (test_pool_notes)
+    transition.satisfied({**forged, "root": other.root})
+    siblings = list(good["siblings"])  # type: ignore[arg-type]
+    siblings[0] = (siblings[0] + 1) % R
+    transition.refuses({**good, "siblings": siblings})
+
+
+def test_a_wrong_nullifier_is_refused(transition: Circuit) -> None:
+    n = note((100 * E6, 0), (0, 0), 0b01)
+    good = honest(n, Op.WITHDRAW, 0, E6, EXACT)
+    for wrong in (nullifier(n.commitment, n.salt + 1), nullifier(n.commitment + 1, n.salt), 0):
+        transition.refuses({**good, "nullifier": wrong})
+
+
+# --- health factor and LTV boundaries ---
+
+
+def test_withdraw_to_hf_exactly_one_passes_one_wei_more_fails(transition: Circuit) -> None:
+    n = note((1_100 * E6, 0), (0, 800 * E6), 0b01)
+    at = 100 * E6
+    after = apply(n, Op.WITHDRAW, 0, at, EXACT, 777)
+    assert account_data(after, EXACT).health.health_factor == WAD  # exactly 1
+    transition.satisfied(honest(n, Op.WITHDRAW, 0, at, EXACT))
+    with pytest.raises(AaveRevert, match="HealthFactorLowerThanLiquidationThreshold"):
+        apply(n, Op.WITHDRAW, 0, at + 1, EXACT, 777)
+    transition.refuses(attack(n, Op.WITHDRAW, 0, at + 1, EXACT))
+
+
+def test_withdraw_of_a_non_collateral_reserve_skips_the_hf_check(transition: Circuit) -> None:
+    # Aave checks HF only when the withdrawn reserve is used as collateral (SupplyLogic :157-172)
+    n = note((1_000 * E6, 50 * E6), (0, 800 * E6), 0b01)
+    transition.satisfied(honest(n, Op.WITHDRAW, 1, 50 * E6, EXACT))
+
+
+def test_borrow_to_hf_exactly_one_passes_one_wei_more_fails(transition: Circuit) -> None:
+    # LTV 100% on the collateral (past Aave's LTV <= LT, which the circuit does not need) so that
+    # the HF check alone decides
+    market = PoolMarket((ReserveView(10**8, RAY, RAY, 6, 10000, 8000), EXACT.reserves[1]))
+    n = note((1_000 * E6, 0), (0, 0), 0b01)
+    at = 800 * E6
+    assert account_data(apply(n, Op.BORROW, 1, at, market, 777), market).health.health_factor == WAD
+    transition.satisfied(honest(n, Op.BORROW, 1, at, market))
+    with pytest.raises(AaveRevert, match="HealthFactorLowerThanLiquidationThreshold"):
+        apply(n, Op.BORROW, 1, at + 1, market, 777)
+    transition.refuses(attack(n, Op.BORROW, 1, at + 1, market))
+
+
+def test_borrow_at_the_ltv_limit_passes_one_wei_more_fails(transition: Circuit) -> None:
+    n = note((1_000 * E6, 0), (0, 0), 0b01)
+    at = 750 * E6  # LTV 75%: TC * avgLtv == TD * 1e4
+    transition.satisfied(honest(n, Op.BORROW, 1, at, EXACT))
+    with pytest.raises(AaveRevert, match="CollateralCannotCoverNewBorrow"):
+        apply(n, Op.BORROW, 1, at + 1, EXACT, 777)
+    assert not account_data(apply(n, Op.BORROW, 1, at, EXACT, 777), EXACT).health.is_below(WAD)  # HF is fine
+    transition.refuses(attack(n, Op.BORROW, 1, at + 1, EXACT))
+
+
+def test_borrow_without_ltv_collateral_is_refused(transition: Circuit) -> None:
+    market = PoolMarket((ReserveView(10**8, RAY, RAY, 6, 0, 8000), EXACT.reserves[1]))
+    n = note((1_000 * E6, 0), (0, 0), 0b01)
+    with pytest.raises(AaveRevert, match="LtvValidationFailed"):
+        apply(n, Op.BORROW, 1, E6, market, 777)
+    transition.refuses(attack(n, Op.BORROW, 1, E6, market))
+
+
+def test_withdraw_leaving_ltv_zero_collateral_is_refused(transition: Circuit) -> None:
+    # validateHFAndLtvzero: with debt, LTV-0 collateral must go first
+    market = PoolMarket((EXACT.reserves[0], ReserveView(10**8, RAY, RAY, 6, 0, 8000)))
+    n = note((1_000 * E6, 10 * E6), (0, 100 * E6), 0b11)
+    with pytest.raises(AaveRevert, match="LtvValidationFailed"):
+        apply(n, Op.WITHDRAW, 0, E6, market, 777)
+    transition.refuses(attack(n, Op.WITHDRAW, 0, E6, market))
+    transition.satisfied(honest(n, Op.WITHDRAW, 1, E6, market))  # withdrawing the LTV-0 one is fine
+
+
+def _largest(ok: Callable[[int], bool], lo: int, hi: int) -> int:
+    """The largest amount in [lo, hi) that ok accepts, given ok(lo) and not ok(hi)."""
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return lo
+
+
+def _accepts(n: Note, op: Op, asset: int, market: PoolMarket) -> Callable[[int], bool]:
+    def ok(amount: int) -> bool:
+        try:
+            apply(n, op, asset, amount, market, 777)
+        except AaveRevert:
+            return False
+        return True
+
+    return ok
+
+
+@pytest.mark.parametrize(("op", "asset"), [(Op.WITHDRAW, 0), (Op.BORROW, 1)])
+def test_largest_amount_at_grown_indexes_passes_one_wei_more_fails(transition: Circuit, op: Op, asset: int) -> None:
+    n = note((7 * E18 + 123456789, 0), (0, 9_000 * E6 + 4321), 0b01)
+    at = _largest(_accepts(n, op, asset, GROWN), 1, 10**24)
+    transition.satisfied(honest(n, op, asset, at, GROWN))
+    transition.refuses(attack(n, op, asset, at + 1, GROWN))
+
+
+# --- balances, debt, widths, indexes ---
+
+
+def test_withdraw_past_the_balance_is_refused(transition: Circuit) -> None:
+    n = note((5 * E18 + 17, 0), (0, 0), 0b01)
+    li = GROWN.reserves[0].liquidity_index
+    balance = ray_mul_floor(n.scaled_collateral[0], li)
+    transition.satisfied(honest(n, Op.WITHDRAW, 0, balance, GROWN))
+    with pytest.raises(AaveRevert, match="NotEnoughAvailableUserBalance"):
+        apply(n, Op.WITHDRAW, 0, balance + 1, GROWN, 777)
+    transition.refuses(attack(n, Op.WITHDRAW, 0, balance + 1, GROWN))
+
+
+def test_repay_past_the_debt_is_refused(transition: Circuit) -> None:
+    # a borrow index of 3.5: the debt + 1 still burns no more than the scaled debt, so only the
+    # circuit's explicit amount <= rayMulCeil(debt, index) refuses it
+    market = PoolMarket((EXACT.reserves[0], ReserveView(10**8, RAY, 7 * RAY // 2, 6, 7500, 8000)))
+    n = note((1_000 * E6, 0), (0, 1), 0b01)
+    owed = ray_mul_ceil(1, 7 * RAY // 2)
+    assert owed == 4 and (owed + 1) * RAY // (7 * RAY // 2) == 1
+    transition.satisfied(honest(n, Op.REPAY, 1, owed, market))
+    assert apply(n, Op.REPAY, 1, owed, market, 777).scaled_debt == (0, 0)
+    with pytest.raises(AaveRevert, match="RepayExceedsDebt"):
+        apply(n, Op.REPAY, 1, owed + 1, market, 777)
+    transition.refuses(attack(n, Op.REPAY, 1, owed + 1, market))
+    m = note((1_000 * E6, 0), (0, 100 * E6), 0b01)
+    owed = ray_mul_ceil(100 * E6, GROWN.reserves[1].variable_borrow_index)
+    transition.satisfied(honest(m, Op.REPAY, 1, owed, GROWN))
+    transition.refuses(attack(m, Op.REPAY, 1, owed + 1, GROWN))
+
+
+@pytest.mark.parametrize("op", list(Op))
+def test_zero_scaled_amounts_are_refused(transition: Circuit, op: Op) -> None:
+    n = note((1_000 * E6, 0), (0, 100 * E6), 0b01)
+    with pytest.raises(AaveRevert):
+        apply(n, op, 1 if op in (Op.BORROW, Op.REPAY) else 0, 0, GROWN, 777)
+    transition.refuses(attack(n, op, 1 if op in (Op.BORROW, Op.REPAY) else 0, 0, GROWN))
+    if op in (Op.DEPOSIT, Op.REPAY):  # 1 wei at an index > 1 ray floors to 0 scaled units
+        transition.refuses(attack(n, op, 1 if op == Op.REPAY else 0, 1, GROWN))
+
+
+def test_amount_of_2_pow_128_is_refused(transition: Circuit, opening: Circuit) -> None:
+    wide = PoolMarket((ReserveView(10**8, RAY, RAY, 18, 7500, 8000), EXACT.reserves[1]))  # values fit 2^128
+    n = note((0, 0), (0, 0), 0)
+    with pytest.raises(InputError):
+        apply(n, Op.DEPOSIT, 0, 2**128, wide, 777)
+    transition.refuses(attack(n, Op.DEPOSIT, 0, 2**128, wide))
+    transition.satisfied(honest(n, Op.DEPOSIT, 0, 2**128 - 1, wide))  # the largest amount fits
+    good = open_inputs(wide, 0, 2**128 - 1, OWNER, 9, BINDING).inputs
+    opening.satisfied(good)
+    forged = {**good, "amount": 2**128, "newCommitment": Note((2**128 - 1, 0), (0, 0), 1, OWNER, 9).commitment}
+    opening.refuses(forged)
+    opening.refuses({**forged, "amount": R - 1})  # "negative" amounts too
+
+
+def test_asset_outside_the_pool_is_refused(transition: Circuit, opening: Circuit) -> None:
+    n = note((1_000 * E6, 0), (0, 0), 0b01)
+    with pytest.raises(InputError):
+        apply(n, Op.WITHDRAW, 2, E6, EXACT, 777)
+    transition.refuses(attack(n, Op.WITHDRAW, 2, E6, EXACT))
+    good = open_inputs(EXACT, 1, E6, OWNER, 9, BINDING).inputs
+    opening.refuses({**good, "asset": 2})
+
+
+def test_unknown_op_is_refused(transition: Circuit) -> None:
+    n = note((1_000 * E6, 0), (0, 0), 0b01)
+    good = honest(n, Op.DEPOSIT, 0, E6, EXACT)
+    for op in (4, R - 1):
+        transition.refuses({**good, "op": op})
+
+
+def test_open_refuses_a_deposit_that_mints_nothing(opening: Circuit) -> None:
+    with pytest.raises(AaveRevert, match="InvalidAmount"):
+        open_inputs(GROWN, 1, 1, OWNER, 9, BINDING)
+    forged = {**open_inputs(GROWN, 1, 2, OWNER, 9, BINDING).inputs, "amount": 1}
+    forged["newCommitment"] = Note((0, 0), (0, 0), 0b10, OWNER, 9).commitment
+    opening.refuses(forged)
+
+
+# --- every public input is bound ---
+
+
+def _each_public_plus_one(circuit: Circuit, inputs: Inputs) -> list[str]:
+    witness = circuit.satisfied(inputs)
+    names = registry.get(
+        "pool_transition_2" if circuit.public == TRANSITION_PUBLIC else "pool_open_2"
+    ).public_signal_names()
+    unbound = []
+    for wire in range(1, circuit.r1cs.header.n_public + 1):
+        edited = list(witness)
+        edited[wire] = (edited[wire] + 1) % R
+        if not circuit.r1cs.failing_constraints(edited):
+            unbound.append(names[wire - 1])
+    return unbound
+
+
+@pytest.mark.parametrize("op", list(Op))
+def test_each_public_input_plus_one_fails_transition(transition: Circuit, op: Op) -> None:
+    n = note((9 * E18, 2_000 * E6), (0, 1_000 * E6), 0b11)
+    asset = 1 if op in (Op.BORROW, Op.REPAY) else 0
+    assert _each_public_plus_one(transition, honest(n, op, asset, 10**6, GROWN)) == []
+
+
+def test_each_public_input_plus_one_fails_open(opening: Circuit) -> None:
+    assert _each_public_plus_one(opening, open_inputs(GROWN, 1, 5 * E6, OWNER, 9, BINDING).inputs) == []
+
+
+def test_binding_is_the_contracts_keccak() -> None:
+    from eth_abi import encode
+    from eth_hash.auto import keccak
+
+    pool, sender, recipient = "0x" + "11" * 20, "0x" + "22" * 20, "0x" + "33" * 20
+    digest = keccak(encode(["uint256", "address", "address", "address"], [1, pool, sender, recipient]))
+    assert BINDING == int.from_bytes(digest, "big") >> 8 < R
+    assert binding(1, pool, sender, "0x" + "44" * 20) != BINDING
