@@ -9,6 +9,7 @@ sides: HF exactly 1 passes and one wei more fails, and so on.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -271,7 +272,7 @@ def test_withdraw_to_hf_exactly_one_passes_one_wei_more_fails(transition: Circui
 
 
 def test_withdraw_of_a_non_collateral_reserve_skips_the_hf_check(transition: Circuit) -> None:
-    # Aave checks HF only when the withdrawn reserve is used as collateral (SupplyLogic :157-172)
+    # Aave checks HF only when the withdrawn reserve is used as collateral (SupplyLogic :158-174)
     n = note((1_000 * E6, 50 * E6), (0, 800 * E6), 0b01)
     transition.satisfied(honest(n, Op.WITHDRAW, 1, 50 * E6, EXACT))
 
@@ -459,6 +460,39 @@ def test_binding_is_the_contracts_keccak() -> None:
     digest = keccak(encode(["uint256", "address", "address", "address"], [1, pool, sender, recipient]))
     assert BINDING == int.from_bytes(digest, "big") >> 8 < R
     assert binding(1, pool, sender, "0x" + "44" * 20) != BINDING
+
+
+# --- the model and the circuit agree on random operations ---
+
+
+def test_model_and_circuit_agree_on_random_operations(transition: Circuit) -> None:
+    """Random notes and operations around each boundary: the circuit accepts exactly what the model
+    accepts (an accepted operation yields the model's new note; a refused one, computed by an
+    attacker anyway, violates the R1CS)."""
+    rng = random.Random(20261128)
+    accepted = refused = 0
+    for _ in range(24):
+        coll = (rng.choice([0, rng.randrange(1, 20 * E18)]), rng.choice([0, rng.randrange(1, 50_000 * E6)]))
+        debt = (0, rng.choice([0, rng.randrange(1, 30_000 * E6)]))
+        flags = sum(1 << i for i in range(2) if coll[i] and rng.random() < 0.8)
+        n = note(coll, debt, flags, salt=rng.randrange(R))
+        op = rng.choice(list(Op))
+        asset = rng.randrange(2)
+        ok = _accepts(n, op, asset, GROWN)
+        if ok(1) and not ok(10**30):
+            edge = _largest(ok, 1, 10**30)
+            amount = rng.choice([edge, edge + 1, rng.randrange(1, edge + 1)])
+        else:
+            amount = rng.choice([1, rng.randrange(1, 10**22)])
+        if ok(amount):
+            inputs = honest(n, op, asset, amount, GROWN)
+            transition.satisfied(inputs)
+            assert inputs["newCommitment"] == apply(n, op, asset, amount, GROWN, 777).commitment
+            accepted += 1
+        else:
+            transition.refuses(attack(n, op, asset, amount, GROWN))
+            refused += 1
+    assert accepted and refused
 
 
 # --- real proofs: native, snarkjs and the Solidity verifier agree ---

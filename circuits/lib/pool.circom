@@ -10,21 +10,21 @@ pragma circom 2.1.6;
 // Notes are leaves of a zk-kit LeanIMT (Poseidon(2)); membership is BinaryMerkleRoot(MAX_DEPTH).
 //
 // The operations follow aave-v3-origin v3.5.0 (6138e1f), paths under src/contracts/protocol/:
-//   deposit   SupplyLogic.executeSupply :41-94: scaled += rayDivFloor(amount, liquidityIndex)
+//   deposit   SupplyLogic.executeSupply :41-95: scaled += rayDivFloor(amount, liquidityIndex)
 //             (TokenMath.getATokenMintScaledAmount, libraries/helpers/TokenMath.sol :24-29), != 0
 //             (ValidationLogic.validateSupply :71); on the first supply (scaled balance 0 before,
 //             ScaledBalanceTokenBase._mintScaled returns scaledBalance == 0) the collateral flag is
-//             set when validateUseAsCollateral holds (:573-590: LTV != 0; the pool has no isolation)
-//   withdraw  SupplyLogic.executeWithdraw :116-175: scaled -= rayDivCeil(amount, liquidityIndex)
+//             set when validateUseAsCollateral holds (:573-588: LTV != 0; the pool has no isolation)
+//   withdraw  SupplyLogic.executeWithdraw :109-179: scaled -= rayDivCeil(amount, liquidityIndex)
 //             (getATokenBurnScaledAmount :38-43), != 0 and <= the scaled balance (validateWithdraw
-//             :104-105); the flag is cleared when the balance reaches 0; if the flag was on and the
-//             user borrows anything, validateHFAndLtvzero (:461-489): HF >= 1 and no counted
+//             :103-104); the flag is cleared when the balance reaches 0; if the flag was on and the
+//             user borrows anything, validateHFAndLtvzero (:461-485): HF >= 1 and no counted
 //             collateral with LTV 0 unless the withdrawn reserve's LTV is 0
 //   borrow    BorrowLogic.executeBorrow :43-129: debt += rayDivCeil(amount, variableBorrowIndex)
 //             (getVTokenMintScaledAmount :80-85), != 0 (validateBorrow :141); then validateHFAndLtv
-//             (:409-451): avg LTV != 0, HF >= 1, TC >= percentDivCeil(TD, avgLtv)
+//             (:409-447): avg LTV != 0, HF >= 1, TC >= percentDivCeil(TD, avgLtv)
 //   repay     BorrowLogic.executeRepay :142-247: debt -= rayDivFloor(amount, variableBorrowIndex)
-//             (getVTokenBurnScaledAmount :94-99), != 0 (ScaledBalanceTokenBase._burnScaled); the
+//             (getVTokenBurnScaledAmount :94-99), != 0 (ScaledBalanceTokenBase._burnScaled :112); the
 //             amount may not exceed the debt rayMulCeil(scaled, index) (Aave caps it at the debt,
 //             :174-176; the pool moves exactly the public amount, so it refuses instead)
 // Account data (HF, TC, avg LTV) as GenericLogic.calculateUserAccountData v3.5.0 :67-181 with no

@@ -5,16 +5,16 @@ Each operation follows aave-v3-origin v3.5.0 (6138e1f; paths under src/contracts
 the pool's simplifications (no eMode, no isolation, no siloed borrowing, exact amounts: no
 type(uint256).max):
 
-  deposit   SupplyLogic.executeSupply :41-94       scaled += rayDivFloor(amount, liquidityIndex),
+  deposit   SupplyLogic.executeSupply :41-95       scaled += rayDivFloor(amount, liquidityIndex),
             != 0 (ValidationLogic.validateSupply :71); first supply with LTV != 0 sets the flag
-            (:73-85, validateUseAsCollateral :573-590)
-  withdraw  SupplyLogic.executeWithdraw :116-175    scaled -= rayDivCeil(amount, liquidityIndex),
-            != 0 and <= balance (validateWithdraw :104-105); flag cleared at 0 (:158-161); flag on
-            and any debt: validateHFAndLtvzero (:461-489)
+            (:73-85, validateUseAsCollateral :573-588)
+  withdraw  SupplyLogic.executeWithdraw :109-179    scaled -= rayDivCeil(amount, liquidityIndex),
+            != 0 and <= balance (validateWithdraw :103-104); flag cleared at 0 (:158-161); flag on
+            and any debt: validateHFAndLtvzero (:461-485)
   borrow    BorrowLogic.executeBorrow :43-129       debt += rayDivCeil(amount, variableBorrowIndex),
-            != 0 (validateBorrow :141); validateHFAndLtv (:409-451)
+            != 0 (validateBorrow :141); validateHFAndLtv (:409-447)
   repay     BorrowLogic.executeRepay :142-247       debt -= rayDivFloor(amount, variableBorrowIndex),
-            != 0 (ScaledBalanceTokenBase._burnScaled); amount <= rayMulCeil(debt, index) (Aave caps
+            != 0 (ScaledBalanceTokenBase._burnScaled :112); amount <= rayMulCeil(debt, index) (Aave caps
             the amount at the debt, :174-176; the pool moves exactly the public amount and refuses)
 
 Every refusal here is a refusal of the circuit (tests/test_pool_transition.py checks both sides).
