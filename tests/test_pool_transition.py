@@ -452,6 +452,49 @@ def test_each_public_input_plus_one_fails_open(opening: Circuit) -> None:
     assert _each_public_plus_one(opening, open_inputs(GROWN, 1, 5 * E6, OWNER, 9, BINDING).inputs) == []
 
 
+BINDING_SOL = """// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+contract BindingProbe {
+    function binding(address recipient) external view returns (uint256) {
+        return uint256(keccak256(abi.encode(block.chainid, address(this), msg.sender, recipient))) >> 8;
+    }
+}
+"""
+
+
+def test_binding_equals_the_solidity_expression(tc: Toolchain) -> None:
+    from eth_abi import decode, encode
+    from eth_hash.auto import keccak
+
+    from zkmargin import solidity
+
+    chain = InProcessChain()
+    probe = chain.deploy(solidity.compile_sources({"BindingProbe.sol": BINDING_SOL}, tc)["BindingProbe"].bytecode)
+    recipient = "0x" + "ab" * 20
+    out = chain.call(probe, keccak(b"binding(address)")[:4] + encode(["address"], [recipient]))
+    chain_id = int(chain.evm.env.cfg.chain_id)
+    assert decode(["uint256"], out)[0] == binding(chain_id, probe, chain.SENDER, recipient)
+
+
+def test_claims_of_pool_proofs_read_in_words() -> None:
+    from zkmargin.bundle import Claim
+
+    n = note((9 * E18, 0), (0, 1_000 * E6), 0b01)
+    inputs = honest(n, Op.BORROW, 1, E6, GROWN)
+    spec = registry.get("pool_transition_2")
+    values = public_signals(TRANSITION_PUBLIC, inputs)
+    claim = Claim("pool_transition", spec.id, dict(zip(spec.public_signal_names(), values, strict=True)), ())
+    assert claim.describe().startswith("borrow of 1000000 of reserve 1")
+    js = claim.to_json()
+    assert js["nullifier"] == f"0x{n.nullifier:064x}" and js["op"] == "borrow" and len(js["reserves"]) == 2
+    assert js["commitment"] == js["newCommitment"]
+    ow = open_inputs(GROWN, 0, E18, OWNER, 1, BINDING)
+    spec = registry.get("pool_open_2")
+    values = public_signals(OPEN_PUBLIC, ow.inputs)
+    claim = Claim("pool_open", spec.id, dict(zip(spec.public_signal_names(), values, strict=True)), ())
+    assert f"0x{ow.note.commitment:064x}" in claim.describe() and claim.to_json()["amount"] == str(E18)
+
+
 def test_binding_is_the_contracts_keccak() -> None:
     from eth_abi import encode
     from eth_hash.auto import keccak
