@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from zkmargin import api, build, registry, verifiers
+from zkmargin import api, build, paths, registry, verifiers
 from zkmargin.aave_math import RAY, ray_mul_ceil, ray_mul_floor
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
@@ -541,12 +541,89 @@ def test_model_and_circuit_agree_on_random_operations(transition: Circuit) -> No
 # --- real proofs: native, snarkjs and the Solidity verifier agree ---
 
 
+PROBE_SOL = """// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+import {NoteTree} from "pool/NoteTree.sol";
+
+interface IOpenVerifier {
+    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[8] calldata)
+        external view returns (bool);
+}
+
+interface ITransitionVerifier {
+    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[19] calldata)
+        external view returns (bool);
+}
+
+/// What a pool does with the notes' public inputs, without the reserves (no tokens move and the
+/// market inputs are not compared with reserve state): the gas of proof + root + nullifier + insert.
+contract NotePoolProbe is NoteTree {
+    IOpenVerifier public immutable openVerifier;
+    ITransitionVerifier public immutable transitionVerifier;
+    mapping(uint256 => bool) public spent;
+
+    constructor(IOpenVerifier o, ITransitionVerifier t) {
+        openVerifier = o;
+        transitionVerifier = t;
+    }
+
+    function _binding(address recipient) internal view returns (uint256) {
+        return uint256(keccak256(abi.encode(block.chainid, address(this), msg.sender, recipient))) >> 8;
+    }
+
+    function open(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[8] calldata pub)
+        external
+    {
+        require(pub[3] == _binding(address(0)), "binding");
+        require(openVerifier.verifyProof(a, b, c, pub), "proof");
+        _insertNote(pub[0]);
+    }
+
+    function transition(
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        uint256[19] calldata pub,
+        address recipient
+    ) external {
+        require(isKnownRoot(pub[0]), "root");
+        require(!spent[pub[1]], "spent");
+        spent[pub[1]] = true;
+        require(pub[6] == _binding(recipient), "binding");
+        require(transitionVerifier.verifyProof(a, b, c, pub), "proof");
+        _insertNote(pub[2]);
+    }
+}
+"""
+
+
 def test_real_proofs_of_every_operation_verify_everywhere(keys: Callable[[str], CircuitKeys], tc: Toolchain) -> None:
-    keys("pool_open_2")
-    keys("pool_transition_2")
+    """Open and each operation proven through the statement plug-ins; each proof verified natively,
+    by snarkjs and by the Solidity verifier (a tampered public signal by none), then submitted to a
+    probe contract holding the note tree: gas of verification + root + nullifier + insert, a proof
+    against a root one insert old, and the same proof refused when replayed or sent by another sender."""
+    from eth_abi import encode
+    from eth_hash.auto import keccak
+
+    from zkmargin import calldata, solidity
+    from zkmargin.evm import Reverted
+
     settings = Settings(toolchain=tc)
     chain = InProcessChain()
     evm = verifiers.get("evm", settings, chain=chain)
+    sources = {"pool/NoteTree.sol": (paths.CONTRACTS_DIR / "pool" / "NoteTree.sol").read_text(), "Probe.sol": PROBE_SOL}
+    contracts = solidity.compile_sources(solidity.with_imports(sources, tc), tc)
+    poseidon_t3 = chain.deploy(contracts["PoseidonT3"].bytecode)
+    open_verifier = api.deploy_verifier(chain, keys("pool_open_2").vkey(), settings)
+    transition_verifier = api.deploy_verifier(chain, keys("pool_transition_2").vkey(), settings)
+    probe = chain.deploy(
+        contracts["NotePoolProbe"].linked({"PoseidonT3": poseidon_t3}),
+        encode(["address", "address"], [open_verifier, transition_verifier]),
+    )
+    chain_id = int(chain.evm.env.cfg.chain_id)
+    recipient = "0x" + "c0" * 20
+    open_binding = binding(chain_id, probe, chain.SENDER, "0x" + "00" * 20)
+    op_binding = binding(chain_id, probe, chain.SENDER, recipient)
     report: dict[str, dict[str, float]] = {}
 
     def check(name: str, bundle: Bundle, seconds: float) -> None:
@@ -559,26 +636,88 @@ def test_real_proofs_of_every_operation_verify_everywhere(keys: Callable[[str], 
         gas = api.measure_gas(bundle, chain=chain, verifier=evm.address)  # type: ignore[attr-defined]
         report[name] = {"prove_s": round(seconds, 2), "verify_gas": gas.total, "public_inputs": gas.public_inputs}
 
+    def submit(name: str, bundle: Bundle) -> bytes:
+        cd = calldata.from_proof(bundle.proof, bundle.public_signals)
+        if name.startswith("open"):
+            data = keccak(b"open(uint256[2],uint256[2][2],uint256[2],uint256[8])")[:4] + cd.args_encoded()
+        else:
+            data = (
+                keccak(b"transition(uint256[2],uint256[2][2],uint256[2],uint256[19],address)")[:4]
+                + cd.args_encoded()
+                + encode(["address"], [recipient])
+            )
+        report[name]["probe_tx_gas"] = chain.transact(probe, data).gas_used
+        return data
+
+    def current_root() -> int:
+        return int.from_bytes(chain.call(probe, keccak(b"currentRoot()")[:4]), "big")
+
     t0 = time.perf_counter()
-    bundle, current = pool_statements.prove_open(GROWN, 0, 10 * E18, OWNER, BINDING, settings=settings)
+    bundle, current = pool_statements.prove_open(GROWN, 0, 10 * E18, OWNER, open_binding, settings=settings)
     check("open", bundle, time.perf_counter() - t0)
     assert bundle.public_signals[0] == str(current.commitment)
+    submit("open", bundle)
     tree = LeanIMT()
     tree.insert(current.commitment)
-    for op, asset, amount in [
-        (Op.BORROW, 1, 12_000 * E6),
-        (Op.DEPOSIT, 1, 3_000 * E6),
-        (Op.WITHDRAW, 0, E18),
-        (Op.REPAY, 1, 2_000 * E6),
-    ]:
+    assert current_root() == tree.root
+    stranger = "0x" + "99" * 20
+    chain.evm.set_balance(stranger, 10**20)
+    for k, (op, asset, amount) in enumerate(
+        [(Op.BORROW, 1, 12_000 * E6), (Op.DEPOSIT, 1, 3_000 * E6), (Op.WITHDRAW, 0, E18), (Op.REPAY, 1, 2_000 * E6)]
+    ):
         t0 = time.perf_counter()
         bundle, nxt = pool_statements.prove_transition(
-            current, SK, tree.proof(current.commitment), op, asset, amount, GROWN, BINDING, settings=settings
+            current, SK, tree.proof(current.commitment), op, asset, amount, GROWN, op_binding, settings=settings
         )
         check(op.name.lower(), bundle, time.perf_counter() - t0)
         claim = api.decode_claim(bundle)
         assert claim.signals["nullifier"] == current.nullifier and claim.signals["newCommitment"] == nxt.commitment
         assert claim.signals["root"] == tree.root and claim.signals["op"] == op
+        if k == 0:  # another note lands first: the proof's root is one insert old, still in the window
+            other, _ = pool_statements.prove_open(GROWN, 1, E6, OWNER, open_binding, settings=settings)
+            report["open (a second note)"] = {}
+            submit("open (a second note)", other)
+            tree.insert(int(other.public_signals[0]))
+            assert current_root() == tree.root != claim.signals["root"]
+        data = submit(op.name.lower(), bundle)
         tree.insert(nxt.commitment)
+        assert current_root() == tree.root
+        with pytest.raises(Reverted):  # the nullifier is spent
+            chain.transact(probe, data)
+        with pytest.raises(RuntimeError):  # another sender: another binding (and the nullifier is spent anyway)
+            chain.evm.message_call(stranger, probe, data, gas=10**7)
         current = nxt
-    print("pool proofs (prove time includes the witness; gas of a verifyProof transaction):", report)
+    print("pool proofs (prove time includes the witness; gas of verifyProof alone and of the probe's tx):", report)
+
+
+def test_a_copied_proof_is_worthless_to_another_sender(keys: Callable[[str], CircuitKeys], tc: Toolchain) -> None:
+    """The probe (NoteTree + nullifiers + binding) refuses a valid proof sent by another address or
+    for another recipient, and accepts it from its own sender."""
+    from eth_abi import encode
+    from eth_hash.auto import keccak
+
+    from zkmargin import calldata, solidity
+    from zkmargin.evm import Reverted
+
+    settings = Settings(toolchain=tc)
+    chain = InProcessChain()
+    sources = {"pool/NoteTree.sol": (paths.CONTRACTS_DIR / "pool" / "NoteTree.sol").read_text(), "Probe.sol": PROBE_SOL}
+    contracts = solidity.compile_sources(solidity.with_imports(sources, tc), tc)
+    poseidon_t3 = chain.deploy(contracts["PoseidonT3"].bytecode)
+    open_verifier = api.deploy_verifier(chain, keys("pool_open_2").vkey(), settings)
+    probe = chain.deploy(
+        contracts["NotePoolProbe"].linked({"PoseidonT3": poseidon_t3}),
+        encode(["address", "address"], [open_verifier, open_verifier]),
+    )
+    chain_id = int(chain.evm.env.cfg.chain_id)
+    stranger = "0x" + "99" * 20
+    chain.evm.set_balance(stranger, 10**20)
+    own = binding(chain_id, probe, chain.SENDER, "0x" + "00" * 20)
+    bundle, _ = pool_statements.prove_open(GROWN, 0, E18, OWNER, own, settings=settings)
+    cd = calldata.from_proof(bundle.proof, bundle.public_signals)
+    data = keccak(b"open(uint256[2],uint256[2][2],uint256[2],uint256[8])")[:4] + cd.args_encoded()
+    with pytest.raises(RuntimeError):
+        chain.evm.message_call(stranger, probe, data, gas=10**7)
+    chain.transact(probe, data)  # its own sender
+    with pytest.raises(Reverted):  # the same note twice: InternalLeanIMT's LeafAlreadyExists
+        chain.transact(probe, data)
