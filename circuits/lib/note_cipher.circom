@@ -93,18 +93,6 @@ template NoteCiphertexts(L, K) {
     signal output ephemeralPublicKey[2];
     signal output ciphertext[K][padded + 1];
 
-    // nonce < 2^128: the cipher's initial state is nonce + L * 2^128, and every decryptor
-    // (zk-kit JS, zkmargin.pool.cipher) refuses a larger nonce, so without this an owner could
-    // publish a ciphertext that keepers' software will not even try to open
-    _ <== Num2Bits(128)(nonce);
-
-    // ephemeralSecret < l: Ecdh's Num2Bits(253) below already bounds it by 2^253, so this
-    // LessThan(251) is sound (a value >= 2^252 makes its 252-bit decomposition fail); it makes
-    // the key canonical and keeps the scalar in the range the Python model and zk-kit's
-    // deriveSecretScalar produce and the curve templates are exercised on
-    signal canonical <== LessThan(251)([ephemeralSecret, SUBORDER]);
-    canonical === 1;
-
     // E = e * Base8 (circomlib BabyPbk: Num2Bits(253) + fixed-base EscalarMulFix)
     component pbk = BabyPbk();
     pbk.in <== ephemeralSecret;
@@ -125,6 +113,26 @@ template NoteCiphertexts(L, K) {
         enc[k].key <== ecdh[k].sharedKey;
         ciphertext[k] <== enc[k].ciphertext;
     }
+
+    // (the range checks come last: circom computes components in code order, and a witness
+    // generator run past a failed check then still computes everything before it)
+
+    // nonce < 2^128: the cipher's initial state is nonce + L * 2^128, and every decryptor
+    // (zk-kit JS, zkmargin.pool.cipher) refuses a larger nonce, so without this an owner could
+    // publish a ciphertext that keepers' software will not even try to open
+    _ <== Num2Bits(128)(nonce);
+
+    // ephemeralSecret < l: with e = l (or any multiple) E and every shared key are the identity
+    // and anyone can read the note. Ecdh's Num2Bits(253) above already bounds e by 2^253, so this
+    // LessThan(251) is sound (a value >= 2^252 makes its 252-bit decomposition fail); it also
+    // keeps e in the range the Python model and zk-kit's deriveSecretScalar produce
+    signal canonical <== LessThan(251)([ephemeralSecret, SUBORDER]);
+    canonical === 1;
+
+    // ephemeralSecret != 0: with e = 0 (as with e = l) the ephemeral key and every shared key
+    // are the identity (0, 1), and the ciphertexts are readable by anyone
+    signal inverse <-- ephemeralSecret != 0 ? 1 / ephemeralSecret : 0;
+    inverse * ephemeralSecret === 1;
 }
 
 // One recipient.
