@@ -54,6 +54,48 @@ def ints(v: Sequence[str]) -> list[int]:
 
 # --- Baby Jubjub ---------------------------------------------------------------------------
 
+# Golden vectors printed by the node references (tests/js/pool_cipher.cjs), pinned so that the
+# node-free run (make test-fast) checks them too.
+GOLDEN_PUBLIC_12345 = (  # @zk-kit/baby-jubjub and circomlibjs mulPointEscalar(Base8, 12345)
+    19099552327547260981542886231210125691902505931204088720746463491300185142606,
+    13276557205153692030187527501273228448057533426731746626187331221465573305487,
+)
+GOLDEN_PERM_0123 = [  # circomlibjs poseidon([1, 2, 3], 0, 4)
+    6542985608222806190361240322586112750744169038454362455181422643027100751666,
+    3478427836468552423396868478117894008061261013954248157992395910462939736589,
+    1904980799580062506738911865015687096398867595589699208837816975692422464009,
+    11971464497515232077059236682405357499403220967704831154657374522418385384151,
+]
+GOLDEN_CIPHERTEXT = [  # @zk-kit/poseidon-cipher poseidonEncrypt([1, 2, 3, 4], [5, 6], 7)
+    19134267321102874893394685302897067285922406415545935479431881730213750075881,
+    8052218116168590935251748955401619919394332912613302237201870041836731841388,
+    19470749017514687395782811229533211201237204295002154075338578203749232436522,
+    16260134166669796114056814353079130849411882455049779976345690423507959491540,
+    20532314829511312146647749128834105539721352325625802821539504168841770179766,
+    13594393860497613367307364820877643011981933202142976333777449720353947466425,
+    13780932919624575244370235360356385232863963915127879252918180612347227666999,
+]
+
+
+def test_golden_vectors() -> None:
+    assert babyjub.public_key(12345) == GOLDEN_PUBLIC_12345
+    assert poseidon_perm([0, 1, 2, 3]) == GOLDEN_PERM_0123
+    assert cipher.encrypt([1, 2, 3, 4], (5, 6), 7) == GOLDEN_CIPHERTEXT
+    assert cipher.decrypt(GOLDEN_CIPHERTEXT, (5, 6), 7, 4) == [1, 2, 3, 4]
+
+
+def test_golden_vectors_are_still_what_node_prints(tc: Toolchain) -> None:
+    mul, perm, enc = js(
+        tc,
+        [
+            ["mul", s(BASE8), "12345"],
+            ["perm", ["0", "1", "2", "3"]],
+            ["encrypt", ["1", "2", "3", "4"], ["5", "6"], "7"],
+        ],
+    )
+    assert [ints(p) for p in mul] == [list(GOLDEN_PUBLIC_12345)] * 2
+    assert ints(perm) == GOLDEN_PERM_0123 and ints(enc) == GOLDEN_CIPHERTEXT
+
 
 def test_constants_equal_zk_kit_and_circomlibjs(tc: Toolchain) -> None:
     (c,) = js(tc, [["constants"]])
@@ -346,6 +388,7 @@ def _refused(b: Built, inputs: dict[str, InputValue]) -> None:
     assert b.r1cs.failing_constraints(b.calc.calculate(inputs, lenient=True))
 
 
+@pytest.mark.slow  # compiles circuits with circom2
 @pytest.mark.parametrize("eph", [1, 2, 8, L - 1, 2**250 + 3, None])
 def test_circuit_ciphertexts_equal_python_and_js(checked: Built, eph: int | None) -> None:
     """The honest witness (ephemeral keys at both ends of [1, l)) satisfies every constraint:
@@ -356,6 +399,7 @@ def test_circuit_ciphertexts_equal_python_and_js(checked: Built, eph: int | None
     assert checked.r1cs.failing_constraints(checked.calc.calculate(inputs)) == []
 
 
+@pytest.mark.slow  # compiles circuits with circom2
 def test_circuit_refuses_any_ciphertext_but_the_notes(checked: Built) -> None:
     rng = random.Random(RNG_SEED)
     honest = _honest(rng)
@@ -404,6 +448,7 @@ def _wire_names(sym: Path) -> dict[int, list[str]]:
     return out
 
 
+@pytest.mark.slow  # compiles circuits with circom2
 @pytest.mark.parametrize(
     ("eph", "nonce", "ok"),
     [
@@ -448,6 +493,7 @@ def zk_kit_decrypt(tc: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> B
     return _compile(tc, tmp_path_factory.mktemp("zk-kit-decrypt"), body)
 
 
+@pytest.mark.slow  # compiles circuits with circom2
 def test_zk_kit_decrypt_circuit_opens_our_ciphertexts(zk_kit_decrypt: Built) -> None:
     """zk-kit's own PoseidonDecrypt circuit (it checks the authentication element) decrypts
     what zkmargin.pool.cipher (and so NoteCiphertexts) encrypts, for lengths 1, 5 and 7."""
@@ -478,6 +524,7 @@ def test_zk_kit_decrypt_circuit_opens_our_ciphertexts(zk_kit_decrypt: Built) -> 
 CONSTRAINTS: dict[tuple[int, int], int] = {(7, 1): 4763, (8, 1): 4763, (8, 2): 8370, (8, 3): 11977}
 
 
+@pytest.mark.slow  # compiles circuits with circom2
 def test_constraint_counts(tc: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> None:
     counts = {}
     for n, k in ((7, 1), (8, 1), (8, 2), (8, 3)):
