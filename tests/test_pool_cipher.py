@@ -515,6 +515,28 @@ def test_zk_kit_decrypt_circuit_opens_our_ciphertexts(zk_kit_decrypt: Built) -> 
         zk_kit_decrypt.calc.calculate(bad)
 
 
+@pytest.mark.slow  # compiles circuits with circom2
+def test_zk_kit_decrypt_circuit_leaves_padding_free_when_length_mod_3_is_1(zk_kit_decrypt: Built) -> None:
+    """Why NoteCiphertexts does not verify through zk-kit's PoseidonDecrypt: for length % 3 == 1
+    (the 7-element opening) its padding check never runs (the `else if` repeats `== 2`), so a
+    ciphertext that authenticates with non-zero padding passes; for length % 3 == 2 it is refused."""
+    assert zk_kit_decrypt.calc is not None
+    key, nonce = babyjub.public_key(4242), 9
+    honest: dict[str, InputValue] = {f"ct{n}": cipher.encrypt([1] * n, key, nonce) for n in (1, 5, 7)}
+    honest |= {"key": list(key), "nonce": nonce}
+
+    def forged(n: int) -> list[int]:
+        return _duplex([1] * n + [666] * (cipher.padded_length(n) - n), key, nonce, n)
+
+    w = zk_kit_decrypt.calc.calculate({**honest, "ct7": forged(7)})
+    assert w[1 + 3 + 6 : 1 + 3 + 6 + 9] == [1] * 7 + [666, 666]  # accepted, padding free
+    zk_kit_decrypt.calc.calculate({**honest, "ct1": forged(1)})  # accepted too
+    with pytest.raises(WitnessError):
+        zk_kit_decrypt.calc.calculate({**honest, "ct5": forged(5)})
+    with pytest.raises(cipher.DecryptionError, match="padding"):
+        cipher.decrypt(forged(7), key, nonce, 7)
+
+
 # Constraint counts (circom --O2) of NoteCiphertexts(L, K) compiled alone; pinned here.
 #   fixed part 1156: nonce Num2Bits(128) 128 + ephemeral secret LessThan(251) 252 + != 0 1 + BabyPbk 776,
 #   - 1 folded by O2 (measured: the three compiled alone give 128, 252 and 776)
