@@ -39,7 +39,8 @@ template PoseidonEncryptFwd(length) {
     signal output ciphertext[padded + 1];
 
     // the padding is the constant 0: zk-kit's PoseidonDecrypt leaves it unchecked for
-    // length % 3 == 1 (its second branch repeats `== 2`), here it is fixed by construction
+    // length % 3 == 1 (its second branch repeats `== 2`), which would admit a ciphertext that
+    // decryptors checking the padding refuse (a note hidden from keepers); here it is fixed
     var m[padded];
     for (var i = 0; i < padded; i++) {
         m[i] = i < length ? message[i] : 0;
