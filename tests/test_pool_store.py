@@ -278,7 +278,7 @@ st = open_store(__import__("pathlib").Path(sys.argv[1]))
 op = st.prepare("deposit", "WETH", 1000, None, A)
 print("prepared", flush=True)
 if sys.argv[2] == "sent":
-    st.mark_sent(op, "0xa")
+    st.mark_sent(op, "0xa", b"signed raw transaction")
     print("sent", flush=True)
 time.sleep(600)  # waiting for the receipt: killed here
 """
@@ -308,6 +308,7 @@ def test_killed_before_the_receipt_loses_nothing(tmp_path: Path, stage: str) -> 
         assert (note.status, note.opening) == ("pending", tuple(A))
         (op,) = st.operations()
         assert op.status == stage and op.tx_hash == ("0xa" if stage == "sent" else None)
+        assert op.raw_tx == (b"signed raw transaction" if stage == "sent" else None)  # can be rebroadcast
         st.apply_block(history()[0])
         assert [(n.status, n.leaf_index) for n in st.notes()] == [("live", 0)]
         assert st.operations()[0].status == "confirmed" and st.operations()[0].tx_hash == "0xa"

@@ -70,6 +70,7 @@ CREATE TABLE operations (
     spent_nullifier TEXT,                     -- NULL for an open (no note spent)
     new_commitment TEXT NOT NULL REFERENCES notes(commitment),
     tx_hash        TEXT,
+    raw_tx         BLOB,                      -- the signed transaction, to rebroadcast after a crash
     status         TEXT NOT NULL CHECK (status IN {OP_STATUSES}),
     created_at     REAL NOT NULL
 );
@@ -165,6 +166,7 @@ class Operation:
     new_commitment: int
     tx_hash: str | None
     status: str
+    raw_tx: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -301,11 +303,14 @@ class NoteStore:
         assert op_id is not None
         return op_id
 
-    def mark_sent(self, op_id: int, tx_hash: str) -> None:
+    def mark_sent(self, op_id: int, tx_hash: str, raw_tx: bytes | None = None) -> None:
+        """Record the signed transaction (its hash, and the raw bytes so that a wallet restarted
+        after a crash can broadcast the very same transaction again); call before broadcasting."""
         with self._tx() as db:
             cur = db.execute(
-                "UPDATE operations SET tx_hash = ?, status = 'sent' WHERE id = ? AND status IN ('prepared', 'sent')",
-                (tx_hash, op_id),
+                "UPDATE operations SET tx_hash = ?, raw_tx = ?, status = 'sent' "
+                "WHERE id = ? AND status IN ('prepared', 'sent')",
+                (tx_hash, raw_tx, op_id),
             )
             if cur.rowcount != 1:
                 raise StoreError(f"operation {op_id} is not waiting to be sent")
@@ -474,10 +479,10 @@ class NoteStore:
             ]
 
     def operations(self, status: str | None = None) -> list[Operation]:
-        q = "SELECT id, kind, asset, amount, spent_nullifier, new_commitment, tx_hash, status FROM operations"
+        q = "SELECT id, kind, asset, amount, spent_nullifier, new_commitment, tx_hash, status, raw_tx FROM operations"
         args: tuple[str, ...] = ()
         if status is not None:
             q, args = q + " WHERE status = ?", (status,)
         with self._locked():
             rows = self._db.execute(q + " ORDER BY id", args)
-            return [Operation(r[0], r[1], r[2], int(r[3]), _opt_int(r[4]), int(r[5]), r[6], r[7]) for r in rows]
+            return [Operation(r[0], r[1], r[2], int(r[3]), _opt_int(r[4]), int(r[5]), r[6], r[7], r[8]) for r in rows]
