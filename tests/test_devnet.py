@@ -23,7 +23,7 @@ from click.testing import CliRunner, Result
 from eth_account import Account
 
 from cli.main import cli
-from zkmargin import devnet, proc
+from zkmargin import devnet, proc, solidity
 from zkmargin.errors import InputError
 from zkmargin.evm import ANVIL_DEV_KEY, RpcChain, free_port
 from zkmargin.fsutil import file_lock
@@ -407,3 +407,29 @@ def test_a_recycled_pid_is_not_taken_for_the_node(net: Net, tmp_path: Path) -> N
     st = devnet.status(d)
     assert st.node is None and st.stale_pid == os.getpid()
     assert not (d / "anvil.pid").exists()
+
+
+def test_deploy_with_a_sequencer_feed(net: Net, tc: Toolchain, tmp_path: Path) -> None:
+    """An L2 config: the sequencer-uptime feed is deployed up for longer than its grace period, so
+    borrowing is allowed from the start; the deployment file round-trips."""
+    raw = json.loads(CONFIG.read_text())
+    raw["sequencer"] = {"gracePeriod": 3600}
+    raw["devAccounts"] = 0
+    config = pool_deploy.config_from_json(raw)
+    key = "0x" + "22" * 32
+    net.ok("devnet", "fund", Account.from_key(key).address)
+    chain = RpcChain(f"http://127.0.0.1:{net.port}", key)
+    d, now = pool_deploy.deploy_to_file(
+        chain, config, lambda: solidity.compile_reference_contracts(tc), tmp_path / "l2.json"
+    )
+    assert now and d.sequencer_feed is not None
+    assert _call(chain, d.pool, "isBorrowAllowed()", [], ["bool"])[0] is True
+    assert pool_deploy.load_deployment(tmp_path / "l2.json") == d
+
+
+def test_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "not-a-dir"
+    f.write_text("")
+    res = CliRunner().invoke(cli, ["devnet", "up", "--dir", str(f), "--port", str(free_port()), "--json"])
+    assert res.exit_code == 2
+    assert json.loads(res.stdout)["field"] == "--dir"

@@ -344,7 +344,7 @@ def down(directory: Path, progress: Progress | None = None) -> tuple[Node | None
 
 
 def _block_number(chain: RpcChain) -> int:
-    return int(chain._rpc("eth_blockNumber", lambda: chain.w3.eth.block_number))
+    return int(str(chain.request("eth_blockNumber")), 16)
 
 
 def status(directory: Path) -> Status:
@@ -433,7 +433,7 @@ def fund(directory: Path, address: str, progress: Progress | None = None) -> tup
     with _session(directory, progress or NullProgress()) as (chain, deployment):
         minted = pool_deploy.mint(chain, deployment, address)
         want = deployment.config.faucet_eth
-        have = int(chain._rpc("eth_getBalance", lambda: chain.w3.eth.get_balance(address)))  # type: ignore[arg-type]
+        have = int(str(chain.request("eth_getBalance", address, "latest")), 16)
         if have < want:
             chain.request("anvil_setBalance", address, hex(want))
             have = want

@@ -371,8 +371,7 @@ def _deploy(chain: RpcChain, contracts: dict[str, Compiled], name: str, types: l
 
 
 def has_code(chain: RpcChain, address: str) -> bool:
-    code = chain._rpc("eth_getCode", lambda: chain.w3.eth.get_code(Web3.to_checksum_address(address)))
-    return len(code) > 0
+    return str(chain.request("eth_getCode", address, "latest")) not in ("0x", "")
 
 
 def check_chain(chain: RpcChain, deployment: Deployment, source: str) -> None:
@@ -457,7 +456,7 @@ def deploy(
             send(chain, sequencer, "setStatus(bool,uint256)", [False, since])
     with progress.step(f"deploying the pool ({POOL_CONTRACT})"):
         contract, pool = deploy_pool(chain, contracts, config, deployed, sequencer)
-        block = int(chain._rpc("eth_blockNumber", lambda: chain.w3.eth.block_number))
+        block = int(str(chain.request("eth_blockNumber")), 16)
     deployment = Deployment(
         chain_id=int(chain.chain_id),
         pool_contract=contract,
