@@ -72,7 +72,7 @@ def devnet_group() -> None:
     "config_path",
     type=existing,
     default=None,
-    help="Deployment config (default: the packaged fixtures/devnet.json). Read on first start.",
+    help="Deployment config (default: the packaged fixtures/devnet.json on first start, then the one deployed).",
 )
 @click.option("--fresh", is_flag=True, help="Discard a stopped devnet's chain and deployment and start anew.")
 @json_option
@@ -85,7 +85,7 @@ def devnet_up(ctx: click.Context, directory: Path | None, port: int, config_path
     st = devnet.up(
         _dir(directory),
         port=port,
-        config_path=config_path or pool_deploy.DEFAULT_CONFIG,
+        config_path=config_path,
         toolchain=tc,
         contracts=lambda: _compile(tc, progress),
         fresh=fresh,

@@ -137,8 +137,8 @@ def test_up_deploys_what_the_config_says(net: Net) -> None:
         assert view.decimals == want.decimals
         assert view.risk == want.risk and view.rates == want.rates
         assert view.liquidity_index == view.variable_borrow_index == 10**27
-        maxage = _call(chain, d.pool, "getAssetPrice(address)", [a.token], ["uint256"])[0]
-        assert maxage == want.price == view.price
+        price = _call(chain, d.pool, "getAssetPrice(address)", [a.token], ["uint256"])[0]
+        assert price == want.price == view.price
         for acct in accounts:
             assert _balance(chain, a.token, acct) >= want.faucet
     st = net.ok("devnet", "status")
@@ -397,6 +397,36 @@ def test_kill_9_then_status_and_up_recover(net: Net) -> None:
     again = net.up()
     assert again["running"] is True and again["deployedNow"] is False
     assert _snapshot(net) == before  # every devnet command checkpoints: nothing it did was lost
+    # killed again, and `up` straight away: it removes the stale pid file itself
+    pid = net.pid()
+    os.killpg(pid, signal.SIGKILL)
+    while proc.daemon_alive(pid) and time.monotonic() < deadline + 10:
+        time.sleep(0.05)
+    again = net.up()
+    assert again["stalePidRemoved"] == pid and again["pid"] != pid
+    assert _snapshot(net) == before
+
+
+def test_commands_need_a_running_devnet(tmp_path: Path) -> None:
+    for args in (["time", "+1"], ["price", "WETH", "1"], ["fund", "0x" + "42" * 20]):
+        res = CliRunner().invoke(cli, ["devnet", args[0], "--dir", str(tmp_path), *args[1:]])
+        assert res.exit_code == 2 and "no devnet runs from" in res.output, res.output
+    res = CliRunner().invoke(cli, ["devnet", "down", "--dir", str(tmp_path)])
+    assert res.exit_code == 0 and "no devnet runs" in res.output
+
+
+def test_damaged_pid_file_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "anvil.pid").write_text('{"pid": "many"}')
+    res = CliRunner().invoke(cli, ["devnet", "status", "--dir", str(tmp_path)])
+    assert res.exit_code == 2 and "anvil.pid" in res.output and "Traceback" not in res.output
+
+
+def test_a_damaged_state_file_is_reported_with_anvils_words(tc: Toolchain, tmp_path: Path) -> None:
+    (tmp_path / "state.json").write_text("garbage{")
+    res = CliRunner().invoke(cli, ["devnet", "up", "--dir", str(tmp_path), "--port", str(free_port())])
+    assert res.exit_code == 2
+    assert "anvil exited before answering" in res.output and "failed to parse json" in res.output
+    assert not (tmp_path / "anvil.pid").exists()
 
 
 def test_a_recycled_pid_is_not_taken_for_the_node(net: Net, tmp_path: Path) -> None:

@@ -249,7 +249,7 @@ def up(
     directory: Path,
     *,
     port: int = DEFAULT_PORT,
-    config_path: Path = pool_deploy.DEFAULT_CONFIG,
+    config_path: Path | None = None,
     toolchain: Toolchain,
     contracts: Callable[[], dict[str, Compiled]],
     fresh: bool = False,
@@ -257,13 +257,16 @@ def up(
 ) -> Status:
     """Start the devnet's anvil (refused if one runs), deploy from the config on first start
     (or when the chain has lost the deployment), mint test tokens, checkpoint. `contracts`
-    compiles the contracts, called only when deploying. With `fresh`, the state, clock and
-    deployment of a stopped devnet are discarded first."""
+    compiles the contracts, called only when deploying. `config_path` (default: the packaged
+    fixtures/devnet.json, or on a resumed chain the config it was deployed from) must be the
+    deployment's own config on a resumed chain. With `fresh`, the state, clock and deployment of
+    a stopped devnet are discarded first."""
     progress = progress or NullProgress()
     layout = Layout(directory)
     if not 1024 <= port <= 65535:
         raise InputError("--port", f"must be in [1024, 65535], got {port}")
-    config = pool_deploy.load_config(config_path)  # a bad config is refused before anything starts
+    # a bad config is refused before anything starts
+    config = pool_deploy.load_config(config_path) if config_path is not None else None
     with _locked(layout, progress):
         node, stale = _running(layout)
         if node is not None:
@@ -277,6 +280,8 @@ def up(
             for p in (layout.state, layout.clock, layout.deployment):
                 p.unlink(missing_ok=True)
         deployment = _deployment(layout)
+        if config is None:
+            config = deployment.config if deployment is not None else pool_deploy.load_config()
         if deployment is not None and deployment.config.sha256 != config.sha256:
             raise InputError(
                 "--config",

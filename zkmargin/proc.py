@@ -189,10 +189,11 @@ _DAEMONS: dict[int, subprocess.Popen[bytes]] = {}
 def spawn_daemon(argv: Sequence[str | Path], *, log: Path, cwd: str | Path | None = None) -> int:
     """Start a process that outlives this one (a dev node kept running between commands): its
     own session and process group (pgid == pid), no death signal, stdin from /dev/null, stdout
-    and stderr appended to `log`. Returns its pid; end it with stop_daemon()."""
+    and stderr to `log` (truncated: it tells about this run). Returns its pid; end it with
+    stop_daemon()."""
     args = [resolve(argv[0]), *(str(a) for a in argv[1:])]
     try:
-        with open(log, "ab") as out:
+        with open(log, "wb") as out:
             p = subprocess.Popen(
                 args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
