@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +33,8 @@ from zkmargin.pool import deploy as pool_deploy
 from zkmargin.pool.deploy import Deployment, PoolConfig
 from zkmargin.pool.reserve import ReserveState
 from zkmargin.toolchain import Toolchain
+
+from .conftest import REPO_ROOT
 
 pytestmark = pytest.mark.node
 
@@ -370,6 +374,7 @@ def _snapshot(net: Net) -> dict[str, Any]:
 
 
 def test_down_then_up_keeps_the_chain(net: Net) -> None:
+    net.ok("devnet", "time", "+30d")  # the clock runs ahead of the wall clock: up must keep that
     before = _snapshot(net)
     ts = net.chain.timestamp()
     out = net.ok("devnet", "down")
@@ -463,3 +468,24 @@ def test_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["devnet", "up", "--dir", str(f), "--port", str(free_port()), "--json"])
     assert res.exit_code == 2
     assert json.loads(res.stdout)["field"] == "--dir"
+
+
+def test_two_concurrent_ups_start_one_node(tc: Toolchain, tmp_path: Path) -> None:
+    """Two `zkmargin devnet up` processes at once on one directory: one starts the node, the
+    other is refused (by the lock, or by the pid file once the first is up)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    port = free_port()
+    argv = [sys.executable, "-m", "zkmargin.cli.main", "devnet", "up", "--dir", str(tmp_path), "--port", str(port)]
+    try:
+        procs = [
+            subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+        ]
+        results = [(p.wait(timeout=120), p.communicate()) for p in procs]
+        codes = sorted(code for code, _ in results)
+        assert codes == [0, 2], results
+        refused = next(err for code, (_, err) in results if code == 2)
+        assert "already runs" in refused or "another zkmargin devnet command" in refused
+        assert devnet.status(tmp_path).node is not None
+    finally:
+        devnet.down(tmp_path)
+    assert devnet.status(tmp_path).node is None
