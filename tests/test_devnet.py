@@ -412,6 +412,20 @@ def test_kill_9_then_status_and_up_recover(net: Net) -> None:
     assert _snapshot(net) == before
 
 
+def test_up_after_hours_down_reposts_stale_feeds(net: Net) -> None:
+    """The chain's clock runs on while the devnet is down (here: two hours more, written into
+    clock.json as if they had passed); `up` re-posts the feeds that went stale meanwhile."""
+    d = net.deployment
+    rounds = {a.symbol: pool_deploy.latest_round(net.chain, a.feed)[0] for a in d.assets}
+    net.ok("devnet", "down")
+    clock = net.dir / "clock.json"
+    clock.write_text(json.dumps({"offset": json.loads(clock.read_text())["offset"] + 7200}))
+    net.up()
+    after = {a.symbol: pool_deploy.latest_round(net.chain, a.feed)[0] for a in d.assets}
+    assert after == {"WETH": rounds["WETH"] + 1, "USDC": rounds["USDC"], "WBTC": rounds["WBTC"] + 1}
+    assert all(pool_deploy.read_reserve(net.chain, d, a.symbol).price is not None for a in d.assets)
+
+
 def test_commands_need_a_running_devnet(tmp_path: Path) -> None:
     for args in (["time", "+1"], ["price", "WETH", "1"], ["fund", "0x" + "42" * 20]):
         res = CliRunner().invoke(cli, ["devnet", args[0], "--dir", str(tmp_path), *args[1:]])

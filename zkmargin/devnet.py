@@ -201,15 +201,17 @@ def checkpoint(chain: RpcChain, layout: Layout) -> None:
 def _restore_clock(chain: RpcChain, layout: Layout) -> None:
     """Put the clock back where the warps left it: anvil's state keeps blocks, not the offset of
     its clock from the wall clock, so after a restart new blocks would be older than the last."""
-    offset = 0
-    if layout.clock.exists():
-        d = read_json(layout.clock, "devnet clock")
-        if isinstance(d, dict) and "offset" in d:
-            offset = bounded_int(d["offset"], "offset", -(2**40), 2**40)
+    if not layout.clock.exists():
+        return  # a new chain: its clock is the wall clock
+    d = read_json(layout.clock, "devnet clock")
+    if not isinstance(d, dict) or set(d) != {"offset"}:
+        raise InputError("offset", "must be the only key of the object", source=f"devnet clock file {layout.clock}")
+    offset = bounded_int(d["offset"], "offset", -(2**40), 2**40)
     now = int(time.time())
     target = max(now + max(offset, 0), chain.timestamp() + 1)
     if target > now:
         chain.request("evm_setTime", target)
+        chain.request("evm_mine")  # reads (eth_call at latest) see the restored time from now on
 
 
 # --- commands ---
