@@ -36,8 +36,6 @@ from zkmargin.toolchain import Toolchain
 
 from .conftest import REPO_ROOT
 
-pytestmark = pytest.mark.node
-
 CONFIG = pool_deploy.DEFAULT_CONFIG
 # deploys the "any RPC" copy, funded by `devnet fund`
 OTHER_KEY = "0x" + "11" * 32
@@ -448,7 +446,7 @@ def test_a_damaged_state_file_is_reported_with_anvils_words(tc: Toolchain, tmp_p
     assert not (tmp_path / "anvil.pid").exists()
 
 
-def test_a_recycled_pid_is_not_taken_for_the_node(net: Net, tmp_path: Path) -> None:
+def test_a_recycled_pid_is_not_taken_for_the_node(tmp_path: Path) -> None:
     """A pid file naming a live process that is not the node (its start time differs) is stale."""
     d = tmp_path / "net"
     d.mkdir()
