@@ -9,7 +9,7 @@ import click
 
 from zkmargin import prover
 
-from . import ceremony, lending, perp, setup, verify
+from . import ceremony, devnet, lending, perp, setup, verify
 from .common import ZkGroup, json_option
 
 
@@ -51,6 +51,7 @@ for command in (
     verify.calldata_cmd,
     perp.perp_group,
     ceremony.ceremony_group,
+    devnet.devnet_group,
 ):
     cli.add_command(command)
 

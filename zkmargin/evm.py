@@ -184,6 +184,17 @@ class RpcChain:
             raise Reverted(b"", "deployment failed")
         return str(receipt["contractAddress"])
 
+    def request(self, method: str, *params: Any) -> Any:
+        """A raw JSON-RPC request (anvil_*, evm_* on a dev node); an error answer is an RpcError."""
+
+        def ask() -> Any:
+            answer = self.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+            if "error" in answer:
+                raise ValueError(answer["error"].get("message", answer["error"]))
+            return answer.get("result")
+
+        return self._rpc(method, ask)
+
     def transact(self, to: str, data: bytes) -> TxResult:
         out = self.call(to, data)  # surfaces the revert payload, which receipts do not carry
         receipt = self._send({"to": Web3.to_checksum_address(to), "data": data, "gas": TX_GAS})
