@@ -176,10 +176,10 @@ class RpcChain:
     def _from(self) -> str:
         return self.account.address if self.account else "0x" + "00" * 20
 
-    def call(self, to: str, data: bytes) -> bytes:
+    def call(self, to: str, data: bytes, block: str = "latest") -> bytes:
         tx: Any = {"to": Web3.to_checksum_address(to), "data": data, "from": self._from(), "gas": TX_GAS}
         try:
-            return bytes(self._rpc("eth_call", lambda: self.w3.eth.call(tx)))
+            return bytes(self._rpc("eth_call", lambda: self.w3.eth.call(tx, block)))  # type: ignore[arg-type]
         except (ContractCustomError, ContractLogicError) as e:
             raise Reverted(_revert_bytes(e.data)) from None
 
@@ -209,7 +209,9 @@ class RpcChain:
         return str(receipt["contractAddress"])
 
     def transact(self, to: str, data: bytes) -> TxResult:
-        out = self.call(to, data)  # surfaces the revert payload, which receipts do not carry
+        # surfaces the revert payload, which receipts do not carry; run in the pending block, as the
+        # transaction will be (its timestamp matters to contracts that read block.timestamp)
+        out = self.call(to, data, "pending")
         receipt = self._send({"to": Web3.to_checksum_address(to), "data": data, "gas": TX_GAS})
         if receipt["status"] != 1:
             raise Reverted(b"", "transaction reverted")

@@ -66,8 +66,10 @@ class PoolModel:
             supply_growth = ray_mul_floor(r.scaled_total_supply, u.liquidity_index) - ray_mul_floor(
                 r.scaled_total_supply, r.liquidity_index
             )
+            # the treasury's unminted share is outside scaled_total_supply: it grows by its new
+            # accrual and by the index, like any supply
             treasury_growth = ray_mul_floor(u.accrued_to_treasury, u.liquidity_index) - ray_mul_floor(
-                r.accrued_to_treasury, u.liquidity_index
+                r.accrued_to_treasury, r.liquidity_index
             )
             self.unallocated_interest[i] += debt_growth - supply_growth - treasury_growth
             self.reserves[i] = u
