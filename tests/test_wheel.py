@@ -49,6 +49,7 @@ def test_the_wheel_carries_what_it_needs(wheel: Path) -> None:
         "zkmargin/cli/main.py",
         "zkmargin/data/circuits/circuits.json",
         "zkmargin/data/circuits/lib/health.circom",
+        "zkmargin/data/contracts/LiquidationVerifierRegistry.sol",
         "zkmargin/data/contracts/PrivateMarginPool.sol",
         "zkmargin/data/fixtures/dev-pot15.ptau",
         "zkmargin/data/fixtures/dev-pot15.ptau.sha256",

@@ -159,6 +159,6 @@ def poseidon_contract(n_inputs: int, tc: Toolchain) -> Compiled:
 
 
 def compile_reference_contracts(tc: Toolchain) -> dict[str, Compiled]:
-    """contracts/**/*.sol (PrivateMarginPool, the pool, their test contracts) and what they import."""
+    """contracts/**/*.sol (LiquidationVerifierRegistry, the private pool, their test contracts) and what they import."""
     sources = {str(p.relative_to(CONTRACTS_DIR)): p.read_text() for p in sorted(CONTRACTS_DIR.rglob("*.sol"))}
     return compile_sources(sources, tc)
