@@ -9,7 +9,7 @@ import click
 
 from zkmargin import prover
 
-from . import ceremony, devnet, lending, perp, setup, verify
+from . import ceremony, devnet, lending, perp, setup, verify, wallet
 from .common import ZkGroup, json_option
 
 
@@ -52,6 +52,7 @@ for command in (
     perp.perp_group,
     ceremony.ceremony_group,
     devnet.devnet_group,
+    wallet.wallet_group,
 ):
     cli.add_command(command)
 
