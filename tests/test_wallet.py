@@ -48,7 +48,9 @@ from zkmargin.pool.keys import OwnerKeys, load_owner_keys
 from zkmargin.pool.note import Note, owner_tag
 from zkmargin.pool.transition import PoolMarket, ReserveView, account_data
 from zkmargin.pool.wallet import (
+    Wallet,
     WalletCodec,
+    WalletError,
     decode_boxes,
     encode_boxes,
     liquidatable,
@@ -458,3 +460,66 @@ def test_kill_between_send_and_receipt_then_sync_reconciles(world: World, node_l
     notes = w.wallet(d, key, "show")["notes"]
     assert len(notes) == 1 and notes[0]["commitment"] != first["newNote"]
     assert int(notes[0]["assets"][0]["supplied"]) >= 4 * E18 - 1
+
+
+def _signed(w: World, key: str, to: str, data: bytes, nonce: int) -> tuple[str, bytes]:
+    tx = {"to": to, "data": data, "value": 0, "gas": 300_000, "gasPrice": 10**10, "nonce": nonce, "chainId": 31337}
+    s = Account.from_key(key).sign_transaction(tx)
+    return "0x" + bytes(s.hash).hex(), bytes(s.raw_transaction)
+
+
+def test_sync_settles_operations_that_never_landed(world: World) -> None:
+    """Three crashes the events cannot settle: before signing (prepared: nothing left the
+    machine), after signing but before broadcasting while another transaction took the nonce, and
+    a transaction mined but reverted. Sync abandons each, dropping its pending note."""
+    w = world
+    key = w.account()
+    addr = Account.from_key(key).address
+    d = w.tmp / "dave"
+    assert _invoke("wallet", "init", "--wallet-dir", str(d), "--deployment", str(w.file)).exit_code == 0
+    keys_d = load_owner_keys(d / "keys.json")
+    chain = RpcChain(w.url, key)
+    with Wallet(d, chain, w.deployment) as wallet:
+        tag = owner_tag(keys_d.spending_key)
+        notes = [Note((i + 1, 0), (0, 0), 1, tag, 1000 + i) for i in range(3)]
+        ops = [wallet.store.prepare("deposit", "WETH", 1, None, n.fields()) for n in notes]
+        nonce = int(str(w.rpc("eth_getTransactionCount", addr, "latest")), 16)
+        # ops[1]: signed at `nonce`, never broadcast; another transaction then takes that nonce
+        h1, raw1 = _signed(w, key, w.deployment.pool, b"\x00\x00\x00\x01", nonce)
+        wallet.store.mark_sent(ops[1], h1, raw1)
+        chain.transact(addr, b"")  # a plain transfer to itself at `nonce`
+        # ops[2]: broadcast and mined, but the pool reverts it (an unknown selector)
+        h2, raw2 = _signed(w, key, w.deployment.pool, b"\x00\x00\x00\x02", nonce + 1)
+        wallet.store.mark_sent(ops[2], h2, raw2)
+        w.rpc("eth_sendRawTransaction", "0x" + raw2.hex())
+        deadline = time.monotonic() + 30
+        while w.rpc("eth_getTransactionReceipt", h2) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        report = wallet.sync()
+        assert report.abandoned == 3 and report.pending == () and report.rebroadcast == 0
+        assert wallet.store.notes() == [] and wallet.store.operations() == []
+        # the model refuses a borrow with no collateral before anything is proven
+        with pytest.raises(WalletError, match="no live note"):
+            wallet.operate("borrow", "USDC", 1)
+
+
+def test_refusals_before_proving_exit_1_naming_the_error(world: World) -> None:
+    w = world
+    key = w.account()
+    d = w.tmp / "erin"
+    assert _invoke("wallet", "init", "--wallet-dir", str(d), "--deployment", str(w.file)).exit_code == 0
+    w.wallet(d, key, "deposit", "WETH", "1")
+    base = ["--wallet-dir", str(d), "--rpc-url", w.url, "--deployment", str(w.file), "--private-key", key, "--json"]
+    r = _invoke("wallet", "borrow", "USDC", "2900", *base)  # HF would stay >= 1, but past 80.5% LTV of 3500
+    assert r.exit_code == 1 and json.loads(r.stdout)["type"] == "TransactionFailed"
+    assert "CollateralCannotCoverNewBorrow" in json.loads(r.stdout)["error"]
+    r = _invoke("wallet", "borrow", "USDC", "3000", *base)  # past the liquidation threshold
+    assert r.exit_code == 1 and "HealthFactorLowerThanLiquidationThreshold" in json.loads(r.stdout)["error"]
+    r = _invoke("wallet", "withdraw", "WETH", "2", *base)
+    assert r.exit_code == 1 and "NotEnoughAvailableUserBalance" in json.loads(r.stdout)["error"]
+    r = _invoke("wallet", "repay", "USDC", "1", *base)
+    assert r.exit_code == 1 and "RepayExceedsDebt" in json.loads(r.stdout)["error"]
+    r = _invoke("wallet", "show", "--note", "1", *base)
+    assert r.exit_code == 2  # show takes no --note: a usage error
+    r = _invoke("wallet", "withdraw", "WETH", "0.5", "--note", "12345", *base)
+    assert r.exit_code == 2 and json.loads(r.stdout)["field"] == "--note"
