@@ -439,3 +439,24 @@ def test_borrow_waits_for_the_sequencer(env: Pyrevm) -> None:
     refused("GracePeriodNotOver", ("uint256", "uint256"), lambda: env.chain.transact(pool.address, data))
     status(False, now - 3601)  # past the grace period: the borrow reaches the pool's own checks
     refused("UnknownRoot", ("uint256",), lambda: env.chain.transact(pool.address, data))
+
+
+def test_a_stale_price_refuses_every_transition(env: Pyrevm) -> None:
+    """Feeds older than their maxAge: open (which reads no price) still works, every transition
+    is refused with PriceOracle's StalePrice before the verifier runs (no valid proof needed)."""
+    w = env.world
+    listings = [Listing(w.tokens[i], RESERVES[i][4], RESERVES[i][5], w.feeds[i], 3600) for i in range(2)]
+    pool = deploy(env.chain, listings, "0x" + "7e" * 20, settings=w.settings)
+    alice = env.owner("alice", 0xA1)
+    view = env.chain.as_sender(alice.address)
+    w.token_call(view, 0, "approve(address,uint256)", ["address", "uint256"], [pool.address, 2**256 - 1])
+    client = pool.as_chain(view)
+    market = w.model.market(w.now())
+    b = binding(w.chain_id, pool.address, alice.address, ZERO_ADDRESS)
+    bundle, note = pool_statements.prove_open(market, 0, E18, alice.tag, b, settings=w.settings)
+    client.open(w.tokens[0], bundle)
+    env.at(T0 + 3601)  # the feeds were answered at T0
+    data = client.transition_calldata(Op.DEPOSIT, w.tokens[0], bundle, root=client.current_root(), nullifier=5)
+    refused("StalePrice", ("address", "uint256", "uint256"), lambda: view.transact(pool.address, data))
+    env.at(T0 + 3600)  # exactly maxAge old is still fresh: the pool gets as far as the verifier
+    refused("InvalidProof", (), lambda: view.transact(pool.address, data))
