@@ -49,6 +49,7 @@ bench: setup
 	$(BIN)/python benchmarks/onchain.py
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/ray_scan.py
+	$(BIN)/python benchmarks/pool_gas.py
 
 typecheck: setup
 	$(BIN)/python -m mypy

@@ -17,7 +17,17 @@ from zkmargin import solidity
 from zkmargin.build import CircuitKeys
 from zkmargin.evm import Chain, InProcessChain, Reverted
 from zkmargin.liquidation_step import AaveRevert
-from zkmargin.pool.contract import ZERO_ADDRESS, Listing, PoolClient, Receipt, deploy, error_selector
+from zkmargin.pool.contract import (
+    ZERO_ADDRESS,
+    DevAsset,
+    Listing,
+    PoolClient,
+    Receipt,
+    deploy,
+    deploy_dev_assets,
+    error_selector,
+    set_feed_round,
+)
 from zkmargin.pool.model import PoolModel
 from zkmargin.pool.note import Note, new_secret, owner_tag
 from zkmargin.pool.reserve import InterestRateData, ReserveState, RiskParameters
@@ -118,12 +128,7 @@ class PoolWorld:
             )
 
     def set_price(self, i: int, price: int) -> None:
-        ts = self.now()
-        self.chain.transact(
-            self.feeds[i],
-            sel("setRound(uint80,int256,uint256,uint256,uint80)")
-            + encode(["uint80", "int256", "uint256", "uint256", "uint80"], [1, price, ts, ts, 1]),
-        )
+        set_feed_round(self.chain, self.feeds[i], price, self.now())
         self.model.prices[i] = price
 
     def _timed(self, f: Callable[[], Any]) -> Any:
@@ -227,23 +232,10 @@ def opaque(note: Note) -> bytes:
 
 
 def make_world(chain: Chain, chain_id: int, settings: Settings, now: Callable[[], int], deployer: str) -> PoolWorld:
-    contracts = solidity.compile_reference_contracts(settings.tc())
-    tokens, feeds, reserves, prices = [], [], [], []
-    for name, symbol, decimals, price, risk, rates in RESERVES:
-        tokens.append(
-            chain.deploy(
-                contracts["MintableERC20"].bytecode, encode(["string", "string", "uint8"], [name, symbol, decimals])
-            )
-        )
-        feed = chain.deploy(contracts["MockChainlinkFeed"].bytecode, encode(["uint8"], [8]))
-        ts = now()
-        chain.transact(
-            feed,
-            sel("setRound(uint80,int256,uint256,uint256,uint80)")
-            + encode(["uint80", "int256", "uint256", "uint256", "uint80"], [1, price, ts, ts, 1]),
-        )
-        feeds.append(feed)
-        prices.append(price)
+    dev = [DevAsset(name, symbol, decimals, price) for name, symbol, decimals, price, _, _ in RESERVES]
+    tokens, feeds = deploy_dev_assets(chain, dev, now(), settings)
+    prices = [d.price for d in dev]
+    reserves = []
     treasury = "0x" + "7e" * 20
     listings = [Listing(tokens[i], RESERVES[i][4], RESERVES[i][5], feeds[i], MAX_AGE) for i in range(len(RESERVES))]
     pool = deploy(chain, listings, treasury, settings=settings)
@@ -412,3 +404,59 @@ def test_open_refusals(env: Pyrevm) -> None:
     refused("AmountTooLarge", ("uint256", "uint256"), lambda: alice.client.chain.transact(w.pool.address, big))
     rc = alice.client.open(w.tokens[0], bundle, opaque(note))
     assert rc.one("NoteCreated").args["leafIndex"] == 0
+
+
+def test_borrow_waits_for_the_sequencer(env: Pyrevm) -> None:
+    """With an L2 sequencer-uptime feed, borrow is refused while the sequencer is down and during
+    its grace period (checked before anything else: no proof needed to see it), as v3.5's sentinel."""
+    w = env.world
+    contracts = solidity.compile_reference_contracts(w.settings.tc())
+    uptime = env.chain.deploy(contracts["MockSequencerUptimeFeed"].bytecode)
+    listings = [Listing(w.tokens[i], RESERVES[i][4], RESERVES[i][5], w.feeds[i], MAX_AGE) for i in range(2)]
+    pool = deploy(env.chain, listings, "0x" + "7e" * 20, settings=w.settings, sequencer_feed=uptime, grace_period=3600)
+    now = env.chain.timestamp()
+
+    def status(down: bool, since: int) -> None:
+        env.chain.transact(uptime, sel("setStatus(bool,uint256)") + encode(["bool", "uint256"], [down, since]))
+
+    signature = "borrow(uint256,uint256,uint256,address,uint256,address,(uint256[2],uint256[2][2],uint256[2]),bytes)"
+    data = sel(signature) + encode(
+        [
+            "uint256",
+            "uint256",
+            "uint256",
+            "address",
+            "uint256",
+            "address",
+            "(uint256[2],uint256[2][2],uint256[2])",
+            "bytes",
+        ],
+        [1, 2, 3, w.tokens[1], E6, "0x" + "c1" * 20, ([0, 0], [[0, 0], [0, 0]], [0, 0]), b""],
+    )
+    status(True, now - 10)
+    refused("SequencerDown", ("int256",), lambda: env.chain.transact(pool.address, data))
+    status(False, now - 3600)
+    refused("GracePeriodNotOver", ("uint256", "uint256"), lambda: env.chain.transact(pool.address, data))
+    status(False, now - 3601)  # past the grace period: the borrow reaches the pool's own checks
+    refused("UnknownRoot", ("uint256",), lambda: env.chain.transact(pool.address, data))
+
+
+def test_a_stale_price_refuses_every_transition(env: Pyrevm) -> None:
+    """Feeds older than their maxAge: open (which reads no price) still works, every transition
+    is refused with PriceOracle's StalePrice before the verifier runs (no valid proof needed)."""
+    w = env.world
+    listings = [Listing(w.tokens[i], RESERVES[i][4], RESERVES[i][5], w.feeds[i], 3600) for i in range(2)]
+    pool = deploy(env.chain, listings, "0x" + "7e" * 20, settings=w.settings)
+    alice = env.owner("alice", 0xA1)
+    view = env.chain.as_sender(alice.address)
+    w.token_call(view, 0, "approve(address,uint256)", ["address", "uint256"], [pool.address, 2**256 - 1])
+    client = pool.as_chain(view)
+    market = w.model.market(w.now())
+    b = binding(w.chain_id, pool.address, alice.address, ZERO_ADDRESS)
+    bundle, note = pool_statements.prove_open(market, 0, E18, alice.tag, b, settings=w.settings)
+    client.open(w.tokens[0], bundle)
+    env.at(T0 + 3601)  # the feeds were answered at T0
+    data = client.transition_calldata(Op.DEPOSIT, w.tokens[0], bundle, root=client.current_root(), nullifier=5)
+    refused("StalePrice", ("address", "uint256", "uint256"), lambda: view.transact(pool.address, data))
+    env.at(T0 + 3600)  # exactly maxAge old is still fresh: the pool gets as far as the verifier
+    refused("InvalidProof", (), lambda: view.transact(pool.address, data))

@@ -312,6 +312,47 @@ def deploy(
     return PoolClient(chain, address, contracts)
 
 
+@dataclass(frozen=True)
+class DevAsset:
+    """A test token and its feed (contracts/pool/test: MintableERC20, MockChainlinkFeed)."""
+
+    name: str
+    symbol: str
+    decimals: int
+    price: int  # 8 decimals
+
+
+def set_feed_round(chain: Chain, feed: str, price: int, updated_at: int, round_id: int = 1) -> None:
+    """MockChainlinkFeed.setRound: a complete round answered at `updated_at`."""
+    chain.transact(
+        feed,
+        _selector("setRound(uint80,int256,uint256,uint256,uint80)")
+        + encode(
+            ["uint80", "int256", "uint256", "uint256", "uint80"], [round_id, price, updated_at, updated_at, round_id]
+        ),
+    )
+
+
+def deploy_dev_assets(
+    chain: Chain, assets: Sequence[DevAsset], now: int, settings: Settings | None = None
+) -> tuple[list[str], list[str]]:
+    """Test only: one MintableERC20 (anyone may mint) and one MockChainlinkFeed per asset, each
+    feed answering the asset's price as of `now`. Returns (tokens, feeds)."""
+    contracts = solidity.compile_reference_contracts((settings or Settings()).tc())
+    tokens, feeds = [], []
+    for a in assets:
+        tokens.append(
+            chain.deploy(
+                contracts["MintableERC20"].bytecode,
+                encode(["string", "string", "uint8"], [a.name, a.symbol, a.decimals]),
+            )
+        )
+        feed = chain.deploy(contracts["MockChainlinkFeed"].bytecode, encode(["uint8"], [8]))
+        set_feed_round(chain, feed, a.price, now)
+        feeds.append(feed)
+    return tokens, feeds
+
+
 def error_selector(name: str, *types: str) -> bytes:
     """The 4-byte selector of a custom error, to compare with Reverted.data[:4]."""
     return _selector(f"{name}({','.join(types)})")
