@@ -523,3 +523,21 @@ def test_refusals_before_proving_exit_1_naming_the_error(world: World) -> None:
     assert r.exit_code == 2  # show takes no --note: a usage error
     r = _invoke("wallet", "withdraw", "WETH", "0.5", "--note", "12345", *base)
     assert r.exit_code == 2 and json.loads(r.stdout)["field"] == "--note"
+
+
+def test_a_node_that_cannot_be_pinned_gets_the_proof_in_its_block(world: World) -> None:
+    """Without evm_setNextBlockTimestamp (any public node), the wallet proves for a timestamp
+    PROVING_LEAD seconds ahead and sends when the node's pending block reaches it: with debt in the
+    pool the indexes move every second, so only the exact block time verifies."""
+    w = world
+    lender, key = w.account(), w.account()
+    for name, k, sym, amount in (("frank", lender, "USDC", "50000"), ("gina", key, "WETH", "5")):
+        assert _invoke("wallet", "init", "--wallet-dir", str(w.tmp / name), "--deployment", str(w.file)).exit_code == 0
+        w.wallet(w.tmp / name, k, "deposit", sym, amount)
+    w.wallet(w.tmp / "gina", key, "borrow", "USDC", "1000")  # debt: the indexes now move every second
+    w.warp(DAY)
+    with Wallet(w.tmp / "gina", RpcChain(w.url, key), w.deployment, pin_timestamp=False) as wallet:
+        before = wallet.head()
+        res = wallet.operate("repay", "USDC", 500 * E6)
+        assert res.attempts == 1 and res.block > before
+        assert len(wallet.live_notes()) == 1 and wallet.live_notes()[0][0].commitment == res.new_commitment

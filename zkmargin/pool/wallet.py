@@ -70,6 +70,9 @@ RECEIPT_TIMEOUT = 120.0  # seconds to wait for a receipt before giving up (the o
 LOG_CHUNK = 5_000  # blocks per eth_getLogs request
 ZERO_ADDRESS = "0x" + "00" * 20
 PPM = 1_000_000  # resolution of the uniform price drop
+#: seconds ahead of the pending block a proof aims at on a node whose next timestamp cannot be
+#: pinned: about one transition proof on two busy cores (NOTES.md: 3.5 s end to end, 6 s seen here)
+PROVING_LEAD = 8
 
 NOTE_CREATED = keccak(b"NoteCreated(uint256,uint256,bytes)")
 NULLIFIER_SPENT = keccak(b"NullifierSpent(uint256)")
@@ -763,6 +766,19 @@ class Wallet:
         base = _int(pending["timestamp"]) if pending else _int(latest["timestamp"]) + 1
         return max(base + lead, _int(latest["timestamp"]) + 1)
 
+    def _await_block_time(self, ts: int) -> bool:
+        """On a node that cannot be pinned: wait until its pending block has timestamp `ts` (the
+        one proven for); False if it is already past it."""
+        deadline = time.monotonic() + PROVING_LEAD * 4 + 60
+        while True:
+            pending = self._block("pending")
+            now = _int(pending["timestamp"]) if pending else self.chain.timestamp() + 1
+            if now == ts:
+                return True
+            if now > ts or time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+
     def _approve(self, token: str, amount: int) -> None:
         allowed = int(
             decode(
@@ -858,32 +874,38 @@ class Wallet:
             self._approve(self.tokens[asset], amount)
         opening = picked is None
         bind = binding(int(self.chain.chain_id), self.deployment.pool, sender, recipient or ZERO_ADDRESS)
-        lead = 0
+        pin = self._is_dev_node()
+        lead = 0 if pin else PROVING_LEAD
         attempts = 0
         while True:
             attempts += 1
             started = time.monotonic()
-            pin = self._is_dev_node()
             ts = self._next_timestamp(lead)
             market = self.market(ts, "latest")
-            with self.progress.step(f"proving the {'open' if opening else kind} at block time {ts}"):
-                data, new, spent_nullifier = self._build(kind, picked, asset, amount, market, bind, recipient)
+            data, new, spent_nullifier = self._build(kind, picked, asset, amount, market, bind, recipient, ts)
+            missed: str | None = None
             if pin:
                 try:
                     self.chain.request("evm_setNextBlockTimestamp", _hex(ts))
                 except RpcError:
-                    pass  # a block was mined meanwhile: the preflight below sees the moved state
-            try:
-                self._preflight(data)
-            except TransactionFailed as e:
-                if e.error not in STALE_PROOF or attempts > 1:
-                    raise
-                # a dev node is pinned again; elsewhere the next block is later by about the proving time
-                lead = 0 if pin else int(time.monotonic() - started) + 1
-                with self.progress.step(f"the pool's state moved while proving ({e.error}); proving again"):
-                    pass
-                continue
-            break
+                    missed = "a block was mined meanwhile"
+            elif not self._await_block_time(ts):
+                missed = f"the chain's clock passed {ts} while proving"
+            if missed is None:
+                try:
+                    self._preflight(data)
+                except TransactionFailed as e:
+                    if e.error not in STALE_PROOF:
+                        raise
+                    missed = f"the pool refused the proof ({e.error})"
+            if missed is None:
+                break
+            if attempts > 1:
+                raise WalletError(f"{missed} twice: the pool's state keeps moving; try again")
+            # a dev node is pinned again; elsewhere aim further ahead by the proving time just measured
+            lead = 0 if pin else int(time.monotonic() - started) + 2
+            with self.progress.step(f"{missed}; proving again"):
+                pass
         op_id = self.store.prepare(kind if not opening else "open", symbol, amount, spent_nullifier, new.fields())
         tx_hash, raw = self._sign(data, self.deployment.pool)
         self.store.mark_sent(op_id, tx_hash, raw)
@@ -918,18 +940,21 @@ class Wallet:
         market: PoolMarket,
         bind: int,
         recipient: str | None,
+        ts: int,
     ) -> tuple[bytes, Note, int | None]:
         """The proof and the calldata (with the new opening sealed to the owner's viewing key);
-        returns (calldata, new note, the nullifier spent)."""
+        returns (calldata, new note, the nullifier spent). The prover reports its own progress."""
         if picked is None:
-            self._check_model(lambda: open_note(market, asset, amount, self.owner, 1))
+            with self.progress.step(f"checking the open against the pool's state at block time {ts}"):
+                self._check_model(lambda: open_note(market, asset, amount, self.owner, 1))
             bundle, new = _prove_open(market, asset, amount, self.owner, bind, self.settings)
             enc = self._sealed(new)
             return _open_calldata(self.tokens[asset], bundle, enc), new, None
         old = picked[1]
         op = OPS[kind]
-        self._check_model(lambda: apply(old, op, asset, amount, market, 1))
-        tree = self.tree()
+        with self.progress.step(f"checking the {kind} against the pool's state at block time {ts}; note tree"):
+            self._check_model(lambda: apply(old, op, asset, amount, market, 1))
+            tree = self.tree()
         bundle, new = _prove_transition(
             old, self.keys.spending_key, tree, op, asset, amount, market, bind, self.settings
         )
