@@ -121,12 +121,14 @@ def _read_key_file(path: Path) -> str:
 
 
 def _deployment(deployment_file: Path | None, devnet_dir: Path | None) -> Deployment:
-    if deployment_file is not None:
-        return load_deployment(deployment_file)
-    path = devnet.Layout(_devnet_dir(devnet_dir)).deployment
-    if not path.exists():
-        raise InputError("--deployment", f"no deployment file given and no devnet deployment at {path}")
-    return load_deployment(path)
+    """The pool's deployment (checked to be a PrivateMarginPool before any node is asked)."""
+    if deployment_file is None:
+        deployment_file = devnet.Layout(_devnet_dir(devnet_dir)).deployment
+        if not deployment_file.exists():
+            raise InputError("--deployment", f"no deployment file given and no devnet deployment at {deployment_file}")
+    d = load_deployment(deployment_file)
+    pool_wallet.check_deployment(d)
+    return d
 
 
 def _open(ctx: click.Context, opts: dict[str, Any], deployment: Deployment | None = None) -> pool_wallet.Wallet:
@@ -230,6 +232,10 @@ def wallet_init(
         deployment = load_deployment(deployment_file)
     elif devnet.Layout(_devnet_dir(devnet_dir)).deployment.exists():
         deployment = load_deployment(devnet.Layout(_devnet_dir(devnet_dir)).deployment)
+        try:
+            pool_wallet.check_deployment(deployment)
+        except InputError:
+            deployment = None  # the devnet's pool is not one the wallet speaks to: the keys alone
     keys_path, db = pool_wallet.init(directory, deployment)
     lines = [f"wrote {keys_path} (mode 600): the seed is the wallet; back it up, never share it"]
     if db is not None:

@@ -33,10 +33,10 @@ from eth_abi.abi import decode, encode
 from eth_account import Account
 from eth_hash.auto import keccak
 
-from cli.main import cli
 from zkmargin import paths, solidity
 from zkmargin.aave_math import RAY, atoken_balance, vtoken_balance
 from zkmargin.build import CircuitKeys
+from zkmargin.cli.main import cli
 from zkmargin.evm import ANVIL_DEV_KEY, RpcChain, start_anvil
 from zkmargin.limits import WAD
 from zkmargin.pool import deploy
@@ -176,6 +176,19 @@ def test_hostile_command_lines_exit_2_naming_the_field(tmp_path: Path, args: lis
     out = json.loads(r.stdout)
     assert out["field"] == field, out
     assert "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("command", [["init"], ["show"], ["deposit", "WETH", "1"]])
+def test_a_deployment_without_the_private_pool_is_refused(tmp_path: Path, command: list[str]) -> None:
+    dep = tmp_path / "deployment.json"
+    doc = _fake_deployment().to_json()
+    doc["pool"]["contract"] = "DevnetPool"
+    dep.write_text(json.dumps(doc))
+    extra = [] if command == ["init"] else ["--rpc-url", "http://127.0.0.1:9", "--rpc-timeout", "1"]
+    r = _invoke("wallet", *command, "--deployment", str(dep), *extra, "--wallet-dir", str(tmp_path / "w"), "--json")
+    assert r.exit_code == 2 and json.loads(r.stdout)["field"] == "--deployment", r.output
+    assert "PrivateMarginPool" in json.loads(r.stdout)["error"]
+    assert not (tmp_path / "w" / "keys.json").exists()
 
 
 def test_unreachable_node_is_exit_2_on_rpc_url(tmp_path: Path) -> None:
@@ -421,7 +434,7 @@ def test_kill_between_send_and_receipt_then_sync_reconciles(world: World, node_l
     w.rpc("evm_setAutomine", False)
     try:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        argv = [sys.executable, "-m", "cli.main", "wallet", "deposit", "WETH", "1", "--wallet-dir", str(d)]
+        argv = [sys.executable, "-m", "zkmargin.cli.main", "wallet", "deposit", "WETH", "1", "--wallet-dir", str(d)]
         argv += ["--rpc-url", w.url, "--deployment", str(w.file), "--private-key", key, "--receipt-timeout", "600"]
         log = (d / "wallet.log").open("wb")
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -55,6 +55,7 @@ from ..progress import NullProgress, Progress
 from ..settings import Settings
 from . import babyjub
 from .cipher import SealedBox, seal
+from .contract import N_RESERVES, POOL_CONTRACT
 from .deploy import Deployment, check_chain
 from .keys import OwnerKeys, load_owner_keys, write_key_file
 from .note import Note
@@ -151,9 +152,24 @@ def database_path(directory: Path, deployment: Deployment) -> Path:
     return directory / f"notes-{deployment.chain_id}-{deployment.pool.lower()}.sqlite"
 
 
+def check_deployment(deployment: Deployment) -> None:
+    """The wallet speaks to PrivateMarginPool, whose circuits are registered for N_RESERVES."""
+    if deployment.pool_contract != POOL_CONTRACT:
+        raise InputError(
+            "--deployment",
+            f"deploys {deployment.pool_contract[:60]!r}, not {POOL_CONTRACT}: the wallet needs the private pool",
+        )
+    if len(deployment.assets) != N_RESERVES:
+        raise InputError(
+            "--deployment", f"lists {len(deployment.assets)} assets; the pool circuits are registered for {N_RESERVES}"
+        )
+
+
 def init(directory: Path, deployment: Deployment | None) -> tuple[Path, Path | None]:
     """Create the key file (0600, never over an existing one) and, given a deployment, its note
     database. Returns their paths."""
+    if deployment is not None:
+        check_deployment(deployment)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     key_path = directory / KEYS_FILE
     write_key_file(key_path, OwnerKeys.generate())
@@ -469,6 +485,7 @@ class Wallet:
                 raise InputError("--wallet-dir", f"no key file {key_path}: run `zkmargin wallet init` first")
             keys = load_owner_keys(key_path)
         self.keys = keys
+        check_deployment(deployment)
         self.symbols = tuple(a.symbol for a in deployment.assets)
         self.tokens = tuple(a.token for a in deployment.assets)
         self.owner = note_owner_tag(keys.spending_key)
