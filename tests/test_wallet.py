@@ -557,3 +557,31 @@ def test_a_node_that_cannot_be_pinned_gets_the_proof_in_its_block(world: World) 
         res = wallet.operate("repay", "USDC", 500 * E6)
         assert res.attempts == 1 and res.block > before
         assert len(wallet.live_notes()) == 1 and wallet.live_notes()[0][0].commitment == res.new_commitment
+
+
+def test_a_reorg_rolls_the_wallet_back(world: World) -> None:
+    """The chain drops the block of a deposit (evm_snapshot / evm_revert, then other blocks at those
+    heights) and the account's nonce is used by another transaction: sync rolls back to the fork
+    point, the spent note is live again, the dropped operation is abandoned."""
+    w = world
+    key = w.account()
+    addr = Account.from_key(key).address
+    d = w.tmp / "hank"
+    assert _invoke("wallet", "init", "--wallet-dir", str(d), "--deployment", str(w.file)).exit_code == 0
+    first = w.wallet(d, key, "deposit", "WETH", "2")
+    approve = keccak(b"approve(address,uint256)")[:4] + encode(["address", "uint256"], [w.deployment.pool, 2**255])
+    RpcChain(w.url, key).transact(w.deployment.asset("WETH").token, approve)  # the deposit: one transaction
+    snap = w.rpc("evm_snapshot")
+    second = w.wallet(d, key, "deposit", "WETH", "1")
+    assert [n["commitment"] for n in w.wallet(d, key, "show")["notes"]] == [second["newNote"]]
+    assert w.rpc("evm_revert", snap) is True
+    assert w.rpc("eth_getTransactionReceipt", second["txHash"]) is None
+    RpcChain(w.url, key).transact(addr, b"")  # the nonce of the dropped deposit, taken
+    for _ in range(3):
+        w.rpc("evm_mine")
+    with Wallet(d, RpcChain(w.url, key), w.deployment) as wallet:
+        report = wallet.sync()
+        assert report.rolled_back_to is not None and report.rolled_back_to < second["block"]
+        assert report.abandoned == 1 and report.pending == ()
+        assert [s.commitment for s, _ in wallet.live_notes()] == [int(first["newNote"])]
+        assert [o.status for o in wallet.store.operations()] == ["confirmed"]

@@ -61,7 +61,7 @@ from .keys import OwnerKeys, load_owner_keys, write_key_file
 from .note import Note
 from .note import owner_tag as note_owner_tag
 from .reserve import InterestRateData, ReserveState, RiskParameters
-from .store import Block, NoteCreated, NoteStore, NullifierSpent, Operation, StoredNote
+from .store import Block, NoteCreated, NoteStore, NullifierSpent, Operation, ReorgDetected, StoredNote
 from .transition import Op, PoolMarket, ReserveView, account_data, apply, binding, open_note
 from .tree import LeanIMT
 
@@ -648,7 +648,10 @@ class Wallet:
 
     def sync(self) -> SyncReport:
         with self.progress.step("syncing the note store with the chain"):
-            return self._sync()
+            try:
+                return self._sync()
+            except ReorgDetected:  # the chain reorganised while we read it: roll back, once more
+                return self._sync()
 
     def _sync(self) -> SyncReport:
         head = self.head()
