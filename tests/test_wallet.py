@@ -33,7 +33,7 @@ from eth_abi.abi import decode, encode
 from eth_account import Account
 from eth_hash.auto import keccak
 
-from zkmargin import paths, solidity
+from zkmargin import paths
 from zkmargin.aave_math import RAY, atoken_balance, vtoken_balance
 from zkmargin.build import CircuitKeys
 from zkmargin.cli.main import cli
@@ -41,7 +41,7 @@ from zkmargin.evm import ANVIL_DEV_KEY, RpcChain, start_anvil
 from zkmargin.limits import WAD
 from zkmargin.pool import deploy
 from zkmargin.pool.cipher import seal
-from zkmargin.pool.contract import Listing
+from zkmargin.pool.contract import DevAsset, Listing, deploy_dev_assets
 from zkmargin.pool.contract import deploy as deploy_pool
 from zkmargin.pool.deploy import AssetDeployment, Deployment, config_from_json
 from zkmargin.pool.keys import OwnerKeys, load_owner_keys
@@ -304,25 +304,14 @@ def world(
     with start_anvil(tc) as url:
         chain = RpcChain(url, ANVIL_DEV_KEY)
         config = _two_asset_config()
-        contracts = solidity.compile_reference_contracts(tc)
-        assets = []
-        for c in config.assets:
-            token = chain.deploy(
-                contracts[deploy.TOKEN_CONTRACT].bytecode,
-                encode(["string", "string", "uint8"], [c.name, c.symbol, c.decimals]),
-            )
-            feed = chain.deploy(contracts[deploy.FEED_CONTRACT].bytecode, encode(["uint8"], [8]))
-            deploy.send(
-                chain,
-                feed,
-                "setRound(uint80,int256,uint256,uint256,uint80)",
-                [1, c.price, chain.timestamp(), chain.timestamp(), 1],
-            )
-            assets.append(AssetDeployment(c.symbol, token, feed))
+        settings = Settings(toolchain=tc)
+        dev = [DevAsset(c.name, c.symbol, c.decimals, c.price) for c in config.assets]
+        tokens, feeds = deploy_dev_assets(chain, dev, chain.timestamp(), settings)
+        assets = [AssetDeployment(c.symbol, t, f) for c, t, f in zip(config.assets, tokens, feeds, strict=True)]
         listings = [
             Listing(a.token, c.risk, c.rates, a.feed, c.max_age) for a, c in zip(assets, config.assets, strict=True)
         ]
-        client = deploy_pool(chain, listings, config.treasury, settings=Settings(toolchain=tc))
+        client = deploy_pool(chain, listings, config.treasury, settings=settings)
         block = int(str(chain.request("eth_blockNumber")), 16)
         assert chain.account is not None
         d = Deployment(
