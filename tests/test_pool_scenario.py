@@ -23,12 +23,13 @@ from eth_account import Account
 
 from zkmargin.aave_math import vtoken_balance
 from zkmargin.build import CircuitKeys
-from zkmargin.evm import ANVIL_DEV_KEY, RpcChain, start_anvil
+from zkmargin.evm import ANVIL_DEV_KEY, EventLog, RpcChain, start_anvil
 from zkmargin.pool.transition import Op
+from zkmargin.pool.tree import LeanIMT
 from zkmargin.settings import Settings
 from zkmargin.toolchain import Toolchain
 
-from .test_pool_contract import E6, E18, Owner, PoolWorld, make_world
+from .test_pool_contract import E6, E18, Owner, PoolWorld, make_world, opaque
 
 DAY = 86_400
 
@@ -157,4 +158,23 @@ def test_three_owners_two_assets_on_anvil(anvil: Anvil) -> None:
     step(repay_all, owners)
     step(lambda: w.op(carol, Op.WITHDRAW, 1, 10_000 * E6, fresh[4]), owners)
     assert w.balance_of(0, fresh[3]) == 5 * E18 and w.balance_of(1, fresh[4]) == 10_000 * E6
+
+    # what a wallet on a fresh machine has: the pool's NoteCreated events rebuild the tree (same
+    # root as the chain's) and carry each live note's sealed opening at its leaf index
+    created = [
+        e.args
+        for e in (
+            w.pool.decoder.decode(EventLog(lg["address"], tuple(bytes(t) for t in lg["topics"]), bytes(lg["data"])))
+            for lg in a.chain.w3.eth.get_logs(
+                {"address": a.chain.w3.to_checksum_address(w.pool.address), "fromBlock": 0}
+            )
+        )
+        if e is not None and e.name == "NoteCreated"
+    ]
+    tree = LeanIMT()
+    for args in sorted(created, key=lambda x: x["leafIndex"]):
+        assert tree.insert(args["commitment"]) == args["leafIndex"]
+    assert tree.root == w.pool.current_root()
+    by_commitment = {args["commitment"]: args["encryptedOpening"] for args in created}
+    assert all(by_commitment[o.note.commitment] == opaque(o.note) for o in owners if o.note)
     print("scenario gas:", {k: max(v) for k, v in w.gas.items()}, "slack (surplus - unallocated interest):", slack)
