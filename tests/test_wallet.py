@@ -574,3 +574,20 @@ def test_a_reorg_rolls_the_wallet_back(world: World) -> None:
         assert report.abandoned == 1 and report.pending == ()
         assert [s.commitment for s, _ in wallet.live_notes()] == [int(first["newNote"])]
         assert [o.status for o in wallet.store.operations()] == ["confirmed"]
+
+
+def test_key_file_refusals(tmp_path: Path) -> None:
+    dep = tmp_path / "deployment.json"
+    dep.write_text(json.dumps(_fake_deployment().to_json()))
+    key = tmp_path / "key"
+    base = ["wallet", "sync", "--deployment", str(dep), "--rpc-url", "http://127.0.0.1:9", "--json"]
+    for mode, text in ((0o644, ANVIL_DEV_KEY), (0o600, "not a key"), (0o600, ANVIL_DEV_KEY + "00")):
+        key.write_text(text)
+        key.chmod(mode)
+        r = _invoke(*base, "--key-file", str(key))
+        assert r.exit_code == 2 and json.loads(r.stdout)["field"] == "--key-file", r.output
+        assert ANVIL_DEV_KEY[2:] not in r.output  # a key is never echoed
+    key.write_text(ANVIL_DEV_KEY)
+    key.chmod(0o600)
+    r = _invoke(*base, "--key-file", str(key), "--private-key", ANVIL_DEV_KEY)
+    assert r.exit_code == 2 and json.loads(r.stdout)["field"] == "--key-file"
