@@ -32,7 +32,7 @@ from zkmargin.pool.contract import DevAsset, Listing, PoolClient, deploy, deploy
 from zkmargin.pool.model import PoolModel
 from zkmargin.pool.note import Note, new_secret, owner_tag
 from zkmargin.pool.reserve import InterestRateData, ReserveState, RiskParameters
-from zkmargin.pool.transition import Op, binding
+from zkmargin.pool.transition import Op
 from zkmargin.progress import StderrProgress
 from zkmargin.settings import Settings
 from zkmargin.statements import lending
@@ -67,7 +67,6 @@ class Bench:
         listings = [Listing(tokens[i], RISK[i], RATES[i], feeds[i], 2**31) for i in range(2)]
         self.pool: PoolClient = deploy(self.chain, listings, "0x" + "7e" * 20, settings=settings)
         self.tokens = tokens
-        self.chain_id = int(self.chain.evm.env.cfg.chain_id)
         self.model = PoolModel.listed(
             [ReserveState.listed(ASSETS[i].decimals, RISK[i], RATES[i], T0) for i in range(2)],
             [a.price for a in ASSETS],
@@ -115,7 +114,7 @@ class Bench:
 
     def open(self, who: tuple[str, PoolClient, int], asset: int, amount: int, name: str | None) -> Note:
         address, client, sk = who
-        b = binding(self.chain_id, self.pool.address, address, ZERO)
+        b = self.pool.binding(address, ZERO)  # the pool's own bindingOf: chain id, pool, sender, recipient
         t0 = time.perf_counter()
         bundle, note = pool_statements.prove_open(
             self.model.market(self.chain.timestamp()), asset, amount, owner_tag(sk), b, settings=self.settings
@@ -133,7 +132,7 @@ class Bench:
     def op(self, who: tuple[str, PoolClient, int], note: Note, op: Op, asset: int, amount: int) -> Note:
         address, client, sk = who
         recipient = None if op in (Op.DEPOSIT, Op.REPAY) else "0x" + "c1" * 20
-        b = binding(self.chain_id, self.pool.address, address, recipient or ZERO)
+        b = self.pool.binding(address, recipient or ZERO)
         now = self.chain.timestamp()
         t0 = time.perf_counter()
         bundle, new = pool_statements.prove_transition(
