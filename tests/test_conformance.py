@@ -121,10 +121,10 @@ CONSTRAINTS: dict[str, tuple[int, str]] = {
         15992,
         "NoteCommitment 399 + NoteMembership(20) 4933 + NoteNullifier 258 + flags 2 + 2 x (AssetParams 307 "
         "+ AssetValuation 1374 + SlotAccount (v3.5, no eMode) 6) + 2 x bonus < 2^15 and fee <= 10000 (RangeCheck 15, "
-        "RangeCheck 14, LessEqThan(14)) + HealthFactorCompare 402 + the call as liquidation_step's at v3.5 without "
-        "eMode and receiveAToken (HF <= 0.95, close factor, seizure, fee, dust, scaled burns, fee cap, deficit[2], "
-        "NonZero rules) + LiquidationSalt Poseidon(3) 258 (tag constant) + new NoteCommitment 399 + binding 1; "
-        "measured 15992",
+        "RangeCheck 14, LessEqThan(14): 43) + HealthFactorCompare 402 + 5880 for the call as liquidation_step's at "
+        "v3.5 without eMode and receiveAToken (HF <= 0.95, close factor, seizure, fee, dust, scaled burns, fee cap, "
+        "deficit[2], NonZero rules) + LiquidationSalt Poseidon(3) 258 (tag constant) + new NoteCommitment 399 "
+        "+ binding 1",
     ),
 }
 #: fixtures/dev-pot15.ptau. liquidation_hashed_8 needs it; every other circuit fits power 14

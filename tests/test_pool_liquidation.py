@@ -461,6 +461,53 @@ def test_balances_past_their_width_are_refused(circuit: Circuit) -> None:
     circuit.refuses(bad, {"val"})
 
 
+def test_collateral_equivalent_past_its_width_is_refused(circuit: Circuit, monkeypatch: pytest.MonkeyPatch) -> None:
+    """1e30 wei of X at 1e-8 USD a token against 4e10 units of Y (0 decimals) at 100 USD: the
+    collateral equivalent of the debt is 4e38 >= 2^128 wei of X; 3e10 units (3e38) still fit."""
+    wide = lm(ReserveView(1, RAY, RAY, 18, 0, 7000), ReserveView(10**10, RAY, RAY, 0, 0, 0))
+    n = note((10**30, 0), (0, 4 * 10**10))
+    with pytest.raises(InputError, match="collateral equivalent"):
+        liquidate_note(n, wide, 0, 1, 4 * 10**10)
+    circuit.satisfied(honest(n, wide, 0, 1, 3 * 10**10))
+    monkeypatch.setattr(liquidation_step, "WIDE", 2**256)
+    circuit.refuses(honest(n, wide, 0, 1, 4 * 10**10), {"base"})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "check"),
+    [
+        ("price", 0, "params"),
+        ("liquidityIndex", RAY - 1, "params"),
+        ("borrowIndex", RAY + 2**100, "params"),
+        ("decimals", 19, "params"),
+        ("liqThreshold", 10001, "params"),
+        ("liquidationBonus", 2**15, "bonusRange"),
+        ("liquidationProtocolFee", 10001, "feeMax"),
+    ],
+)
+def test_market_values_past_their_ranges_are_refused(circuit: Circuit, field: str, value: int, check: str) -> None:
+    """What PoolMarket / LiquidationMarket refuse (InputError), the circuit refuses in reserve 0."""
+    r = FLAT.market.reserves[0]
+    view = {
+        "price": "price",
+        "liquidityIndex": "liquidity_index",
+        "borrowIndex": "variable_borrow_index",
+        "decimals": "decimals",
+        "liqThreshold": "liquidation_threshold",
+    }
+    with pytest.raises(InputError, match=re.escape(f"{field}[0]")):
+        if field in view:
+            lm(replace(r, **{view[field]: value}), FLAT.market.reserves[1])
+        elif field == "liquidationBonus":
+            lm(*FLAT.market.reserves, bonus=(value, 10450))
+        else:
+            lm(*FLAT.market.reserves, fee=(value, 1000))
+    legal = honest(note((10 * E18, 0), (0, 22_000 * E6)), FLAT, 0, 1, E6)
+    values = list(legal[field])  # type: ignore[arg-type]
+    values[0] = value
+    circuit.refuses({**legal, field: values}, {check})
+
+
 def test_reserve_index_out_of_range_is_refused(circuit: Circuit) -> None:
     n = note((10 * E18, 0), (0, 22_000 * E6))
     legal = honest(n, FLAT, 0, 1, E6)
