@@ -289,18 +289,36 @@ def test_deficit_when_the_collateral_is_exhausted(circuit: Circuit) -> None:
     assert circuit.failing({**inputs, "debtRepaid": debts[1]})
 
 
-def test_the_owner_recomputes_the_successor_from_public_amounts() -> None:
-    for n, market, c, d, ask in (
-        (note((10 * E18, 0), (0, 22_000 * E6)), GROWN, 0, 1, 1_000 * E6),
-        (note((10 * E18, 0), (0, 22_000 * E6)), GROWN, 0, 1, 2**128 - 1),
-        (note((2 * E18, 0), (E18 // 2, 9_000 * E6)), GROWN, 0, 1, 2**128 - 1),
-        (note((10 * E18, 3_000 * E6), (E18, 26_000 * E6), 0b11), GROWN, 1, 1, 2**128 - 1),
+def test_the_owner_recomputes_the_successor_from_public_inputs() -> None:
+    """From the old opening and the proof's public inputs (the claim) alone; another salt, or another
+    debtToCover than the claim's, gives no note that opens newCommitment."""
+    from zkmargin.bundle import Claim
+
+    spec = registry.get(ID)
+    for n, c, d, ask in (
+        (note((10 * E18, 0), (0, 22_000 * E6)), 0, 1, 1_000 * E6),
+        (note((10 * E18, 0), (0, 22_000 * E6)), 0, 1, 2**128 - 1),
+        (note((2 * E18, 0), (E18 // 2, 9_000 * E6)), 0, 1, 2**128 - 1),
+        (note((10 * E18, 3_000 * E6), (E18, 26_000 * E6), 0b11), 1, 1, 2**128 - 1),
     ):
-        liq = liquidate_note(n, market, c, d, ask)
-        args = (liq.debt_repaid, liq.collateral_to_liquidator, liq.protocol_fee, liq.deficit)
-        assert successor_from_public(n, market, c, d, *args) == liq.new
-        # without the old salt nobody gets there: the same amounts under another salt give another note
-        assert successor_from_public(n.with_salt(n.salt + 1), market, c, d, *args).commitment != liq.new.commitment
+        inputs = honest(n, GROWN, c, d, ask)
+        values = public_signals(LIQUIDATION_PUBLIC, inputs)
+        s = Claim("pool_liquidation", spec.id, dict(zip(spec.public_signal_names(), values, strict=True)), ()).signals
+        assert s["nullifier"] == n.nullifier  # how the owner knows the note is its own
+        liq = successor_from_public(
+            n, GROWN, s["collateralAsset"], s["debtAsset"], s["debtToCover"], s["newCommitment"]
+        )
+        assert liq.new == liquidate_note(n, GROWN, c, d, ask).new and liq.new.owner_tag == OWNER
+        assert (liq.debt_repaid, liq.collateral_to_liquidator, liq.protocol_fee) == (
+            s["debtRepaid"],
+            s["collateralToLiquidator"],
+            s["protocolFee"],
+        )
+        with pytest.raises(InputError, match="newCommitment"):
+            successor_from_public(n.with_salt(n.salt + 1), GROWN, c, d, ask, s["newCommitment"])
+        if ask != 2**128 - 1:
+            with pytest.raises(InputError, match="newCommitment"):
+                successor_from_public(n, GROWN, c, d, ask + 1, s["newCommitment"])
 
 
 def test_two_liquidations_never_collide() -> None:
@@ -569,6 +587,23 @@ def test_repay_that_burns_no_scaled_debt_is_refused(circuit: Circuit) -> None:
     )  # fmt: skip
     assert two.outcome.scaled_debt_burned[1] == 1
     circuit.refuses(claim, {"debtBurnt"})
+
+
+def test_liquidator_share_that_burns_no_scaled_collateral_is_refused(circuit: Circuit) -> None:
+    """InvalidBurnAmount: 599 units of USDC (1e-6 USD each) are worth 0 satoshi of a 60000 USD
+    token, so the liquidator's share burns no scaled collateral (the pool pays the underlying, there
+    are no aTokens to hand over instead); 600 units are worth one satoshi."""
+    btc = lm(ReserveView(60_000 * E8, RAY, RAY, 8, 7000, 7800), FLAT.market.reserves[1], bonus=(10500, 10450))
+    n = note((E8, 0), (0, 50_000 * E6))  # HF 0.936
+    with pytest.raises(AaveRevert, match="InvalidBurnAmount"):
+        liquidate_note(n, btc, 0, 1, 599)
+    circuit.satisfied(honest(n, btc, 0, 1, 600))
+    claim = forge(
+        (E8, 0), (0, 50_000 * E6), 1, btc, 0, 1, 599,
+        repaid=599, to_liquidator=0, fee=0, deficit=(0, 0),
+        new_coll=(E8, 0), new_debt=(0, 50_000 * E6 - 599), new_flags=1,
+    )  # fmt: skip
+    circuit.refuses(claim, {"collateralBurn"})
 
 
 def test_wrong_nullifier_and_note_not_in_the_tree_are_refused(circuit: Circuit) -> None:

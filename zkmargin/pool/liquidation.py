@@ -14,7 +14,7 @@ What the pool adds:
     whoever holds the opening (the owner, the keepers of issue #15) may liquidate a failing note;
   - the successor note keeps the owner's tag and takes the salt
         new_salt = Poseidon(DOMAIN_LIQUIDATION_SALT, salt, nullifier)
-    so the owner, who knows the old opening, recomputes the new note from the public amounts
+    so the owner, who knows the old opening, recomputes the new note from the proof's public inputs
     alone (`successor_from_public`), and nobody without the opening can. The nullifier makes the
     salts of two liquidations differ whenever the notes differ (LIQUIDATION.md).
 """
@@ -187,31 +187,19 @@ def successor_from_public(
     market: LiquidationMarket,
     collateral_asset: int,
     debt_asset: int,
-    debt_repaid: int,
-    collateral_to_liquidator: int,
-    protocol_fee: int,
-    deficit: tuple[int, ...],
-) -> Note:
-    """The owner's view: the note that replaced `note` in a liquidation whose public amounts are
-    given (from the pool's event), recomputed without the prover's witness. Scaled moves as v3.5
-    makes them: the liquidator's share and the fee burn rayDivCeil at the liquidity index (the
-    fee's burn capped at what is left), the repaid debt rayDivFloor at the borrow index; a non-zero
-    deficit means no collateral was left and every debt was burnt."""
-    from ..aave_math import atoken_burn_scaled, vtoken_burn_scaled
-
-    r = market.market.reserves
-    coll, debt, flags = list(note.scaled_collateral), list(note.scaled_debt), note.collateral_flags
-    c, d = collateral_asset, debt_asset
-    left = coll[c] - atoken_burn_scaled(collateral_to_liquidator, r[c].liquidity_index)
-    coll[c] = left - min(atoken_burn_scaled(protocol_fee, r[c].liquidity_index), left)
-    if coll[c] == 0:
-        flags &= ~(1 << c)
-    if any(deficit):
-        debt = [0] * note.n_reserves
-    else:
-        debt[d] -= vtoken_burn_scaled(debt_repaid, r[d].variable_borrow_index)
-    salt = liquidation_salt(note.salt, note.nullifier)
-    return Note(tuple(coll), tuple(debt), flags, note.owner_tag, salt)
+    debt_to_cover: int,
+    new_commitment: int,
+) -> NoteLiquidation:
+    """The owner's view: the liquidation that spent `note`, recomputed from the old opening and the
+    proof's public inputs alone (the market values, the reserves, `debtToCover`; the pool's event
+    carries them), checked against its public `newCommitment`. The model is deterministic given
+    those, and the successor's salt comes from the old salt and the nullifier, so no witness of the
+    prover's is needed. InputError if the recomputed successor is not `new_commitment` (another
+    note, or other market values than the proof's)."""
+    liq = liquidate_note(note, market, collateral_asset, debt_asset, debt_to_cover)
+    if liq.new.commitment != new_commitment:
+        raise InputError("newCommitment", "is not this note's successor under these public inputs")
+    return liq
 
 
 @dataclass(frozen=True)

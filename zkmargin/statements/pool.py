@@ -274,8 +274,8 @@ def prove_liquidation(
     """Prove one liquidation of a note whose opening the caller holds (no spending key needed).
 
     Returns the bundle and the model's liquidation: its `new` note is the owner's successor
-    (salt derived from the old salt and the nullifier, which the owner recomputes from the public
-    amounts with `zkmargin.pool.liquidation.successor_from_public`)."""
+    (salt derived from the old salt and the nullifier, which the owner recomputes from the proof's
+    public inputs with `zkmargin.pool.liquidation.successor_from_public`)."""
     request = LiquidationRequest(note, proof, market, collateral_asset, debt_asset, debt_to_cover, binding)
     si, liq = POOL_LIQUIDATION.plan(request)
     return api.prove_inputs(si, settings), liq
