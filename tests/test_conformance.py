@@ -118,10 +118,10 @@ CONSTRAINTS: dict[str, tuple[int, str]] = {
         "+ binding 1 - 2 folded by O2",
     ),
     "pool_liquidation_2": (
-        15992,
+        15997,
         "NoteCommitment 399 + NoteMembership(20) 4933 + NoteNullifier 258 + flags 2 + 2 x (AssetParams 307 "
         "+ AssetValuation 1374 + SlotAccount (v3.5, no eMode) 6) + 2 x bonus < 2^15 and fee <= 10000 (RangeCheck 15, "
-        "RangeCheck 14, LessEqThan(14): 43) + HealthFactorCompare 402 + 5880 for the call as liquidation_step's at "
+        "RangeCheck 14, LessEqThan(14): 43) + HealthFactorCompare 402 + 5885 for the call as liquidation_step's at "
         "v3.5 without eMode and receiveAToken (HF <= 0.95, close factor, seizure, fee, dust, scaled burns, fee cap, "
         "deficit[2], NonZero rules) + LiquidationSalt Poseidon(3) 258 (tag constant) + new NoteCommitment 399 "
         "+ binding 1",

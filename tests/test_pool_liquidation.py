@@ -526,6 +526,19 @@ def test_market_values_past_their_ranges_are_refused(circuit: Circuit, field: st
     circuit.refuses({**legal, field: values}, {check})
 
 
+def test_a_bonus_of_at_most_100_percent_is_refused(circuit: Circuit) -> None:
+    """PoolConfigurator keeps the bonus of a collateral with LT != 0 above 100% (the loader and the
+    model refuse less); the circuit requires bonus >= 10001 of the collateral reserve."""
+    n = note((10 * E18, 0), (0, 22_000 * E6))
+    flat = FLAT.market.reserves
+    with pytest.raises(InputError, match="liquidationBonus"):
+        liquidate_note(n, lm(*flat, bonus=(10000, 10450)), 0, 1, E6)
+    circuit.satisfied(honest(n, lm(*flat, bonus=(10001, 10450)), 0, 1, E6))
+    legal = honest(n, lm(*flat, bonus=(10001, 10450)), 0, 1, E6)
+    circuit.refuses({**legal, "liquidationBonus": [10000, 10450]}, {"bonusAbove"})
+    circuit.refuses({**legal, "liquidationBonus": [0, 10450]}, {"bonusAbove"})
+
+
 def test_reserve_index_out_of_range_is_refused(circuit: Circuit) -> None:
     n = note((10 * E18, 0), (0, 22_000 * E6))
     legal = honest(n, FLAT, 0, 1, E6)

@@ -12,6 +12,8 @@ pragma circom 2.1.6;
 //   - no eMode (the pool has none): the bonus is the collateral reserve's, every LT the reserve's;
 //   - the liquidator always receives the underlying (receiveAToken = 0: the pool has no aTokens),
 //     so the zero-burn refusal of the liquidator's share always applies;
+//   - the collateral reserve's bonus must be > 100% (PoolConfigurator's rule for every reserve with
+//     LT != 0, and v3.5 refuses LT-0 collateral), so no division by a zero bonus is ever needed;
 //   - the new note keeps the owner's tag and gets the salt
 //         newSalt = Poseidon(DOMAIN_LIQUIDATION_SALT, salt, nullifier)
 //     which the owner (who knows salt) recomputes from public data alone; the nullifier, unique
@@ -196,16 +198,13 @@ template PoolLiquidation(N, MAX_DEPTH) {
     component hasDebt = NonZero();
     hasDebt.in <== debtD;
 
-    // a zero bonus (LT-0 collateral, refused above unless the LT is not 0; the configurator keeps
-    // bonus > 100% for LT != 0): a non-zero divisor, and a fee needs a bonus (percentDiv reverts)
-    component bonusZero = IsZero();
-    bonusZero.in <== bonus;
-    signal bonusDiv <== bonus + bonusZero.out;
-    component feeZero = IsZero();
-    feeZero.in <== feeBps;
-    component feeNeedsBonus = Implies();
-    feeNeedsBonus.a <== 1 - feeZero.out;
-    feeNeedsBonus.b <== 1 - bonusZero.out;
+    // the bonus of a liquidatable collateral (LT != 0, just above) is > 100%: PoolConfigurator's
+    // configureReserveAsCollateral requires it, the model refuses less (InputError), and the
+    // divisions by the bonus below need a non-zero divisor. bonus < 2^15 (bonusRange, one-hot pick).
+    component bonusAbove = Gte(BONUS_BITS());
+    bonusAbove.a <== bonus;
+    bonusAbove.b <== 10001;
+    bonusAbove.out === 1;
 
     // --- close factor (:245-276): 50% only when both >= 2000e8 and HF > 0.95 ---
     component bigColl = Gte(VALUE_BITS() + 1);
@@ -261,7 +260,7 @@ template PoolLiquidation(N, MAX_DEPTH) {
     collAsDebt.d <== pd * uc;
     component debtNeeded = DivRound(AMOUNT_BITS(), BONUS_BITS(), 1);
     debtNeeded.n <== collAsDebt.q * 10000;
-    debtNeeded.d <== bonusDiv;
+    debtNeeded.d <== bonus;
     debtRepaid === actualDebt + runsOut.out * (debtNeeded.q - actualDebt);
     // debtRepaid >= 1 (zkmargin's rule): the close factor can cap the debt at 0 units, and a
     // collateral worth less than one debt unit needs 0; debtRepaid is an integer < 2^128 by the
@@ -274,17 +273,16 @@ template PoolLiquidation(N, MAX_DEPTH) {
     collLiquidatedInBase.d <== uc;
 
     // fee = percentMul(collAmount - percentDiv(collAmount, bonus), feeBps), both half up (:644-653)
-    signal feeColl <== collAmount * (1 - bonusZero.out);
     signal halfBonus;
-    halfBonus <-- bonusDiv \ 2;
-    component bonusBits = Num2Bits(BONUS_BITS() + 1);
-    bonusBits.in <== bonusDiv;
-    bonusDiv === 2 * halfBonus + bonusBits.out[0];   // halfBonus = floor(bonus / 2)
-    component withoutBonus = DivRound(AMOUNT_BITS() + 1, BONUS_BITS() + 1, 0);
-    withoutBonus.n <== feeColl * 10000 + halfBonus;
-    withoutBonus.d <== bonusDiv;
-    component fee = DivRound(AMOUNT_BITS(), 14, 0);   // its range check refuses a bonus < 100%
-    fee.n <== (feeColl - withoutBonus.q) * feeBps + 5000;
+    halfBonus <-- bonus \ 2;
+    component bonusBits = Num2Bits(BONUS_BITS());
+    bonusBits.in <== bonus;
+    bonus === 2 * halfBonus + bonusBits.out[0];   // halfBonus = floor(bonus / 2)
+    component withoutBonus = DivRound(AMOUNT_BITS(), BONUS_BITS(), 0);   // <= collAmount: bonus > 100%
+    withoutBonus.n <== collAmount * 10000 + halfBonus;
+    withoutBonus.d <== bonus;
+    component fee = DivRound(AMOUNT_BITS(), 14, 0);
+    fee.n <== (collAmount - withoutBonus.q) * feeBps + 5000;
     fee.d <== 10000;
     signal feeRaw <== fee.q;
     collateralToLiquidator === collAmount - feeRaw;
