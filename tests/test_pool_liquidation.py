@@ -711,3 +711,24 @@ def test_real_proofs_verify_everywhere(keys: Callable[[str], CircuitKeys], tc: T
         gas = api.measure_gas(bundle, chain=chain, verifier=evm.address)  # type: ignore[attr-defined]
         report[name] = {"prove_s": round(seconds, 2), "verify_gas": gas.total, "public_inputs": gas.public_inputs}
     print("pool_liquidation_2 proofs (prove time includes the witness; verifyProof gas):", report)
+
+
+def test_every_refusal_of_the_model_is_tried() -> None:
+    """Each `raise` of zkmargin/pool/liquidation.py has its test above, or is no circuit case (listed
+    here); the step's own refusals (liquidation_step.liquidate, model.evaluate) reachable from a note
+    each have a test above too (test_step_refusals.py lists the step's)."""
+    src = (paths.PACKAGE_DIR / "pool" / "liquidation.py").read_text()
+    # LiquidationMarket: bonus and fee per reserve (test_market_values_past_their_ranges_are_refused),
+    # one of each per reserve (not a circuit case: the circuit takes exactly N of each); a reserve
+    # index (test_reserve_index_out_of_range_is_refused); a note of another size (not a circuit case:
+    # N fixed); the owner's check of newCommitment (test_the_owner_recomputes_...); binding >= r and a
+    # proof of another note or of another depth (not circuit cases: the circuit only sees field
+    # elements, and a wrong path is test_wrong_nullifier_and_note_not_in_the_tree_are_refused)
+    assert src.count("raise ") == 9, "a refusal was added to or removed from the model: add its test"
+    n = note((10 * E18, 0), (0, 22_000 * E6))
+    with pytest.raises(InputError, match="one liquidation bonus"):
+        LiquidationMarket(FLAT.market, (10500,), (1000, 1000))
+    with pytest.raises(InputError, match="binding"):
+        liquidation_inputs(n, tree_with(n.commitment).proof(n.commitment), FLAT, 0, 1, E6, R)
+    with pytest.raises(InputError, match="has 3 reserves"):
+        liquidate_note(Note((1, 0, 0), (0, 0, 1), 1, OWNER, 1), FLAT, 0, 1, E6)
