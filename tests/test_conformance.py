@@ -27,6 +27,7 @@ from unittest import mock
 
 import pytest
 
+from tests import test_pool_liquidation as pool_liq
 from tests.test_pool_transition import BINDING, EXACT, GROWN, OWNER, SK, Pool, attack, note
 from zkmargin import build, liquidation_step, perp, registry, statement
 from zkmargin.attestation import AttestationContext
@@ -115,6 +116,15 @@ CONSTRAINTS: dict[str, tuple[int, str]] = {
         "AssetValuation 2748 + 2 SlotAccount (v3.5, no eMode) 12 + LTV terms 4 + HF gate 3 + HealthFactorCompare 402 "
         "+ LTV-zero rule 9 + avg LTV DivRoundCheck(14, 130) 276 + avg != 0 1 + cover LessThan(144) 147 "
         "+ binding 1 - 2 folded by O2",
+    ),
+    "pool_liquidation_2": (
+        15997,
+        "NoteCommitment 399 + NoteMembership(20) 4933 + NoteNullifier 258 + flags 2 + 2 x (AssetParams 307 "
+        "+ AssetValuation 1374 + SlotAccount (v3.5, no eMode) 6) + 2 x bonus < 2^15 and fee <= 10000 (RangeCheck 15, "
+        "RangeCheck 14, LessEqThan(14): 43) + HealthFactorCompare 402 + 5885 for the call as liquidation_step's at "
+        "v3.5 without eMode and receiveAToken (HF <= 0.95, close factor, seizure, fee, dust, scaled burns, fee cap, "
+        "deficit[2], NonZero rules) + LiquidationSalt Poseidon(3) 258 (tag constant) + new NoteCommitment 399 "
+        "+ binding 1",
     ),
 }
 #: fixtures/dev-pot15.ptau. liquidation_hashed_8 needs it; every other circuit fits power 14
@@ -346,6 +356,19 @@ def _pool_transition(spec: CircuitSpec) -> tuple[Inputs, Inputs]:
     return honest, attack(n, Op.BORROW, 1, 750 * E6 + 1, EXACT)
 
 
+def _pool_liquidation(spec: CircuitSpec) -> tuple[Inputs, Inputs]:
+    """A note at HF exactly 1e18 - 1 (liquidated, half its debt at the close factor) and one at HF
+    exactly 1e18 (not liquidatable: the outcome claimed is the model's with its bar lifted to 2)."""
+    assert spec.n_assets == pool_liq.BASE8.n
+    at_one, below = pool_liq._hf_notes()
+    proof = pool_liq.tree_with(below.commitment).proof(below.commitment)
+    request = pool.LiquidationRequest(below, proof, pool_liq.BASE8, 0, 1, 1_000 * 10**8, pool_liq.BINDING)
+    honest = _via_statement(spec, request)
+    with mock.patch.object(liquidation_step, "WAD", 2 * WAD):
+        wrong = pool_liq.honest(at_one, pool_liq.BASE8, 0, 1, 1_000 * 10**8)
+    return honest, wrong
+
+
 SampleBuilder = Callable[[CircuitSpec], tuple[Inputs, Inputs]]
 SAMPLES: dict[str, SampleBuilder] = {
     "liquidation": lambda spec: _lending(spec, solvency=False),
@@ -356,6 +379,7 @@ SAMPLES: dict[str, SampleBuilder] = {
     "liquidation_step": _step,
     "pool_open": _pool_open,
     "pool_transition": _pool_transition,
+    "pool_liquidation": _pool_liquidation,
 }
 
 

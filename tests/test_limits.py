@@ -13,6 +13,7 @@ from zkmargin.commitment import LENDING_TAG
 from zkmargin.errors import InputError
 from zkmargin.loaders import market_from_json
 from zkmargin.model import RULES_VERSION
+from zkmargin.pool import liquidation as pool_liquidation
 from zkmargin.pool import note as pool_note
 from zkmargin.pool.transition import Op
 
@@ -62,6 +63,9 @@ MIRRORS: dict[str, dict[str, int]] = {
         "OP_WITHDRAW": Op.WITHDRAW,
         "OP_BORROW": Op.BORROW,
         "OP_REPAY": Op.REPAY,
+    },
+    "pool_liquidation.circom": {
+        "DOMAIN_LIQUIDATION_SALT": pool_liquidation.DOMAIN_LIQUIDATION_SALT,
     },
 }
 

@@ -1,7 +1,9 @@
-"""The private pool's owner operations as statements: `pool_open` (a first deposit creates a note)
-and `pool_transition` (deposit, withdraw, borrow or repay spends a note of the tree and creates its
-successor). The model and the witness inputs are zkmargin/pool/transition.py; the circuits
-PoolOpen / PoolTransition in circuits/lib/pool.circom. The pool contract supplies every public input
+"""The private pool's operations as statements: `pool_open` (a first deposit creates a note),
+`pool_transition` (deposit, withdraw, borrow or repay spends a note of the tree and creates its
+successor) and `pool_liquidation` (one Aave v3.5.0 liquidation call on a failing note, by whoever
+holds its opening). The models and the witness inputs are zkmargin/pool/transition.py and
+zkmargin/pool/liquidation.py; the circuits PoolOpen / PoolTransition in circuits/lib/pool.circom,
+PoolLiquidation in circuits/lib/pool_liquidation.circom. The pool contract supplies every public input
 from its own state (the market, the root it knows, the binding of chain, pool, sender and recipient),
 so no verifier-side pinning applies: `pins` is empty."""
 
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import api, registry
 from ..errors import InputError
+from ..pool.liquidation import LiquidationMarket, NoteLiquidation, liquidation_inputs
 from ..pool.note import Note, new_secret
 from ..pool.transition import Op, PoolMarket, open_inputs, transition_inputs
 from ..pool.tree import MerkleProof
@@ -47,6 +50,17 @@ class TransitionRequest:
     amount: int
     market: PoolMarket
     new_salt: int
+    binding: int
+
+
+@dataclass(frozen=True)
+class LiquidationRequest:
+    note: Note
+    proof: MerkleProof
+    market: LiquidationMarket
+    collateral_asset: int
+    debt_asset: int
+    debt_to_cover: int
     binding: int
 
 
@@ -137,10 +151,76 @@ class PoolTransitionStatement(Statement[TransitionRequest]):
         }
 
 
+class PoolLiquidationStatement(Statement[LiquidationRequest]):
+    name = "pool_liquidation"
+    summary = (
+        "a note under `root` with HF < 1 was liquidated (spent as `nullifier`) by one Aave v3.5.0 liquidation "
+        "call of the public amounts; its owner's successor note is `newCommitment`"
+    )
+
+    def inputs(self, request: LiquidationRequest) -> StatementInputs:
+        return self.plan(request)[0]
+
+    def plan(self, request: LiquidationRequest) -> tuple[StatementInputs, NoteLiquidation]:
+        """The circuit inputs and the model's liquidation (with the successor note)."""
+        w = liquidation_inputs(
+            request.note,
+            request.proof,
+            request.market,
+            request.collateral_asset,
+            request.debt_asset,
+            request.debt_to_cover,
+            request.binding,
+        )
+        si = StatementInputs(_spec(self.name, request.market.n), w.inputs, _context(op="liquidation"))
+        return si, w.liquidation
+
+    def describe(self, claim: Claim) -> str:
+        s = claim.signals
+        n = sum(1 for k in s if k.startswith("deficit["))
+        deficits = [(i, s[f"deficit[{i}]"]) for i in range(n) if s[f"deficit[{i}]"]]
+        tail = (
+            ", no collateral left: deficit " + ", ".join(f"{v} of reserve {i}" for i, v in deficits) if deficits else ""
+        )
+        return (
+            f"liquidation of the note with nullifier 0x{s['nullifier']:064x} under root 0x{s['root']:064x} "
+            f"(HF < 1): repaid {s['debtRepaid']} of reserve {s['debtAsset']} (asked {s['debtToCover']}), "
+            f"{s['collateralToLiquidator']} of reserve {s['collateralAsset']} to the liquidator + "
+            f"{s['protocolFee']} protocol fee{tail} -> new note 0x{s['newCommitment']:064x}, "
+            f"bound to 0x{s['binding']:064x}"
+        )
+
+    def claim_json(self, claim: Claim) -> dict[str, Any]:
+        s = claim.signals
+        n = sum(1 for k in s if k.startswith("deficit["))
+        return {
+            "root": f"0x{s['root']:064x}",
+            "nullifier": f"0x{s['nullifier']:064x}",
+            "newCommitment": f"0x{s['newCommitment']:064x}",
+            "collateralAsset": s["collateralAsset"],
+            "debtAsset": s["debtAsset"],
+            **{k: str(s[k]) for k in ("debtToCover", "debtRepaid", "collateralToLiquidator", "protocolFee")},
+            "deficit": [str(s[f"deficit[{i}]"]) for i in range(n)],
+            "binding": f"0x{s['binding']:064x}",
+            "reserves": _reserves(
+                claim,
+                "price",
+                "liquidityIndex",
+                "borrowIndex",
+                "decimals",
+                "liqThreshold",
+                "liquidationBonus",
+                "liquidationProtocolFee",
+            ),
+        }
+
+
 POOL_OPEN = PoolOpenStatement()
 POOL_TRANSITION = PoolTransitionStatement()
+POOL_LIQUIDATION = PoolLiquidationStatement()
 register(POOL_OPEN)
 register(POOL_TRANSITION)
+register(POOL_LIQUIDATION)
 
 
 def prove_open(
@@ -178,3 +258,24 @@ def prove_transition(
     w = transition_inputs(note, sk, proof, op, asset, amount, market, salt, binding)
     si = StatementInputs(_spec(POOL_TRANSITION.name, market.n), w.inputs, _context(op=op.name.lower()))
     return api.prove_inputs(si, settings), w.new
+
+
+def prove_liquidation(
+    note: Note,
+    proof: MerkleProof,
+    market: LiquidationMarket,
+    collateral_asset: int,
+    debt_asset: int,
+    debt_to_cover: int,
+    binding: int,
+    *,
+    settings: Settings | None = None,
+) -> tuple[Bundle, NoteLiquidation]:
+    """Prove one liquidation of a note whose opening the caller holds (no spending key needed).
+
+    Returns the bundle and the model's liquidation: its `new` note is the owner's successor
+    (salt derived from the old salt and the nullifier, which the owner recomputes from the proof's
+    public inputs with `zkmargin.pool.liquidation.successor_from_public`)."""
+    request = LiquidationRequest(note, proof, market, collateral_asset, debt_asset, debt_to_cover, binding)
+    si, liq = POOL_LIQUIDATION.plan(request)
+    return api.prove_inputs(si, settings), liq
