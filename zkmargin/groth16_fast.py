@@ -1,8 +1,9 @@
 """Faster native Groth16 verification (same answers as groth16.verify, the py_ecc reference).
 
-Two engines with one algorithm: "c", zkmargin/native/pairing.c (64-bit Montgomery arithmetic;
-the default when a C compiler builds it), and "python", below, which the C code was ported
-from and which remains the fallback. Either way the key, the public signals and the proof are
+Two engines with the same answers: "c", zkmargin/native/pairing.c (64-bit Montgomery arithmetic,
+a tower Fp12, a cyclotomic final exponentiation, a per-key precomputation in PreparedKey.c_prepared;
+the default when a C compiler builds it), and "python", below, where the C code started and
+which remains the fallback. Either way the key, the public signals and the proof are
 parsed by groth16_format first (InputError when malformed), and the engines see only the parsed
 points: finite, affine, on their curves, B in G2.
 What makes the Python engine faster than py_ecc's generic pairing:
@@ -19,6 +20,7 @@ What makes the Python engine faster than py_ecc's generic pairing:
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import secrets
@@ -290,6 +292,17 @@ class PreparedKey:
         return self.key.n_public
 
     @cached_property
+    def c_prepared(self) -> ctypes.Array[ctypes.c_char]:
+        """The compiled verifier's precomputation (zkm_groth16_prepare): the lines of beta, gamma
+        and delta, the Miller value of (alpha, beta), a table of multiples of the IC points."""
+        lib = native.library()
+        out = ctypes.create_string_buffer(lib.zkm_groth16_prepared_size(self.n_public))
+        rc = lib.zkm_groth16_prepare(self.n_public, self.blob, native.ctx(), out)
+        if rc:
+            raise ArithmeticError(f"native verifier could not prepare the key (code {rc})")  # a bug, never bad input
+        return out
+
+    @cached_property
     def gamma(self) -> LinePlan:
         return plan(self.gamma2)
 
@@ -363,7 +376,7 @@ def _c_check(
     rc = native.library().zkm_groth16_verify(
         n,
         key.n_public,
-        key.blob,
+        key.c_prepared,
         b"".join(_proof_blob(p) for _, p in parsed),
         publics,
         ws,

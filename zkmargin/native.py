@@ -125,13 +125,24 @@ def library(progress: Progress | None = None) -> ctypes.CDLL:
                 buf,
                 buf,
                 buf,
+                buf,
                 u32,
                 buf,
             ]
+            lib.zkm_groth16_tables_size.restype = ctypes.c_uint64
+            lib.zkm_groth16_tables_size.argtypes = [u32, u32, u32]
+            lib.zkm_groth16_tables.restype = ctypes.c_int
+            lib.zkm_groth16_tables.argtypes = [u32, u32, u32, buf, buf, buf, buf, buf, u32, buf]
+            lib.zkm_groth16_prepared_size.restype = ctypes.c_uint64
+            lib.zkm_groth16_prepared_size.argtypes = [u32]
+            lib.zkm_groth16_prepare.restype = ctypes.c_int
+            lib.zkm_groth16_prepare.argtypes = [u32, buf, buf, buf]
             lib.zkm_groth16_verify.restype = ctypes.c_int
             lib.zkm_groth16_verify.argtypes = [u32, u32, buf, buf, buf, buf, u32, buf]
             lib.zkm_g2_in_subgroup.restype = ctypes.c_int
             lib.zkm_g2_in_subgroup.argtypes = [buf, buf]
+            lib.zkm_arith.restype = ctypes.c_int
+            lib.zkm_arith.argtypes = [ctypes.c_int]
             _lib = lib
         return _lib
 
@@ -159,10 +170,8 @@ def ctx() -> bytes:
     def mont2(e: bn254.F2) -> bytes:
         return mont(e[0]) + mont(e[1])
 
-    parts = [mont(int(c)) for t in bn254.frobenius_table() for c in t.coeffs]
-    parts += [d.to_bytes(32, "little") for d in bn254.HARD_DIGITS]
+    parts = [mont2(c) for c in bn254.TOWER_FROBENIUS]
     parts += [mont2(bn254.PSI_X), mont2(bn254.PSI_Y), mont2(bn254.B2)]
-    parts += [mont(9), mont(18), mont(82)]
     parts += [bytes(v & 0xFF for v in bn254.LOOP), bn254.BN_X.to_bytes(8, "little")]
     return b"".join(parts)
 
