@@ -43,10 +43,18 @@ from .bn254 import f2_scale as _k
 from .bn254 import f2_sub as _s
 from .bn254 import g2_add as _add
 from .bn254 import g2_dbl as _dbl
-from .errors import InputError
 from .field import Q, R
 from .groth16 import G1Point, G2Point, Verification, g1_point, g2_point
-from .groth16_format import G1Affine, G2Affine, Proof, VerifyingKey, parse_proof, parse_public_signals, parse_vkey
+from .groth16_format import (
+    G1Affine,
+    G2Affine,
+    Proof,
+    VerifyingKey,
+    parse_batch,
+    parse_proof,
+    parse_public_signals,
+    parse_vkey,
+)
 
 Line = tuple[FQ12, FQ12, FQ12, FQ12]  # num(P) = x*A + y*B + C, and den
 log = logging.getLogger("zkmargin")
@@ -422,12 +430,7 @@ def verify_batch(
     * e(sum r_i vk_x_i, gamma) * e(sum r_i C_i, delta) == 1; a batch containing an invalid
     proof passes with probability about 2^-128. Find the culprit with verify()."""
     use_c = _engine(engine) == "c"
-    parsed: list[tuple[list[int], Proof]] = []
-    for i, (public, proof) in enumerate(items):
-        try:
-            parsed.append(_parse(key, public, proof))
-        except InputError as e:
-            raise InputError(f"items[{i}].{e.field}", e.detail) from None
+    parsed = parse_batch(items, key.n_public, threads)
     if not parsed:
         return Verification(True, "empty batch")
     rs = [secrets.randbits(128) | 1 for _ in parsed]

@@ -18,6 +18,7 @@ import hashlib
 import os
 import shutil
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -141,6 +142,14 @@ def library(progress: Progress | None = None) -> ctypes.CDLL:
             lib.zkm_groth16_verify.argtypes = [u32, u32, buf, buf, buf, buf, u32, buf]
             lib.zkm_g2_in_subgroup.restype = ctypes.c_int
             lib.zkm_g2_in_subgroup.argtypes = [buf, buf]
+            lib.zkm_g2_in_subgroup_many.restype = ctypes.c_int
+            lib.zkm_g2_in_subgroup_many.argtypes = [u32, buf, u32, buf, buf]
+            lib.zkm_bench_fq12_bytes.restype = u32
+            lib.zkm_bench_fq12_bytes.argtypes = []
+            lib.zkm_bench_miller.restype = ctypes.c_int
+            lib.zkm_bench_miller.argtypes = [u32, buf, buf, buf]
+            lib.zkm_bench_final_exp.restype = ctypes.c_int
+            lib.zkm_bench_final_exp.argtypes = [buf, buf]
             lib.zkm_arith.restype = ctypes.c_int
             lib.zkm_arith.argtypes = [ctypes.c_int]
             _lib = lib
@@ -181,3 +190,15 @@ def g2_in_subgroup(x: bn254.F2, y: bn254.F2) -> bool:
     point off the twist. ToolchainError when the library is unavailable."""
     blob = b"".join(c.to_bytes(32, "little") for c in (*x, *y))
     return bool(library().zkm_g2_in_subgroup(blob, ctx()) == 1)
+
+
+def g2_in_subgroup_many(points: Sequence[tuple[bn254.F2, bn254.F2]], threads: int | None = None) -> list[bool]:
+    """g2_in_subgroup of every point, shared among `threads` threads (default: every core). The
+    membership tests of a batch's B points, which one after another would cost about as much
+    as the batch's pairing. ToolchainError when the library is unavailable."""
+    if threads is None:
+        threads = os.cpu_count() or 1
+    blob = b"".join(c.to_bytes(32, "little") for x, y in points for c in (*x, *y))
+    out = ctypes.create_string_buffer(len(points) or 1)
+    library().zkm_g2_in_subgroup_many(len(points), blob, max(1, threads), ctx(), out)
+    return [b == 1 for b in out.raw[: len(points)]]

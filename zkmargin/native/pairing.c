@@ -21,9 +21,10 @@
  *
  * Every point given to zkm_groth16_prepare and zkm_groth16_verify was parsed by
  * zkmargin/groth16_format.py, the one parser all backends share: canonical coordinates,
- * finite, affine, on its curve, B, beta, gamma and delta in G2 (it runs zkm_g2_in_subgroup
- * below); public signals < r. Nothing here checks them again, and no byte pattern means
- * infinity (snarkjs, the EVM and this file used to disagree on which one did). Inputs are standard-form little-endian; the context blob (struct ctx) holds constants
+ * finite, affine, on its curve, B, beta, gamma and delta in G2 (it runs zkm_g2_in_subgroup and
+ * zkm_g2_in_subgroup_many below); public signals < r. Nothing here checks them again, and no
+ * byte pattern means infinity (snarkjs, the EVM and this file used to disagree on which one
+ * did). Inputs are standard-form little-endian; the context blob (struct ctx) holds constants
  * Python derives from py_ecc (zkmargin/native.py ctx()), so none is transcribed by hand.
  */
 #include "bn254.h"
@@ -864,51 +865,65 @@ int zkm_groth16_prepare(uint32_t n_pub, const uint8_t *vk, const uint8_t *ctx_bl
 
 /* --- verification --- */
 
-/* One thread's share of a batch: weight the A points of proofs [lo, hi) and take the product
- * of their Miller values. rc: 0, -2 out of memory, -3 internal inconsistency. */
+/* One thread's share of a batch: the Miller loop of the pairs (-r_i A_i, B_i) of proofs
+ * [lo, hi), into which the fixed pairs are folded so that they share its squarings: this
+ * share's part of sum r_i C_i with delta and, for the share with `fixed` set, (sum r_i) alpha
+ * with beta and sum r_i vk_x_i with gamma (e(alpha, beta)^(sum r_i) would be an Fp12
+ * exponentiation). The fixed G1 work is about two proofs' worth, which the partition in
+ * zkm_groth16_verify allows for. rc: 0, -2 out of memory, -3 internal inconsistency. */
 struct share {
     const struct ctx *cx;
+    const struct prepared *pk;
     const uint8_t *proofs;
-    const fe *ws;
-    g1_aff *cs;
+    const fe *ws, *sc;
     size_t lo, hi;
+    int fixed;
     fq12 f;
     int rc;
 };
 
+#define FIXED_UNITS 2  /* the fixed share's extra work, in proofs */
+
 static void *run_share(void *arg) {
     struct share *sh = arg;
     const struct ctx *cx = sh->cx;
-    size_t n = sh->hi - sh->lo;
-    g1_jac *pa = malloc((n ? n : 1) * sizeof *pa);
+    const struct prepared *pk = sh->pk;
+    size_t n = sh->hi - sh->lo, nf = sh->fixed ? 3 : 1;
+    g1_jac *pa = malloc((n + nf) * sizeof *pa);
     p2m *qs = malloc((n ? n : 1) * sizeof *qs);
-    p1n *ps = malloc((n ? n : 1) * sizeof *ps);
-    fe *pre = malloc((n ? n : 1) * sizeof *pre);
+    p1n *ps = malloc((n + nf) * sizeof *ps);
+    fe *pre = malloc((n + nf) * sizeof *pre);
+    g1_aff *cs = malloc((n ? n : 1) * sizeof *cs);
     sh->rc = -2;
-    if (!pa || !qs || !ps || !pre) goto done;
-    sh->rc = 0;
+    if (!pa || !qs || !ps || !pre || !cs) goto done;
     for (size_t i = sh->lo; i < sh->hi; i++) {
         const uint8_t *p = sh->proofs + 256 * i;
         p1m a, c;
-        p2m *q = &qs[i - sh->lo];
         load_p1(&a, p);
-        load_p2(q, p + 64);
+        load_p2(&qs[i - sh->lo], p + 64);
         load_p1(&c, p + 192);
         g1_jac *m = &pa[i - sh->lo];
         g1_aff aa = {a.x, a.y};
         g1_mul_aff(m, &aa, &sh->ws[i]);
         fq_neg(&m->y, &m->y);
-        sh->cs[i].x = c.x;
-        sh->cs[i].y = c.y;
+        cs[i - sh->lo] = (g1_aff){c.x, c.y};
     }
-    normalize(ps, pa, n, pre);
-    struct miller_in in = {.n_aff = n, .aff_p = ps, .aff_q = qs};
+    /* the fixed G1 points after the proofs' A: delta's, then beta's and gamma's */
+    if (g1_msm(&pa[n], cs, sh->ws + sh->lo, n)) goto done;
+    if (sh->fixed) {
+        g1_mul_aff(&pa[n + 1], &pk->alpha, &sh->sc[0]);
+        ic_msm(&pa[n + 2], pk, sh->sc);
+    }
+    normalize(ps, pa, n + nf, pre);
+    const pline *lines[3] = {pk->lines[2], pk->lines[0], pk->lines[1]};
+    struct miller_in in = {.n_fixed = nf, .lines = lines, .fixed = ps + n, .n_aff = n, .aff_p = ps, .aff_q = qs};
     sh->rc = miller_loop(&sh->f, &in, cx);
 done:
     free(pa);
     free(qs);
     free(ps);
     free(pre);
+    free(cs);
     return NULL;
 }
 
@@ -953,11 +968,10 @@ int zkm_groth16_verify(uint32_t n_proofs, uint32_t n_pub, const uint8_t *prepare
     if (nt > np) nt = np ? np : 1;
     if (pk->n_pub != n_pub) return -3;
     int rc = -2;
-    g1_aff *cs = malloc((np ? np : 1) * sizeof *cs);
     fe *sc = calloc(n_pub + 1, sizeof *sc), *ws = malloc((np ? np : 1) * sizeof *ws);
     struct share *shares = calloc(nt, sizeof *shares);
     pthread_t *tids = calloc(nt, sizeof *tids);
-    if (!cs || !sc || !ws || !shares || !tids) goto done;
+    if (!sc || !ws || !shares || !tids) goto done;
 
     /* combined public scalars, standard form: sc[0] = sum r_i, sc[j] = sum r_i pub_ij (mod r) */
     for (size_t i = 0; i < np; i++) {
@@ -977,11 +991,16 @@ int zkm_groth16_verify(uint32_t n_proofs, uint32_t n_pub, const uint8_t *prepare
         goto done;
     }
 
-    /* the proofs' checks and Miller values, in nt shares (the last one on this thread) */
-    size_t started = 0;
-    for (size_t t = 0; t < nt; t++)
-        shares[t] = (struct share){.cx = cx, .proofs = proofs, .ws = ws, .cs = cs, .lo = np * t / nt,
-                                   .hi = np * (t + 1) / nt};
+    /* nt shares of the proofs and the fixed work (share 0's), each with its own Miller loop,
+     * the last one on this thread; one final exponentiation of their product */
+    size_t units = np + FIXED_UNITS, started = 0;
+    for (size_t t = 0; t < nt; t++) {
+        size_t lo = units * t / nt, hi = units * (t + 1) / nt;
+        lo = lo < FIXED_UNITS ? 0 : lo - FIXED_UNITS;
+        hi = hi < FIXED_UNITS ? 0 : hi - FIXED_UNITS;
+        shares[t] = (struct share){.cx = cx, .pk = pk, .proofs = proofs, .ws = ws, .sc = sc, .lo = lo, .hi = hi,
+                                   .fixed = t == 0};
+    }
     for (size_t t = 0; t + 1 < nt; t++, started++)
         if (pthread_create(&tids[t], NULL, run_share, &shares[t])) break;
     if (started + 1 == nt) run_share(&shares[nt - 1]);
@@ -989,25 +1008,11 @@ int zkm_groth16_verify(uint32_t n_proofs, uint32_t n_pub, const uint8_t *prepare
     if (started + 1 != nt) goto done;
     for (size_t t = 0; t < nt; t++)
         if (shares[t].rc) { rc = shares[t].rc; goto done; }
-
-    /* (sum r_i) alpha, sum r_i vk_x_i from the table, sum r_i C_i = MSM(C, r) */
-    g1_jac pts[3];
-    g1_mul_aff(&pts[0], &pk->alpha, &sc[0]);
-    ic_msm(&pts[1], pk, sc);
-    if (g1_msm(&pts[2], cs, ws, np)) goto done;
-    p1n fixed[3];
-    fe pre[3];
-    normalize(fixed, pts, 3, pre);
-    const pline *lines[3] = {pk->lines[0], pk->lines[1], pk->lines[2]};
-    struct miller_in in = {.n_fixed = 3, .lines = lines, .fixed = fixed};
-    fq12 f;
-    rc = miller_loop(&f, &in, cx);
-    if (rc) goto done;
-    for (size_t t = 0; t < nt; t++) fq12_mul(&f, &f, &shares[t].f);
+    fq12 f = shares[0].f;
+    for (size_t t = 1; t < nt; t++) fq12_mul(&f, &f, &shares[t].f);
     rc = final_exp_is_one(&f, cx);
     if (rc == -1) rc = -3;
 done:
-    free(cs);
     free(sc);
     free(ws);
     free(shares);
@@ -1023,4 +1028,84 @@ int zkm_g2_in_subgroup(const uint8_t *point, const uint8_t *ctx_blob) {
     load_p2(&q, point);
     if (!g2_on_curve(&q.x, &q.y, &cx->b2)) return -1;
     return g2_in_subgroup(&q, cx);
+}
+
+/* G2 membership of n affine points (128 bytes each, standard form), shared among `threads`
+ * threads: out[i] = zkm_g2_in_subgroup's answer for point i. groth16_format.py's test for the
+ * B points of a batch, whose serial cost would otherwise rival the batch's pairing. Returns 0
+ * (a share no thread could be started for is computed on this thread). */
+struct g2_share {
+    const uint8_t *points;
+    const struct ctx *cx;
+    int8_t *out;
+    size_t lo, hi;
+};
+
+static void *run_g2_share(void *arg) {
+    struct g2_share *sh = arg;
+    for (size_t i = sh->lo; i < sh->hi; i++)
+        sh->out[i] = (int8_t)zkm_g2_in_subgroup(sh->points + 128 * i, (const uint8_t *)sh->cx);
+    return NULL;
+}
+
+int zkm_g2_in_subgroup_many(uint32_t n, const uint8_t *points, uint32_t threads, const uint8_t *ctx_blob, int8_t *out) {
+    const struct ctx *cx = (const struct ctx *)ctx_blob;
+    size_t nt = threads < 1 ? 1 : threads > 64 ? 64 : threads;
+    if (nt > n) nt = n ? n : 1;
+    struct g2_share shares[64];
+    pthread_t tids[64];
+    size_t started = 0;
+    for (size_t t = 0; t < nt; t++)
+        shares[t] = (struct g2_share){.points = points, .cx = cx, .out = out, .lo = n * t / nt, .hi = n * (t + 1) / nt};
+    for (size_t t = 0; t + 1 < nt; t++, started++)
+        if (pthread_create(&tids[t], NULL, run_g2_share, &shares[t])) break;
+    /* this thread takes its own share and any share no thread was started for */
+    for (size_t t = started; t < nt; t++) run_g2_share(&shares[t]);
+    for (size_t t = 0; t < started; t++) pthread_join(tids[t], NULL);
+    return 0;
+}
+
+/* --- for benchmarks/peers.py: the parts of a batch verification's floor, timed from Python --- */
+
+/* One Miller loop over the pairs (A_i, B_i) of n parsed proofs (256 bytes each, as for
+ * zkm_groth16_verify), walked as a batch share walks its varying pairs (B affine, one inversion
+ * per step for all), on this thread; its value into out (zkm_bench_fq12_bytes()). Returns 0, -2 out of
+ * memory, -3 internal inconsistency. */
+uint32_t zkm_bench_fq12_bytes(void) { return (uint32_t)sizeof(fq12); }
+
+int zkm_bench_miller(uint32_t n, const uint8_t *proofs, const uint8_t *ctx_blob, uint8_t *out) {
+    const struct ctx *cx = (const struct ctx *)ctx_blob;
+    g1_jac *pa = malloc((n ? n : 1) * sizeof *pa);
+    p2m *qs = malloc((n ? n : 1) * sizeof *qs);
+    p1n *ps = malloc((n ? n : 1) * sizeof *ps);
+    fe *pre = malloc((n ? n : 1) * sizeof *pre);
+    int rc = -2;
+    if (!pa || !qs || !ps || !pre) goto done;
+    for (size_t i = 0; i < n; i++) {
+        p1m a;
+        load_p1(&a, proofs + 256 * i);
+        load_p2(&qs[i], proofs + 256 * i + 64);
+        g1_aff aa = {a.x, a.y};
+        g1_from_aff(&pa[i], &aa);
+    }
+    normalize(ps, pa, n, pre);
+    struct miller_in in = {.n_aff = n, .aff_p = ps, .aff_q = qs};
+    fq12 f;
+    rc = miller_loop(&f, &in, cx);
+    memcpy(out, &f, sizeof f);
+done:
+    free(pa);
+    free(qs);
+    free(ps);
+    free(pre);
+    return rc;
+}
+
+/* One final exponentiation of f (zkm_bench_miller's out): 1 if it gives one, 0 if not, -3 if f
+ * is zero. */
+int zkm_bench_final_exp(const uint8_t *f, const uint8_t *ctx_blob) {
+    fq12 g;
+    memcpy(&g, f, sizeof g);
+    int rc = final_exp_is_one(&g, (const struct ctx *)ctx_blob);
+    return rc < 0 ? -3 : rc;
 }
