@@ -372,7 +372,10 @@ def _proof_blob(proof: Proof) -> bytes:
 
 
 def _c_check(
-    key: PreparedKey, parsed: Sequence[tuple[list[int], Proof]], weights: Sequence[int], threads: int | None = None
+    key: PreparedKey,
+    parsed: Sequence[tuple[list[int], Proof]],
+    weights: Sequence[tuple[int, int]],
+    threads: int | None = None,
 ) -> bool:
     """The compiled verifier's pairing answer. By default batches of 16 and more are shared
     among the cores (at least 8 proofs a thread); one proof has too little work to share."""
@@ -380,7 +383,7 @@ def _c_check(
     if threads is None:
         threads = min(os.cpu_count() or 1, n // 8) if n >= 16 else 1
     publics = b"".join(v.to_bytes(32, "little") for pub, _ in parsed for v in pub)
-    ws = b"".join(w.to_bytes(32, "little") for w in weights)
+    ws = b"".join(a.to_bytes(8, "little") + b.to_bytes(8, "little") for a, b in weights)
     rc = native.library().zkm_groth16_verify(
         n,
         key.n_public,
@@ -415,7 +418,7 @@ def verify(key: PreparedKey, public_signals: Any, proof: Any, engine: Engine = "
     (groth16_format); otherwise the pairing check's answer."""
     use_c = _engine(engine) == "c"
     pub, pr = _parse(key, public_signals, proof)
-    ok = _c_check(key, [(pub, pr)], [1]) if use_c else _python_check(key, pub, pr)
+    ok = _c_check(key, [(pub, pr)], [(1, 0)]) if use_c else _python_check(key, pub, pr)
     return Verification(ok, "pairing check passed" if ok else "pairing check failed")
 
 
@@ -426,15 +429,21 @@ def verify_batch(
     threads: how many cores the C engine uses (default: all, for batches of 16 or more).
     InputError for the first malformed pair, its field prefixed with "items[i].".
 
-    With random 128-bit r_i, checks prod e(-r_i A_i, B_i) * e(alpha, beta)^(sum r_i)
-    * e(sum r_i vk_x_i, gamma) * e(sum r_i C_i, delta) == 1; a batch containing an invalid
-    proof passes with probability about 2^-128. Find the culprit with verify()."""
+    With random r_i (2^127 possible values each, see below), checks prod e(-r_i A_i, B_i)
+    * e(alpha, beta)^(sum r_i) * e(sum r_i vk_x_i, gamma) * e(sum r_i C_i, delta) == 1; a batch
+    containing an invalid proof passes with probability about 2^-127. Find the culprit with verify()."""
     use_c = _engine(engine) == "c"
     parsed = parse_batch(items, key.n_public, threads)
     if not parsed:
         return Verification(True, "empty batch")
-    rs = [secrets.randbits(128) | 1 for _ in parsed]
-    ok = _c_check(key, parsed, rs, threads) if use_c else _batch_python(key, parsed, rs)
+    # r_i = a_i + b_i lambda with random 64-bit a_i (odd, so r_i != 0) and b_i: 2^127 distinct
+    # values mod r (bn254.glv), and the C engine multiplies A_i by r_i with 64 doublings
+    halves = [(secrets.randbits(64) | 1, secrets.randbits(64)) for _ in parsed]
+    if use_c:
+        ok = _c_check(key, parsed, halves, threads)
+    else:
+        lam = bn254.glv()[1]
+        ok = _batch_python(key, parsed, [(a + b * lam) % R for a, b in halves])
     return Verification(ok, f"batch of {len(items)} passed" if ok else f"batch of {len(items)} failed")
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import bn254, paths
 from .errors import ArtifactError, InputError, ToolchainError
-from .field import Q
+from .field import Q, R
 from .fsutil import file_lock, staging_dir, write_json_atomic
 from .proc import resolve, run
 from .progress import NullProgress, Progress
@@ -182,6 +182,8 @@ def ctx() -> bytes:
     parts = [mont2(c) for c in bn254.TOWER_FROBENIUS]
     parts += [mont2(bn254.PSI_X), mont2(bn254.PSI_Y), mont2(bn254.B2)]
     parts += [bytes(v & 0xFF for v in bn254.LOOP), bn254.BN_X.to_bytes(8, "little")]
+    beta, lam = bn254.glv()
+    parts += [mont(beta), (lam * (1 << 256) % R).to_bytes(32, "little")]
     return b"".join(parts)
 
 

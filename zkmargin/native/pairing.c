@@ -35,6 +35,8 @@ struct ctx {
     fe2 b2;           /* twist curve constant 3/(9+u) */
     int8_t loop[64];  /* 6x+2 in signed binary, most significant digit first, leading 1 dropped */
     uint64_t bn_x;    /* the curve parameter x */
+    fe glv_beta;      /* phi(x, y) = (beta x, y) = [lambda](x, y) on G1, Montgomery */
+    fe glv_lambda;    /* lambda, Montgomery mod r */
 };
 
 static const fe Q_R2 = {{0xf32cfc5b538afa89ULL, 0xb5e71911d44501fbULL, 0x47ab1eff0a417ff6ULL, 0x06d89f71cab8351fULL}};
@@ -869,20 +871,42 @@ int zkm_groth16_prepare(uint32_t n_pub, const uint8_t *vk, const uint8_t *ctx_bl
  * [lo, hi), into which the fixed pairs are folded so that they share its squarings: this
  * share's part of sum r_i C_i with delta and, for the share with `fixed` set, (sum r_i) alpha
  * with beta and sum r_i vk_x_i with gamma (e(alpha, beta)^(sum r_i) would be an Fp12
- * exponentiation). The fixed G1 work is about two proofs' worth, which the partition in
- * zkm_groth16_verify allows for. rc: 0, -2 out of memory, -3 internal inconsistency. */
+ * exponentiation). That work is about three proofs' worth (the public-input sum of a batch has
+ * full-size scalars, unlike one proof's), which the partition in zkm_groth16_verify allows for.
+ * rc: 0, -2 out of memory, -3 internal inconsistency. */
 struct share {
     const struct ctx *cx;
     const struct prepared *pk;
     const uint8_t *proofs;
     const fe *ws, *sc;
+    const fe *halves;  /* per proof a, b (64-bit, standard form) with r_i = a + b lambda */
     size_t lo, hi;
     int fixed;
     fq12 f;
     int rc;
 };
 
-#define FIXED_UNITS 2  /* the fixed share's extra work, in proofs */
+#define FIXED_UNITS 3  /* the fixed share's extra work, in proofs (as measured on liquidation_4) */
+
+/* (a + b lambda) p = a p + b phi(p) for 64-bit a, b (Shamir's trick: 64 doublings instead of
+ * the 128 of a 128-bit scalar), phi(x, y) = (beta x, y) */
+static void g1_mul_glv(g1_jac *r, const g1_aff *p, uint64_t a, uint64_t b, const fe *beta) {
+    g1_aff q = {.y = p->y};
+    fq_mul(&q.x, &p->x, beta);
+    g1_jac pq;
+    g1_from_aff(&pq, p);
+    g1_madd(&pq, &pq, &q);  /* (1 + lambda) p, never infinity: lambda != -1 */
+    g1_set_inf(r);
+    int i = 63;
+    while (i >= 0 && !(((a | b) >> i) & 1)) i--;
+    for (; i >= 0; i--) {
+        g1_dbl(r, r);
+        int ba = (int)((a >> i) & 1), bb = (int)((b >> i) & 1);
+        if (ba && bb) g1_add(r, r, &pq);
+        else if (ba) g1_madd(r, r, p);
+        else if (bb) g1_madd(r, r, &q);
+    }
+}
 
 static void *run_share(void *arg) {
     struct share *sh = arg;
@@ -893,7 +917,7 @@ static void *run_share(void *arg) {
     p2m *qs = malloc((n ? n : 1) * sizeof *qs);
     p1n *ps = malloc((n + nf) * sizeof *ps);
     fe *pre = malloc((n + nf) * sizeof *pre);
-    g1_aff *cs = malloc((n ? n : 1) * sizeof *cs);
+    g1_aff *cs = malloc((n ? 2 * n : 1) * sizeof *cs);  /* C_i, then phi(C_i) */
     sh->rc = -2;
     if (!pa || !qs || !ps || !pre || !cs) goto done;
     for (size_t i = sh->lo; i < sh->hi; i++) {
@@ -904,12 +928,23 @@ static void *run_share(void *arg) {
         load_p1(&c, p + 192);
         g1_jac *m = &pa[i - sh->lo];
         g1_aff aa = {a.x, a.y};
-        g1_mul_aff(m, &aa, &sh->ws[i]);
+        g1_mul_glv(m, &aa, sh->halves[2 * i].v[0], sh->halves[2 * i + 1].v[0], &cx->glv_beta);
         fq_neg(&m->y, &m->y);
         cs[i - sh->lo] = (g1_aff){c.x, c.y};
+        fq_mul(&cs[n + i - sh->lo].x, &c.x, &cx->glv_beta);
+        cs[n + i - sh->lo].y = c.y;
     }
-    /* the fixed G1 points after the proofs' A: delta's, then beta's and gamma's */
-    if (g1_msm(&pa[n], cs, sh->ws + sh->lo, n)) goto done;
+    /* the fixed G1 points after the proofs' A: delta's (sum a_i C_i + b_i phi(C_i), 2n points
+     * with 64-bit scalars), then beta's and gamma's */
+    fe *hs = malloc((n ? 2 * n : 1) * sizeof *hs);
+    if (!hs) goto done;
+    for (size_t k = 0; k < n; k++) {
+        hs[k] = sh->halves[2 * (sh->lo + k)];
+        hs[n + k] = sh->halves[2 * (sh->lo + k) + 1];
+    }
+    int msm_rc = g1_msm(&pa[n], cs, hs, 2 * n);
+    free(hs);
+    if (msm_rc) goto done;
     if (sh->fixed) {
         g1_mul_aff(&pa[n + 1], &pk->alpha, &sh->sc[0]);
         ic_msm(&pa[n + 2], pk, sh->sc);
@@ -955,7 +990,8 @@ static int verify_one(const struct prepared *pk, const uint8_t *proof, const fe 
 /* Groth16: for proofs i with random weights r_i (1 for a single proof),
  *   prod e(-r_i A_i, B_i) * e((sum r_i) alpha, beta) * e(sum r_i vk_x_i, gamma) * e(sum r_i C_i, delta) == 1.
  * prepared: zkm_groth16_prepare's. proofs: per proof A (64), B (128), C (64). publics: n_pub x 32
- * per proof. weights: 32 per proof. Every point must have passed zkmargin/groth16_format.py
+ * per proof. weights: 16 per proof, 64-bit a_i then b_i (little-endian) with r_i = a_i + b_i lambda
+ * mod r (lambda: phi's eigenvalue, see g1_mul_glv). Every point must have passed zkmargin/groth16_format.py
  * (see the top of this file). The proofs are shared among `threads` threads (each with its own
  * Miller product). Returns 1 valid, 0 invalid, -2 out of memory or no thread, -3 internal
  * inconsistency. */
@@ -969,14 +1005,18 @@ int zkm_groth16_verify(uint32_t n_proofs, uint32_t n_pub, const uint8_t *prepare
     if (pk->n_pub != n_pub) return -3;
     int rc = -2;
     fe *sc = calloc(n_pub + 1, sizeof *sc), *ws = malloc((np ? np : 1) * sizeof *ws);
+    fe *halves = calloc(np ? 2 * np : 1, sizeof *halves);
     struct share *shares = calloc(nt, sizeof *shares);
     pthread_t *tids = calloc(nt, sizeof *tids);
-    if (!sc || !ws || !shares || !tids) goto done;
+    if (!sc || !ws || !halves || !shares || !tids) goto done;
 
     /* combined public scalars, standard form: sc[0] = sum r_i, sc[j] = sum r_i pub_ij (mod r) */
     for (size_t i = 0; i < np; i++) {
         fe wm;
-        memcpy(&ws[i], weights + 32 * i, 32);
+        memcpy(&halves[2 * i].v[0], weights + 16 * i, 8);
+        memcpy(&halves[2 * i + 1].v[0], weights + 16 * i + 8, 8);
+        fr_mul(&ws[i], &cx->glv_lambda, &halves[2 * i + 1]);  /* Montgomery times standard: standard */
+        fr_add(&ws[i], &ws[i], &halves[2 * i]);
         fr_to_mont(&wm, &ws[i]);
         fr_add(&sc[0], &sc[0], &ws[i]);
         for (uint32_t j = 0; j < n_pub; j++) {
@@ -998,8 +1038,8 @@ int zkm_groth16_verify(uint32_t n_proofs, uint32_t n_pub, const uint8_t *prepare
         size_t lo = units * t / nt, hi = units * (t + 1) / nt;
         lo = lo < FIXED_UNITS ? 0 : lo - FIXED_UNITS;
         hi = hi < FIXED_UNITS ? 0 : hi - FIXED_UNITS;
-        shares[t] = (struct share){.cx = cx, .pk = pk, .proofs = proofs, .ws = ws, .sc = sc, .lo = lo, .hi = hi,
-                                   .fixed = t == 0};
+        shares[t] = (struct share){.cx = cx, .pk = pk, .proofs = proofs, .ws = ws, .sc = sc, .halves = halves,
+                                   .lo = lo, .hi = hi, .fixed = t == 0};
     }
     for (size_t t = 0; t + 1 < nt; t++, started++)
         if (pthread_create(&tids[t], NULL, run_share, &shares[t])) break;
@@ -1015,6 +1055,7 @@ int zkm_groth16_verify(uint32_t n_proofs, uint32_t n_pub, const uint8_t *prepare
 done:
     free(sc);
     free(ws);
+    free(halves);
     free(shares);
     free(tids);
     return rc;
