@@ -63,6 +63,16 @@ def _affine(p: tuple[FQ2, FQ2, FQ2]) -> tuple[bn254.F2, bn254.F2]:
     return (int(x.coeffs[0]), int(x.coeffs[1])), (int(y.coeffs[0]), int(y.coeffs[1]))
 
 
+def test_context_fills_the_c_struct() -> None:
+    """native.ctx() is laid out as pairing.c's struct ctx: same size (a field added on one side
+    only would shift every constant after it), and its GLV constants are G1's endomorphism."""
+    assert len(native.ctx()) == native.library().zkm_ctx_size()
+    beta, lam = bn254.glv()
+    assert pow(beta, 3, Q) == 1 != beta and pow(lam, 3, R) == 1 != lam
+    p = oc.multiply(oc.G1, 12345)
+    assert oc.eq((p[0] * beta, p[1], p[2]), oc.multiply(p, lam))
+
+
 @pytest.mark.parametrize("arith", ["adx", "portable"])
 def test_fast_g2_membership_matches_multiplication_by_r(arith: str) -> None:
     """The membership test groth16_format runs, in Python and in C (both field multiplications),

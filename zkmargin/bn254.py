@@ -96,9 +96,6 @@ B2: F2 = _f2(oc.b2)  # the twist: y^2 = x^3 + 3/(9 + i)
 XI = FQ2([9, 1])
 PSI_X: F2 = _f2(XI ** ((Q - 1) // 3))  # psi(x, y) = (conj(x) PSI_X, conj(y) PSI_Y): untwist, Frobenius, twist
 PSI_Y: F2 = _f2(XI ** ((Q - 1) // 2))
-# f^(p^e) on the tower Fp12 = Fp2[w]/(w^6 - XI) the C engine uses: c_k w^k -> c_k' XI^(k(p^e-1)/6) w^k
-# (c_k' = conj(c_k) for odd e), for e = 1, 2, 3 and k < 6, in that order
-TOWER_FROBENIUS: tuple[F2, ...] = tuple(_f2(XI ** (k * (Q**e - 1) // 6)) for e in (1, 2, 3) for k in range(6))
 BN_X = 4965661367192848881  # the curve parameter x
 LOOP = pseudo_binary_encoding[63::-1]  # 6x + 2 in signed binary, most significant first, leading 1 dropped
 
@@ -125,6 +122,14 @@ def frobenius_table() -> tuple[FQ12, ...]:
     for _ in range(11):
         out.append(out[-1] * wp)
     return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def tower_frobenius() -> tuple[F2, ...]:
+    """f^(p^e) on the tower Fp12 = Fp2[w]/(w^6 - XI) of the C engine maps c_k w^k to
+    c_k' XI^(k(p^e - 1)/6) w^k (c_k' = conj(c_k) for odd e): those 18 constants for e = 1, 2, 3
+    and k < 6, in that order (50 ms of py_ecc powers, so computed when the C engine first needs them)."""
+    return tuple(_f2(XI ** (k * (Q**e - 1) // 6)) for e in (1, 2, 3) for k in range(6))
 
 
 @lru_cache(maxsize=1)

@@ -144,6 +144,8 @@ def library(progress: Progress | None = None) -> ctypes.CDLL:
             lib.zkm_g2_in_subgroup.argtypes = [buf, buf]
             lib.zkm_g2_in_subgroup_many.restype = ctypes.c_int
             lib.zkm_g2_in_subgroup_many.argtypes = [u32, buf, u32, buf, buf]
+            lib.zkm_ctx_size.restype = u32
+            lib.zkm_ctx_size.argtypes = []
             lib.zkm_bench_fq12_bytes.restype = u32
             lib.zkm_bench_fq12_bytes.argtypes = []
             lib.zkm_bench_miller.restype = ctypes.c_int
@@ -179,7 +181,7 @@ def ctx() -> bytes:
     def mont2(e: bn254.F2) -> bytes:
         return mont(e[0]) + mont(e[1])
 
-    parts = [mont2(c) for c in bn254.TOWER_FROBENIUS]
+    parts = [mont2(c) for c in bn254.tower_frobenius()]
     parts += [mont2(bn254.PSI_X), mont2(bn254.PSI_Y), mont2(bn254.B2)]
     parts += [bytes(v & 0xFF for v in bn254.LOOP), bn254.BN_X.to_bytes(8, "little")]
     beta, lam = bn254.glv()

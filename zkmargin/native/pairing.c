@@ -39,6 +39,9 @@ struct ctx {
     fe glv_lambda;    /* lambda, Montgomery mod r */
 };
 
+/* the size of struct ctx, which native.py's ctx() must fill exactly (a test holds them equal) */
+uint32_t zkm_ctx_size(void) { return (uint32_t)sizeof(struct ctx); }
+
 static const fe Q_R2 = {{0xf32cfc5b538afa89ULL, 0xb5e71911d44501fbULL, 0x47ab1eff0a417ff6ULL, 0x06d89f71cab8351fULL}};
 
 static void to_mont(fe *r, const uint8_t *p) {
