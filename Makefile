@@ -48,6 +48,7 @@ bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/onchain.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/scale.py --readme
 	$(BIN)/python benchmarks/ray_scan.py
 	$(BIN)/python benchmarks/pool_gas.py
 
