@@ -1,13 +1,13 @@
 """Deploy the pool from a config file against any JSON-RPC node, and the writes a dev chain needs
 afterwards (mint test tokens, post a price round).
 
-A deployment config (fixtures/devnet.json) lists the assets (symbol, decimals, initial price,
-feed heartbeat, Aave risk parameters and interest-rate curve, test-token amount), an optional L2
+A deployment config (fixtures/devnet.json) lists the assets, exactly as many as the pool circuits
+are registered for (contract.N_RESERVES; symbol, decimals, initial price, feed heartbeat, Aave
+risk parameters and interest-rate curve, test-token amount), an optional L2
 sequencer-uptime feed, the treasury and how many dev accounts get test tokens. `deploy` creates
 one MintableERC20 and one MockChainlinkFeed per asset, then PrivateMarginPool over them
 (zkmargin.pool.contract.deploy: both pool verifiers from this installation's keys, PoseidonT3
-linked), and returns a Deployment: every address, the chain id and the
-config it came from, which `save_deployment` writes atomically and later commands read back
+linked), and returns a Deployment: every address, the chain id and the config it came from, which `save_deployment` writes atomically and later commands read back
 with `load_deployment`. A deployment file is bound to its chain: reusing it on another chain is
 refused, and so is reusing it on the same chain id once its pool has no code there.
 """
