@@ -423,7 +423,7 @@ def deploy(
             # up since long enough that borrowing is allowed from the start
             since = max(chain.timestamp() - config.sequencer_grace_period - 1, 1)
             send(chain, sequencer, "setStatus(bool,uint256)", [False, since])
-    with progress.step("the pool circuits' keys"):
+    with progress.step("loading the pool circuits' keys (built on first use)"):
         for circuit in (pool_contract.OPEN_CIRCUIT, pool_contract.TRANSITION_CIRCUIT):
             pool_contract.trusted_vkey(circuit, settings)  # built here on first use, cached after
     with progress.step(f"deploying the pool ({pool_contract.POOL_CONTRACT}, its verifiers, PoseidonT3)"):
