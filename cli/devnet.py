@@ -15,6 +15,7 @@ from zkmargin.loaders import parse_scaled
 from zkmargin.output_paths import check_outputs
 from zkmargin.pool import deploy as pool_deploy
 from zkmargin.pool.deploy import Deployment, PoolConfig
+from zkmargin.settings import Settings
 
 from .common import emit, existing, json_option, output_file, progress_of, toolchain_of
 
@@ -66,7 +67,14 @@ def devnet_group() -> None:
 
 @devnet_group.command(name="up")
 @dir_option
-@click.option("--port", type=int, default=devnet.DEFAULT_PORT, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--port",
+    type=int,
+    default=devnet.DEFAULT_PORT,
+    show_default=True,
+    envvar="ZKMARGIN_DEVNET_PORT",
+    help="Port on 127.0.0.1 (env ZKMARGIN_DEVNET_PORT).",
+)
 @click.option(
     "--config",
     "config_path",
@@ -250,7 +258,9 @@ def devnet_deploy(
     chain = RpcChain(rpc_url, private_key, rpc_timeout)
     tc = toolchain_of(ctx)
     progress = progress_of(ctx)
-    d, now = pool_deploy.deploy_to_file(chain, config, lambda: _compile(tc, progress), deployment_path, progress)
+    d, now = pool_deploy.deploy_to_file(
+        chain, config, lambda: _compile(tc, progress), deployment_path, progress, Settings(toolchain=tc)
+    )
     emit(
         ctx,
         {"ok": True, "deployedNow": now, "deployment": d.to_json(), "file": str(deployment_path)},

@@ -232,10 +232,6 @@ def wallet_init(
         deployment = load_deployment(deployment_file)
     elif devnet.Layout(_devnet_dir(devnet_dir)).deployment.exists():
         deployment = load_deployment(devnet.Layout(_devnet_dir(devnet_dir)).deployment)
-        try:
-            pool_wallet.check_deployment(deployment)
-        except InputError:
-            deployment = None  # the devnet's pool is not one the wallet speaks to: the keys alone
     keys_path, db = pool_wallet.init(directory, deployment)
     lines = [f"wrote {keys_path} (mode 600): the seed is the wallet; back it up, never share it"]
     if db is not None:

@@ -30,8 +30,8 @@ interface IPoolTransitionVerifier {
 ///         reserves' decimals, LTV and liquidation threshold, and a binding of (chain, pool, sender,
 ///         recipient). The pool then moves exactly the public amount of the public asset.
 /// @dev The circuits are registered for N = 2 reserves, in listing order (reserve id = circuit
-///      slot). zkmargin/pool/model.py predicts every state change to the wei; zkmargin/pool/POOL.md
-///      documents the API, what is private and what is not.
+///      slot). zkmargin/pool/model.py predicts every state change to the wei; README.md ("The private
+///      margin pool") documents the API, what is private and what is not.
 contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
     /// The circuits' reserve count (pool_open_2, pool_transition_2).
     uint256 public constant N_RESERVES = 2;
@@ -241,7 +241,7 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
     /// Everything a transition's proof must be checked against, in this order: widths, the
     /// root, the nullifier (then marked), the proof over the pool's own state, the new note.
     /// The caller then moves the tokens through Reserves, whose scaled amount is the one the
-    /// circuit applied (same TokenMath rounding on the same index: see POOL.md).
+    /// circuit applied (same TokenMath rounding on the same index: see the README, "Solvency, to the wei").
     function _spend(uint8 op, Spend memory s, Proof calldata proof, bytes calldata encryptedOpening)
         internal
         returns (uint256 leafIndex)

@@ -1,8 +1,10 @@
 """`zkmargin devnet` on a real anvil from node_modules: up deploys from fixtures/devnet.json and the
 contracts read back what the config says; prices, time warps (interest accrued exactly as
-zkmargin.pool.reserve predicts), funding; down then up resumes the same chain; two ups, a bad
-config and hostile arguments are refused with exit 2 naming the field; a kill -9 of the node is
-recovered from. The deploy-from-config also runs against the devnet's node as "any RPC".
+zkmargin.pool.reserve predicts after a wallet's real supply and borrow), funding; down then up
+resumes the same chain; two ups, a bad config (a three-asset one among them: the pool circuits
+are registered for two) and hostile arguments are refused with exit 2 naming the field; a kill -9
+of the node is recovered from. The deploy-from-config also runs against the devnet's node as
+"any RPC". The pool deployed is PrivateMarginPool, so the tests build its circuits' keys first.
 
 One devnet serves the module (starting one takes a second once the contracts are compiled); the
 tests that stop or kill it come last and leave it running again.
@@ -16,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +28,16 @@ from eth_account import Account
 
 from cli.main import cli
 from zkmargin import devnet, proc, solidity
+from zkmargin.build import CircuitKeys
 from zkmargin.errors import InputError
 from zkmargin.evm import ANVIL_DEV_KEY, RpcChain, free_port
 from zkmargin.fsutil import file_lock
 from zkmargin.pool import deploy as pool_deploy
 from zkmargin.pool.deploy import Deployment, PoolConfig
 from zkmargin.pool.reserve import ReserveState
+from zkmargin.pool.wallet import Wallet
+from zkmargin.pool.wallet import init as wallet_init
+from zkmargin.settings import Settings
 from zkmargin.toolchain import Toolchain
 
 from .conftest import REPO_ROOT
@@ -74,7 +80,14 @@ class Net:
 
 
 @pytest.fixture(scope="module")
-def net(tc: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
+def pool_keys(keys: Callable[[str], CircuitKeys]) -> None:
+    """The pool circuits' keys, which `up` deploys the pool's verifiers from."""
+    keys("pool_open_2")
+    keys("pool_transition_2")
+
+
+@pytest.fixture(scope="module")
+def net(tc: Toolchain, pool_keys: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
     n = Net(tmp_path_factory.mktemp("devnet"), free_port())
     first = n.up()
     assert first["deployedNow"] is True
@@ -122,8 +135,8 @@ def test_up_deploys_what_the_config_says(net: Net) -> None:
     d = net.deployment
     chain = net.chain
     assert d.chain_id == chain.chain_id == 31337
-    assert d.pool_contract == "DevnetPool"
-    assert [a.symbol for a in d.assets] == ["WETH", "USDC", "WBTC"]
+    assert d.pool_contract == "PrivateMarginPool"
+    assert [a.symbol for a in d.assets] == ["WETH", "USDC"]
     treasury = _call(chain, d.pool, "treasury()", [], ["address"])[0]
     assert treasury.lower() == config.treasury.lower()
     listed = _call(chain, d.pool, "getReservesList()", [], ["address[]"])[0]
@@ -183,35 +196,37 @@ def test_price_update_is_read_by_the_pool(net: Net) -> None:
     assert pool_deploy.read_reserve(net.chain, d, "WETH").price == 350_000_000_000
 
 
-def test_time_warp_accrues_interest_as_the_model_says(net: Net) -> None:
-    """Supply and borrow USDC through the pool, warp 30 days: the contract's normalized variable
-    debt, and its indexes after an accrual, equal zkmargin.pool.reserve's to the wei."""
+def test_time_warp_accrues_interest_as_the_model_says(net: Net, tmp_path: Path) -> None:
+    """A wallet supplies and borrows USDC through the pool (real proofs), the devnet warps 30
+    days: the contract's normalized variable debt and income, and its stored reserve after the
+    next operation (a repay), equal zkmargin.pool.reserve's to the wei."""
     d = net.deployment
     chain = net.chain
-    usdc = d.asset("USDC")
-    me = chain.account.address  # type: ignore[union-attr]
     config = d.config
     model = _model(_reserve_raw(net, "USDC"), config, "USDC")
-    pool_deploy.send(chain, usdc.token, "approve(address,uint256)", [d.pool, 2**256 - 1])
-    pool_deploy.send(chain, d.pool, "supply(address,uint256)", [usdc.token, 500_000 * 10**6])
-    model, _ = model.supply(500_000 * 10**6, chain.timestamp())
-    pool_deploy.send(chain, d.pool, "borrow(address,uint256,address)", [usdc.token, 400_000 * 10**6, me])
-    model, _ = model.borrow(400_000 * 10**6, chain.timestamp())
-    assert _model(_reserve_raw(net, "USDC"), config, "USDC") == model
-    assert model.current_variable_borrow_rate > 0
+    wallet_init(tmp_path / "w", d)
+    with Wallet(tmp_path / "w", chain, d) as w:
+        w.operate("deposit", "USDC", 500_000 * 10**6)
+        model, _ = model.supply(500_000 * 10**6, chain.timestamp())
+        w.operate("borrow", "USDC", 300_000 * 10**6)
+        model, _ = model.borrow(300_000 * 10**6, chain.timestamp())
+        assert _model(_reserve_raw(net, "USDC"), config, "USDC") == model
+        assert model.current_variable_borrow_rate > 0
 
-    debt_before = _call(chain, d.pool, "getReserveNormalizedVariableDebt(address)", [usdc.token], ["uint256"])[0]
-    out = net.ok("devnet", "time", "+30d")
-    assert out["advanced"] == 30 * 86400
-    now = chain.timestamp()
-    assert now >= out["timestamp"] >= model.last_update_timestamp + 30 * 86400
-    debt = _call(chain, d.pool, "getReserveNormalizedVariableDebt(address)", [usdc.token], ["uint256"])[0]
-    income = _call(chain, d.pool, "getReserveNormalizedIncome(address)", [usdc.token], ["uint256"])[0]
-    assert debt > debt_before
-    assert debt == model.normalized_variable_debt(now)
-    assert income == model.normalized_income(now)
-    pool_deploy.send(chain, d.pool, "accrue(address)", [usdc.token])
-    assert _model(_reserve_raw(net, "USDC"), config, "USDC") == model.update_state(chain.timestamp())
+        usdc = d.asset("USDC").token
+        debt_before = _call(chain, d.pool, "getReserveNormalizedVariableDebt(address)", [usdc], ["uint256"])[0]
+        out = net.ok("devnet", "time", "+30d")
+        assert out["advanced"] == 30 * 86400
+        now = chain.timestamp()
+        assert now >= out["timestamp"] >= model.last_update_timestamp + 30 * 86400
+        debt = _call(chain, d.pool, "getReserveNormalizedVariableDebt(address)", [usdc], ["uint256"])[0]
+        income = _call(chain, d.pool, "getReserveNormalizedIncome(address)", [usdc], ["uint256"])[0]
+        assert debt > debt_before
+        assert debt == model.normalized_variable_debt(now)
+        assert income == model.normalized_income(now)
+        w.operate("repay", "USDC", 1_000 * 10**6)
+        model, _ = model.repay(1_000 * 10**6, chain.timestamp())
+        assert _model(_reserve_raw(net, "USDC"), config, "USDC") == model
     # the feeds were re-posted at the new time (as at a heartbeat): prices are still readable
     assert all(pool_deploy.read_reserve(chain, d, a.symbol).price is not None for a in d.assets)
 
@@ -279,6 +294,8 @@ def _edit(config: dict[str, Any], path: list[str | int], value: Any) -> dict[str
         target = target[k]
     if value is KeyError:
         del target[path[-1]]
+    elif isinstance(target, list) and path[-1] == len(target):
+        target.append({**target[-1], "symbol": "WBTC", **value})
     else:
         target[path[-1]] = value
     return config
@@ -301,6 +318,8 @@ def _edit(config: dict[str, Any], path: list[str | int], value: Any) -> dict[str
         (["treasury"], "0x1234", "treasury"),
         (["devAccounts"], -1, "devAccounts"),
         (["sequencer"], {"gracePeriod": "soon"}, "sequencer.gracePeriod"),
+        # the pool circuits are registered for two reserves: a third asset is refused up front
+        (["assets", 2], {}, "assets"),
     ],
 )
 def test_bad_config_is_refused_naming_the_field(tmp_path: Path, path: list[str | int], value: Any, field: str) -> None:
@@ -420,7 +439,7 @@ def test_up_after_hours_down_reposts_stale_feeds(net: Net) -> None:
     clock.write_text(json.dumps({"offset": json.loads(clock.read_text())["offset"] + 7200}))
     net.up()
     after = {a.symbol: pool_deploy.latest_round(net.chain, a.feed)[0] for a in d.assets}
-    assert after == {"WETH": rounds["WETH"] + 1, "USDC": rounds["USDC"], "WBTC": rounds["WBTC"] + 1}
+    assert after == {"WETH": rounds["WETH"] + 1, "USDC": rounds["USDC"]}
     assert all(pool_deploy.read_reserve(net.chain, d, a.symbol).price is not None for a in d.assets)
 
 
@@ -467,7 +486,11 @@ def test_deploy_with_a_sequencer_feed(net: Net, tc: Toolchain, tmp_path: Path) -
     net.ok("devnet", "fund", Account.from_key(key).address)
     chain = RpcChain(f"http://127.0.0.1:{net.port}", key)
     d, now = pool_deploy.deploy_to_file(
-        chain, config, lambda: solidity.compile_reference_contracts(tc), tmp_path / "l2.json"
+        chain,
+        config,
+        lambda: solidity.compile_reference_contracts(tc),
+        tmp_path / "l2.json",
+        settings=Settings(toolchain=tc),
     )
     assert now and d.sequencer_feed is not None
     assert _call(chain, d.pool, "isBorrowAllowed()", [], ["bool"])[0] is True
@@ -482,7 +505,7 @@ def test_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     assert json.loads(res.stdout)["field"] == "--dir"
 
 
-def test_two_concurrent_ups_start_one_node(tc: Toolchain, tmp_path: Path) -> None:
+def test_two_concurrent_ups_start_one_node(tc: Toolchain, pool_keys: None, tmp_path: Path) -> None:
     """Two `zkmargin devnet up` processes at once on one directory: one starts the node, the
     other is refused (by the lock, or by the pid file once the first is up)."""
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}

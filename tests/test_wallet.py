@@ -4,8 +4,8 @@ Node-free: the note codec refuses other owners' openings, encryptedOpening round
 garbage decodes to nothing, the liquidation price and the uniform drop are exact on both sides
 (HF < 1 at the reported price, >= 1 one unit above), hostile command lines exit 2 naming the field.
 
-On anvil with real proofs (PrivateMarginPool deployed over the devnet config's first two assets,
-as the circuits are registered for N = 2): init, open + deposit, borrow, 30 days, show (balances
+On anvil with real proofs (PrivateMarginPool deployed from the devnet's config by
+zkmargin.pool.deploy, as `zkmargin devnet up` deploys it): init, open + deposit, borrow, 30 days, show (balances
 and HF equal the model's at the chain's indexes), repay, withdraw; a wallet restored from the
 chain with its keys alone on a fresh database shows the same notes; two owners on one pool do not
 see each other's notes; a wallet process killed (SIGKILL) between sending and the receipt loses
@@ -33,7 +33,7 @@ from eth_abi.abi import decode, encode
 from eth_account import Account
 from eth_hash.auto import keccak
 
-from zkmargin import paths
+from zkmargin import paths, solidity
 from zkmargin.aave_math import RAY, atoken_balance, vtoken_balance
 from zkmargin.build import CircuitKeys
 from zkmargin.cli.main import cli
@@ -41,8 +41,6 @@ from zkmargin.evm import ANVIL_DEV_KEY, RpcChain, start_anvil
 from zkmargin.limits import WAD
 from zkmargin.pool import deploy
 from zkmargin.pool.cipher import seal
-from zkmargin.pool.contract import DevAsset, Listing, deploy_dev_assets
-from zkmargin.pool.contract import deploy as deploy_pool
 from zkmargin.pool.deploy import AssetDeployment, Deployment, config_from_json
 from zkmargin.pool.keys import OwnerKeys, load_owner_keys
 from zkmargin.pool.note import Note, owner_tag
@@ -182,7 +180,7 @@ def test_hostile_command_lines_exit_2_naming_the_field(tmp_path: Path, args: lis
 def test_a_deployment_without_the_private_pool_is_refused(tmp_path: Path, command: list[str]) -> None:
     dep = tmp_path / "deployment.json"
     doc = _fake_deployment().to_json()
-    doc["pool"]["contract"] = "DevnetPool"
+    doc["pool"]["contract"] = "LiquidationVerifierRegistry"
     dep.write_text(json.dumps(doc))
     extra = [] if command == ["init"] else ["--rpc-url", "http://127.0.0.1:9", "--rpc-timeout", "1"]
     r = _invoke("wallet", *command, "--deployment", str(dep), *extra, "--wallet-dir", str(tmp_path / "w"), "--json")
@@ -200,15 +198,14 @@ def test_unreachable_node_is_exit_2_on_rpc_url(tmp_path: Path) -> None:
     assert r.exit_code == 2 and json.loads(r.stdout)["field"] == "--rpc-url"
 
 
-def _two_asset_config() -> Any:
+def _config() -> Any:
     raw = json.loads((paths.FIXTURES_DIR / "devnet.json").read_text())
-    raw["assets"] = raw["assets"][:2]  # the pool circuits are registered for N = 2
     raw["name"] = "wallet tests"
     return config_from_json(raw)
 
 
 def _fake_deployment() -> Deployment:
-    config = _two_asset_config()
+    config = _config()
     a = "0x" + "11" * 20
     return Deployment(
         31337,
@@ -303,29 +300,16 @@ def world(
     tmp = tmp_path_factory.mktemp("wallet")
     with start_anvil(tc) as url:
         chain = RpcChain(url, ANVIL_DEV_KEY)
-        config = _two_asset_config()
-        settings = Settings(toolchain=tc)
-        dev = [DevAsset(c.name, c.symbol, c.decimals, c.price) for c in config.assets]
-        tokens, feeds = deploy_dev_assets(chain, dev, chain.timestamp(), settings)
-        assets = [AssetDeployment(c.symbol, t, f) for c, t, f in zip(config.assets, tokens, feeds, strict=True)]
-        listings = [
-            Listing(a.token, c.risk, c.rates, a.feed, c.max_age) for a, c in zip(assets, config.assets, strict=True)
-        ]
-        client = deploy_pool(chain, listings, config.treasury, settings=settings)
-        block = int(str(chain.request("eth_blockNumber")), 16)
-        assert chain.account is not None
-        d = Deployment(
-            int(chain.chain_id),
-            "PrivateMarginPool",
-            client.address,
-            chain.account.address,
-            block,
-            tuple(assets),
-            None,
-            config,
+        # the devnet's own deployment path: tokens, feeds and PrivateMarginPool from the config
+        d, deployed_now = deploy.deploy_to_file(
+            chain,
+            _config(),
+            lambda: solidity.compile_reference_contracts(tc),
+            tmp / "deployment.json",
+            settings=Settings(toolchain=tc),
         )
+        assert deployed_now and d.pool_contract == "PrivateMarginPool"
         f = tmp / "deployment.json"
-        deploy.save_deployment(f, d)
         assert deploy.load_deployment(f) == d
         yield World(url, chain, d, f, tmp)
 

@@ -37,6 +37,7 @@ from .pool import deploy as pool_deploy
 from .pool.deploy import Deployment, PoolConfig
 from .proc import daemon_alive, process_start, spawn_daemon, stop_daemon
 from .progress import NullProgress, Progress
+from .settings import Settings
 from .solidity import Compiled
 from .strictjson import bounded_int, read_json
 from .toolchain import Toolchain
@@ -306,7 +307,7 @@ def up(
             deployed_now = False
             if deployment is None or not pool_deploy.has_code(chain, deployment.pool):
                 compiled = contracts()
-                deployment = pool_deploy.deploy(chain, config, compiled, progress)
+                deployment = pool_deploy.deploy(chain, config, compiled, progress, Settings(toolchain=toolchain))
                 pool_deploy.save_deployment(layout.deployment, deployment)
                 deployed_now = True
             else:
@@ -413,14 +414,19 @@ def parse_duration(text: str, field: str = "SECONDS") -> int:
 
 
 def warp(directory: Path, seconds: int, *, refresh_prices: bool = True, progress: Progress | None = None) -> int:
-    """evm_increaseTime + evm_mine; then, unless refresh_prices is False, every feed posts its
-    answer again at the new time (as a Chainlink feed does at its heartbeat), so prices stay
-    fresh. Returns the new block's timestamp."""
+    """Mines a block `seconds` after the latest one; then, unless refresh_prices is False, every
+    feed posts its answer again at the new time (as a Chainlink feed does at its heartbeat), so
+    prices stay fresh. Returns the new block's timestamp.
+
+    evm_setNextBlockTimestamp rather than evm_increaseTime: a timestamp another client pinned for
+    the next block (the wallet pins its proof's block time, and an operation the pool refused
+    leaves that pin behind) would otherwise win over the increase and swallow the warp. anvil's
+    clock then runs on from the new block."""
     if not 0 < seconds <= MAX_WARP:
         raise InputError("SECONDS", f"must be in [1, {MAX_WARP}]")
     progress = progress or NullProgress()
     with _session(directory, progress) as (chain, deployment):
-        chain.request("evm_increaseTime", seconds)
+        chain.request("evm_setNextBlockTimestamp", chain.timestamp() + seconds)
         chain.request("evm_mine")
         ts = chain.timestamp()
         if refresh_prices:

@@ -76,7 +76,7 @@ template PoseidonEncryptFwd(length) {
 // A recipient with secret p decrypts with p * ephemeralPublicKey = ephemeralSecret * recipient[k].
 // The recipient keys are NOT checked on the curve or in the subgroup here: each is a public
 // input the pool contract must bind to a key it validated when the key was registered (see
-// zkmargin/pool/KEYS.md); a private recipient key only ever hurts its own holder.
+// the README, "The private margin pool"); a private recipient key only ever hurts its own holder.
 template NoteCiphertexts(L, K) {
     assert(L >= 1);
     assert(K >= 1);

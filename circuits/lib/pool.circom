@@ -184,7 +184,7 @@ template PoolOpen(N) {
     signal input newCommitment;
     signal input asset;
     signal input amount;
-    signal input binding;          // keccak(chainid, pool, sender, recipient) >> 8, see NOTES.md
+    signal input binding;          // keccak(chainid, pool, sender, recipient) >> 8 (README, "The private margin pool": Binding)
     signal input liquidityIndex[N];
     signal input ltv[N];
     signal input ownerTag;

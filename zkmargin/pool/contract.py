@@ -4,8 +4,8 @@ returning the transaction's decoded events.
 
 The client does not prove: proofs come from zkmargin.statements.pool (prove_open /
 prove_transition) against `market()`, the public inputs the pool will assemble itself at the
-timestamp of the block the transaction lands in (see POOL.md: prove against the pending block's
-timestamp, or retry after an IndexMismatch-style InvalidProof).
+timestamp of the block the transaction lands in (see the README's "The private margin pool",
+Timing: prove against the pending block's timestamp, or prove again after an InvalidProof).
 """
 
 from __future__ import annotations

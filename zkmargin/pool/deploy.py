@@ -1,12 +1,13 @@
 """Deploy the pool from a config file against any JSON-RPC node, and the writes a dev chain needs
 afterwards (mint test tokens, post a price round).
 
-A deployment config (fixtures/devnet.json) lists the assets (symbol, decimals, initial price,
-feed heartbeat, Aave risk parameters and interest-rate curve, test-token amount), an optional L2
+A deployment config (fixtures/devnet.json) lists the assets, exactly as many as the pool circuits
+are registered for (contract.N_RESERVES; symbol, decimals, initial price, feed heartbeat, Aave
+risk parameters and interest-rate curve, test-token amount), an optional L2
 sequencer-uptime feed, the treasury and how many dev accounts get test tokens. `deploy` creates
-one MintableERC20 and one MockChainlinkFeed per asset, then the pool (deploy_pool: the one place
-that names the pool contract), and returns a Deployment: every address, the chain id and the
-config it came from, which `save_deployment` writes atomically and later commands read back
+one MintableERC20 and one MockChainlinkFeed per asset, then PrivateMarginPool over them
+(zkmargin.pool.contract.deploy: both pool verifiers from this installation's keys, PoseidonT3
+linked), and returns a Deployment: every address, the chain id and the config it came from, which `save_deployment` writes atomically and later commands read back
 with `load_deployment`. A deployment file is bound to its chain: reusing it on another chain is
 refused, and so is reusing it on the same chain id once its pool has no code there.
 """
@@ -30,14 +31,14 @@ from ..fsutil import write_json_atomic
 from ..limits import MAX_DECIMALS, PRICE_BITS, PRICE_DECIMALS
 from ..loaders import parse_scaled
 from ..progress import NullProgress, Progress
+from ..settings import Settings
 from ..solidity import Compiled
 from ..strictjson import bounded_int, json_path, kind_of, read_json
+from . import contract as pool_contract
 from .reserve import InterestRateData, RiskParameters
 
 FORMAT_VERSION: Final = 1
 DEFAULT_CONFIG: Final = paths.FIXTURES_DIR / "devnet.json"
-# The contract deploy_pool deploys; PrivateMarginPool replaces it there.
-POOL_CONTRACT: Final = "DevnetPool"
 TOKEN_CONTRACT: Final = "MintableERC20"
 FEED_CONTRACT: Final = "MockChainlinkFeed"
 SEQUENCER_CONTRACT: Final = "MockSequencerUptimeFeed"
@@ -211,8 +212,11 @@ def config_from_json(data: Any) -> PoolConfig:
     raw_assets = d["assets"]
     if not isinstance(raw_assets, list) or not raw_assets:
         raise InputError("assets", f"must be a non-empty array of assets, got {kind_of(raw_assets)}")
-    if len(raw_assets) > 16:
-        raise InputError("assets", f"at most 16 assets, got {len(raw_assets)}")
+    if len(raw_assets) != pool_contract.N_RESERVES:
+        raise InputError(
+            "assets",
+            f"the pool circuits are registered for {pool_contract.N_RESERVES} reserves, got {len(raw_assets)} assets",
+        )
     assets = tuple(_asset(a, json_path("assets", i)) for i, a in enumerate(raw_assets))
     seen: set[str] = set()
     for i, a in enumerate(assets):
@@ -388,54 +392,19 @@ def check_chain(chain: RpcChain, deployment: Deployment, source: str) -> None:
         )
 
 
-def deploy_pool(
-    chain: RpcChain,
-    contracts: dict[str, Compiled],
-    config: PoolConfig,
-    assets: Sequence[AssetDeployment],
-    sequencer_feed: str | None,
-) -> tuple[str, str]:
-    """Deploys the pool over the deployed tokens and feeds; returns (contract name, address).
-
-    THE place the pool contract plugs in: today DevnetPool (Reserves + PriceOracle behind the
-    test harness's open entry points, listing every reserve in its constructor). PrivateMarginPool
-    replaces it here, with its verifiers and note tree deployed first and passed to its constructor;
-    everything else (config, tokens, feeds, the deployment file, the devnet) stays as it is."""
-    reserves = [
-        (
-            a.token,
-            _risk_tuple(c.risk),
-            _rates_tuple(c.rates),
-            a.feed,
-            c.max_age,
-        )
-        for a, c in zip(assets, config.assets, strict=True)
-    ]
-    address = _deploy(
-        chain,
-        contracts,
-        POOL_CONTRACT,
-        [f"(address,{RISK_ABI},{RATES_ABI},address,uint32)[]", "address", "uint256", "address"],
-        [reserves, sequencer_feed or "0x" + "00" * 20, config.sequencer_grace_period or 0, config.treasury],
-    )
-    return POOL_CONTRACT, address
-
-
-def _risk_tuple(r: RiskParameters) -> tuple[int, ...]:
-    return (r.ltv, r.liquidation_threshold, r.liquidation_bonus, r.liquidation_protocol_fee, r.reserve_factor)
-
-
-def _rates_tuple(r: InterestRateData) -> tuple[int, ...]:
-    return (r.optimal_usage_ratio, r.base_variable_borrow_rate, r.variable_rate_slope1, r.variable_rate_slope2)
-
-
 def deploy(
-    chain: RpcChain, config: PoolConfig, contracts: dict[str, Compiled], progress: Progress | None = None
+    chain: RpcChain,
+    config: PoolConfig,
+    contracts: dict[str, Compiled],
+    progress: Progress | None = None,
+    settings: Settings | None = None,
 ) -> Deployment:
     """Tokens, feeds (each with a first round at the initial price), the sequencer feed if the
-    config has one, then the pool (deploy_pool); test tokens to the node's first `devAccounts`
+    config has one, then PrivateMarginPool (its verifiers from the pool circuits' keys, built
+    first if `settings`' cache lacks them); test tokens to the node's first `devAccounts`
     accounts. Needs a chain with a private key that pays for it."""
     progress = progress or NullProgress()
+    settings = settings or Settings()
     if chain.account is None:
         raise InputError("--private-key", "deploying needs a private key (or ZKMARGIN_PRIVATE_KEY)")
     deployed: list[AssetDeployment] = []
@@ -454,13 +423,27 @@ def deploy(
             # up since long enough that borrowing is allowed from the start
             since = max(chain.timestamp() - config.sequencer_grace_period - 1, 1)
             send(chain, sequencer, "setStatus(bool,uint256)", [False, since])
-    with progress.step(f"deploying the pool ({POOL_CONTRACT})"):
-        contract, pool = deploy_pool(chain, contracts, config, deployed, sequencer)
+    with progress.step("loading the pool circuits' keys (built on first use)"):
+        for circuit in (pool_contract.OPEN_CIRCUIT, pool_contract.TRANSITION_CIRCUIT):
+            pool_contract.trusted_vkey(circuit, settings)  # built here on first use, cached after
+    with progress.step(f"deploying the pool ({pool_contract.POOL_CONTRACT}, its verifiers, PoseidonT3)"):
+        listings = [
+            pool_contract.Listing(a.token, c.risk, c.rates, a.feed, c.max_age)
+            for a, c in zip(deployed, config.assets, strict=True)
+        ]
+        client = pool_contract.deploy(
+            chain,
+            listings,
+            config.treasury,
+            settings=settings,
+            sequencer_feed=sequencer or pool_contract.ZERO_ADDRESS,
+            grace_period=config.sequencer_grace_period or 0,
+        )
         block = int(str(chain.request("eth_blockNumber")), 16)
     deployment = Deployment(
         chain_id=int(chain.chain_id),
-        pool_contract=contract,
-        pool=pool,
+        pool_contract=pool_contract.POOL_CONTRACT,
+        pool=client.address,
         deployer=chain.account.address,
         block=block,
         assets=tuple(deployed),
@@ -481,6 +464,7 @@ def deploy_to_file(
     contracts: Callable[[], dict[str, Compiled]],
     path: Path,
     progress: Progress | None = None,
+    settings: Settings | None = None,
 ) -> tuple[Deployment, bool]:
     """Idempotent per chain: the deployment in `path` if it is this chain's and made from this
     config (checked, nothing sent), else a new deployment written there atomically. Refused
@@ -497,7 +481,7 @@ def deploy_to_file(
                 f"{config.sha256[:12]}): write the new deployment to another file",
             )
         return existing, False
-    deployment = deploy(chain, config, contracts(), progress)
+    deployment = deploy(chain, config, contracts(), progress, settings)
     save_deployment(path, deployment)
     return deployment, True
 

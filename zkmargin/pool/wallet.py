@@ -72,7 +72,7 @@ LOG_CHUNK = 5_000  # blocks per eth_getLogs request
 ZERO_ADDRESS = "0x" + "00" * 20
 PPM = 1_000_000  # resolution of the uniform price drop
 #: seconds ahead of the pending block a proof aims at on a node whose next timestamp cannot be
-#: pinned: about one transition proof on two busy cores (NOTES.md: 3.5 s end to end, 6 s seen here)
+#: pinned: about one transition proof on two busy cores (3.5-5 s end to end, 6 s seen here)
 PROVING_LEAD = 8
 
 NOTE_CREATED = keccak(b"NoteCreated(uint256,uint256,bytes)")
