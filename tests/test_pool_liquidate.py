@@ -10,14 +10,15 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from eth_abi.abi import encode
 
-from zkmargin import liquidation_step
+from zkmargin import liquidation_step, solidity
 from zkmargin.aave_math import RAY, WAD, atoken_burn_scaled, ray_mul_floor
 from zkmargin.build import CircuitKeys
 from zkmargin.errors import ZkMarginError
 from zkmargin.evm import InProcessChain
 from zkmargin.liquidation_step import AaveRevert
-from zkmargin.pool.contract import Receipt
+from zkmargin.pool.contract import LIQUIDATE_CALL, LIQUIDATE_SIGNATURE, Listing, Receipt, deploy
 from zkmargin.pool.liquidation import LiquidationMarket, NoteLiquidation, successor_from_public
 from zkmargin.pool.note import Note
 from zkmargin.pool.reserve import DeficitCover
@@ -26,7 +27,20 @@ from zkmargin.settings import Settings
 from zkmargin.statements import pool as pool_statements
 from zkmargin.toolchain import Toolchain
 
-from .test_pool_contract import E6, E18, T0, Owner, PoolWorld, Pyrevm, make_world, opaque, refused
+from .test_pool_contract import (
+    E6,
+    E18,
+    MAX_AGE,
+    RESERVES,
+    T0,
+    Owner,
+    PoolWorld,
+    Pyrevm,
+    make_world,
+    opaque,
+    refused,
+    sel,
+)
 
 WETH, USDC = 0, 1
 TREASURY = "0x" + "7e" * 20  # make_world's
@@ -237,3 +251,30 @@ def test_liquidation_refusals(lenv: Pyrevm, monkeypatch: pytest.MonkeyPatch) -> 
     w.op(alice, Op.REPAY, USDC, 1_000 * E6)  # the owner spends the note first
     refused("NullifierAlreadySpent", ("uint256",), lambda: keeper.client.liquidate(bundle, recipient))
     check_conserved(w)
+
+
+def test_liquidation_waits_for_the_sequencer(lenv: Pyrevm) -> None:
+    """With an L2 sequencer-uptime feed a liquidation is refused while the sequencer is down and
+    during its grace period, before anything else (the proof shows HF < 1, not HF < 0.95, so v3.5's
+    exemption cannot be claimed); past the grace period the call reaches the pool's own checks."""
+    w = lenv.world
+    contracts = solidity.compile_reference_contracts(w.settings.tc())
+    uptime = lenv.chain.deploy(contracts["MockSequencerUptimeFeed"].bytecode)
+    listings = [Listing(w.tokens[i], RESERVES[i][4], RESERVES[i][5], w.feeds[i], MAX_AGE) for i in range(2)]
+    pool = deploy(lenv.chain, listings, TREASURY, settings=w.settings, sequencer_feed=uptime, grace_period=3600)
+    now = lenv.chain.timestamp()
+
+    def status(down: bool, since: int) -> None:
+        lenv.chain.transact(uptime, sel("setStatus(bool,uint256)") + encode(["bool", "uint256"], [down, since]))
+
+    call = (1, 2, 3, w.tokens[WETH], w.tokens[USDC], E6, E6, E18, 0, [0, 0], "0x" + "c1" * 20)
+    data = sel(LIQUIDATE_SIGNATURE) + encode(
+        [LIQUIDATE_CALL, "(uint256[2],uint256[2][2],uint256[2])", "bytes"],
+        [call, ([0, 0], [[0, 0], [0, 0]], [0, 0]), b""],
+    )
+    status(True, now - 10)
+    refused("SequencerDown", ("int256",), lambda: lenv.chain.transact(pool.address, data))
+    status(False, now - 3600)
+    refused("GracePeriodNotOver", ("uint256", "uint256"), lambda: lenv.chain.transact(pool.address, data))
+    status(False, now - 3601)
+    refused("UnknownRoot", ("uint256",), lambda: lenv.chain.transact(pool.address, data))
