@@ -139,6 +139,7 @@ def test_partial_liquidation_end_to_end(lenv: Pyrevm) -> None:
     w.set_price(WETH, 1_800 * 10**8)  # HF 0.99: above 0.95, both sides >= 2000 USD, so 50% close factor
     old = alice.note
     assert old is not None
+    assert w.pool.liquidation_market() == w.model.liquidation_market(w.now())  # what a keeper reads
     treasury_before = w.pool.reserve_data(w.tokens[WETH])["treasuryScaled"]
     rc, liq, covers, signals = liquidate(lenv, keeper, alice, 10_000 * E6, recipient)
     assert liq.outcome.close_factor_applied and not covers and not rc.named("DeficitCovered")

@@ -22,6 +22,7 @@ from ..bundle import Bundle
 from ..errors import InputError
 from ..evm import Chain, EventLog, TxResult
 from ..settings import Settings
+from .liquidation import LiquidationMarket
 from .reserve import InterestRateData, RiskParameters
 from .transition import Op, PoolMarket, ReserveView
 
@@ -168,6 +169,7 @@ class PoolClient:
         raw = decode([t], self._call("getReserveData(address)", ["address"], [asset]))[0]
         out = dict(zip(names, (int(v) for v in raw[:12]), strict=True))
         out["ltv"], out["liquidationThreshold"] = int(raw[12][0]), int(raw[12][1])
+        out["liquidationBonus"], out["liquidationProtocolFee"] = int(raw[12][2]), int(raw[12][3])
         return out
 
     def price(self, asset: str) -> int:
@@ -209,6 +211,16 @@ class PoolClient:
                 )
             )
         return PoolMarket(tuple(views))
+
+    def liquidation_market(self) -> LiquidationMarket:
+        """PoolLiquidation's market inputs at the chain's current timestamp: market() plus each
+        reserve's liquidation bonus and protocol fee (what a keeper proves against)."""
+        data = [self.reserve_data(a) for a in self.assets]
+        return LiquidationMarket(
+            self.market(),
+            tuple(d["liquidationBonus"] for d in data),
+            tuple(d["liquidationProtocolFee"] for d in data),
+        )
 
     # --- operations ---
 
