@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {Reserves} from "./pool/Reserves.sol";
 import {PriceOracle, IChainlinkFeed} from "./pool/PriceOracle.sol";
@@ -22,6 +24,14 @@ interface IPoolTransitionVerifier {
         returns (bool);
 }
 
+/// snarkjs's Groth16 verifier of PoolLiquidation(2, 20) (registry pool_liquidation_2): 26 public inputs.
+interface IPoolLiquidationVerifier {
+    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[26] calldata)
+        external
+        view
+        returns (bool);
+}
+
 /// @title A lending pool whose positions are private notes backed by real tokens.
 /// @notice Reserves are kept as Aave v3.5 keeps them (Reserves, PriceOracle); each position is a
 ///         note whose Poseidon commitment is a leaf of the note tree (NoteTree). Every owner
@@ -33,6 +43,8 @@ interface IPoolTransitionVerifier {
 ///      slot). zkmargin/pool/model.py predicts every state change to the wei; README.md ("The private
 ///      margin pool") documents the API, what is private and what is not.
 contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
     /// The circuits' reserve count (pool_open_2, pool_transition_2).
     uint256 public constant N_RESERVES = 2;
     /// Amounts are range checked to 128 bits in the circuits (AMOUNT_BITS).
@@ -63,6 +75,23 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         address recipient;
     }
 
+    /// One liquidation's public arguments, in PoolLiquidation's order (README, "Liquidation in the pool"); assets are
+    /// addresses here and reserve ids in the proof. A struct: thirteen flat arguments do not fit
+    /// the stack.
+    struct LiquidationCall {
+        uint256 root;
+        uint256 nullifier;
+        uint256 newCommitment;
+        address collateralAsset;
+        address debtAsset;
+        uint256 debtToCover;
+        uint256 debtRepaid;
+        uint256 collateralToLiquidator;
+        uint256 protocolFee;
+        uint256[2] deficit;
+        address recipient;
+    }
+
     /// One reserve as the constructor lists it.
     struct Listing {
         address asset;
@@ -74,6 +103,7 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
 
     IPoolOpenVerifier public immutable openVerifier;
     IPoolTransitionVerifier public immutable transitionVerifier;
+    IPoolLiquidationVerifier public immutable liquidationVerifier;
     address public immutable treasury;
 
     mapping(uint256 nullifier => bool) public nullifierSpent;
@@ -87,6 +117,17 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
     event Withdraw(address indexed asset, address indexed to, uint256 amount, uint256 scaledAmount);
     event Borrow(address indexed asset, address indexed to, uint256 amount, uint256 scaledAmount);
     event Repay(address indexed asset, address indexed from, uint256 amount, uint256 scaledAmount);
+    /// A note was liquidated by `liquidator`: it paid `debtRepaid` of debtAsset and its recipient
+    /// received `collateralToLiquidator` of collateralAsset; `protocolFee` of it went to the
+    /// treasury's supply. Deficits follow as DeficitCovered, one per reserve written off.
+    event Liquidation(
+        address indexed collateralAsset,
+        address indexed debtAsset,
+        uint256 debtRepaid,
+        uint256 collateralToLiquidator,
+        uint256 protocolFee,
+        address indexed liquidator
+    );
     event TreasuryWithdrawal(address indexed asset, address indexed to, uint256 amount, uint256 scaledAmount);
 
     error WrongReserveCount(uint256 expected, uint256 got);
@@ -105,11 +146,13 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         IChainlinkFeed sequencerFeed,
         uint256 gracePeriod,
         IPoolOpenVerifier openVerifier_,
-        IPoolTransitionVerifier transitionVerifier_
+        IPoolTransitionVerifier transitionVerifier_,
+        IPoolLiquidationVerifier liquidationVerifier_
     ) {
         if (listings.length != N_RESERVES) revert WrongReserveCount(N_RESERVES, listings.length);
-        if (treasury_ == address(0) || address(openVerifier_) == address(0) || address(transitionVerifier_) == address(0))
-        {
+        if (treasury_ == address(0) || address(openVerifier_) == address(0) || address(transitionVerifier_) == address(0)
+                || address(liquidationVerifier_) == address(0)
+        ) {
             revert ZeroAddress();
         }
         for (uint256 i = 0; i < listings.length; i++) {
@@ -120,6 +163,7 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         treasury = treasury_;
         openVerifier = openVerifier_;
         transitionVerifier = transitionVerifier_;
+        liquidationVerifier = liquidationVerifier_;
     }
 
     // --- owner operations ---
@@ -221,6 +265,61 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         emit Repay(asset, msg.sender, amount, scaled);
     }
 
+    /// Liquidates a note with a PoolLiquidation proof (README, "Liquidation in the pool"): msg.sender is the
+    /// liquidator and pays `debtRepaid` of debtAsset; `recipient` receives
+    /// `collateralToLiquidator` of collateralAsset; `protocolFee` of it becomes the treasury's
+    /// supply; each `deficit[i]` is written off reserve i and covered (Reserves._coverDeficit:
+    /// insurance fund, then socialization). The sequencer must be up: the proof shows HF < 1, not
+    /// HF < 0.95, so the sentinel's exemption cannot apply. The proof binds (chain, pool,
+    /// msg.sender, recipient): a copy sent by another address fails the verifier.
+    function liquidate(LiquidationCall calldata l, Proof calldata proof, bytes calldata encryptedOpening)
+        external
+        nonReentrant
+        returns (uint256 leafIndex)
+    {
+        _requireLiquidationAllowed(1e18);
+        _checkAmount(l.debtToCover);
+        _checkAmount(l.debtRepaid);
+        _checkAmount(l.collateralToLiquidator);
+        _checkAmount(l.protocolFee);
+        for (uint256 i = 0; i < N_RESERVES; i++) {
+            _checkAmount(l.deficit[i]);
+        }
+        if (l.newCommitment >= SNARK_SCALAR_FIELD) revert NotInField(l.newCommitment);
+        if (l.nullifier >= SNARK_SCALAR_FIELD) revert NotInField(l.nullifier);
+        if (!isKnownRoot(l.root)) revert UnknownRoot(l.root);
+        if (nullifierSpent[l.nullifier]) revert NullifierAlreadySpent(l.nullifier);
+        _updateAll();
+        if (!liquidationVerifier.verifyProof(proof.a, proof.b, proof.c, _liquidationInputs(l))) revert InvalidProof();
+        nullifierSpent[l.nullifier] = true;
+        emit NullifierSpent(l.nullifier);
+        leafIndex = _insertNote(l.newCommitment);
+        emit NoteCreated(leafIndex, l.newCommitment, encryptedOpening);
+        _settleLiquidation(l);
+    }
+
+    /// The tokens and reserves of a verified liquidation, in v3.5's order (executeLiquidationCall
+    /// :369-431): the debt reserve's burn (the whole debt when written off) and rates with the
+    /// repayment; the liquidator's collateral (a withdraw: rayDivCeil burnt, rates, transfer);
+    /// the fee to the treasury's supply; every other written-off reserve's burn (_burnBadDebt);
+    /// each deficit covered; the repayment pulled from the liquidator.
+    function _settleLiquidation(LiquidationCall calldata l) internal {
+        uint256 d = _reserve(l.debtAsset).id;
+        _burnLiquidatedDebt(l.debtAsset, l.debtRepaid, l.deficit[d]);
+        _withdraw(l.collateralAsset, l.recipient, l.collateralToLiquidator);
+        if (l.protocolFee != 0) _feeToTreasury(l.collateralAsset, l.protocolFee);
+        for (uint256 i = 0; i < N_RESERVES; i++) {
+            if (i != d && l.deficit[i] != 0) _burnLiquidatedDebt(_reservesList[i], 0, l.deficit[i]);
+        }
+        for (uint256 i = 0; i < N_RESERVES; i++) {
+            if (l.deficit[i] != 0) _coverDeficit(_reservesList[i], l.deficit[i]);
+        }
+        IERC20(l.debtAsset).safeTransferFrom(msg.sender, address(this), l.debtRepaid);
+        emit Liquidation(
+            l.collateralAsset, l.debtAsset, l.debtRepaid, l.collateralToLiquidator, l.protocolFee, msg.sender
+        );
+    }
+
     /// The treasury takes out what the reserve factor accrued to it (after mintToTreasury).
     function withdrawTreasury(address asset, uint256 amount, address to) external nonReentrant {
         if (msg.sender != treasury) revert NotTreasury(msg.sender);
@@ -279,6 +378,36 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
             pub[13 + i] = r.decimals;
             pub[15 + i] = r.risk.ltv;
             pub[17 + i] = r.risk.liquidationThreshold;
+        }
+    }
+
+    /// PoolLiquidation(N, 20): root, nullifier, newCommitment, collateralAsset, debtAsset,
+    /// debtToCover, debtRepaid, collateralToLiquidator, protocolFee, deficit[N], binding,
+    /// price[N], liquidityIndex[N], borrowIndex[N], decimals[N], liqThreshold[N],
+    /// liquidationBonus[N], liquidationProtocolFee[N].
+    function _liquidationInputs(LiquidationCall calldata l) internal view returns (uint256[26] memory pub) {
+        pub[0] = l.root;
+        pub[1] = l.nullifier;
+        pub[2] = l.newCommitment;
+        pub[3] = _reserve(l.collateralAsset).id;
+        pub[4] = _reserve(l.debtAsset).id;
+        pub[5] = l.debtToCover;
+        pub[6] = l.debtRepaid;
+        pub[7] = l.collateralToLiquidator;
+        pub[8] = l.protocolFee;
+        pub[9] = l.deficit[0];
+        pub[10] = l.deficit[1];
+        pub[11] = _binding(l.recipient);
+        for (uint256 i = 0; i < N_RESERVES; i++) {
+            address a = _reservesList[i];
+            ReserveData storage r = _reserves[a];
+            pub[12 + i] = getAssetPrice(a);
+            pub[14 + i] = r.liquidityIndex;
+            pub[16 + i] = r.variableBorrowIndex;
+            pub[18 + i] = r.decimals;
+            pub[20 + i] = r.risk.liquidationThreshold;
+            pub[22 + i] = r.risk.liquidationBonus;
+            pub[24 + i] = r.risk.liquidationProtocolFee;
         }
     }
 

@@ -818,3 +818,37 @@ def test_model_refuses_bad_arguments_by_name() -> None:
     with pytest.raises(InputError) as e:
         ReserveState.listed(256, ASSETS[0][2], ASSETS[0][3], T0)
     assert e.value.field == "decimals"
+
+
+def test_bad_debt_insurance_socialization_and_the_index_floor(env: Env) -> None:
+    """Reserves._coverDeficit against ReserveState.cover_deficit, to the wei: a deficit the
+    treasury's supply covers alone (index unchanged), one it covers in part (the rest lowers the
+    index: the supply's value falls by the rest or one wei more, never less), and one past the
+    index's 1-ray floor (the remainder booked in reserveDeficit)."""
+    _apply(env, "supply", 1, 1_000 * 10**6)
+    _apply(env, "borrow", 1, 900 * 10**6)
+    env.warp(365 * 86_400)
+    seen = []
+    for deficit in (2 * 10**6, 20 * 10**6, 100 * 10**6):
+        before = env.models[1].update_state(env.now)
+        out = env.send(env.harness, "writeOff(address,uint256)", ["address", "uint256"], [env.tokens[1], deficit])
+        got = tuple(decode(["uint256", "uint256"], out))
+        s, _ = env.models[1].burn_liquidated_debt(0, deficit, env.now)
+        env.models[1], cover = s.cover_deficit(deficit, env.now)
+        assert got == (cover.from_insurance, cover.socialized)
+        assert env.observe(1) == predict(env.models[1], 1, env.now)
+        (booked,) = env.call(env.harness, "reserveDeficit(address)", ["address"], [env.tokens[1]], ["uint256"])
+        seen.append(cover)
+        assert booked == sum(c.residual for c in seen)
+        after = env.models[1]
+        assert after.virtual_underlying_balance == before.virtual_underlying_balance
+        if cover.socialized and not cover.residual:
+            sts = after.scaled_total_supply
+            fall = aave_math.ray_mul_floor(sts, before.liquidity_index) - aave_math.ray_mul_floor(
+                sts, after.liquidity_index
+            )
+            assert cover.socialized <= fall <= cover.socialized + 1
+    first, second, third = seen
+    assert first.from_insurance == first.deficit and first.socialized == 0
+    assert 0 < second.from_insurance < second.deficit and second.socialized == second.deficit - second.from_insurance
+    assert third.from_insurance == 0 and third.residual > 0 and env.models[1].liquidity_index == aave_math.RAY

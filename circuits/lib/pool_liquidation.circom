@@ -17,7 +17,7 @@ pragma circom 2.1.6;
 //   - the new note keeps the owner's tag and gets the salt
 //         newSalt = Poseidon(DOMAIN_LIQUIDATION_SALT, salt, nullifier)
 //     which the owner (who knows salt) recomputes from public data alone; the nullifier, unique
-//     per spent note, makes the new commitments of two liquidations differ (LIQUIDATION.md).
+//     per spent note, makes the new commitments of two liquidations differ (README, "Liquidation in the pool").
 // Widths as in liquidation_step.circom: scaled balances and balances < 2^128, prices < 2^64,
 // 10^decimals < 2^60, indexes < 2^101, values < 2^128, bps < 2^14, bonus < 2^15. Every division
 // is a DivRound whose quotient and divisor widths add up to at most 252 bits.

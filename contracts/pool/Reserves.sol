@@ -289,6 +289,95 @@ abstract contract Reserves {
         IERC20(asset).safeTransferFrom(from, address(this), amount);
     }
 
+    // --- liquidation (LiquidationLogic.executeLiquidationCall, v3.5.0 :167-431) ---
+
+    /// _burnDebtTokens :530-577: burns rayDivFloor(repaid + deficit, borrowIndex) of the reserve's
+    /// scaled debt (with a deficit, repaid + deficit is the note's whole debt read with rayMulCeil,
+    /// so the burn is exactly its scaled debt, as the circuit burns it), then the rates with
+    /// liquidityAdded = repaid (the liquidator's tokens; a reserve written off alone adds 0, as
+    /// _burnBadDebt does). No tokens move here: the pool pulls `repaid` last.
+    function _burnLiquidatedDebt(address asset, uint256 repaid, uint256 deficit) internal returns (uint256 scaled) {
+        ReserveData storage r = _updateState(asset);
+        scaled = ReserveMath.vTokenBurnScaled(repaid + deficit, r.variableBorrowIndex);
+        if (scaled == 0) revert InvalidBurnAmount();
+        r.scaledTotalVariableDebt -= scaled;
+        _updateRates(asset, r, repaid, 0);
+    }
+
+    /// The protocol fee of a liquidation: AToken.transferOnLiquidation from the note to the
+    /// treasury, rayDivCeil(fee, liquidityIndex) scaled (TokenMath.getATokenTransferScaledAmount).
+    /// The circuit moves the same scaled amount (capped at the note's balance left, in which case
+    /// the public fee is rayMulFloor(left) and its rayDivCeil is `left` again). Scaled supply only
+    /// changes owner: no tokens, no rates.
+    function _feeToTreasury(address asset, uint256 fee) internal returns (uint256 scaled) {
+        ReserveData storage r = _updateState(asset);
+        scaled = ReserveMath.aTokenBurnScaled(fee, r.liquidityIndex);
+        r.treasuryScaled += scaled;
+    }
+
+    /// Debt written off and not yet covered: what neither the insurance fund nor the 1-ray floor
+    /// of the liquidity index could absorb (README, "Bad debt"). v3.5's `reserve.deficit`.
+    mapping(address => uint256) public reserveDeficit;
+
+    /// A deficit of `fromInsurance + socialized` (+ whatever stays in reserveDeficit) was covered.
+    event DeficitCovered(address indexed asset, uint256 fromInsurance, uint256 socialized);
+
+    /// Covers `deficit` of `asset` (debt already burnt by _burnLiquidatedDebt), in the seeds'
+    /// order:
+    ///  1. the insurance fund = the treasury's supply in this reserve, i.e. what the reserve
+    ///     factor accrued to it (accruedToTreasury is minted first, as mintToTreasury would). It
+    ///     burns rayDivCeil(deficit, index) scaled (a withdraw's rounding: at least the value
+    ///     covered), or, if the fund is smaller, all of it, covering rayMulFloor(fund, index);
+    ///  2. the rest is socialized: the liquidity index falls by ceil(rest * RAY / scaledTotalSupply),
+    ///     the smallest drop that takes at least `rest` off scaledTotalSupply * index (every
+    ///     supplier loses pro rata; rounding against the suppliers, for the pool's solvency: the
+    ///     supply's value falls by `rest` or `rest + 1` wei while scaledTotalSupply < 1 ray);
+    ///  3. the index never falls below 1 ray (the circuits' range for it); what that floor leaves
+    ///     uncovered is added to reserveDeficit.
+    /// Tokens do not move and the virtual balance stays: the debt that vanished was never cash.
+    /// Rates are unchanged too (they read cash and debt only; _burnLiquidatedDebt set them).
+    function _coverDeficit(address asset, uint256 deficit) internal returns (uint256 fromInsurance, uint256 socialized) {
+        ReserveData storage r = _updateState(asset);
+        uint256 accrued = r.accruedToTreasury;
+        if (accrued != 0) {
+            r.accruedToTreasury = 0;
+            r.treasuryScaled += accrued;
+            r.scaledTotalSupply += accrued;
+            emit MintedToTreasury(asset, ReserveMath.aTokenBalance(accrued, r.liquidityIndex));
+        }
+        uint256 index = r.liquidityIndex;
+        uint256 fund = r.treasuryScaled;
+        uint256 burn = ReserveMath.aTokenBurnScaled(deficit, index);
+        if (burn <= fund) {
+            fromInsurance = deficit;
+        } else {
+            burn = fund;
+            fromInsurance = ReserveMath.aTokenBalance(fund, index);
+        }
+        r.treasuryScaled = fund - burn;
+        r.scaledTotalSupply -= burn;
+        uint256 rest = deficit - fromInsurance;
+        uint256 supply = r.scaledTotalSupply;
+        if (rest != 0 && supply != 0) {
+            uint256 drop = (rest * ReserveMath.RAY + supply - 1) / supply;
+            uint256 room = index - ReserveMath.RAY;
+            if (drop <= room) {
+                socialized = rest;
+            } else {
+                drop = room;
+                socialized = ReserveMath.rayMulFloor(supply, room);
+            }
+            r.liquidityIndex = (index - drop).toUint128();
+        }
+        if (rest != socialized) reserveDeficit[asset] += rest - socialized;
+        emit DeficitCovered(asset, fromInsurance, socialized);
+        if (socialized != 0) {
+            emit ReserveDataUpdated(
+                asset, r.currentLiquidityRate, r.currentVariableBorrowRate, r.liquidityIndex, r.variableBorrowIndex
+            );
+        }
+    }
+
     /// PoolLogic.executeMintToTreasury :109-134: moves accruedToTreasury into the treasury's scaled
     /// balance (AToken.mintToTreasury :103-114 mints the scaled amount as is) without updating the
     /// reserve's state; the amount reported is rayMulFloor(accrued, normalized income). Anyone may

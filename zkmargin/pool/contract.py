@@ -22,12 +22,14 @@ from ..bundle import Bundle
 from ..errors import InputError
 from ..evm import Chain, EventLog, TxResult
 from ..settings import Settings
+from .liquidation import LiquidationMarket
 from .reserve import InterestRateData, RiskParameters
 from .transition import Op, PoolMarket, ReserveView
 
 POOL_CONTRACT = "PrivateMarginPool"
 OPEN_CIRCUIT = "pool_open_2"
 TRANSITION_CIRCUIT = "pool_transition_2"
+LIQUIDATION_CIRCUIT = "pool_liquidation_2"
 N_RESERVES = 2
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -38,6 +40,8 @@ _SIGNATURES = {
     Op.BORROW: "borrow(uint256,uint256,uint256,address,uint256,address,(uint256[2],uint256[2][2],uint256[2]),bytes)",
     Op.REPAY: "repay(uint256,uint256,uint256,address,uint256,(uint256[2],uint256[2][2],uint256[2]),bytes)",
 }
+LIQUIDATE_CALL = "(uint256,uint256,uint256,address,address,uint256,uint256,uint256,uint256,uint256[2],address)"
+LIQUIDATE_SIGNATURE = f"liquidate({LIQUIDATE_CALL},(uint256[2],uint256[2][2],uint256[2]),bytes)"
 #: ops whose tokens come in from the sender; the proof binds recipient address(0) for them
 PAYS_IN = frozenset({Op.DEPOSIT, Op.REPAY})
 
@@ -165,6 +169,7 @@ class PoolClient:
         raw = decode([t], self._call("getReserveData(address)", ["address"], [asset]))[0]
         out = dict(zip(names, (int(v) for v in raw[:12]), strict=True))
         out["ltv"], out["liquidationThreshold"] = int(raw[12][0]), int(raw[12][1])
+        out["liquidationBonus"], out["liquidationProtocolFee"] = int(raw[12][2]), int(raw[12][3])
         return out
 
     def price(self, asset: str) -> int:
@@ -206,6 +211,16 @@ class PoolClient:
                 )
             )
         return PoolMarket(tuple(views))
+
+    def liquidation_market(self) -> LiquidationMarket:
+        """PoolLiquidation's market inputs at the chain's current timestamp: market() plus each
+        reserve's liquidation bonus and protocol fee (what a keeper proves against)."""
+        data = [self.reserve_data(a) for a in self.assets]
+        return LiquidationMarket(
+            self.market(),
+            tuple(d["liquidationBonus"] for d in data),
+            tuple(d["liquidationProtocolFee"] for d in data),
+        )
 
     # --- operations ---
 
@@ -271,6 +286,48 @@ class PoolClient:
         from the proof's public signals (`overrides` replace root, nullifier or amount: tests)."""
         return self._send(self.transition_calldata(op, asset, bundle, recipient, encrypted_opening, **overrides))
 
+    def liquidate_calldata(
+        self,
+        bundle: Bundle,
+        recipient: str,
+        encrypted_opening: bytes = b"",
+        **overrides: int,
+    ) -> bytes:
+        """liquidate(LiquidationCall, proof, encryptedOpening) with every LiquidationCall field read
+        from a pool_liquidation_2 proof's public signals (reserve ids mapped to the pool's assets);
+        `overrides` replace a field by its Solidity name (tests)."""
+        pub = [int(x) for x in bundle.public_signals]
+        n = N_RESERVES
+        fields: dict[str, Any] = {
+            "root": pub[0],
+            "nullifier": pub[1],
+            "newCommitment": pub[2],
+            "collateralAsset": self.assets[pub[3]],
+            "debtAsset": self.assets[pub[4]],
+            "debtToCover": pub[5],
+            "debtRepaid": pub[6],
+            "collateralToLiquidator": pub[7],
+            "protocolFee": pub[8],
+            "deficit": pub[9 : 9 + n],
+            "recipient": recipient,
+        }
+        for k, v in overrides.items():
+            if k not in fields:
+                raise InputError(k, "is not a LiquidationCall field")
+            fields[k] = v
+        return _selector(LIQUIDATE_SIGNATURE) + encode(
+            [LIQUIDATE_CALL, "(uint256[2],uint256[2][2],uint256[2])", "bytes"],
+            [tuple(fields.values()), _proof_tuple(bundle), encrypted_opening],
+        )
+
+    def liquidate(self, bundle: Bundle, recipient: str, encrypted_opening: bytes = b"", **overrides: int) -> Receipt:
+        """PrivateMarginPool.liquidate from this client's sender (the liquidator the proof binds,
+        with `recipient`): it pays the proof's debtRepaid of the debt asset (approve the pool first)."""
+        return self._send(self.liquidate_calldata(bundle, recipient, encrypted_opening, **overrides))
+
+    def reserve_deficit(self, asset: str) -> int:
+        return self._uint("reserveDeficit(address)", ["address"], [asset])
+
     def mint_to_treasury(self) -> Receipt:
         return self._send(_selector("mintToTreasury(address[])") + encode(["address[]"], [list(self.assets)]))
 
@@ -288,7 +345,7 @@ def deploy(
     sequencer_feed: str = ZERO_ADDRESS,
     grace_period: int = 0,
 ) -> PoolClient:
-    """Deploys both pool verifiers (from this installation's keys), PoseidonT3, and the pool
+    """Deploys the three pool verifiers (from this installation's keys), PoseidonT3, and the pool
     linked to it with `listings` (N_RESERVES of them, in circuit slot order)."""
     settings = settings or Settings()
     if len(listings) != N_RESERVES:
@@ -296,6 +353,7 @@ def deploy(
     contracts = solidity.compile_reference_contracts(settings.tc())
     open_v = api.deploy_verifier(chain, trusted_vkey(OPEN_CIRCUIT, settings), settings)
     transition_v = api.deploy_verifier(chain, trusted_vkey(TRANSITION_CIRCUIT, settings), settings)
+    liquidation_v = api.deploy_verifier(chain, trusted_vkey(LIQUIDATION_CIRCUIT, settings), settings)
     poseidon_t3 = chain.deploy(contracts["PoseidonT3"].bytecode)
     ctor = encode(
         [
@@ -305,8 +363,9 @@ def deploy(
             "uint256",
             "address",
             "address",
+            "address",
         ],
-        [[x.encoded() for x in listings], treasury, sequencer_feed, grace_period, open_v, transition_v],
+        [[x.encoded() for x in listings], treasury, sequencer_feed, grace_period, open_v, transition_v, liquidation_v],
     )
     address = chain.deploy(contracts[POOL_CONTRACT].linked({"PoseidonT3": poseidon_t3}), ctor)
     return PoolClient(chain, address, contracts)

@@ -16,7 +16,7 @@ What the pool adds:
         new_salt = Poseidon(DOMAIN_LIQUIDATION_SALT, salt, nullifier)
     so the owner, who knows the old opening, recomputes the new note from the proof's public inputs
     alone (`successor_from_public`), and nobody without the opening can. The nullifier makes the
-    salts of two liquidations differ whenever the notes differ (LIQUIDATION.md).
+    salts of two liquidations differ whenever the notes differ (README, "Liquidation in the pool").
 """
 
 from __future__ import annotations

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field, replace
 
 from ..aave_math import RAY, ray_mul_ceil, ray_mul_floor
 from ..errors import ZkMarginError
+from .liquidation import LiquidationMarket, NoteLiquidation
 from .note import Note
-from .reserve import ReserveState
+from .reserve import DeficitCover, ReserveState
 from .transition import Op, PoolMarket, ReserveView, apply, open_note
 from .tree import LeanIMT
 
@@ -43,11 +44,14 @@ class PoolModel:
     balances: list[int] = field(default_factory=list)  # tokens the pool holds, per reserve
     unallocated_interest: list[int] = field(default_factory=list)
     operations: int = 0
+    #: per reserve, written-off debt neither insured nor socialized (Reserves.reserveDeficit)
+    deficits: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.reserves)
         self.balances = self.balances or [0] * n
         self.unallocated_interest = self.unallocated_interest or [0] * n
+        self.deficits = self.deficits or [0] * n
 
     @classmethod
     def listed(cls, reserves: Sequence[ReserveState], prices: Sequence[int]) -> PoolModel:
@@ -90,6 +94,14 @@ class PoolModel:
                 )
             )
         return PoolMarket(tuple(views))
+
+    def liquidation_market(self, now: int) -> LiquidationMarket:
+        """PoolLiquidation's market inputs at `now`: market(now) plus each reserve's bonus and fee."""
+        return LiquidationMarket(
+            self.market(now),
+            tuple(r.risk.liquidation_bonus for r in self.reserves),
+            tuple(r.risk.liquidation_protocol_fee for r in self.reserves),
+        )
 
     # --- operations (each returns the scaled amount the reserve computed) ---
 
@@ -140,6 +152,47 @@ class PoolModel:
         self._insert(new)
         self.operations += 1
         return scaled
+
+    def liquidate(self, liq: NoteLiquidation, collateral: int, debt: int, now: int) -> dict[int, DeficitCover]:
+        """PrivateMarginPool.liquidate of the note `liq.old` (liq = liquidate_note at
+        liquidation_market(now)): the reserves in the contract's order (_settleLiquidation), each
+        scaled amount checked against the circuit's (ModelMismatch). Returns each written-off
+        reserve's DeficitCover (the DeficitCovered event's amounts)."""
+        old, o = liq.old, liq.outcome
+        if old.commitment not in self.notes or old.nullifier in self.spent:
+            raise ModelMismatch("the liquidated note is not live")
+        self._update_all(now)
+        n = len(self.reserves)
+        burned = [0] * n
+        self.reserves[debt], burned[debt] = self.reserves[debt].burn_liquidated_debt(
+            o.debt_repaid, o.deficit[debt], now
+        )
+        self.reserves[collateral], to_liquidator = self.reserves[collateral].withdraw(o.collateral_to_liquidator, now)
+        to_treasury = 0
+        if o.protocol_fee:
+            self.reserves[collateral], to_treasury = self.reserves[collateral].fee_to_treasury(o.protocol_fee, now)
+        for i in range(n):
+            if i != debt and o.deficit[i]:
+                self.reserves[i], burned[i] = self.reserves[i].burn_liquidated_debt(0, o.deficit[i], now)
+        for name, ours, circuit in (
+            ("scaled debt burnt", tuple(burned), o.scaled_debt_burned),
+            ("liquidator's scaled collateral", to_liquidator, o.scaled_to_liquidator),
+            ("treasury's scaled fee", to_treasury, o.scaled_to_treasury),
+        ):
+            if ours != circuit:
+                raise ModelMismatch(f"liquidation: the reserves moved {ours} {name}, the circuit {circuit}")
+        covers: dict[int, DeficitCover] = {}
+        for i in range(n):
+            if o.deficit[i]:
+                self.reserves[i], covers[i] = self.reserves[i].cover_deficit(o.deficit[i], now)
+                self.deficits[i] += covers[i].residual
+        self.balances[debt] += o.debt_repaid
+        self.balances[collateral] -= o.collateral_to_liquidator
+        self.spent.add(old.nullifier)
+        del self.notes[old.commitment]
+        self._insert(liq.new)
+        self.operations += 1
+        return covers
 
     def mint_to_treasury(self, now: int) -> None:
         for i, r in enumerate(self.reserves):

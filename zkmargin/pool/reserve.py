@@ -367,3 +367,70 @@ class ReserveState:
             ),
             amount,
         )
+
+    # --- liquidation (contracts/pool/Reserves.sol, liquidation section) ---
+
+    def burn_liquidated_debt(self, repaid: int, deficit: int, now: int) -> tuple[ReserveState, int]:
+        """Reserves._burnLiquidatedDebt: burns rayDivFloor(repaid + deficit, borrowIndex) scaled debt,
+        then the rates with liquidityAdded = repaid (LiquidationLogic._burnDebtTokens / _burnBadDebt)."""
+        _uint(repaid, "repaid")
+        _uint(deficit, "deficit")
+        s = self.update_state(now)
+        scaled = vtoken_burn_scaled(repaid + deficit, s.variable_borrow_index)
+        if scaled == 0:
+            raise ReserveRefusal("InvalidBurnAmount")
+        if scaled > s.scaled_total_variable_debt:
+            raise ReserveRefusal("Panic", "scaled debt underflow")
+        s = replace(s, scaled_total_variable_debt=s.scaled_total_variable_debt - scaled)
+        return s._with_rates(repaid, 0), scaled
+
+    def fee_to_treasury(self, fee: int, now: int) -> tuple[ReserveState, int]:
+        """Reserves._feeToTreasury: rayDivCeil(fee, liquidityIndex) of the note's supply becomes the
+        treasury's (AToken.transferOnLiquidation); scaledTotalSupply and the rates stay."""
+        _uint(fee, "fee")
+        s = self.update_state(now)
+        scaled = atoken_burn_scaled(fee, s.liquidity_index)
+        return replace(s, treasury_scaled=s.treasury_scaled + scaled), scaled
+
+    def cover_deficit(self, deficit: int, now: int) -> tuple[ReserveState, DeficitCover]:
+        """Reserves._coverDeficit: the insurance fund (the treasury's supply, accrued share minted
+        first) burns rayDivCeil(deficit) scaled or all it has (covering rayMulFloor of it); the rest
+        lowers the liquidity index by ceil(rest * RAY / scaledTotalSupply), never below 1 ray; what
+        that floor leaves is `residual` (the contract's reserveDeficit grows by it)."""
+        _uint(deficit, "deficit")
+        s = self.update_state(now)
+        s, _ = s.mint_to_treasury(now)
+        index, fund = s.liquidity_index, s.treasury_scaled
+        burn = atoken_burn_scaled(deficit, index)
+        if burn <= fund:
+            from_insurance = deficit
+        else:
+            burn, from_insurance = fund, atoken_balance(fund, index)
+        supply = s.scaled_total_supply - burn
+        rest = deficit - from_insurance
+        socialized = 0
+        if rest and supply:
+            drop = -(-rest * RAY // supply)
+            room = index - RAY
+            if drop <= room:
+                socialized = rest
+            else:
+                drop, socialized = room, ray_mul_floor(supply, room)
+            index -= drop
+        s = replace(s, treasury_scaled=fund - burn, scaled_total_supply=supply, liquidity_index=index)
+        return s, DeficitCover(deficit, from_insurance, socialized, burn)
+
+
+@dataclass(frozen=True)
+class DeficitCover:
+    """How one reserve's written-off debt was covered (Reserves.DeficitCovered, plus the rest)."""
+
+    deficit: int
+    from_insurance: int
+    socialized: int
+    insurance_scaled: int  # the treasury's scaled supply burnt
+
+    @property
+    def residual(self) -> int:
+        """Neither insured nor socialized (the index is at 1 ray): Reserves.reserveDeficit grows by it."""
+        return self.deficit - self.from_insurance - self.socialized

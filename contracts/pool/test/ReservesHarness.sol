@@ -59,4 +59,15 @@ contract ReservesHarness is Reserves, PriceOracle, ReentrancyGuard {
     function accrue(address asset) external nonReentrant {
         _updateState(asset);
     }
+
+    /// A liquidation's bad debt alone: `deficit` of scaled debt burnt and covered (insurance
+    /// fund, socialization, reserveDeficit), as PrivateMarginPool._settleLiquidation does it.
+    function writeOff(address asset, uint256 deficit)
+        external
+        nonReentrant
+        returns (uint256 fromInsurance, uint256 socialized)
+    {
+        _burnLiquidatedDebt(asset, 0, deficit);
+        return _coverDeficit(asset, deficit);
+    }
 }
