@@ -104,23 +104,11 @@ def _balance(chain: RpcChain, token: str, who: str) -> int:
 
 
 def _model(raw: tuple[Any, ...], config: PoolConfig, symbol: str) -> ReserveState:
-    """The Python model holding exactly the contract's ReserveData."""
+    """The Python model holding exactly the contract's ReserveData (whose parameters are the config's)."""
+    state = ReserveState.from_reserve_data(raw)
     a = config.asset(symbol)
-    return ReserveState(
-        decimals=int(raw[6]),
-        risk=a.risk,
-        rates=a.rates,
-        last_update_timestamp=int(raw[4]),
-        liquidity_index=int(raw[0]),
-        current_liquidity_rate=int(raw[1]),
-        variable_borrow_index=int(raw[2]),
-        current_variable_borrow_rate=int(raw[3]),
-        accrued_to_treasury=int(raw[7]),
-        virtual_underlying_balance=int(raw[8]),
-        scaled_total_supply=int(raw[9]),
-        scaled_total_variable_debt=int(raw[10]),
-        treasury_scaled=int(raw[11]),
-    )
+    assert (state.risk, state.rates) == (a.risk, a.rates)
+    return state
 
 
 def _reserve_raw(net: Net, symbol: str) -> tuple[Any, ...]:

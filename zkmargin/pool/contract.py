@@ -23,7 +23,7 @@ from ..errors import InputError
 from ..evm import Chain, EventLog, TxResult
 from ..settings import Settings
 from .liquidation import LiquidationMarket
-from .reserve import InterestRateData, RiskParameters
+from .reserve import RESERVE_DATA_ABI, InterestRateData, RiskParameters
 from .transition import Op, PoolMarket, ReserveView
 
 POOL_CONTRACT = "PrivateMarginPool"
@@ -164,9 +164,7 @@ class PoolClient:
             "id decimals accruedToTreasury virtualUnderlyingBalance scaledTotalSupply scaledTotalVariableDebt "
             "treasuryScaled"
         ).split()
-        t = f"({','.join(['uint128'] * 4 + ['uint40', 'uint16', 'uint8', 'uint128', 'uint128'] + ['uint256'] * 3)},"
-        t += "(uint16,uint16,uint16,uint16,uint16),(uint16,uint32,uint32,uint32))"
-        raw = decode([t], self._call("getReserveData(address)", ["address"], [asset]))[0]
+        raw = decode([RESERVE_DATA_ABI], self._call("getReserveData(address)", ["address"], [asset]))[0]
         out = dict(zip(names, (int(v) for v in raw[:12]), strict=True))
         out["ltv"], out["liquidationThreshold"] = int(raw[12][0]), int(raw[12][1])
         out["liquidationBonus"], out["liquidationProtocolFee"] = int(raw[12][2]), int(raw[12][3])

@@ -35,7 +35,7 @@ from ..settings import Settings
 from ..solidity import Compiled
 from ..strictjson import bounded_int, json_path, kind_of, read_json
 from . import contract as pool_contract
-from .reserve import InterestRateData, RiskParameters
+from .reserve import RESERVE_DATA_ABI, InterestRateData, RiskParameters
 
 FORMAT_VERSION: Final = 1
 DEFAULT_CONFIG: Final = paths.FIXTURES_DIR / "devnet.json"
@@ -48,9 +48,6 @@ MAX_AGE_LIMIT: Final = 2**32 - 1  # PriceOracle.PriceFeed.maxAge is a uint32
 MAX_DEV_ACCOUNTS: Final = 100
 _SYMBOL = re.compile(r"[A-Za-z0-9._-]{1,32}\Z")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}\Z")
-RISK_ABI: Final = "(uint16,uint16,uint16,uint16,uint16)"
-RATES_ABI: Final = "(uint16,uint32,uint32,uint32)"
-RESERVE_DATA_ABI: Final = f"(uint128,uint128,uint128,uint128,uint40,uint16,uint8,uint128,uint128,uint256,uint256,uint256,{RISK_ABI},{RATES_ABI})"
 
 
 class DeploymentError(ZkMarginError):

@@ -11,8 +11,9 @@ contract makes raises ReserveRefusal carrying the Solidity error's name.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Any, Final
 
 from ..aave_math import (
     PERCENTAGE_FACTOR,
@@ -164,6 +165,14 @@ def _u128(v: int, what: str) -> int:
     return v
 
 
+#: Reserves.ReserveData as `getReserveData(address)` returns it: indexes and rates, lastUpdateTimestamp,
+#: id, decimals, accruedToTreasury, virtualUnderlyingBalance, the three scaled totals, then the risk
+#: parameters and the rate data (contracts/pool/Reserves.sol).
+RISK_ABI: Final = "(uint16,uint16,uint16,uint16,uint16)"
+RATES_ABI: Final = "(uint16,uint32,uint32,uint32)"
+RESERVE_DATA_ABI: Final = f"(uint128,uint128,uint128,uint128,uint40,uint16,uint8,uint128,uint128,uint256,uint256,uint256,{RISK_ABI},{RATES_ABI})"
+
+
 @dataclass(frozen=True)
 class ReserveState:
     """Reserves.ReserveData of one asset: the same fields, the same integers."""
@@ -181,6 +190,26 @@ class ReserveState:
     scaled_total_supply: int = 0
     scaled_total_variable_debt: int = 0
     treasury_scaled: int = 0
+
+    @classmethod
+    def from_reserve_data(cls, raw: Sequence[Any]) -> ReserveState:
+        """The state `getReserveData` returns, decoded with RESERVE_DATA_ABI (one decoder for the
+        wallet, the devnet and the tests). The id (raw[5]) is the contract's, not the model's."""
+        return cls(
+            decimals=int(raw[6]),
+            risk=RiskParameters(*(int(v) for v in raw[12])),
+            rates=InterestRateData(*(int(v) for v in raw[13])),
+            last_update_timestamp=int(raw[4]),
+            liquidity_index=int(raw[0]),
+            current_liquidity_rate=int(raw[1]),
+            variable_borrow_index=int(raw[2]),
+            current_variable_borrow_rate=int(raw[3]),
+            accrued_to_treasury=int(raw[7]),
+            virtual_underlying_balance=int(raw[8]),
+            scaled_total_supply=int(raw[9]),
+            scaled_total_variable_debt=int(raw[10]),
+            treasury_scaled=int(raw[11]),
+        )
 
     @classmethod
     def listed(cls, decimals: int, risk: RiskParameters, rates: InterestRateData, now: int) -> ReserveState:

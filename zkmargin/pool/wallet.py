@@ -60,7 +60,7 @@ from .deploy import Deployment, check_chain
 from .keys import OwnerKeys, load_owner_keys, write_key_file
 from .note import Note
 from .note import owner_tag as note_owner_tag
-from .reserve import InterestRateData, ReserveState, RiskParameters
+from .reserve import RESERVE_DATA_ABI, ReserveState
 from .store import Block, NoteCreated, NoteStore, NullifierSpent, Operation, ReorgDetected, StoredNote
 from .transition import Op, PoolMarket, ReserveView, account_data, apply, binding, open_note
 from .tree import LeanIMT
@@ -87,10 +87,6 @@ _PAYS_OUT_SIG = "{}(uint256,uint256,uint256,address,uint256,address," + _PROOF +
 KINDS = ("deposit", "withdraw", "borrow", "repay")
 OPS = {"deposit": Op.DEPOSIT, "withdraw": Op.WITHDRAW, "borrow": Op.BORROW, "repay": Op.REPAY}
 PAYS_IN = frozenset({"deposit", "repay"})
-_RESERVE_DATA = (
-    "(uint128,uint128,uint128,uint128,uint40,uint16,uint8,uint128,uint128,uint256,uint256,uint256,"
-    "(uint16,uint16,uint16,uint16,uint16),(uint16,uint32,uint32,uint32))"
-)
 #: the pool's and its tokens' custom errors, to name a revert
 _ERRORS = [
     "AmountTooLarge(uint256,uint256)",
@@ -543,24 +539,9 @@ class Wallet:
 
     def _reserve_state(self, token: str) -> tuple[ReserveState, int]:
         raw = decode(
-            [_RESERVE_DATA], self._call(self.deployment.pool, "getReserveData(address)", ["address"], [token])
+            [RESERVE_DATA_ABI], self._call(self.deployment.pool, "getReserveData(address)", ["address"], [token])
         )[0]
-        risk, rates = raw[12], raw[13]
-        state = ReserveState(
-            decimals=int(raw[6]),
-            risk=RiskParameters(*(int(v) for v in risk)),
-            rates=InterestRateData(*(int(v) for v in rates)),
-            last_update_timestamp=int(raw[4]),
-            liquidity_index=int(raw[0]),
-            current_liquidity_rate=int(raw[1]),
-            variable_borrow_index=int(raw[2]),
-            current_variable_borrow_rate=int(raw[3]),
-            accrued_to_treasury=int(raw[7]),
-            virtual_underlying_balance=int(raw[8]),
-            scaled_total_supply=int(raw[9]),
-            scaled_total_variable_debt=int(raw[10]),
-            treasury_scaled=int(raw[11]),
-        )
+        state = ReserveState.from_reserve_data(raw)
         return state, int(raw[5])
 
     def market(self, timestamp: int, block: str = "latest") -> PoolMarket:
