@@ -48,7 +48,9 @@ bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/onchain.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/scale.py --readme
 	$(BIN)/python benchmarks/ray_scan.py
+	$(BIN)/python benchmarks/pool_gas.py
 
 typecheck: setup
 	$(BIN)/python -m mypy

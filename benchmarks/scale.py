@@ -4,9 +4,11 @@ the warm snarkjs worker pool vs one `snarkjs groth16 prove` CLI call per proof, 
 core), one native proof's latency, verification time (the C engine warm and one-shot, the
 pure-Python engine, the py_ecc reference, `snarkjs groth16 verify` CLI; a batch of 64 on every
 core and on one, vs one), verification gas (plain vs hashed layout, plus the on-chain Poseidon
-a contract pays to recompute the prices hash), constraint counts.
+a contract pays to recompute the prices hash), constraint counts; then, in the same run, the
+comparison with arkworks of benchmarks/peers.py (proving, verification, memory).
 
-    .venv/bin/python benchmarks/scale.py [--proofs 32] [--json benchmarks/results.json] [--png benchmarks/results.png]
+    .venv/bin/python benchmarks/scale.py [--proofs 32] [--reps 9] [--json benchmarks/results.json] [--png benchmarks/results.png]
+    .venv/bin/python benchmarks/scale.py --readme   # README.md's block from the JSON, nothing measured
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -21,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import peers
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
@@ -171,24 +175,29 @@ def prices_hash_gas(n: int, chain: InProcessChain, tc: Toolchain) -> int:
     return (n // 4) * call(4, [1, 2, 3, 4]) + call(n // 4, list(range(1, n // 4 + 1)))
 
 
-def chart(rows: list[dict[str, Any]], path: Path) -> None:
+def chart(results: dict[str, Any], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 4, figsize=(20, 4.5))
-    labels = [r["circuit"] for r in rows]
-    x = range(len(rows))
-
+    fig, grid = plt.subplots(2, 3, figsize=(18, 9))
+    axes = grid.flatten()
     # one more column for the batch panel: what 64 separate verifications would cost
-    rows = [{**r, "verify_64_singles_s": 64 * r["verify_s_native"]} for r in rows]
+    scale_rows = [{**r, "verify_64_singles_s": 64 * r["verify_s_native"]} for r in results["scale"]]
+    peer_rows = [
+        {**r, **{k: r[k] * 1000 for k in r if k.startswith(("prove_s", "verify_s", "verify_batch"))}}
+        for r in results["peers"]
+    ]
 
-    def bars(ax: Any, keys: list[tuple[str, str]], title: str, ylabel: str) -> None:
+    def bars(
+        ax: Any, keys: list[tuple[str, str]], title: str, ylabel: str, rows: list[dict[str, Any]] = scale_rows
+    ) -> None:
+        x = range(len(rows))
         w = 0.8 / len(keys)
         for j, (k, name) in enumerate(keys):
             ax.bar([i + j * w for i in x], [r[k] for r in rows], w, label=name)
-        ax.set_xticks([i + w * (len(keys) - 1) / 2 for i in x], labels)
+        ax.set_xticks([i + w * (len(keys) - 1) / 2 for i in x], [r["circuit"] for r in rows], fontsize=8)
         ax.set_title(title)
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8)
@@ -226,62 +235,115 @@ def chart(rows: list[dict[str, Any]], path: Path) -> None:
         "seconds",
     )
     bars(axes[3], [("gas_plain", "plain layout"), ("gas_hashed", "hashed layout")], "verifyProof gas", "gas")
+    bars(
+        axes[4],
+        [
+            ("prove_s_zkmargin", "zkmargin (tables)"),
+            ("prove_s_zkmargin_no_tables", "zkmargin (no tables)"),
+            ("prove_s_arkworks", "arkworks"),
+        ],
+        "one proof on 2 threads",
+        "ms",
+        peer_rows,
+    )
+    bars(
+        axes[5],
+        [
+            ("verify_s_zkmargin", "zkmargin, one"),
+            ("verify_s_arkworks", "arkworks, one"),
+            ("verify_batch64_s_zkmargin", "zkmargin, batch of 64"),
+        ],
+        "verification",
+        "ms",
+        peer_rows,
+    )
+    axes[5].set_yscale("log")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--proofs", type=int, default=32, help="proofs for the native pool (snarkjs: at most 8, CLI: 4)")
-    ap.add_argument("--json", type=Path, default=Path("benchmarks/results.json"))
-    ap.add_argument("--png", type=Path, default=Path("benchmarks/results.png"))
-    args = ap.parse_args()
-    tc = Toolchain.discover()
-    progress = StderrProgress()
-    rows = [bench_size(n, args.proofs, tc, progress) for n in (4, 8)]
-    print(
-        "proving (proofs/s on all cores; x = against one snarkjs CLI call per proof; scan = liquidatable\n"
-        "positions/s through `zkmargin scan`, witnesses and bundle files included)"
-    )
-    print(
+def report(results: dict[str, Any]) -> str:
+    """Every table of a run, as printed and as README.md shows it."""
+    rows = results["scale"]
+    machine = results.get("machine", {})
+    load = machine.get("load_average_1min", [float("nan")] * 2)
+    out = [
+        f"{machine.get('cpus', '?')} cores; load average (1 min) {load[0]:.1f} when the run started, {load[1]:.1f} when it "
+        "ended (other work shares the cores: compare ratios measured in one run, not absolute times)",
+        "",
+        "proving (proofs/s on all cores; x = against one snarkjs CLI call per proof; scan = liquidatable",
+        "positions/s through `zkmargin scan`, witnesses and bundle files included)",
         f"{'circuit':15} {'constr':>7} {'hashed':>7} {'wit py ms':>9} {'wit cli ms':>10} {'native':>7} "
-        f"{'x':>5} {'snarkjs pool':>12} {'x':>5} {'cli':>5} {'1 native ms':>11} {'scan':>5}"
-    )
+        f"{'x':>5} {'snarkjs pool':>12} {'x':>5} {'cli':>5} {'1 native ms':>11} {'scan':>5}",
+    ]
     for r in rows:
         cli = r["proofs_per_s_snarkjs_cli"]
-        print(
+        out.append(
             f"{r['circuit']:15} {r['constraints']:>7} {r['constraints_hashed']:>7} "
             f"{r['witness_s_python'] * 1000:>9.1f} {r['witness_s_snarkjs_cli'] * 1000:>10.1f} "
             f"{r['proofs_per_s_native_pool']:>7.2f} {r['proofs_per_s_native_pool'] / cli:>5.1f} "
             f"{r['proofs_per_s_snarkjs_pool']:>12.2f} {r['proofs_per_s_snarkjs_pool'] / cli:>5.1f} {cli:>5.2f} "
             f"{r['prove_s_native_one'] * 1000:>11.1f} {r['scan_positions_per_s']:>5.2f}"
         )
-    print()
-    print("verification (ms; native = the C engine with a prepared key; one-shot = parsing and preparing the key too)")
-    print(
+    out += [
+        "",
+        "verification (ms; native = the C engine with a prepared key; one-shot = parsing and preparing the key too)",
         f"{'circuit':15} {'native':>7} {'one-shot':>8} {'python':>7} {'py_ecc':>7} {'cli':>7} {'native/cli':>10} "
-        f"{'batch64':>8} {'/1':>5} {'1 thread':>8} {'/1':>5} {'python':>7} {'/1':>5}"
-    )
+        f"{'batch64':>8} {'/1':>5} {'1 thread':>8} {'/1':>5} {'python':>7} {'/1':>5}",
+    ]
     for r in rows:
         one = r["verify_s_native"]
-        print(
+        out.append(
             f"{r['circuit']:15} {one * 1000:>7.2f} {r['verify_s_native_oneshot'] * 1000:>8.2f} "
             f"{r['verify_s_python'] * 1000:>7.1f} {r['verify_s_reference'] * 1000:>7.1f} "
             f"{r['verify_s_snarkjs_cli'] * 1000:>7.1f} {one / r['verify_s_snarkjs_cli']:>10.3f} "
             f"{r['verify_batch64_s_native'] * 1000:>8.1f} {r['verify_batch64_s_native'] / one:>5.1f} "
-            f"{r['verify_batch64_s_native_1thread'] * 1000:>8.1f} {r['verify_batch64_s_native_1thread'] / one:>5.1f} "
-            f"{r['verify_batch64_s_python'] * 1000:>7.0f} {r['verify_batch64_s_python'] / r['verify_s_python']:>5.1f}"
+            f"{r['verify_batch64_s_native_1thread'] * 1000:>8.1f} "
+            f"{r['verify_batch64_s_native_1thread'] / one:>5.1f} {r['verify_batch64_s_python'] * 1000:>7.0f} "
+            f"{r['verify_batch64_s_python'] / r['verify_s_python']:>5.1f}"
         )
-    print()
-    print(f"{'circuit':15} {'gas plain':>9} {'181k+6.15k*n':>12} {'gas hashed':>10} {'+prices hash':>12}")
+    out += ["", f"{'circuit':15} {'gas plain':>9} {'181k+6.15k*n':>12} {'gas hashed':>10} {'+prices hash':>12}"]
     for r in rows:
-        print(
+        out.append(
             f"{r['circuit']:15} {r['gas_plain']:>9} {r['gas_formula_plain']:>12} {r['gas_hashed']:>10} "
             f"{r['gas_onchain_prices_hash']:>12}"
         )
-    args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    return "\n".join(out) + "\n\n" + peers.report(results["peers"])
+
+
+BEGIN, END = "<!-- benchmarks/scale.py --readme: begin -->", "<!-- benchmarks/scale.py --readme: end -->"
+
+
+def rewrite_readme(readme: Path, text: str) -> None:
+    """Replace the block between the markers with text (the tables are never typed by hand)."""
+    doc = readme.read_text()
+    start, end = doc.index(BEGIN) + len(BEGIN), doc.index(END)
+    readme.write_text(doc[:start] + "\n```\n" + text + "```\n" + doc[end:])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--proofs", type=int, default=32, help="proofs for the native pool (snarkjs: at most 8, CLI: 4)")
+    ap.add_argument("--reps", type=int, default=9, help="repetitions per timing against arkworks")
+    ap.add_argument("--json", type=Path, default=Path("benchmarks/results.json"))
+    ap.add_argument("--png", type=Path, default=Path("benchmarks/results.png"))
+    ap.add_argument("--readme", action="store_true", help="rewrite README.md's tables from --json, measuring nothing")
+    args = ap.parse_args()
+    if args.readme:
+        rewrite_readme(Path("README.md"), report(json.loads(args.json.read_text())))
+        print(f"README.md: tables rewritten from {args.json}")
+        return
+    tc = Toolchain.discover()
+    progress = StderrProgress()
+    load_start = os.getloadavg()[0]
+    rows = [bench_size(n, args.proofs, tc, progress) for n in (4, 8)]
+    with progress.step("against arkworks (proving, verification, memory)"):
+        results: dict[str, Any] = {"scale": rows, "peers": peers.bench(tc, args.reps)}
+    results["machine"] = {"cpus": os.cpu_count(), "load_average_1min": [load_start, os.getloadavg()[0]]}
+    print(report(results), end="")
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
     try:
-        chart(rows, args.png)
+        chart(results, args.png)
         print(f"\nwrote {args.json} and {args.png}")
     except ImportError:
         print(f"\nwrote {args.json} (install matplotlib for the chart: pip install -e '.[bench]')")

@@ -8,9 +8,38 @@ from pathlib import Path
 import click
 
 from zkmargin import prover
+from zkmargin.errors import ToolchainError
 
 from . import ceremony, lending, perp, setup, verify
 from .common import ZkGroup, json_option
+
+# The evm extra's packages (web3, eth-account, pyrevm and what they bring): the core install proves
+# and verifies without them, so the commands that talk to a chain say what to install instead.
+_EVM_EXTRA = {"web3", "eth_account", "pyrevm", "rlp", "eth_keys"}
+
+
+def _needs_evm(name: str, missing: str) -> click.Command:
+    """A stand-in for a command group whose modules need the evm extra: exit 2 naming it."""
+
+    @click.command(
+        name,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
+        help=f"(needs the evm extra: pip install 'zkmargin[evm]'; {missing} is missing)",
+    )
+    def stand_in() -> None:
+        raise ToolchainError(f"zkmargin {name} needs the evm extra: pip install 'zkmargin[evm]' ({missing} is missing)")
+
+    return stand_in
+
+
+def _chain_commands() -> list[click.Command]:
+    try:
+        from . import devnet, wallet
+    except ImportError as e:
+        if (e.name or "").split(".")[0] not in _EVM_EXTRA:
+            raise
+        return [_needs_evm("devnet", str(e.name)), _needs_evm("wallet", str(e.name))]
+    return [devnet.devnet_group, wallet.wallet_group]
 
 
 @click.group(cls=ZkGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,6 +80,7 @@ for command in (
     verify.calldata_cmd,
     perp.perp_group,
     ceremony.ceremony_group,
+    *_chain_commands(),
 ):
     cli.add_command(command)
 

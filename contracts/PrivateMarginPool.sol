@@ -1,330 +1,431 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-/// Chainlink's feed interface (the subset the pool reads).
-interface AggregatorV3Interface {
-    function decimals() external view returns (uint8);
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {Reserves} from "./pool/Reserves.sol";
+import {PriceOracle, IChainlinkFeed} from "./pool/PriceOracle.sol";
+import {NoteTree} from "./pool/NoteTree.sol";
 
-    function latestRoundData()
+/// snarkjs's Groth16 verifier of PoolOpen(2) (registry pool_open_2): 8 public inputs.
+interface IPoolOpenVerifier {
+    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[8] calldata)
         external
         view
-        returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound);
+        returns (bool);
 }
 
-/// The subset of Aave's IPool the pool reads: each reserve's indexes in the current block (ray).
-interface IReserveIndexes {
-    function getReserveNormalizedIncome(address asset) external view returns (uint256);
-
-    function getReserveNormalizedVariableDebt(address asset) external view returns (uint256);
+/// snarkjs's Groth16 verifier of PoolTransition(2, 20) (registry pool_transition_2): 19 public inputs.
+interface IPoolTransitionVerifier {
+    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[19] calldata)
+        external
+        view
+        returns (bool);
 }
 
-/// @title Reference private-margin pool for zkmargin liquidation proofs
-/// @notice Positions are Poseidon commitments (zkmargin layout "zkmargin/lending/v2": scaled
-///         balances, collateral flags, eMode category); their contents stay off-chain. Anyone
-///         holding an opening can liquidate a position by proving, with zkmargin's Liquidation(N, E)
-///         circuit, that its health factor under the pool's Aave rules version is below 1.0 at the
-///         oracles' current prices, the reserves' current indexes and the pool's own risk parameters
-///         and eMode categories.
-/// @dev Deliberately small: it shows which public inputs a protocol must check before the
-///      verifier, and in what order. Collateral movement is out of scope.
-contract PrivateMarginPool {
-    /// BN254 scalar field: every Groth16 public input must be below it.
+/// snarkjs's Groth16 verifier of PoolLiquidation(2, 20) (registry pool_liquidation_2): 26 public inputs.
+interface IPoolLiquidationVerifier {
+    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[26] calldata)
+        external
+        view
+        returns (bool);
+}
+
+/// @title A lending pool whose positions are private notes backed by real tokens.
+/// @notice Reserves are kept as Aave v3.5 keeps them (Reserves, PriceOracle); each position is a
+///         note whose Poseidon commitment is a leaf of the note tree (NoteTree). Every owner
+///         operation is one Groth16 proof over public inputs the pool assembles itself from its own
+///         state: the reserves' indexes after updateState at block.timestamp, the feeds' prices, the
+///         reserves' decimals, LTV and liquidation threshold, and a binding of (chain, pool, sender,
+///         recipient). The pool then moves exactly the public amount of the public asset.
+/// @dev The circuits are registered for N = 2 reserves, in listing order (reserve id = circuit
+///      slot). zkmargin/pool/model.py predicts every state change to the wei; README.md ("The private
+///      margin pool") documents the API, what is private and what is not.
+contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    /// The circuits' reserve count (pool_open_2, pool_transition_2).
+    uint256 public constant N_RESERVES = 2;
+    /// Amounts are range checked to 128 bits in the circuits (AMOUNT_BITS).
+    uint256 public constant MAX_AMOUNT = 2 ** 128 - 1;
+    /// BN254 scalar field: a public input >= r would alias another value in the circuit.
     uint256 internal constant SNARK_SCALAR_FIELD =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
-    /// The liquidation threshold on the health factor, in WAD (HF < 1.0 is liquidatable).
-    uint256 public constant HF_THRESHOLD = 1e18;
-    uint256 internal constant RAY = 1e27;
-    uint8 internal constant PRICE_DECIMALS = 8;
 
-    struct Asset {
-        AggregatorV3Interface oracle;
-        address underlying; // the reserve's asset, as IReserveIndexes names it
-        uint8 decimals;
-        uint16 liquidationThreshold;
-        uint16 liquidationBonus;
-        uint16 protocolFee;
+    /// PoolTransition's `op` public input.
+    uint8 internal constant OP_DEPOSIT = 0;
+    uint8 internal constant OP_WITHDRAW = 1;
+    uint8 internal constant OP_BORROW = 2;
+    uint8 internal constant OP_REPAY = 3;
+
+    struct Proof {
+        uint256[2] a;
+        uint256[2][2] b;
+        uint256[2] c;
     }
 
-    struct EModeCategory {
-        uint8 id;
-        uint16 liquidationThreshold;
-        uint16 liquidationBonus;
-        uint256 collateralBitmap; // bit i = slot i
+    /// One transition's public arguments (a struct: the external signatures stay flat).
+    struct Spend {
+        uint256 root;
+        uint256 nullifier;
+        uint256 newCommitment;
+        address asset;
+        uint256 amount;
+        address recipient;
     }
 
-    enum Status {
-        None,
-        Active,
-        Liquidated
+    /// One liquidation's public arguments, in PoolLiquidation's order (README, "Liquidation in the pool"); assets are
+    /// addresses here and reserve ids in the proof. A struct: thirteen flat arguments do not fit
+    /// the stack.
+    struct LiquidationCall {
+        uint256 root;
+        uint256 nullifier;
+        uint256 newCommitment;
+        address collateralAsset;
+        address debtAsset;
+        uint256 debtToCover;
+        uint256 debtRepaid;
+        uint256 collateralToLiquidator;
+        uint256 protocolFee;
+        uint256[2] deficit;
+        address recipient;
     }
 
-    address public immutable verifier;
-    /// verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[5N+3E+3]) for this circuit size.
-    bytes4 public immutable verifySelector;
-    /// Verifier of zkmargin's LiquidationStep(N, E, rulesVersion) circuit (8N + 4E + 10 public inputs).
-    address public immutable stepVerifier;
-    bytes4 public immutable stepVerifySelector;
-    uint256 public immutable slots;
-    uint256 public immutable emodeSlots;
-    uint256 public immutable maxPriceAge;
-    /// The Aave rules the pool follows: 30500 (v3.5.0), 30600 (v3.6.0) or 30700 (v3.7).
-    uint256 public immutable rulesVersion;
-    IReserveIndexes public immutable indexes;
-    Asset[] internal assets;
-    EModeCategory[] internal emodes;
-    mapping(uint256 commitment => Status) public positions;
+    /// One reserve as the constructor lists it.
+    struct Listing {
+        address asset;
+        RiskParameters risk;
+        InterestRateData rates;
+        IChainlinkFeed feed;
+        uint32 maxAge;
+    }
 
-    event PositionRegistered(uint256 indexed commitment, address indexed by);
-    event PositionLiquidated(uint256 indexed commitment, address indexed liquidator);
-    /// One Aave liquidation call: the position moved from `oldCommitment` to `newCommitment`.
-    event PositionLiquidationStep(
-        uint256 indexed oldCommitment,
-        uint256 indexed newCommitment,
-        address indexed liquidator,
-        uint256 collateralSlot,
-        uint256 debtSlot,
+    IPoolOpenVerifier public immutable openVerifier;
+    IPoolTransitionVerifier public immutable transitionVerifier;
+    IPoolLiquidationVerifier public immutable liquidationVerifier;
+    address public immutable treasury;
+
+    mapping(uint256 nullifier => bool) public nullifierSpent;
+
+    /// A note was appended: its leaf index, commitment and the opening encrypted by its owner's
+    /// wallet to its own viewing key (opaque here; not verified on-chain).
+    event NoteCreated(uint256 indexed leafIndex, uint256 commitment, bytes encryptedOpening);
+    event NullifierSpent(uint256 indexed nullifier);
+    /// open and deposit (tokens from `from`), with the scaled amount credited to the new note.
+    event Supply(address indexed asset, address indexed from, uint256 amount, uint256 scaledAmount);
+    event Withdraw(address indexed asset, address indexed to, uint256 amount, uint256 scaledAmount);
+    event Borrow(address indexed asset, address indexed to, uint256 amount, uint256 scaledAmount);
+    event Repay(address indexed asset, address indexed from, uint256 amount, uint256 scaledAmount);
+    /// A note was liquidated by `liquidator`: it paid `debtRepaid` of debtAsset and its recipient
+    /// received `collateralToLiquidator` of collateralAsset; `protocolFee` of it went to the
+    /// treasury's supply. Deficits follow as DeficitCovered, one per reserve written off.
+    event Liquidation(
+        address indexed collateralAsset,
+        address indexed debtAsset,
         uint256 debtRepaid,
         uint256 collateralToLiquidator,
         uint256 protocolFee,
-        bool deficit
+        address indexed liquidator
     );
-    /// Debt written off as a reserve's deficit by a step (no collateral left).
-    event DeficitBooked(uint256 indexed oldCommitment, uint256 slot, uint256 amount);
+    event TreasuryWithdrawal(address indexed asset, address indexed to, uint256 amount, uint256 scaledAmount);
 
-    error BadConfig();
-    error AlreadyRegistered(uint256 commitment);
-    error WrongSignalCount(uint256 expected, uint256 got);
-    error InputNotInField(uint256 index);
-    error UnknownCommitment(uint256 commitment);
-    error AlreadyLiquidated(uint256 commitment);
-    error BadPrice(uint256 slot);
-    error StalePrice(uint256 slot, uint256 updatedAt);
-    error PriceMismatch(uint256 slot, uint256 oracle, uint256 proven);
-    error IndexMismatch(uint256 slot);
-    error RiskParameterMismatch(uint256 slot);
-    error EModeMismatch(uint256 entry);
-    error RulesMismatch(uint256 proven);
-    error ThresholdMismatch(uint256 proven);
+    error WrongReserveCount(uint256 expected, uint256 got);
+    error ZeroAddress();
+    error UnknownRoot(uint256 root);
+    error NullifierAlreadySpent(uint256 nullifier);
     error InvalidProof();
-    error CommitmentInUse(uint256 commitment);
-    error NothingRepaid(uint256 debtToCover, uint256 debtRepaid);
+    /// `amount` past the circuits' 128-bit width (they would refuse it; refused here first).
+    error AmountTooLarge(uint256 amount, uint256 max);
+    error NotInField(uint256 value);
+    error NotTreasury(address caller);
 
     constructor(
-        address verifier_,
-        address stepVerifier_,
-        uint256 slots_,
-        uint256 emodeSlots_,
-        uint256 maxPriceAge_,
-        uint256 rulesVersion_,
-        IReserveIndexes indexes_,
-        Asset[] memory assets_,
-        EModeCategory[] memory emodes_
+        Listing[] memory listings,
+        address treasury_,
+        IChainlinkFeed sequencerFeed,
+        uint256 gracePeriod,
+        IPoolOpenVerifier openVerifier_,
+        IPoolTransitionVerifier transitionVerifier_,
+        IPoolLiquidationVerifier liquidationVerifier_
     ) {
-        uint256 n = assets_.length;
-        if (n == 0 || n > slots_ || emodes_.length > emodeSlots_) revert BadConfig();
-        if (rulesVersion_ != 30500 && rulesVersion_ != 30600 && rulesVersion_ != 30700) revert BadConfig();
-        for (uint256 i = 0; i < n; i++) {
-            Asset memory a = assets_[i];
-            if (
-                a.oracle.decimals() != PRICE_DECIMALS || a.decimals > 18 || a.liquidationThreshold > 10_000
-                    || a.protocolFee > 10_000
-            ) revert BadConfig();
-            assets.push(a);
+        if (listings.length != N_RESERVES) revert WrongReserveCount(N_RESERVES, listings.length);
+        if (treasury_ == address(0) || address(openVerifier_) == address(0) || address(transitionVerifier_) == address(0)
+                || address(liquidationVerifier_) == address(0)
+        ) {
+            revert ZeroAddress();
         }
-        for (uint256 e = 0; e < emodes_.length; e++) {
-            if (emodes_[e].id == 0 || emodes_[e].collateralBitmap >> n != 0) revert BadConfig();
-            emodes.push(emodes_[e]);
+        for (uint256 i = 0; i < listings.length; i++) {
+            _listReserve(listings[i].asset, listings[i].risk, listings[i].rates);
+            _setPriceFeed(listings[i].asset, listings[i].feed, listings[i].maxAge);
         }
-        verifier = verifier_;
-        stepVerifier = stepVerifier_;
-        slots = slots_;
-        emodeSlots = emodeSlots_;
-        maxPriceAge = maxPriceAge_;
-        rulesVersion = rulesVersion_;
-        indexes = indexes_;
-        verifySelector = _selector(5 * slots_ + 3 * emodeSlots_ + 3);
-        stepVerifySelector = _selector(8 * slots_ + 4 * emodeSlots_ + 10);
+        if (address(sequencerFeed) != address(0)) _setSequencerFeed(sequencerFeed, gracePeriod);
+        treasury = treasury_;
+        openVerifier = openVerifier_;
+        transitionVerifier = transitionVerifier_;
+        liquidationVerifier = liquidationVerifier_;
     }
 
-    /// @notice Record a position commitment. A real pool would take the deposit here.
-    function register(uint256 commitment) external {
-        if (commitment >= SNARK_SCALAR_FIELD) revert InputNotInField(0);
-        if (positions[commitment] != Status.None) revert AlreadyRegistered(commitment);
-        positions[commitment] = Status.Active;
-        emit PositionRegistered(commitment, msg.sender);
-    }
+    // --- owner operations ---
 
-    /// @notice Liquidate a committed position with a proof that its HF < 1.0.
-    /// @param pub public signals in circuit order: commitment, rulesVersion, price[N],
-    ///        liquidityIndex[N], borrowIndex[N], decimals[N], liqThreshold[N], emodeId[E],
-    ///        emodeLiqThreshold[E], emodeCollateralBitmap[E], hfThreshold.
-    function liquidate(
-        uint256[2] calldata pA,
-        uint256[2][2] calldata pB,
-        uint256[2] calldata pC,
-        uint256[] calldata pub
-    ) external {
-        uint256 n = slots;
-        uint256 e = emodeSlots;
-        uint256 count = 5 * n + 3 * e + 3;
-        if (pub.length != count) revert WrongSignalCount(count, pub.length);
-        // 1. Canonical field elements: an input >= r would alias another value in the circuit.
-        _checkField(pub);
-        // 2. The position exists and has not been liquidated (replay protection keys on the
-        //    commitment, never on proof bytes: Groth16 proofs are malleable).
-        uint256 commitment = pub[0];
-        _requireActive(commitment);
-        // 3. The rules are the pool's; prices are the oracles' current answers, indexes the
-        //    reserves' current ones; risk parameters and eMode categories are the pool's.
-        if (pub[1] != rulesVersion) revert RulesMismatch(pub[1]);
-        _checkSlots(pub, 2, false);
-        _checkEModes(pub, 2 + 5 * n, false);
-        if (pub[count - 1] != HF_THRESHOLD) revert ThresholdMismatch(pub[count - 1]);
-        // 4. Only now the pairing check.
-        _verify(verifier, verifySelector, pA, pB, pC, pub);
-
-        positions[commitment] = Status.Liquidated;
-        emit PositionLiquidated(commitment, msg.sender);
-    }
-
-    /// @notice Apply one liquidation call proven with LiquidationStep(N, E, rulesVersion): the old
-    ///         commitment is retired and the new one (the position after the call, fresh salt)
-    ///         becomes active.
-    /// @param pub oldCommitment, newCommitment, rulesVersion, price[N], liquidityIndex[N],
-    ///        borrowIndex[N], decimals[N], liqThreshold[N], liqBonus[N], protocolFee[N], emodeId[E],
-    ///        emodeLiqThreshold[E], emodeLiqBonus[E], emodeCollateralBitmap[E], collateralAsset,
-    ///        debtAsset, debtToCover, receiveAToken, debtRepaid, collateralToLiquidator,
-    ///        protocolFeeAmount, deficit[N].
-    /// @dev A real pool would pull `debtRepaid` from the liquidator and pay out the collateral here.
-    function liquidateStep(
-        uint256[2] calldata pA,
-        uint256[2][2] calldata pB,
-        uint256[2] calldata pC,
-        uint256[] calldata pub
-    ) external {
-        uint256 n = slots;
-        uint256 count = 8 * n + 4 * emodeSlots + 10;
-        if (pub.length != count) revert WrongSignalCount(count, pub.length);
-        _checkField(pub);
-        uint256 o = 3 + 7 * n + 4 * emodeSlots; // collateralAsset, debtAsset, debtToCover, receiveAToken, debtRepaid, ...
-        // A step that repays nothing would still retire the owner's commitment for one whose salt
-        // only the liquidator knows. The circuit refuses it (debtToCover >= 1, debtRepaid >= 1);
-        // checked here too, in defence in depth, before any storage read or the verifier.
-        if (pub[o + 2] == 0 || pub[o + 4] == 0) revert NothingRepaid(pub[o + 2], pub[o + 4]);
-        uint256 oldCommitment = pub[0];
-        uint256 newCommitment = pub[1];
-        _requireActive(oldCommitment);
-        if (positions[newCommitment] != Status.None) revert CommitmentInUse(newCommitment);
-        if (pub[2] != rulesVersion) revert RulesMismatch(pub[2]);
-        _checkSlots(pub, 3, true);
-        _checkEModes(pub, 3 + 7 * n, true);
-        _verify(stepVerifier, stepVerifySelector, pA, pB, pC, pub);
-
-        positions[oldCommitment] = Status.Liquidated;
-        positions[newCommitment] = Status.Active;
-        bool deficit;
-        for (uint256 i = 0; i < n; i++) {
-            if (pub[o + 7 + i] != 0) {
-                deficit = true;
-                emit DeficitBooked(oldCommitment, i, pub[o + 7 + i]);
-            }
+    /// A first deposit into a new note: `amount` of `asset` from msg.sender. The proof binds
+    /// (chain, pool, msg.sender, address(0)).
+    function open(
+        address asset,
+        uint256 amount,
+        uint256 newCommitment,
+        Proof calldata proof,
+        bytes calldata encryptedOpening
+    ) external nonReentrant returns (uint256 leafIndex) {
+        _checkAmount(amount);
+        if (newCommitment >= SNARK_SCALAR_FIELD) revert NotInField(newCommitment);
+        uint256 id = _reserve(asset).id;
+        _updateAll();
+        // PoolOpen(N): newCommitment, asset, amount, binding, liquidityIndex[N], ltv[N]
+        uint256[8] memory pub;
+        pub[0] = newCommitment;
+        pub[1] = id;
+        pub[2] = amount;
+        pub[3] = _binding(address(0));
+        for (uint256 i = 0; i < N_RESERVES; i++) {
+            ReserveData storage r = _reserves[_reservesList[i]];
+            pub[4 + i] = r.liquidityIndex;
+            pub[6 + i] = r.risk.ltv;
         }
-        emit PositionLiquidationStep(
-            oldCommitment, newCommitment, msg.sender, pub[o], pub[o + 1], pub[o + 4], pub[o + 5], pub[o + 6], deficit
+        if (!openVerifier.verifyProof(proof.a, proof.b, proof.c, pub)) revert InvalidProof();
+        leafIndex = _insertNote(newCommitment);
+        emit NoteCreated(leafIndex, newCommitment, encryptedOpening);
+        uint256 scaled = _supply(asset, msg.sender, amount);
+        emit Supply(asset, msg.sender, amount, scaled);
+    }
+
+    /// Supplies `amount` of `asset` from msg.sender to the note whose nullifier is spent; the
+    /// proof binds (chain, pool, msg.sender, address(0)).
+    function deposit(
+        uint256 root,
+        uint256 nullifier,
+        uint256 newCommitment,
+        address asset,
+        uint256 amount,
+        Proof calldata proof,
+        bytes calldata encryptedOpening
+    ) external nonReentrant returns (uint256 leafIndex) {
+        leafIndex = _spend(OP_DEPOSIT, Spend(root, nullifier, newCommitment, asset, amount, address(0)), proof, encryptedOpening);
+        uint256 scaled = _supply(asset, msg.sender, amount);
+        emit Supply(asset, msg.sender, amount, scaled);
+    }
+
+    /// Withdraws `amount` of `asset` from a note's collateral to `recipient`.
+    function withdraw(
+        uint256 root,
+        uint256 nullifier,
+        uint256 newCommitment,
+        address asset,
+        uint256 amount,
+        address recipient,
+        Proof calldata proof,
+        bytes calldata encryptedOpening
+    ) external nonReentrant returns (uint256 leafIndex) {
+        leafIndex = _spend(OP_WITHDRAW, Spend(root, nullifier, newCommitment, asset, amount, recipient), proof, encryptedOpening);
+        uint256 scaled = _withdraw(asset, recipient, amount);
+        emit Withdraw(asset, recipient, amount, scaled);
+    }
+
+    /// Borrows `amount` of `asset` against a note, paid to `recipient`; the sequencer must be up
+    /// (PriceOracleSentinel, as ValidationLogic.validateBorrow :160-164 asks).
+    function borrow(
+        uint256 root,
+        uint256 nullifier,
+        uint256 newCommitment,
+        address asset,
+        uint256 amount,
+        address recipient,
+        Proof calldata proof,
+        bytes calldata encryptedOpening
+    ) external nonReentrant returns (uint256 leafIndex) {
+        _requireBorrowAllowed();
+        leafIndex = _spend(OP_BORROW, Spend(root, nullifier, newCommitment, asset, amount, recipient), proof, encryptedOpening);
+        uint256 scaled = _borrow(asset, recipient, amount);
+        emit Borrow(asset, recipient, amount, scaled);
+    }
+
+    /// Repays `amount` of a note's `asset` debt with tokens from msg.sender; the proof binds
+    /// (chain, pool, msg.sender, address(0)).
+    function repay(
+        uint256 root,
+        uint256 nullifier,
+        uint256 newCommitment,
+        address asset,
+        uint256 amount,
+        Proof calldata proof,
+        bytes calldata encryptedOpening
+    ) external nonReentrant returns (uint256 leafIndex) {
+        leafIndex = _spend(OP_REPAY, Spend(root, nullifier, newCommitment, asset, amount, address(0)), proof, encryptedOpening);
+        uint256 scaled = _repay(asset, msg.sender, amount);
+        emit Repay(asset, msg.sender, amount, scaled);
+    }
+
+    /// Liquidates a note with a PoolLiquidation proof (README, "Liquidation in the pool"): msg.sender is the
+    /// liquidator and pays `debtRepaid` of debtAsset; `recipient` receives
+    /// `collateralToLiquidator` of collateralAsset; `protocolFee` of it becomes the treasury's
+    /// supply; each `deficit[i]` is written off reserve i and covered (Reserves._coverDeficit:
+    /// insurance fund, then socialization). The sequencer must be up: the proof shows HF < 1, not
+    /// HF < 0.95, so the sentinel's exemption cannot apply. The proof binds (chain, pool,
+    /// msg.sender, recipient): a copy sent by another address fails the verifier.
+    function liquidate(LiquidationCall calldata l, Proof calldata proof, bytes calldata encryptedOpening)
+        external
+        nonReentrant
+        returns (uint256 leafIndex)
+    {
+        _requireLiquidationAllowed(1e18);
+        _checkAmount(l.debtToCover);
+        _checkAmount(l.debtRepaid);
+        _checkAmount(l.collateralToLiquidator);
+        _checkAmount(l.protocolFee);
+        for (uint256 i = 0; i < N_RESERVES; i++) {
+            _checkAmount(l.deficit[i]);
+        }
+        if (l.newCommitment >= SNARK_SCALAR_FIELD) revert NotInField(l.newCommitment);
+        if (l.nullifier >= SNARK_SCALAR_FIELD) revert NotInField(l.nullifier);
+        if (!isKnownRoot(l.root)) revert UnknownRoot(l.root);
+        if (nullifierSpent[l.nullifier]) revert NullifierAlreadySpent(l.nullifier);
+        _updateAll();
+        if (!liquidationVerifier.verifyProof(proof.a, proof.b, proof.c, _liquidationInputs(l))) revert InvalidProof();
+        nullifierSpent[l.nullifier] = true;
+        emit NullifierSpent(l.nullifier);
+        leafIndex = _insertNote(l.newCommitment);
+        emit NoteCreated(leafIndex, l.newCommitment, encryptedOpening);
+        _settleLiquidation(l);
+    }
+
+    /// The tokens and reserves of a verified liquidation, in v3.5's order (executeLiquidationCall
+    /// :369-431): the debt reserve's burn (the whole debt when written off) and rates with the
+    /// repayment; the liquidator's collateral (a withdraw: rayDivCeil burnt, rates, transfer);
+    /// the fee to the treasury's supply; every other written-off reserve's burn (_burnBadDebt);
+    /// each deficit covered; the repayment pulled from the liquidator.
+    function _settleLiquidation(LiquidationCall calldata l) internal {
+        uint256 d = _reserve(l.debtAsset).id;
+        _burnLiquidatedDebt(l.debtAsset, l.debtRepaid, l.deficit[d]);
+        _withdraw(l.collateralAsset, l.recipient, l.collateralToLiquidator);
+        if (l.protocolFee != 0) _feeToTreasury(l.collateralAsset, l.protocolFee);
+        for (uint256 i = 0; i < N_RESERVES; i++) {
+            if (i != d && l.deficit[i] != 0) _burnLiquidatedDebt(_reservesList[i], 0, l.deficit[i]);
+        }
+        for (uint256 i = 0; i < N_RESERVES; i++) {
+            if (l.deficit[i] != 0) _coverDeficit(_reservesList[i], l.deficit[i]);
+        }
+        IERC20(l.debtAsset).safeTransferFrom(msg.sender, address(this), l.debtRepaid);
+        emit Liquidation(
+            l.collateralAsset, l.debtAsset, l.debtRepaid, l.collateralToLiquidator, l.protocolFee, msg.sender
         );
     }
 
-    function _checkField(uint256[] calldata pub) internal pure {
-        for (uint256 i = 0; i < pub.length; i++) {
-            if (pub[i] >= SNARK_SCALAR_FIELD) revert InputNotInField(i);
+    /// The treasury takes out what the reserve factor accrued to it (after mintToTreasury).
+    function withdrawTreasury(address asset, uint256 amount, address to) external nonReentrant {
+        if (msg.sender != treasury) revert NotTreasury(msg.sender);
+        uint256 scaled = _withdrawTreasury(asset, to, amount);
+        emit TreasuryWithdrawal(asset, to, amount, scaled);
+    }
+
+    // --- views ---
+
+    /// The binding a proof for this pool must carry when `sender` submits it for `recipient`
+    /// (address(0) for open, deposit and repay).
+    function bindingOf(address sender, address recipient) external view returns (uint256) {
+        return uint256(keccak256(abi.encode(block.chainid, address(this), sender, recipient))) >> 8;
+    }
+
+    // --- internals ---
+
+    /// Everything a transition's proof must be checked against, in this order: widths, the
+    /// root, the nullifier (then marked), the proof over the pool's own state, the new note.
+    /// The caller then moves the tokens through Reserves, whose scaled amount is the one the
+    /// circuit applied (same TokenMath rounding on the same index: see the README, "Solvency, to the wei").
+    function _spend(uint8 op, Spend memory s, Proof calldata proof, bytes calldata encryptedOpening)
+        internal
+        returns (uint256 leafIndex)
+    {
+        _checkAmount(s.amount);
+        if (s.newCommitment >= SNARK_SCALAR_FIELD) revert NotInField(s.newCommitment);
+        if (s.nullifier >= SNARK_SCALAR_FIELD) revert NotInField(s.nullifier);
+        if (!isKnownRoot(s.root)) revert UnknownRoot(s.root);
+        if (nullifierSpent[s.nullifier]) revert NullifierAlreadySpent(s.nullifier);
+        _updateAll();
+        uint256[19] memory pub = _transitionInputs(op, s);
+        if (!transitionVerifier.verifyProof(proof.a, proof.b, proof.c, pub)) revert InvalidProof();
+        nullifierSpent[s.nullifier] = true;
+        emit NullifierSpent(s.nullifier);
+        leafIndex = _insertNote(s.newCommitment);
+        emit NoteCreated(leafIndex, s.newCommitment, encryptedOpening);
+    }
+
+    /// PoolTransition(N, 20): root, nullifier, newCommitment, op, asset, amount, binding,
+    /// price[N], liquidityIndex[N], borrowIndex[N], decimals[N], ltv[N], liqThreshold[N].
+    function _transitionInputs(uint8 op, Spend memory s) internal view returns (uint256[19] memory pub) {
+        pub[0] = s.root;
+        pub[1] = s.nullifier;
+        pub[2] = s.newCommitment;
+        pub[3] = op;
+        pub[4] = _reserve(s.asset).id;
+        pub[5] = s.amount;
+        pub[6] = _binding(s.recipient);
+        for (uint256 i = 0; i < N_RESERVES; i++) {
+            address a = _reservesList[i];
+            ReserveData storage r = _reserves[a];
+            pub[7 + i] = getAssetPrice(a);
+            pub[9 + i] = r.liquidityIndex;
+            pub[11 + i] = r.variableBorrowIndex;
+            pub[13 + i] = r.decimals;
+            pub[15 + i] = r.risk.ltv;
+            pub[17 + i] = r.risk.liquidationThreshold;
         }
     }
 
-    function _requireActive(uint256 commitment) internal view {
-        Status status = positions[commitment];
-        if (status == Status.None) revert UnknownCommitment(commitment);
-        if (status == Status.Liquidated) revert AlreadyLiquidated(commitment);
-    }
-
-    function _verify(
-        address target,
-        bytes4 selector,
-        uint256[2] calldata pA,
-        uint256[2][2] calldata pB,
-        uint256[2] calldata pC,
-        uint256[] calldata pub
-    ) internal view {
-        (bool ok, bytes memory ret) = target.staticcall(abi.encodePacked(selector, abi.encode(pA, pB, pC), pub));
-        if (!ok || ret.length != 32 || !abi.decode(ret, (bool))) revert InvalidProof();
-    }
-
-    function _selector(uint256 inputs) internal pure returns (bytes4) {
-        return bytes4(
-            keccak256(
-                bytes(string.concat("verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[", _decimal(inputs), "])"))
-            )
-        );
-    }
-
-    /// The per-slot arrays starting at `at`: price, liquidityIndex, borrowIndex, decimals,
-    /// liqThreshold, and with `step` also liqBonus and protocolFee.
-    function _checkSlots(uint256[] calldata pub, uint256 at, bool step) internal view {
-        uint256 n = slots;
-        for (uint256 i = 0; i < n; i++) {
-            uint256 p = at + i;
-            if (i >= assets.length) {
-                // padding slot: zkmargin fills unused slots with price 1, indexes 1 ray, decimals 0,
-                // LT 0 (and bonus 0, fee 0)
-                if (
-                    pub[p] != 1 || pub[p + n] != RAY || pub[p + 2 * n] != RAY || pub[p + 3 * n] != 0
-                        || pub[p + 4 * n] != 0 || (step && (pub[p + 5 * n] != 0 || pub[p + 6 * n] != 0))
-                ) revert RiskParameterMismatch(i);
-                continue;
-            }
-            Asset storage a = assets[i];
-            _checkPrice(i, a, pub[p]);
-            if (
-                pub[p + n] != indexes.getReserveNormalizedIncome(a.underlying)
-                    || pub[p + 2 * n] != indexes.getReserveNormalizedVariableDebt(a.underlying)
-            ) revert IndexMismatch(i);
-            if (pub[p + 3 * n] != a.decimals || pub[p + 4 * n] != a.liquidationThreshold) {
-                revert RiskParameterMismatch(i);
-            }
-            if (step && (pub[p + 5 * n] != a.liquidationBonus || pub[p + 6 * n] != a.protocolFee)) {
-                revert RiskParameterMismatch(i);
-            }
+    /// PoolLiquidation(N, 20): root, nullifier, newCommitment, collateralAsset, debtAsset,
+    /// debtToCover, debtRepaid, collateralToLiquidator, protocolFee, deficit[N], binding,
+    /// price[N], liquidityIndex[N], borrowIndex[N], decimals[N], liqThreshold[N],
+    /// liquidationBonus[N], liquidationProtocolFee[N].
+    function _liquidationInputs(LiquidationCall calldata l) internal view returns (uint256[26] memory pub) {
+        pub[0] = l.root;
+        pub[1] = l.nullifier;
+        pub[2] = l.newCommitment;
+        pub[3] = _reserve(l.collateralAsset).id;
+        pub[4] = _reserve(l.debtAsset).id;
+        pub[5] = l.debtToCover;
+        pub[6] = l.debtRepaid;
+        pub[7] = l.collateralToLiquidator;
+        pub[8] = l.protocolFee;
+        pub[9] = l.deficit[0];
+        pub[10] = l.deficit[1];
+        pub[11] = _binding(l.recipient);
+        for (uint256 i = 0; i < N_RESERVES; i++) {
+            address a = _reservesList[i];
+            ReserveData storage r = _reserves[a];
+            pub[12 + i] = getAssetPrice(a);
+            pub[14 + i] = r.liquidityIndex;
+            pub[16 + i] = r.variableBorrowIndex;
+            pub[18 + i] = r.decimals;
+            pub[20 + i] = r.risk.liquidationThreshold;
+            pub[22 + i] = r.risk.liquidationBonus;
+            pub[24 + i] = r.risk.liquidationProtocolFee;
         }
     }
 
-    /// The eMode table starting at `at`: ids, LTs, (with `step`) bonuses, collateral bitmaps;
-    /// entries past the pool's categories are padding (all zero).
-    function _checkEModes(uint256[] calldata pub, uint256 at, bool step) internal view {
-        uint256 e = emodeSlots;
-        uint256 bitmapAt = at + (step ? 3 : 2) * e;
-        for (uint256 k = 0; k < e; k++) {
-            (uint256 id, uint256 lt, uint256 bonus, uint256 bitmap) = (0, 0, 0, 0);
-            if (k < emodes.length) {
-                EModeCategory storage c = emodes[k];
-                (id, lt, bonus, bitmap) = (c.id, c.liquidationThreshold, c.liquidationBonus, c.collateralBitmap);
-            }
-            if (pub[at + k] != id || pub[at + e + k] != lt || pub[bitmapAt + k] != bitmap) revert EModeMismatch(k);
-            if (step && pub[at + 2 * e + k] != bonus) revert EModeMismatch(k);
+    /// ReserveLogic.updateState on every reserve, so that every index a proof uses is the one
+    /// stored at block.timestamp (Aave updates only the acting reserve and reads the others
+    /// through getNormalizedIncome/getNormalizedDebt; with no debt and a base rate above zero the
+    /// debt view and the stored index differ, so the pool makes them one).
+    function _updateAll() internal {
+        for (uint256 i = 0; i < N_RESERVES; i++) {
+            _updateState(_reservesList[i]);
         }
     }
 
-    function _checkPrice(uint256 i, Asset storage a, uint256 price) internal view {
-        (, int256 answer,, uint256 updatedAt,) = a.oracle.latestRoundData();
-        if (answer <= 0) revert BadPrice(i);
-        if (updatedAt > block.timestamp || block.timestamp - updatedAt > maxPriceAge) revert StalePrice(i, updatedAt);
-        if (uint256(answer) != price) revert PriceMismatch(i, uint256(answer), price);
+    function _binding(address recipient) internal view returns (uint256) {
+        return uint256(keccak256(abi.encode(block.chainid, address(this), msg.sender, recipient))) >> 8;
     }
 
-    function _decimal(uint256 v) internal pure returns (string memory) {
-        if (v == 0) return "0";
-        uint256 len;
-        for (uint256 t = v; t != 0; t /= 10) len++;
-        bytes memory s = new bytes(len);
-        for (; v != 0; v /= 10) s[--len] = bytes1(uint8(48 + (v % 10)));
-        return string(s);
+    function _checkAmount(uint256 amount) internal pure {
+        if (amount > MAX_AMOUNT) revert AmountTooLarge(amount, MAX_AMOUNT);
     }
 }

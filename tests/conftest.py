@@ -16,13 +16,14 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from zkmargin import build, paths, registry
+from zkmargin import build, native, paths, registry
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
 from zkmargin.commitment import commit_amounts
@@ -104,6 +105,31 @@ def bundle(
     """One liquidation proof of the fixture position (4 slots), shared by the read-only tests."""
     keys("liquidation_4")
     return lending.prove_liquidation(liquidatable, market, prices, settings=Settings(toolchain=tc))
+
+
+def native_ariths() -> list[str]:
+    """The C library's field multiplications this CPU runs: "adx" (the mulx/adcx/adox assembly,
+    which the library picks by itself where the CPU has BMI2 and ADX) and "portable" (the C
+    fallback, always)."""
+    lib = native.library()
+    before = lib.zkm_arith(-1)
+    has_adx = lib.zkm_arith(1) == 1
+    lib.zkm_arith(before)
+    return ["adx", "portable"] if has_adx else ["portable"]
+
+
+@contextmanager
+def native_arith(path: str) -> Iterator[None]:
+    """The C library on one field multiplication for the duration (skips where the CPU lacks it)."""
+    if path not in native_ariths():
+        pytest.skip(f"this CPU cannot run the {path} field multiplication")
+    lib = native.library()
+    before = lib.zkm_arith(-1)
+    lib.zkm_arith(1 if path == "adx" else 0)
+    try:
+        yield
+    finally:
+        lib.zkm_arith(before)
 
 
 @pytest.fixture(scope="session")

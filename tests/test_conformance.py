@@ -27,6 +27,8 @@ from unittest import mock
 
 import pytest
 
+from tests import test_pool_liquidation as pool_liq
+from tests.test_pool_transition import BINDING, EXACT, GROWN, OWNER, SK, Pool, attack, note
 from zkmargin import build, liquidation_step, perp, registry, statement
 from zkmargin.attestation import AttestationContext
 from zkmargin.build import CompiledCircuit
@@ -34,10 +36,13 @@ from zkmargin.errors import WitnessError
 from zkmargin.field import R
 from zkmargin.limits import BPS, WAD
 from zkmargin.model import DEFAULT_RULES, Asset, Market, Position, PricePoint, PriceSnapshot, Rules, evaluate
+from zkmargin.pool.note import Note
+from zkmargin.pool.transition import Op, open_inputs
 from zkmargin.poseidon import N_ROUNDS_F, N_ROUNDS_P
 from zkmargin.ptau import required_power
 from zkmargin.r1cs import R1cs, read_r1cs
 from zkmargin.registry import CircuitSpec
+from zkmargin.statements import pool
 from zkmargin.statements.lending import LendingRequest, SolvencyRequest
 from zkmargin.statements.perp import PerpRequest
 from zkmargin.statements.step import StepRequest
@@ -93,6 +98,33 @@ CONSTRAINTS: dict[str, tuple[int, str]] = {
         16093,
         "liquidation_step_4_v36 + 693 (v3.7's no-collateral-left on the consumed scaled balance: a capped sum, "
         "rayMulFloor, its value, two IsEqual)",
+    ),
+    "pool_open_2": (
+        1126,
+        "Selector(2) 4 + amount < 2^128 128 + 2 liquidity indexes in range 200 + 2 LtvParam 60 (range, <= 10000, "
+        "IsZero) + Pick 2 + RayDivAmount 333 (DivRoundCheck(128, 101), IsZero of the remainder) + minted != 0 1 "
+        "+ 2 collateral and 2 flag terms 4 + NoteCommitment 393 (Poseidon(8): the tag and both zero debts constant) "
+        "+ binding squared 1",
+    ),
+    "pool_transition_2": (
+        11965,
+        "OwnerTag 237 + 2 NoteCommitment 798 (Poseidon(8), tag constant) + NoteNullifier 258 + NoteMembership(20) "
+        "4933 (index bits 20, length <= 20: 11, 20 x (IsEqual, root term, MultiMux1, Poseidon(2) 240) + 2) "
+        "+ old flags 2 + old balances 512 + Selector(4) 8 + Selector(2) 4 + amount 128 + 2 x (AssetParams 307 + "
+        "LtvParam 30) + index Picks 4 + index choice 1 + RayDivAmount 333 + rounding and != 0 2 + moves 6 + repay "
+        "<= debt 442 (Pick 2, rayMulCeil DivRound(128, 90) 310, LessEqThan(128) 129, gate 1) + flags 22 + 2 "
+        "AssetValuation 2748 + 2 SlotAccount (v3.5, no eMode) 12 + LTV terms 4 + HF gate 3 + HealthFactorCompare 402 "
+        "+ LTV-zero rule 9 + avg LTV DivRoundCheck(14, 130) 276 + avg != 0 1 + cover LessThan(144) 147 "
+        "+ binding 1 - 2 folded by O2",
+    ),
+    "pool_liquidation_2": (
+        15997,
+        "NoteCommitment 399 + NoteMembership(20) 4933 + NoteNullifier 258 + flags 2 + 2 x (AssetParams 307 "
+        "+ AssetValuation 1374 + SlotAccount (v3.5, no eMode) 6) + 2 x bonus < 2^15 and fee <= 10000 (RangeCheck 15, "
+        "RangeCheck 14, LessEqThan(14): 43) + HealthFactorCompare 402 + 5885 for the call as liquidation_step's at "
+        "v3.5 without eMode and receiveAToken (HF <= 0.95, close factor, seizure, fee, dust, scaled burns, fee cap, "
+        "deficit[2], NonZero rules) + LiquidationSalt Poseidon(3) 258 (tag constant) + new NoteCommitment 399 "
+        "+ binding 1",
     ),
 }
 #: fixtures/dev-pot15.ptau. liquidation_hashed_8 needs it; every other circuit fits power 14
@@ -303,6 +335,40 @@ def _step(spec: CircuitSpec) -> tuple[Inputs, Inputs]:
     return honest, wrong
 
 
+def _pool_open(spec: CircuitSpec) -> tuple[Inputs, Inputs]:
+    """The smallest deposit that mints one scaled unit at an index above 1 ray, and one wei less
+    (it mints none: validateSupply's InvalidAmount), for a pool of the circuit's size."""
+    assert spec.n_assets == GROWN.n
+    index = GROWN.reserves[1].liquidity_index
+    at = -(-index // 10**27)  # rayDivFloor(at, index) == 1, rayDivFloor(at - 1, index) == 0
+    honest = _via_statement(spec, pool.OpenRequest(GROWN, 1, at, OWNER, 9, BINDING))
+    assert honest == open_inputs(GROWN, 1, at, OWNER, 9, BINDING).inputs
+    wrong = {**honest, "amount": at - 1, "newCommitment": Note((0, 0), (0, 0), 0b10, OWNER, 9).commitment}
+    return honest, wrong
+
+
+def _pool_transition(spec: CircuitSpec) -> tuple[Inputs, Inputs]:
+    """A borrow exactly at the LTV limit (TC * avgLtv == TD * 1e4), and one wei more."""
+    assert spec.n_assets == EXACT.n
+    n = note((1_000 * E6, 0), (0, 0), 0b01)
+    proof = Pool.with_note(n).tree.proof(n.commitment)
+    honest = _via_statement(spec, pool.TransitionRequest(n, SK, proof, Op.BORROW, 1, 750 * E6, EXACT, 777, BINDING))
+    return honest, attack(n, Op.BORROW, 1, 750 * E6 + 1, EXACT)
+
+
+def _pool_liquidation(spec: CircuitSpec) -> tuple[Inputs, Inputs]:
+    """A note at HF exactly 1e18 - 1 (liquidated, half its debt at the close factor) and one at HF
+    exactly 1e18 (not liquidatable: the outcome claimed is the model's with its bar lifted to 2)."""
+    assert spec.n_assets == pool_liq.BASE8.n
+    at_one, below = pool_liq._hf_notes()
+    proof = pool_liq.tree_with(below.commitment).proof(below.commitment)
+    request = pool.LiquidationRequest(below, proof, pool_liq.BASE8, 0, 1, 1_000 * 10**8, pool_liq.BINDING)
+    honest = _via_statement(spec, request)
+    with mock.patch.object(liquidation_step, "WAD", 2 * WAD):
+        wrong = pool_liq.honest(at_one, pool_liq.BASE8, 0, 1, 1_000 * 10**8)
+    return honest, wrong
+
+
 SampleBuilder = Callable[[CircuitSpec], tuple[Inputs, Inputs]]
 SAMPLES: dict[str, SampleBuilder] = {
     "liquidation": lambda spec: _lending(spec, solvency=False),
@@ -311,6 +377,9 @@ SAMPLES: dict[str, SampleBuilder] = {
     "perp_liquidation": lambda spec: _perp(spec, attestation=False),
     "perp_attestation": lambda spec: _perp(spec, attestation=True),
     "liquidation_step": _step,
+    "pool_open": _pool_open,
+    "pool_transition": _pool_transition,
+    "pool_liquidation": _pool_liquidation,
 }
 
 

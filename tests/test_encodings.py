@@ -20,14 +20,14 @@ from hypothesis import strategies as st
 from py_ecc.fields import optimized_bn128_FQ2 as FQ2
 from py_ecc.optimized_bn128 import optimized_curve as oc
 
-from zkmargin import groth16, groth16_fast, onchain, paths, snarkjs_verify
+from zkmargin import groth16, groth16_fast, groth16_format, onchain, paths, snarkjs_verify
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
 from zkmargin.errors import InputError
 from zkmargin.evm import InProcessChain
 from zkmargin.field import Q, R
 from zkmargin.groth16 import Verification
-from zkmargin.groth16_format import parse_proof, parse_public_signals, parse_vkey
+from zkmargin.groth16_format import parse_batch, parse_proof, parse_public_signals, parse_vkey
 from zkmargin.model import Market, Position, PriceSnapshot
 from zkmargin.settings import Settings
 from zkmargin.statements import lending
@@ -352,6 +352,74 @@ def test_batch_names_the_item(bundle: Bundle) -> None:
                 key, [(bundle.public_signals, bundle.proof), (bundle.public_signals, bad)], engine
             )  # type: ignore[arg-type]
         assert e.value.field == "items[1].proof.pi_b"
+
+
+def _one_by_one(items: list[tuple[Any, Any]], n_public: int) -> Any:
+    """What parsing the items one after the other gives: the values, or the first error."""
+    out = []
+    for i, (public, proof) in enumerate(items):
+        try:
+            out.append((parse_public_signals(public, n_public), parse_proof(proof)))
+        except InputError as e:
+            return (f"items[{i}].{e.field}", e.detail)
+    return out
+
+
+def _at_once(items: list[tuple[Any, Any]], n_public: int, threads: int) -> Any:
+    try:
+        return parse_batch(items, n_public, threads)
+    except InputError as e:
+        return (e.field, e.detail)
+
+
+def test_batch_parse_equals_parsing_one_by_one(bundle: Bundle, other_public: list[str]) -> None:
+    """parse_batch tests the B points' G2 membership after the other checks, all at once: its
+    answer must still be the first error in order (a B outside G2 before a later malformed item,
+    or before a malformed C of its own proof), or the same values."""
+    n = len(bundle.public_signals)
+    edited = []
+    for case in CASES:
+        i = Inputs(copy.deepcopy(bundle.vkey), list(bundle.public_signals), copy.deepcopy(bundle.proof), other_public)
+        case.edit(i)
+        if i.vkey == bundle.vkey:  # the batch is of one key: the proof and signal cases
+            edited.append((i.public, i.proof))
+    off_g2_then_bad_c = copy.deepcopy(bundle.proof)
+    off_g2_then_bad_c["pi_b"], off_g2_then_bad_c["pi_c"] = OFF_G2, ["1", "3", "1"]
+    edited.append((bundle.public_signals, off_g2_then_bad_c))
+    good = (bundle.public_signals, bundle.proof)
+    rng = random.Random(16)
+    batches = [[good] * 3, [], [good, edited[-1], edited[0]]]
+    batches += [[rng.choice([good, good, *edited]) for _ in range(rng.randint(1, 6))] for _ in range(60)]
+    for items in batches:
+        want = _one_by_one(items, n)
+        for threads in (1, 2):
+            assert _at_once(items, n, threads) == want, items
+
+
+_SIGNAL_TEXTS = st.one_of(
+    st.integers(0, 2 * R).map(str),
+    st.sampled_from(["0", "00", "01", "", ",", "1,2", "-1", "+1", "\u00b2", " 1", "1\n", str(R - 1), str(R), "9" * 79]),
+    st.text(alphabet="0123456789,", max_size=6),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(signals=st.lists(_SIGNAL_TEXTS, max_size=5))
+def test_public_signals_at_once_equal_one_by_one(signals: list[str]) -> None:
+    """parse_public_signals checks a list of strings in one pass when it can: same values, and
+    the same first error as the check of each signal in turn."""
+
+    def one_by_one() -> Any:
+        try:
+            return [groth16_format._decimal(s, f"public_signals[{i}]", R, "r") for i, s in enumerate(signals)]
+        except InputError as e:
+            return e.field
+
+    try:
+        got: Any = parse_public_signals(signals, None)
+    except InputError as e:
+        got = e.field
+    assert got == one_by_one()
 
 
 @settings(max_examples=80, deadline=None)

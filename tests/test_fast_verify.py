@@ -28,6 +28,7 @@ from zkmargin.settings import Settings
 from zkmargin.statements import lending
 from zkmargin.toolchain import Toolchain
 
+from .conftest import native_arith
 from .test_prove_verify import _proof_edits, _signal_edits, _vkey_edits
 
 
@@ -62,8 +63,25 @@ def _affine(p: tuple[FQ2, FQ2, FQ2]) -> tuple[bn254.F2, bn254.F2]:
     return (int(x.coeffs[0]), int(x.coeffs[1])), (int(y.coeffs[0]), int(y.coeffs[1]))
 
 
-def test_fast_g2_membership_matches_multiplication_by_r() -> None:
-    """The membership test groth16_format runs, in Python and in C, against [r]Q == 0."""
+def test_context_fills_the_c_struct() -> None:
+    """native.ctx() is laid out as pairing.c's struct ctx: same size (a field added on one side
+    only would shift every constant after it), and its GLV constants are G1's endomorphism."""
+    assert len(native.ctx()) == native.library().zkm_ctx_size()
+    beta, lam = bn254.glv()
+    assert pow(beta, 3, Q) == 1 != beta and pow(lam, 3, R) == 1 != lam
+    p = oc.multiply(oc.G1, 12345)
+    assert oc.eq((p[0] * beta, p[1], p[2]), oc.multiply(p, lam))
+
+
+@pytest.mark.parametrize("arith", ["adx", "portable"])
+def test_fast_g2_membership_matches_multiplication_by_r(arith: str) -> None:
+    """The membership test groth16_format runs, in Python and in C (both field multiplications),
+    against [r]Q == 0."""
+    with native_arith(arith):
+        _g2_membership()
+
+
+def _g2_membership() -> None:
     rng = random.Random(10)
     cofactor = 2 * Q - R  # #E'(Fp2) = r * (2p - r) for BN254
     for _ in range(8):
@@ -104,8 +122,16 @@ def test_off_curve_and_off_subgroup_points_are_named(bundles: list[Bundle]) -> N
             assert e.value.field == f"items[1].{field}"
 
 
-@pytest.mark.parametrize("engine", ["c", "python"])
+@pytest.mark.parametrize("engine", ["c-adx", "c-portable", "python"])
 def test_fast_equals_reference_on_valid_and_tampered(bundles: list[Bundle], engine: str) -> None:
+    if engine.startswith("c-"):
+        with native_arith(engine[2:]):
+            _fast_equals_reference(bundles, "c")
+    else:
+        _fast_equals_reference(bundles, "python")
+
+
+def _fast_equals_reference(bundles: list[Bundle], engine: groth16_fast.Engine) -> None:
     b = bundles[0]
     vk, pub, proof = b.vkey, b.public_signals, b.proof
     cases = [("valid", vk, pub, proof)]
@@ -118,8 +144,16 @@ def test_fast_equals_reference_on_valid_and_tampered(bundles: list[Bundle], engi
         assert fast.valid == ref.valid == (label == "valid"), (label, fast, ref)
 
 
-@pytest.mark.parametrize("engine,threads", [("c", 1), ("c", 2), ("python", None)])
+@pytest.mark.parametrize("engine,threads", [("c-adx", 1), ("c-adx", 2), ("c-portable", 2), ("python", None)])
 def test_batch(bundles: list[Bundle], engine: str, threads: int | None) -> None:
+    if engine.startswith("c-"):
+        with native_arith(engine[2:]):
+            _batch(bundles, "c", threads)
+    else:
+        _batch(bundles, "python", threads)
+
+
+def _batch(bundles: list[Bundle], engine: groth16_fast.Engine, threads: int | None) -> None:
     key = groth16_fast.PreparedKey(bundles[0].vkey)
     items = [(b.public_signals, b.proof) for b in bundles]
 

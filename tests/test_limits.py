@@ -13,6 +13,9 @@ from zkmargin.commitment import LENDING_TAG
 from zkmargin.errors import InputError
 from zkmargin.loaders import market_from_json
 from zkmargin.model import RULES_VERSION
+from zkmargin.pool import liquidation as pool_liquidation
+from zkmargin.pool import note as pool_note
+from zkmargin.pool.transition import Op
 
 # circuits/lib file -> circom constant -> the Python value it mirrors. A constant the circuits
 # define and this table does not map fails test_every_circuit_constant_is_mapped.
@@ -50,6 +53,19 @@ MIRRORS: dict[str, dict[str, int]] = {
         "MIN_LEFTOVER_BASE": liquidation_step.MIN_LEFTOVER_BASE,
         "CLOSE_FACTOR_HF_THRESHOLD": liquidation_step.CLOSE_FACTOR_HF_THRESHOLD,
         "BONUS_BITS": liquidation_step.BONUS_BITS,
+    },
+    "pool.circom": {
+        "DOMAIN_NOTE": pool_note.DOMAIN_NOTE,
+        "DOMAIN_OWNER": pool_note.DOMAIN_OWNER,
+        "DOMAIN_NULLIFIER": pool_note.DOMAIN_NULLIFIER,
+        "WAD": limits.WAD,
+        "OP_DEPOSIT": Op.DEPOSIT,
+        "OP_WITHDRAW": Op.WITHDRAW,
+        "OP_BORROW": Op.BORROW,
+        "OP_REPAY": Op.REPAY,
+    },
+    "pool_liquidation.circom": {
+        "DOMAIN_LIQUIDATION_SALT": pool_liquidation.DOMAIN_LIQUIDATION_SALT,
     },
 }
 

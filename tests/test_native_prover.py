@@ -30,7 +30,7 @@ from zkmargin.toolchain import Toolchain
 from zkmargin.warm_prover import ProverPool
 from zkmargin.witness import InputValue, WitnessCalculator
 
-from .conftest import FIX
+from .conftest import FIX, native_arith, native_ariths
 
 
 def _liquidation_8() -> dict[str, InputValue]:
@@ -80,13 +80,22 @@ def test_native_and_snarkjs_proofs_verify_everywhere(
     vkey = k.vkey()
     fast = groth16_fast.PreparedKey(vkey)
     verifier = onchain.deploy_verifier(chain, vkey, tc)
-    results = {name: prover.prove(k, witness, t) for name, t in (("native", _native(tc)), ("snarkjs", _snarkjs(tc)))}
+    results = {"snarkjs": prover.prove(k, witness, _snarkjs(tc))}
+    tabled = native_prover.NativeProver(k.zkey)
+    tabled.build_tables()
+    for arith in native_ariths():  # the same witness through each field multiplication
+        with native_arith(arith):
+            results[f"native ({arith})"] = prover.prove(k, witness, _native(tc))
+            results[f"native ({arith}, tables)"] = tabled.prove(witness, threads=2)
     n_public = len(k.compiled.public_signals)
-    assert results["native"][1] == results["snarkjs"][1] == [str(v) for v in witness[1 : 1 + n_public]]
+    assert all(public == [str(v) for v in witness[1 : 1 + n_public]] for _, public in results.values())
     for name, (proof, public) in results.items():
         assert snarkjs_verify(vkey, public, proof, tc).valid, name
         assert reference_verify(vkey, public, proof).valid, name
-        assert groth16_fast.verify(fast, public, proof).valid, name
+        for arith in native_ariths():
+            with native_arith(arith):
+                assert groth16_fast.verify(fast, public, proof, "c").valid, (name, arith)
+        assert groth16_fast.verify(fast, public, proof, "python").valid, name
         bundle = api.make_bundle(k, proof, public, {})
         assert onchain.verify_onchain(chain, verifier, bundle).valid, name
 
@@ -120,6 +129,25 @@ def test_wrong_witness_gives_a_proof_that_fails(
     proof, public = prover.prove(k, bad, _native(tc))
     assert not groth16_fast.verify(groth16_fast.PreparedKey(k.vkey()), public, proof).valid
     assert not snarkjs_verify(k.vkey(), public, proof, tc).valid
+
+
+def test_tables_are_built_after_enough_proofs(
+    keys: Callable[[str], CircuitKeys],
+    market: Market,
+    prices: PriceSnapshot,
+    liquidatable: Position,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(native_prover, "TABLES_AFTER", 2)
+    k = keys("liquidation_4")
+    witness = WitnessCalculator(k.compiled.wasm).calculate(
+        liquidation_inputs(liquidatable, market, prices, 10**18).inputs
+    )
+    p = native_prover.NativeProver(k.zkey)
+    fast = groth16_fast.PreparedKey(k.vkey())
+    for n in range(4):
+        proof, public = p.prove(witness)
+        assert p.has_tables == (n >= 2) and groth16_fast.verify(fast, public, proof).valid
 
 
 def test_witness_is_checked(keys: Callable[[str], CircuitKeys]) -> None:

@@ -178,7 +178,7 @@ MAX_AGE = 3600
 
 
 class Pool:
-    """Deploys verifier, four test aggregators, the test indexes and PrivateMarginPool on a chain."""
+    """Deploys verifier, four test aggregators, the test indexes and LiquidationVerifierRegistry on a chain."""
 
     def __init__(
         self,
@@ -247,7 +247,7 @@ class Pool:
                 emodes,
             ],
         )
-        self.address = chain.deploy(contracts["PrivateMarginPool"].bytecode, ctor)
+        self.address = chain.deploy(contracts["LiquidationVerifierRegistry"].bytecode, ctor)
 
     def set_indexes(self, slot: int, income: int, debt: int) -> None:
         self.chain.transact(

@@ -1,17 +1,24 @@
-"""The README's Python API example runs as written."""
+"""The README's Python API example, and its private-pool session on a devnet, run as written."""
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
-from zkmargin import paths
+import pytest
+from click.testing import CliRunner
+
+from zkmargin import devnet, paths
 from zkmargin.build import CircuitKeys
+from zkmargin.cli.main import cli
+from zkmargin.evm import free_port
 
 from .conftest import REPO_ROOT
 
@@ -20,7 +27,7 @@ def test_python_api_example_runs(keys: Callable[[str], CircuitKeys], tmp_path: P
     for c in ("liquidation_4", "attestation_4", "liquidation_step_4_v36"):
         keys(c)
     readme = (REPO_ROOT / "README.md").read_text()
-    section = readme[readme.index("## Python API") :]
+    section = readme[readme.index("\n## Python API") :]
     code = re.search(r"```python\n(.*?)```", section, re.S)
     assert code is not None
     shutil.copytree(
@@ -34,3 +41,65 @@ def test_python_api_example_runs(keys: Callable[[str], CircuitKeys], tmp_path: P
     assert res.stdout.startswith("True position 0x")
     assert "repaid 7500000000 of USDC" in res.stdout
     assert (tmp_path / "liq.json").exists()
+
+
+def _masked(text: str) -> list[str]:
+    """Output lines with what changes from run to run (numbers, hashes, addresses, paths) masked."""
+    return [re.sub(r"0x[0-9a-fA-F]+|/\S+|\d+(\.\d+)?", "#", line) for line in text.splitlines()]
+
+
+def test_pool_session_runs_as_written(
+    keys: Callable[[str], CircuitKeys], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's private-pool session, command by command, on a private devnet directory and
+    port: each exits 0 and prints what the README shows (numbers, hashes and paths aside); the
+    second `wallet show` reports more debt (30 days of interest) and a lower health factor (and
+    the lower WETH price) than the first."""
+    keys("pool_open_2")
+    keys("pool_transition_2")
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme[readme.index("## The private margin pool") :]
+    block = re.search(r"```\n(\$ zkmargin devnet up\n.*?)```", section, re.S)
+    assert block is not None
+    steps: list[tuple[str, str]] = []  # (command, the output the README shows)
+    for chunk in re.split(r"^\$ ", block.group(1), flags=re.M)[1:]:
+        command, _, shown = chunk.partition("\n")
+        steps.append((command, shown.strip("\n")))
+    commands = [c for c, _ in steps]
+    assert commands[0] == "zkmargin devnet up" and commands[-1] == "zkmargin devnet down"
+    for needed in ("wallet init", "wallet deposit WETH", "wallet borrow USDC", "devnet time +30d", "devnet price WETH"):
+        assert any(c.startswith(f"zkmargin {needed}") for c in commands), needed
+    devnet_dir = tmp_path / "devnet"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ZKMARGIN_DEVNET_DIR", str(devnet_dir))
+    monkeypatch.setenv("ZKMARGIN_WALLET_DIR", str(tmp_path / "wallet"))
+    monkeypatch.setenv("ZKMARGIN_DEVNET_PORT", str(free_port()))
+    for var in ("ZKMARGIN_RPC_URL", "ZKMARGIN_PRIVATE_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    shows = []
+    try:
+        for command, shown in steps:
+            argv = shlex.split(command)
+            assert argv[0] == "zkmargin"
+            res = CliRunner().invoke(cli, ["-q", *argv[1:]])
+            assert res.exit_code == 0, (command, res.output)
+            assert _masked(res.stdout.strip("\n")) == _masked(shown), (command, res.stdout)
+            if argv[1:3] == ["wallet", "show"]:
+                shows.append(res.stdout)
+    finally:
+        devnet.down(devnet_dir)
+    assert len(shows) == 2
+
+    def hf(out: str) -> Decimal:
+        m = re.search(r"health factor ([0-9.]+)", out)
+        assert m is not None, out
+        return Decimal(m.group(1))
+
+    def usdc_debt(out: str) -> Decimal:
+        m = re.search(r"USDC +supplied 0 +borrowed ([0-9.]+)", out)
+        assert m is not None, out
+        return Decimal(m.group(1))
+
+    assert usdc_debt(shows[0]) == 20000 < usdc_debt(shows[1])  # interest, with no operation of the owner's
+    assert hf(shows[1]) < hf(shows[0])
+    assert "price 3500" in shows[0] and "price 2800" in shows[1]

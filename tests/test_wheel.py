@@ -49,6 +49,7 @@ def test_the_wheel_carries_what_it_needs(wheel: Path) -> None:
         "zkmargin/cli/main.py",
         "zkmargin/data/circuits/circuits.json",
         "zkmargin/data/circuits/lib/health.circom",
+        "zkmargin/data/contracts/LiquidationVerifierRegistry.sol",
         "zkmargin/data/contracts/PrivateMarginPool.sol",
         "zkmargin/data/fixtures/dev-pot15.ptau",
         "zkmargin/data/fixtures/dev-pot15.ptau.sha256",
@@ -117,6 +118,10 @@ def test_setup_demo_then_verify_without_node(wheel: Path, tmp_path: Path, isolat
     assert res.returncode == 1, res.stdout + res.stderr
     res = _run([str(no_node / "zkmargin"), "verify", str(bundle), "--vkey", str(vkey), "--onchain"], cwd=work, env=env)
     assert res.returncode == 2 and "zkmargin[evm]" in res.stderr and "Traceback" not in res.stderr, res.stderr
+    for cmd in (["wallet", "show"], ["devnet", "status", "--json"]):  # commands that talk to a chain
+        res = _run([str(no_node / "zkmargin"), *cmd], cwd=work, env=env)
+        assert res.returncode == 2 and "zkmargin[evm]" in res.stdout + res.stderr, (cmd, res.stdout, res.stderr)
+        assert "Traceback" not in res.stderr, res.stderr
     for cmd in (["verify-batch", str(bundle), "--vkey", str(vkey)], ["calldata", str(bundle), "--json"]):
         res = _run([str(no_node / "zkmargin"), *cmd], cwd=work, env=env)
         assert res.returncode == 0, (cmd, res.stderr[-2000:])

@@ -1,7 +1,8 @@
 """Aave v3's integer math (WadRayMath, PercentageMath, MathUtils.mulDivCeil, TokenMath), as
-zkmargin's model uses it. Every function names its Solidity in aave-dao/aave-v3-origin at the
-pinned versions (paths under src/contracts/protocol/libraries/, lines v3.5.0 / v3.6.0 / v3.7;
-the pins are in zkmargin.model.RULES_PINS). Inputs are non-negative integers within the
+zkmargin's model and the pool's reserves (zkmargin.pool.reserve) use it. Every function names
+its Solidity in aave-dao/aave-v3-origin at the pinned versions (paths under
+src/contracts/protocol/libraries/, lines v3.5.0 / v3.6.0 / v3.7; the pins are in
+zkmargin.model.RULES_PINS). Inputs are non-negative integers within the
 circuits' widths, so none of the Solidity overflow guards can fire; a zero divisor raises
 ZeroDivisionError (the Solidity reverts with revert(0, 0)).
 
@@ -26,6 +27,16 @@ def _ceil_div(a: int, b: int) -> int:
 def wad_div(a: int, b: int) -> int:
     """math/WadRayMath.sol wadDiv :53-62 (all three): (a * 1e18 + b / 2) / b, half up."""
     return (a * WAD + b // 2) // b
+
+
+def ray_mul(a: int, b: int) -> int:
+    """math/WadRayMath.sol rayMul :64-72 (all three): (a * b + RAY / 2) / RAY, half up."""
+    return (a * b + RAY // 2) // RAY
+
+
+def ray_div(a: int, b: int) -> int:
+    """math/WadRayMath.sol rayDiv :109-117 / :104-112 / :104-112: (a * RAY + b / 2) / b, half up."""
+    return (a * RAY + b // 2) // b
 
 
 def ray_mul_floor(a: int, b: int) -> int:
@@ -84,6 +95,16 @@ def mul_div_ceil(a: int, b: int, c: int) -> int:
 
 
 # helpers/TokenMath.sol (identical in all three versions)
+
+
+def atoken_mint_scaled(amount: int, liquidity_index: int) -> int:
+    """TokenMath.getATokenMintScaledAmount :24-29: rayDivFloor."""
+    return ray_div_floor(amount, liquidity_index)
+
+
+def vtoken_mint_scaled(amount: int, variable_borrow_index: int) -> int:
+    """TokenMath.getVTokenMintScaledAmount :80-85: rayDivCeil."""
+    return ray_div_ceil(amount, variable_borrow_index)
 
 
 def atoken_balance(scaled: int, liquidity_index: int) -> int:

@@ -124,6 +124,34 @@ def frobenius_table() -> tuple[FQ12, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=1)
+def tower_frobenius() -> tuple[F2, ...]:
+    """f^(p^e) on the tower Fp12 = Fp2[w]/(w^6 - XI) of the C engine maps c_k w^k to
+    c_k' XI^(k(p^e - 1)/6) w^k (c_k' = conj(c_k) for odd e): those 18 constants for e = 1, 2, 3
+    and k < 6, in that order (50 ms of py_ecc powers, so computed when the C engine first needs them)."""
+    return tuple(_f2(XI ** (k * (Q**e - 1) // 6)) for e in (1, 2, 3) for k in range(6))
+
+
+@lru_cache(maxsize=1)
+def glv() -> tuple[int, int]:
+    """(beta, lambda): phi(x, y) = (beta x, y) is the multiplication by lambda on G1 (beta and
+    lambda cube roots of unity mod q and r; which pairs with which is checked on the generator).
+    The C verifier weights a batch's A points by r = a + b lambda with 64-bit a, b: a A + b phi(A)
+    takes half the doublings of a 128-bit r A, and a + b lambda mod r takes 2^128 distinct
+    values (the lattice of (a, b) with a + b lambda = 0 mod r has no nonzero vector shorter than
+    about 2^127)."""
+
+    def cube_root(m: int) -> int:
+        return next(c for c in (pow(g, (m - 1) // 3, m) for g in range(2, 64)) if c != 1)
+
+    g = oc.G1
+    for beta in (cube_root(Q), cube_root(Q) ** 2 % Q):
+        for lam in (cube_root(R), cube_root(R) ** 2 % R):
+            if oc.eq((g[0] * beta, g[1], g[2]), oc.multiply(g, lam)):
+                return beta, lam
+    raise ImportError("no cube roots of unity give G1's endomorphism")  # pragma: no cover
+
+
 def on_g1(x: int, y: int) -> bool:
     """(x, y) is on the BN254 curve (G1 has cofactor 1: on the curve is in the group)."""
     return (y * y - x * x * x - B1) % Q == 0

@@ -159,14 +159,16 @@ def _compile_locked(spec: CircuitSpec, tc: Toolchain, progress: Progress, key: s
         return CompiledCircuit(spec, final, meta)
     with progress.step(f"compiling {spec.id} with circom2"), staging_dir(final) as tmp:
         # circom2 (WASI) only opens files below its working directory: stage the
-        # sources and circomlib inside the build dir and use relative paths.
+        # sources, circomlib and @zk-kit/circuits inside the build dir and use relative paths.
         src = tmp / "src"
         shutil.copytree(paths.CIRCUITS_DIR / "lib", src / "circuits" / "lib")
         shutil.copytree(tc.circomlib_circuits, src / "circomlib")
+        shutil.copytree(tc.zk_kit_circuits, src / "zk-kit")
         (src / "main.circom").write_text(spec.main_source())
         (src / "out").mkdir()
+        libs = ["-l", "circomlib", "-l", "zk-kit"]
         run(
-            tc.argv("circom2", "main.circom", "--r1cs", "--wasm", "--sym", "--O2", "-l", "circomlib", "-o", "out"),
+            tc.argv("circom2", "main.circom", "--r1cs", "--wasm", "--sym", "--O2", *libs, "-o", "out"),
             cwd=src,
             timeout=COMPILE_TIMEOUT,
         )

@@ -68,7 +68,12 @@ class Claim:
 
     @property
     def commitment(self) -> int:
-        return self.signals["commitment"] if "commitment" in self.signals else self.signals["oldCommitment"]
+        """The position the claim is about: `commitment`, a step's `oldCommitment`, or the note a
+        pool operation creates (`newCommitment`)."""
+        for name in ("commitment", "oldCommitment", "newCommitment"):
+            if name in self.signals:
+                return self.signals[name]
+        raise KeyError("commitment")
 
     @property
     def commitment_hex(self) -> str:

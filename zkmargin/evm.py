@@ -6,6 +6,7 @@ on-chain verification, gas measurement and contract tests run unchanged on eithe
 
 from __future__ import annotations
 
+import copy
 import re
 import socket
 import time
@@ -40,9 +41,20 @@ class Reverted(ZkMarginError):
 
 
 @dataclass(frozen=True)
+class EventLog:
+    """One log of a transaction: the emitting contract, its topics (topic 0 = the event's
+    signature hash unless anonymous) and its data."""
+
+    address: str
+    topics: tuple[bytes, ...]
+    data: bytes
+
+
+@dataclass(frozen=True)
 class TxResult:
     gas_used: int
     output: bytes
+    logs: tuple[EventLog, ...] = ()
 
 
 class Chain(Protocol):
@@ -69,14 +81,23 @@ class InProcessChain:
     def __init__(self, timestamp: int | None = None) -> None:
         self.evm = EVM(spec_id="CANCUN")
         self.evm.set_balance(self.SENDER, 10**24)
+        self._clock = [0]  # shared with the views of as_sender
         self.set_timestamp(int(time.time()) if timestamp is None else timestamp)
 
+    def as_sender(self, sender: str) -> InProcessChain:
+        """The same EVM, with calls and transactions sent from `sender` (given ether if it has none)."""
+        view = copy.copy(self)
+        view.SENDER = sender
+        if self.evm.get_balance(sender) == 0:
+            self.evm.set_balance(sender, 10**24)
+        return view
+
     def set_timestamp(self, ts: int) -> None:
-        self._ts = ts
+        self._clock[0] = ts
         self.evm.set_block_env(BlockEnv(number=1, timestamp=ts))
 
     def timestamp(self) -> int:
-        return self._ts
+        return self._clock[0]
 
     def _guard(self, fn: Any, *args: Any, **kw: Any) -> Any:
         try:
@@ -97,7 +118,10 @@ class InProcessChain:
         out = self._guard(self.evm.message_call, self.SENDER, to, data, gas=TX_GAS)
         result = self.evm.result
         assert result is not None  # set by every message_call
-        return TxResult(result.gas_used, bytes(out))
+        logs = tuple(
+            EventLog(str(lg.address), tuple(bytes(t) for t in lg.data[0]), bytes(lg.data[1])) for lg in result.logs
+        )
+        return TxResult(result.gas_used, bytes(out), logs)
 
 
 class RpcError(InputError):
@@ -152,10 +176,10 @@ class RpcChain:
     def _from(self) -> str:
         return self.account.address if self.account else "0x" + "00" * 20
 
-    def call(self, to: str, data: bytes) -> bytes:
+    def call(self, to: str, data: bytes, block: str = "latest") -> bytes:
         tx: Any = {"to": Web3.to_checksum_address(to), "data": data, "from": self._from(), "gas": TX_GAS}
         try:
-            return bytes(self._rpc("eth_call", lambda: self.w3.eth.call(tx)))
+            return bytes(self._rpc("eth_call", lambda: self.w3.eth.call(tx, block)))  # type: ignore[arg-type]
         except (ContractCustomError, ContractLogicError) as e:
             raise Reverted(_revert_bytes(e.data)) from None
 
@@ -184,12 +208,29 @@ class RpcChain:
             raise Reverted(b"", "deployment failed")
         return str(receipt["contractAddress"])
 
+    def request(self, method: str, *params: Any) -> Any:
+        """A raw JSON-RPC request (anvil_*, evm_* on a dev node); an error answer is an RpcError."""
+
+        def ask() -> Any:
+            answer = self.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+            if "error" in answer:
+                raise ValueError(answer["error"].get("message", answer["error"]))
+            return answer.get("result")
+
+        return self._rpc(method, ask)
+
     def transact(self, to: str, data: bytes) -> TxResult:
-        out = self.call(to, data)  # surfaces the revert payload, which receipts do not carry
+        # surfaces the revert payload, which receipts do not carry; run in the pending block, as the
+        # transaction will be (its timestamp matters to contracts that read block.timestamp)
+        out = self.call(to, data, "pending")
         receipt = self._send({"to": Web3.to_checksum_address(to), "data": data, "gas": TX_GAS})
         if receipt["status"] != 1:
             raise Reverted(b"", "transaction reverted")
-        return TxResult(int(receipt["gasUsed"]), out)
+        logs = tuple(
+            EventLog(str(lg["address"]), tuple(bytes(t) for t in lg["topics"]), bytes(lg["data"]))
+            for lg in receipt["logs"]
+        )
+        return TxResult(int(receipt["gasUsed"]), out, logs)
 
 
 def _revert_bytes(data: Any) -> bytes:

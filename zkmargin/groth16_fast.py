@@ -1,8 +1,9 @@
 """Faster native Groth16 verification (same answers as groth16.verify, the py_ecc reference).
 
-Two engines with one algorithm: "c", zkmargin/native/pairing.c (64-bit Montgomery arithmetic;
-the default when a C compiler builds it), and "python", below, which the C code was ported
-from and which remains the fallback. Either way the key, the public signals and the proof are
+Two engines with the same answers: "c", zkmargin/native/pairing.c (64-bit Montgomery arithmetic,
+a tower Fp12, a cyclotomic final exponentiation, a per-key precomputation in PreparedKey.c_prepared;
+the default when a C compiler builds it), and "python", below, where the C code started and
+which remains the fallback. Either way the key, the public signals and the proof are
 parsed by groth16_format first (InputError when malformed), and the engines see only the parsed
 points: finite, affine, on their curves, B in G2.
 What makes the Python engine faster than py_ecc's generic pairing:
@@ -19,6 +20,7 @@ What makes the Python engine faster than py_ecc's generic pairing:
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import secrets
@@ -41,10 +43,18 @@ from .bn254 import f2_scale as _k
 from .bn254 import f2_sub as _s
 from .bn254 import g2_add as _add
 from .bn254 import g2_dbl as _dbl
-from .errors import InputError
 from .field import Q, R
 from .groth16 import G1Point, G2Point, Verification, g1_point, g2_point
-from .groth16_format import G1Affine, G2Affine, Proof, VerifyingKey, parse_proof, parse_public_signals, parse_vkey
+from .groth16_format import (
+    G1Affine,
+    G2Affine,
+    Proof,
+    VerifyingKey,
+    parse_batch,
+    parse_proof,
+    parse_public_signals,
+    parse_vkey,
+)
 
 Line = tuple[FQ12, FQ12, FQ12, FQ12]  # num(P) = x*A + y*B + C, and den
 log = logging.getLogger("zkmargin")
@@ -290,6 +300,17 @@ class PreparedKey:
         return self.key.n_public
 
     @cached_property
+    def c_prepared(self) -> ctypes.Array[ctypes.c_char]:
+        """The compiled verifier's precomputation (zkm_groth16_prepare): the lines of beta, gamma
+        and delta, the Miller value of (alpha, beta), a table of multiples of the IC points."""
+        lib = native.library()
+        out = ctypes.create_string_buffer(lib.zkm_groth16_prepared_size(self.n_public))
+        rc = lib.zkm_groth16_prepare(self.n_public, self.blob, native.ctx(), out)
+        if rc:
+            raise ArithmeticError(f"native verifier could not prepare the key (code {rc})")  # a bug, never bad input
+        return out
+
+    @cached_property
     def gamma(self) -> LinePlan:
         return plan(self.gamma2)
 
@@ -351,7 +372,10 @@ def _proof_blob(proof: Proof) -> bytes:
 
 
 def _c_check(
-    key: PreparedKey, parsed: Sequence[tuple[list[int], Proof]], weights: Sequence[int], threads: int | None = None
+    key: PreparedKey,
+    parsed: Sequence[tuple[list[int], Proof]],
+    weights: Sequence[tuple[int, int]],
+    threads: int | None = None,
 ) -> bool:
     """The compiled verifier's pairing answer. By default batches of 16 and more are shared
     among the cores (at least 8 proofs a thread); one proof has too little work to share."""
@@ -359,11 +383,11 @@ def _c_check(
     if threads is None:
         threads = min(os.cpu_count() or 1, n // 8) if n >= 16 else 1
     publics = b"".join(v.to_bytes(32, "little") for pub, _ in parsed for v in pub)
-    ws = b"".join(w.to_bytes(32, "little") for w in weights)
+    ws = b"".join(a.to_bytes(8, "little") + b.to_bytes(8, "little") for a, b in weights)
     rc = native.library().zkm_groth16_verify(
         n,
         key.n_public,
-        key.blob,
+        key.c_prepared,
         b"".join(_proof_blob(p) for _, p in parsed),
         publics,
         ws,
@@ -394,7 +418,7 @@ def verify(key: PreparedKey, public_signals: Any, proof: Any, engine: Engine = "
     (groth16_format); otherwise the pairing check's answer."""
     use_c = _engine(engine) == "c"
     pub, pr = _parse(key, public_signals, proof)
-    ok = _c_check(key, [(pub, pr)], [1]) if use_c else _python_check(key, pub, pr)
+    ok = _c_check(key, [(pub, pr)], [(1, 0)]) if use_c else _python_check(key, pub, pr)
     return Verification(ok, "pairing check passed" if ok else "pairing check failed")
 
 
@@ -405,20 +429,21 @@ def verify_batch(
     threads: how many cores the C engine uses (default: all, for batches of 16 or more).
     InputError for the first malformed pair, its field prefixed with "items[i].".
 
-    With random 128-bit r_i, checks prod e(-r_i A_i, B_i) * e(alpha, beta)^(sum r_i)
-    * e(sum r_i vk_x_i, gamma) * e(sum r_i C_i, delta) == 1; a batch containing an invalid
-    proof passes with probability about 2^-128. Find the culprit with verify()."""
+    With random r_i (2^127 possible values each, see below), checks prod e(-r_i A_i, B_i)
+    * e(alpha, beta)^(sum r_i) * e(sum r_i vk_x_i, gamma) * e(sum r_i C_i, delta) == 1; a batch
+    containing an invalid proof passes with probability about 2^-127. Find the culprit with verify()."""
     use_c = _engine(engine) == "c"
-    parsed: list[tuple[list[int], Proof]] = []
-    for i, (public, proof) in enumerate(items):
-        try:
-            parsed.append(_parse(key, public, proof))
-        except InputError as e:
-            raise InputError(f"items[{i}].{e.field}", e.detail) from None
+    parsed = parse_batch(items, key.n_public, threads)
     if not parsed:
         return Verification(True, "empty batch")
-    rs = [secrets.randbits(128) | 1 for _ in parsed]
-    ok = _c_check(key, parsed, rs, threads) if use_c else _batch_python(key, parsed, rs)
+    # r_i = a_i + b_i lambda with random 64-bit a_i (odd, so r_i != 0) and b_i: 2^127 distinct
+    # values mod r (bn254.glv), and the C engine multiplies A_i by r_i with 64 doublings
+    halves = [(secrets.randbits(64) | 1, secrets.randbits(64)) for _ in parsed]
+    if use_c:
+        ok = _c_check(key, parsed, halves, threads)
+    else:
+        lam = bn254.glv()[1]
+        ok = _batch_python(key, parsed, [(a + b * lam) % R for a, b in halves])
     return Verification(ok, f"batch of {len(items)} passed" if ok else f"batch of {len(items)} failed")
 
 

@@ -18,12 +18,13 @@ import hashlib
 import os
 import shutil
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 from . import bn254, paths
 from .errors import ArtifactError, InputError, ToolchainError
-from .field import Q
+from .field import Q, R
 from .fsutil import file_lock, staging_dir, write_json_atomic
 from .proc import resolve, run
 from .progress import NullProgress, Progress
@@ -125,13 +126,34 @@ def library(progress: Progress | None = None) -> ctypes.CDLL:
                 buf,
                 buf,
                 buf,
+                buf,
                 u32,
                 buf,
             ]
+            lib.zkm_groth16_tables_size.restype = ctypes.c_uint64
+            lib.zkm_groth16_tables_size.argtypes = [u32, u32, u32]
+            lib.zkm_groth16_tables.restype = ctypes.c_int
+            lib.zkm_groth16_tables.argtypes = [u32, u32, u32, buf, buf, buf, buf, buf, u32, buf]
+            lib.zkm_groth16_prepared_size.restype = ctypes.c_uint64
+            lib.zkm_groth16_prepared_size.argtypes = [u32]
+            lib.zkm_groth16_prepare.restype = ctypes.c_int
+            lib.zkm_groth16_prepare.argtypes = [u32, buf, buf, buf]
             lib.zkm_groth16_verify.restype = ctypes.c_int
             lib.zkm_groth16_verify.argtypes = [u32, u32, buf, buf, buf, buf, u32, buf]
             lib.zkm_g2_in_subgroup.restype = ctypes.c_int
             lib.zkm_g2_in_subgroup.argtypes = [buf, buf]
+            lib.zkm_g2_in_subgroup_many.restype = ctypes.c_int
+            lib.zkm_g2_in_subgroup_many.argtypes = [u32, buf, u32, buf, buf]
+            lib.zkm_ctx_size.restype = u32
+            lib.zkm_ctx_size.argtypes = []
+            lib.zkm_bench_fq12_bytes.restype = u32
+            lib.zkm_bench_fq12_bytes.argtypes = []
+            lib.zkm_bench_miller.restype = ctypes.c_int
+            lib.zkm_bench_miller.argtypes = [u32, buf, buf, buf]
+            lib.zkm_bench_final_exp.restype = ctypes.c_int
+            lib.zkm_bench_final_exp.argtypes = [buf, buf]
+            lib.zkm_arith.restype = ctypes.c_int
+            lib.zkm_arith.argtypes = [ctypes.c_int]
             _lib = lib
         return _lib
 
@@ -159,11 +181,11 @@ def ctx() -> bytes:
     def mont2(e: bn254.F2) -> bytes:
         return mont(e[0]) + mont(e[1])
 
-    parts = [mont(int(c)) for t in bn254.frobenius_table() for c in t.coeffs]
-    parts += [d.to_bytes(32, "little") for d in bn254.HARD_DIGITS]
+    parts = [mont2(c) for c in bn254.tower_frobenius()]
     parts += [mont2(bn254.PSI_X), mont2(bn254.PSI_Y), mont2(bn254.B2)]
-    parts += [mont(9), mont(18), mont(82)]
     parts += [bytes(v & 0xFF for v in bn254.LOOP), bn254.BN_X.to_bytes(8, "little")]
+    beta, lam = bn254.glv()
+    parts += [mont(beta), (lam * (1 << 256) % R).to_bytes(32, "little")]
     return b"".join(parts)
 
 
@@ -172,3 +194,15 @@ def g2_in_subgroup(x: bn254.F2, y: bn254.F2) -> bool:
     point off the twist. ToolchainError when the library is unavailable."""
     blob = b"".join(c.to_bytes(32, "little") for c in (*x, *y))
     return bool(library().zkm_g2_in_subgroup(blob, ctx()) == 1)
+
+
+def g2_in_subgroup_many(points: Sequence[tuple[bn254.F2, bn254.F2]], threads: int | None = None) -> list[bool]:
+    """g2_in_subgroup of every point, shared among `threads` threads (default: every core). The
+    membership tests of a batch's B points, which one after another would cost about as much
+    as the batch's pairing. ToolchainError when the library is unavailable."""
+    if threads is None:
+        threads = os.cpu_count() or 1
+    blob = b"".join(c.to_bytes(32, "little") for x, y in points for c in (*x, *y))
+    out = ctypes.create_string_buffer(len(points) or 1)
+    library().zkm_g2_in_subgroup_many(len(points), blob, max(1, threads), ctx(), out)
+    return [b == 1 for b in out.raw[: len(points)]]

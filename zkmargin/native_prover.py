@@ -4,6 +4,11 @@ A NativeProver holds one zkey's sections in memory and proves witnesses with fre
 randomness r, s from `secrets`; ctypes releases the GIL during the call, so a thread pool
 proves on every core. Proofs are in snarkjs's JSON shape and verify with snarkjs, the
 native verifiers and the Solidity verifier (tests/test_native_prover.py).
+
+After TABLES_AFTER proofs, a NativeProver also keeps the key's fixed-base tables (every proving
+key point doubled up to each digit window: 45-90 MB for the registered circuits, a few seconds
+to build on two cores), which make each further proof 10-25% faster; build_tables() builds
+them at once, for a prover known to run long.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import secrets
 import struct
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +29,10 @@ from .r1cs import read_sections
 _G1, _G2 = 64, 128
 _MONT = 1 << 256
 _TWO_ADICITY = 28  # r - 1 = 2^28 * odd
+# Building the tables costs about what they save over 75 (liquidation_step_4) to 185
+# (liquidation_4) proofs (benchmarks/peers.py): building after that many proofs spends at most
+# twice the best choice in hindsight, whatever the number of proofs to come (ski rental).
+TABLES_AFTER = 100
 
 Proof = tuple[dict[str, Any], list[str]]
 
@@ -87,7 +97,41 @@ class NativeProver:
         self._coefs = s[4][4:]
         self._a, self._b1, self._b2, self._c, self._h = s[5], s[6], s[7], s[8], s[9]
         self._roots = _roots(self.log_n)
-        self._fn = native.library().zkm_groth16_prove
+        self._lib = native.library()
+        self._fn = self._lib.zkm_groth16_prove
+        self._tables: ctypes.Array[ctypes.c_char] | None = None
+        self.proofs = 0
+        self._tables_lock = threading.Lock()
+
+    @property
+    def has_tables(self) -> bool:
+        return self._tables is not None
+
+    @property
+    def tables_bytes(self) -> int:
+        """Size of the fixed-base tables (built or not)."""
+        return int(self._lib.zkm_groth16_tables_size(self.n_vars, self.n_public, self.log_n))
+
+    def build_tables(self, threads: int = 2) -> None:
+        """Build the fixed-base tables now (prove() builds them by itself after TABLES_AFTER proofs)."""
+        with self._tables_lock:
+            if self._tables is not None:
+                return
+            buf = ctypes.create_string_buffer(self.tables_bytes)
+            if self._lib.zkm_groth16_tables(
+                self.n_vars,
+                self.n_public,
+                self.log_n,
+                self._a,
+                self._b1,
+                self._b2,
+                self._c,
+                self._h,
+                min(2, max(1, threads)),
+                buf,
+            ):
+                raise ArtifactError("native prover: out of memory for the fixed-base tables")
+            self._tables = buf
 
     def prove(self, witness: Sequence[int], threads: int = 1) -> Proof:
         """(proof, public signals) in snarkjs's JSON shape, with fresh zero-knowledge randomness.
@@ -103,6 +147,9 @@ class NativeProver:
             raise ArtifactError("witness value outside the scalar field")
         r, s = secrets.randbelow(R), secrets.randbelow(R)
         rs = b"".join(v.to_bytes(32, "little") for v in (r, s, (-r * s) % R))
+        if self.proofs >= TABLES_AFTER and self._tables is None and not self._tables_lock.locked():
+            self.build_tables(threads)  # (while another thread builds them, the others prove without)
+        self.proofs += 1
         out = ctypes.create_string_buffer(256)
         rc = self._fn(
             self.n_vars,
@@ -115,6 +162,7 @@ class NativeProver:
             self._b2,
             self._c,
             self._h,
+            self._tables,
             self._vk,
             self._roots,
             wbytes,

@@ -74,19 +74,30 @@ def poseidon(inputs: Sequence[int]) -> int:
     n = len(inputs)
     if not 1 <= n <= MAX_INPUTS:
         raise ValueError(f"Poseidon takes 1 to {MAX_INPUTS} inputs, got {n}")
-    for v in inputs:
+    return poseidon_perm([0, *inputs])[0]
+
+
+def poseidon_perm(state: Sequence[int]) -> list[int]:
+    """The whole Poseidon permutation of a width-t state (2 <= t <= 17), every output element.
+
+    circomlib's PoseidonEx(t - 1, t) with initialState = state[0] and inputs = state[1:];
+    circomlibjs's poseidon(state[1:], state[0], t); @zk-kit/poseidon-cipher's poseidonPerm(state).
+    poseidon(x) is poseidon_perm([0, *x])[0]."""
+    t = len(state)
+    if not 2 <= t <= MAX_INPUTS + 1:
+        raise ValueError(f"the Poseidon permutation takes a state of width 2 to {MAX_INPUTS + 1}, got {t}")
+    for v in state:
         if not 0 <= v < R:
             raise ValueError(f"Poseidon input {v} is not a field element (0 <= v < r)")
-    t = n + 1
     c, m = constants(t)
     r_p = N_ROUNDS_P[t - 2]
     half_f = N_ROUNDS_F // 2
-    state = [0, *inputs]
+    s = list(state)
     for r in range(N_ROUNDS_F + r_p):
-        state = [(s + c[r * t + i]) % R for i, s in enumerate(state)]
+        s = [(v + c[r * t + i]) % R for i, v in enumerate(s)]
         if r < half_f or r >= half_f + r_p:
-            state = [pow(s, 5, R) for s in state]
+            s = [pow(v, 5, R) for v in s]
         else:
-            state[0] = pow(state[0], 5, R)
-        state = [sum(m[i][j] * state[j] for j in range(t)) % R for i in range(t)]
-    return state[0]
+            s[0] = pow(s[0], 5, R)
+        s = [sum(m[i][j] * s[j] for j in range(t)) % R for i in range(t)]
+    return s

@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -176,3 +177,112 @@ def spawn_pipes(argv: Sequence[str | Path]) -> subprocess.Popen[str]:
         )
     except OSError as e:
         raise ToolchainError(f"cannot start {args[0]}: {e.strerror}") from None
+
+
+# --- daemons: processes that outlive the command that started them (the devnet's node) ---
+
+# Popen objects of the daemons this process started, so that liveness checks reap them once they
+# exit (a zombie child still counts for kill(pid, 0) and killpg(pgid, 0)).
+_DAEMONS: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def spawn_daemon(argv: Sequence[str | Path], *, log: Path, cwd: str | Path | None = None) -> int:
+    """Start a process that outlives this one (a dev node kept running between commands): its
+    own session and process group (pgid == pid), no death signal, stdin from /dev/null, stdout
+    and stderr to `log` (truncated: it tells about this run). Returns its pid; end it with
+    stop_daemon()."""
+    args = [resolve(argv[0]), *(str(a) for a in argv[1:])]
+    try:
+        with open(log, "wb") as out:
+            p = subprocess.Popen(
+                args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+    except (OSError, subprocess.SubprocessError) as e:
+        raise ToolchainError(f"cannot start {args[0]}: {getattr(e, 'strerror', None) or e}") from None
+    _DAEMONS[p.pid] = p
+    return p.pid
+
+
+def _reap() -> None:
+    for pid, p in list(_DAEMONS.items()):
+        if p.poll() is not None:
+            del _DAEMONS[pid]
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (state first), None if there is none."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rfind(")") + 2 :].split()
+
+
+def process_start(pid: int) -> int | None:
+    """When `pid` started (clock ticks since boot, Linux) so that a recorded pid is not mistaken
+    for a later process given the same number; None where /proc does not say, or for a zombie."""
+    _reap()
+    fields = _proc_stat(pid)
+    if fields is None or fields[0] in ("Z", "X"):
+        return None
+    return int(fields[19])
+
+
+def daemon_alive(pid: int, started: int | None = None) -> bool:
+    """Whether `pid` runs (not a zombie) and, when `started` is given and /proc tells, is the
+    process that started then."""
+    _reap()
+    fields = _proc_stat(pid)
+    if fields is not None:
+        return fields[0] not in ("Z", "X") and (started is None or int(fields[19]) == started)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    _reap()
+    proc = Path("/proc")
+    if proc.is_dir():
+        for entry in proc.iterdir():
+            if entry.name.isdigit():
+                fields = _proc_stat(int(entry.name))
+                if fields is not None and fields[0] not in ("Z", "X") and int(fields[2]) == pgid:
+                    return True
+        return False
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_daemon(pid: int, timeout: float = 30.0) -> bool:
+    """SIGTERM to the daemon's process group, then wait until every process of the group has
+    exited (a node dumps its state on SIGTERM); SIGKILL after `timeout` seconds. True when it
+    ended on SIGTERM."""
+    if not _group_alive(pid):
+        return True
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return True
+    deadline = time.monotonic() + timeout
+    while _group_alive(pid):
+        if time.monotonic() > deadline:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            end = time.monotonic() + 5.0
+            while _group_alive(pid) and time.monotonic() < end:
+                time.sleep(0.05)
+            return False
+        time.sleep(0.05)
+    return True

@@ -7,8 +7,10 @@ version (cache_root()/solidity/<key>.json), so it is never stale.
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,9 @@ CONTRACTS_DIR = paths.CONTRACTS_DIR
 SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 200},
     "evmVersion": "cancun",
-    "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+    "outputSelection": {
+        "*": {"*": ["abi", "evm.bytecode.object", "evm.bytecode.linkReferences", "evm.deployedBytecode.object"]}
+    },
 }
 VERIFIER_CONTRACT = "Groth16Verifier"
 
@@ -35,8 +39,25 @@ VERIFIER_CONTRACT = "Groth16Verifier"
 class Compiled:
     name: str
     abi: list[dict[str, Any]]
-    bytecode: bytes
+    bytecode: bytes  # empty when the contract calls a library's public functions: see `linked`
     runtime_size: int
+    unlinked: str = ""  # creation code as hex with solc's __$...$__ placeholders (libraries to link)
+    # library name -> byte offsets of its 20-byte address in the creation code
+    link_offsets: dict[str, list[int]] = field(default_factory=dict)
+
+    def linked(self, libraries: dict[str, str]) -> bytes:
+        """The creation code with each library's deployed address written in (`bytecode` if none)."""
+        if not self.unlinked:
+            return self.bytecode
+        missing = sorted(set(self.link_offsets) - set(libraries))
+        if missing:
+            raise ArtifactError(f"{self.name}: link the libraries {missing}")
+        hexcode = self.unlinked
+        for lib, offsets in self.link_offsets.items():
+            addr = libraries[lib].removeprefix("0x").lower()
+            for off in offsets:
+                hexcode = hexcode[: 2 * off] + addr + hexcode[2 * off + 40 :]
+        return bytes.fromhex(hexcode)
 
 
 def verifier_source(vkey: Any, tc: Toolchain) -> str:
@@ -49,8 +70,38 @@ def verifier_source(vkey: Any, tc: Toolchain) -> str:
         return run([tc.node_path(), _JS / "export_verifier.cjs", tc.node_modules, p], timeout=120).stdout
 
 
+# `import "x";`, `import {A} from "x";`, `import * as M from "x";` at the start of a line
+_IMPORT = re.compile(r"""^\s*import\s+(?:[^"';]*?\s+from\s+)?["']([^"']+)["']\s*;""", re.MULTILINE)
+
+
+def with_imports(sources: dict[str, str], tc: Toolchain) -> dict[str, str]:
+    """`sources` plus every file they import, transitively, by solc's source unit names: a relative
+    import resolves against the importing unit, any other path (`@openzeppelin/contracts/...`) is a
+    file of the pinned node_modules. Resolved here, not by a compiler callback, so that the cache
+    key of compile_sources covers the imported text too. ArtifactError when an import is missing."""
+    out = dict(sources)
+    todo = list(sources)
+    while todo:
+        unit = todo.pop()
+        for target in _IMPORT.findall(out[unit]):
+            joined = posixpath.join(posixpath.dirname(unit), target) if target.startswith(".") else target
+            name = posixpath.normpath(joined)
+            if name in out:
+                continue
+            file = tc.node_modules / name
+            if name.startswith(("..", "/")) or not file.is_file():
+                raise ArtifactError(
+                    f"solc: {unit} imports {target!r}, which is neither compiled here nor in {tc.node_modules}"
+                )
+            out[name] = file.read_text()
+            todo.append(name)
+    return out
+
+
 def compile_sources(sources: dict[str, str], tc: Toolchain) -> dict[str, Compiled]:
-    """Compile {path: source}; returns contracts by name. ArtifactError on compiler errors."""
+    """Compile {path: source} and what it imports (with_imports); returns contracts by name.
+    ArtifactError on compiler errors."""
+    sources = with_imports(sources, tc)
     key = paths.sha256_json({"sources": sources, "settings": SETTINGS, "solc": tc.version("solc")})[:24]
     cached = paths.cache_root() / "solidity" / f"{key}.json"
     try:
@@ -73,16 +124,25 @@ def compile_sources(sources: dict[str, str], tc: Toolchain) -> dict[str, Compile
         out = {}
         for file_contracts in res["output"]["contracts"].values():
             for name, c in file_contracts.items():
+                refs = c["evm"]["bytecode"].get("linkReferences", {})
                 out[name] = {
                     "abi": c["abi"],
                     "bytecode": c["evm"]["bytecode"]["object"],
                     "runtime_size": len(c["evm"]["deployedBytecode"]["object"]) // 2,
+                    "links": {lib: [r["start"] for r in rs] for f in refs.values() for lib, rs in f.items()},
                 }
         try:
             write_json_atomic(cached, out)
         except OSError:
             pass  # only a cache: a read-only one (or a full disk) costs a recompile next time, not the result
-    return {n: Compiled(n, c["abi"], bytes.fromhex(c["bytecode"]), c["runtime_size"]) for n, c in out.items()}
+    return {n: _compiled(n, c) for n, c in out.items()}
+
+
+def _compiled(name: str, c: dict[str, Any]) -> Compiled:
+    links = c.get("links") or {}
+    if links:
+        return Compiled(name, c["abi"], b"", c["runtime_size"], c["bytecode"], links)
+    return Compiled(name, c["abi"], bytes.fromhex(c["bytecode"]), c["runtime_size"])
 
 
 def compile_verifier(vkey: Any, tc: Toolchain) -> Compiled:
@@ -99,6 +159,6 @@ def poseidon_contract(n_inputs: int, tc: Toolchain) -> Compiled:
 
 
 def compile_reference_contracts(tc: Toolchain) -> dict[str, Compiled]:
-    """contracts/**/*.sol: PrivateMarginPool and the test aggregator."""
+    """contracts/**/*.sol (LiquidationVerifierRegistry, the private pool, their test contracts) and what they import."""
     sources = {str(p.relative_to(CONTRACTS_DIR)): p.read_text() for p in sorted(CONTRACTS_DIR.rglob("*.sol"))}
     return compile_sources(sources, tc)

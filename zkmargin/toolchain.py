@@ -28,12 +28,13 @@ PACKAGES: dict[str, tuple[str | None, str]] = {
     "snarkjs": ("build/cli.cjs", "Groth16 setup, proving and reference verification"),
     "circomlib": (None, "circuit library (Poseidon, comparators, bitify)"),
     "circomlibjs": (None, "reference Poseidon used by the tests"),
+    "@zk-kit/circuits": (None, "circuit library of the private pool (binary-merkle-root)"),
     "solc": ("solc.js", "Solidity compiler (solcjs)"),
     "@foundry-rs/anvil": ("bin.mjs", "local EVM node for on-chain tests"),
 }
-REQUIRED = ("circom2", "snarkjs", "circomlib", "solc")
+REQUIRED = ("circom2", "snarkjs", "circomlib", "@zk-kit/circuits", "solc")
 # What changes compiled circuits and keys; part of every compile cache key.
-FINGERPRINTED = ("circom2", "snarkjs", "circomlib")
+FINGERPRINTED = ("circom2", "snarkjs", "circomlib", "@zk-kit/circuits")
 FIX = "run `zkmargin setup` (installs the pinned node packages with npm ci; needs node and npm)"
 NPM_TIMEOUT = 1800.0
 
@@ -92,6 +93,13 @@ class Toolchain:
         d = self.package_dir("circomlib") / "circuits"
         if not d.is_dir():
             raise ToolchainError(f"circomlib is missing from {self.node_modules}: {FIX}")
+        return d
+
+    @property
+    def zk_kit_circuits(self) -> Path:
+        d = self.package_dir("@zk-kit/circuits") / "circom"
+        if not d.is_dir():
+            raise ToolchainError(f"@zk-kit/circuits is missing from {self.node_modules}: {FIX}")
         return d
 
     @cached_property

@@ -1,0 +1,230 @@
+"""PrivateMarginPool benchmark: constraints and proving time per operation, and the gas of each
+operation's whole transaction (calldata, the reserves' update and rates, the proof's verification,
+the nullifier, the note-tree insert, the token transfer, the events) at depth 20, with the ratio
+to the plain liquidation proof's verification gas measured in the same run (as benchmarks/onchain.py
+measures it: liquidation_4, one verifyProof transaction).
+
+Gas is measured on pyrevm with the tree's storage preloaded (size, depth, side nodes; the root the
+proof was made against kept in the root window), so that the new note lands at a chosen leaf index:
+the insert costs one Poseidon(2) per one bit of that index. Cases: `small` (the index the run
+really reaches, a few notes), `typical` (an index with 10 one bits of 20, the average at depth 20)
+and `worst` (2^20 - 1: 20 hashes).
+
+    .venv/bin/python benchmarks/pool_gas.py [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from eth_abi.abi import encode
+from eth_hash.auto import keccak
+
+from zkmargin import api, build, onchain, registry
+from zkmargin.evm import InProcessChain
+from zkmargin.model import Asset, Market, Position, PricePoint, PriceSnapshot
+from zkmargin.pool.contract import DevAsset, Listing, PoolClient, deploy, deploy_dev_assets
+from zkmargin.pool.model import PoolModel
+from zkmargin.pool.note import Note, new_secret, owner_tag
+from zkmargin.pool.reserve import InterestRateData, ReserveState, RiskParameters
+from zkmargin.pool.transition import Op
+from zkmargin.progress import StderrProgress
+from zkmargin.settings import Settings
+from zkmargin.statements import lending
+from zkmargin.statements import pool as pool_statements
+from zkmargin.toolchain import Toolchain
+
+E6, E18 = 10**6, 10**18
+T0 = 1_800_000_000
+ZERO = "0x" + "00" * 20
+ASSETS = (DevAsset("Wrapped Ether", "WETH", 18, 2_000 * 10**8), DevAsset("USD Coin", "USDC", 6, 10**8))
+RISK = (
+    RiskParameters(8000, 8250, 10500, 1000, 1500),
+    RiskParameters(7500, 7800, 10450, 1000, 1000),
+)
+RATES = (InterestRateData(8000, 0, 400, 8000), InterestRateData(9000, 0, 550, 3500))
+
+# PrivateMarginPool's storage (Reserves, PriceOracle, NoteTree in C3 order; checked at run time):
+# _tree.size, _tree.depth, _tree.sideNodes, _roots[30], _rootsWritten
+SLOT_SIZE, SLOT_DEPTH, SLOT_SIDE_NODES, SLOT_ROOTS, SLOT_ROOTS_WRITTEN = 5, 6, 7, 9, 39
+CASES = {"small": None, "typical": 0b1010_1010_1010_1010_1010, "worst": 2**20 - 1}
+
+
+def _selector(sig: str) -> bytes:
+    return keccak(sig.encode())[:4]
+
+
+class Bench:
+    def __init__(self, tc: Toolchain, settings: Settings, index: int | None) -> None:
+        self.chain = InProcessChain(timestamp=T0)
+        self.settings, self.index = settings, index
+        tokens, feeds = deploy_dev_assets(self.chain, ASSETS, T0, settings)
+        listings = [Listing(tokens[i], RISK[i], RATES[i], feeds[i], 2**31) for i in range(2)]
+        self.pool: PoolClient = deploy(self.chain, listings, "0x" + "7e" * 20, settings=settings)
+        self.tokens = tokens
+        self.model = PoolModel.listed(
+            [ReserveState.listed(ASSETS[i].decimals, RISK[i], RATES[i], T0) for i in range(2)],
+            [a.price for a in ASSETS],
+        )
+        self.gas: dict[str, int] = {}
+        self.prove_s: dict[str, float] = {}
+
+    def owner(self, seed: int) -> tuple[str, PoolClient, int]:
+        address = "0x" + f"{seed:02x}" * 20
+        view = self.chain.as_sender(address)
+        for t in self.tokens:
+            for sig, args in (
+                ("mint(address,uint256)", [address, 10**30]),
+                ("approve(address,uint256)", [self.pool.address, 2**256 - 1]),
+            ):
+                view.transact(t, _selector(sig) + encode(["address", "uint256"], args))
+        return address, self.pool.as_chain(view), new_secret()
+
+    def _preload(self) -> None:
+        """The tree as if it held `index` leaves: the next insert lands at leaf `index`."""
+        if self.index is None:
+            return
+        evm, addr = self.chain.evm, self.pool.address
+        depth = max(self.index - 1, 0).bit_length() if self.index > 1 else 1
+        evm.insert_account_storage(addr, SLOT_SIZE, self.index)
+        evm.insert_account_storage(addr, SLOT_DEPTH, depth)
+        for level in range(depth + 1):
+            slot = int.from_bytes(keccak(encode(["uint256", "uint256"], [level, SLOT_SIDE_NODES])), "big")
+            evm.insert_account_storage(addr, slot, 1000 + level)
+
+    def _sync_root(self) -> None:
+        """After a preloaded insert, the newest root in the window becomes the model tree's, so the
+        next proof (made against the model's tree) is against a known root, read first."""
+        if self.index is None:
+            return
+        evm, addr = self.chain.evm, self.pool.address
+        written = evm.storage(addr, SLOT_ROOTS_WRITTEN)
+        evm.insert_account_storage(addr, SLOT_ROOTS + (written - 1) % 30, self.model.tree.root)
+
+    def check_layout(self) -> None:
+        evm, addr = self.chain.evm, self.pool.address
+        n = self.model.tree.size
+        assert evm.storage(addr, SLOT_SIZE) == n and evm.storage(addr, SLOT_ROOTS_WRITTEN) == n, "storage layout"
+        assert evm.storage(addr, SLOT_ROOTS + (n - 1) % 30) == self.model.tree.root, "storage layout"
+
+    def open(self, who: tuple[str, PoolClient, int], asset: int, amount: int, name: str | None) -> Note:
+        address, client, sk = who
+        b = self.pool.binding(address, ZERO)  # the pool's own bindingOf: chain id, pool, sender, recipient
+        t0 = time.perf_counter()
+        bundle, note = pool_statements.prove_open(
+            self.model.market(self.chain.timestamp()), asset, amount, owner_tag(sk), b, settings=self.settings
+        )
+        seconds = time.perf_counter() - t0
+        if name:
+            self._preload()
+        rc = client.open(self.tokens[asset], bundle, b"\x01" * 64)
+        self.model.open(asset, amount, note, self.chain.timestamp())
+        if name:
+            self.gas[name], self.prove_s[name] = rc.gas_used, seconds
+            self._sync_root()
+        return note
+
+    def op(self, who: tuple[str, PoolClient, int], note: Note, op: Op, asset: int, amount: int) -> Note:
+        address, client, sk = who
+        recipient = None if op in (Op.DEPOSIT, Op.REPAY) else "0x" + "c1" * 20
+        b = self.pool.binding(address, recipient or ZERO)
+        now = self.chain.timestamp()
+        t0 = time.perf_counter()
+        bundle, new = pool_statements.prove_transition(
+            note,
+            sk,
+            self.model.tree.proof(note.commitment),
+            op,
+            asset,
+            amount,
+            self.model.market(now),
+            b,
+            settings=self.settings,
+        )
+        seconds = time.perf_counter() - t0
+        self._preload()
+        rc = client.transact(op, self.tokens[asset], bundle, recipient, b"\x01" * 64)
+        self.model.transact(op, note, new, asset, amount, now)
+        self.gas[op.name.lower()], self.prove_s[op.name.lower()] = rc.gas_used, seconds
+        self._sync_root()
+        return new
+
+
+def run_case(tc: Toolchain, settings: Settings, index: int | None) -> Bench:
+    b = Bench(tc, settings, index)
+    alice, bob, carol = b.owner(0xA1), b.owner(0xB0), b.owner(0xCA)
+    b.open(bob, 1, 1_000_000 * E6, None)
+    note = b.open(alice, 0, 100 * E18, None)
+    b.check_layout()
+    b.chain.set_timestamp(T0 + 3_600)
+    b.open(carol, 0, 5 * E18, "open")
+    note = b.op(alice, note, Op.DEPOSIT, 0, 10 * E18)
+    note = b.op(alice, note, Op.BORROW, 1, 50_000 * E6)
+    b.chain.set_timestamp(T0 + 30 * 86_400)
+    note = b.op(alice, note, Op.REPAY, 1, 20_000 * E6)
+    b.op(alice, note, Op.WITHDRAW, 0, 20 * E18)
+    return b
+
+
+def liquidation_verify_gas(tc: Toolchain, settings: Settings) -> tuple[str, int]:
+    """benchmarks/onchain.py's liquidation_4 proof, one verifyProof transaction on pyrevm."""
+    assets = tuple(Asset(f"T{i}", 18, 8000, 10500) for i in range(4))
+    market = Market("bench4", assets)
+    prices = PriceSnapshot({a.symbol: PricePoint(10**8, 1, 1) for a in assets})
+    position = Position({"T0": 10**18}, {"T3": 9 * 10**17}, 42)
+    bundle = lending.prove_liquidation(position, market, prices, settings=settings)
+    chain = InProcessChain()
+    return bundle.circuit, onchain.measure_gas(chain, api.deploy_verifier(chain, bundle.vkey, settings), bundle).total
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args()
+    tc = Toolchain.discover()
+    settings = Settings(toolchain=tc, progress=StderrProgress())
+    constraints = {
+        cid: build.build(registry.get(cid), tc).compiled.meta["constraints"]
+        for cid in ("pool_open_2", "pool_transition_2")
+    }
+    liq_circuit, liq_gas = liquidation_verify_gas(tc, settings)
+    cases = {name: run_case(tc, settings, index) for name, index in CASES.items()}
+    ops = ("open", "deposit", "borrow", "repay", "withdraw")
+    rows: list[dict[str, Any]] = []
+    for op in ops:
+        circuit = "pool_open_2" if op == "open" else "pool_transition_2"
+        row: dict[str, Any] = {
+            "operation": op,
+            "circuit": circuit,
+            "constraints": constraints[circuit],
+            "prove_s_median": round(statistics.median(c.prove_s[op] for c in cases.values()), 2),
+        }
+        for name, c in cases.items():
+            row[f"gas_{name}"] = c.gas[op]
+        row["leaf_index_small"] = cases["small"].model.tree.size - 1  # informative: the last index reached
+        row["ratio_worst_to_liquidation_verify"] = round(row["gas_worst"] / liq_gas, 2)
+        row["under_1M_worst"] = row["gas_worst"] < 1_000_000
+        rows.append(row)
+    out = {
+        "liquidation_verify": {"circuit": liq_circuit, "gas": liq_gas},
+        "cases": {k: v for k, v in CASES.items()},
+        "operations": rows,
+    }
+    print(f"plain liquidation proof ({liq_circuit}) verifyProof transaction: {liq_gas} gas")
+    print(f"{'op':9} {'constraints':>11} {'prove s':>8} {'gas small':>10} {'typical':>9} {'worst':>9} {'worst/liq':>9}")
+    for r in rows:
+        print(
+            f"{r['operation']:9} {r['constraints']:>11} {r['prove_s_median']:>8} {r['gas_small']:>10} "
+            f"{r['gas_typical']:>9} {r['gas_worst']:>9} {r['ratio_worst_to_liquidation_verify']:>9}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

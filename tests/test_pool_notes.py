@@ -1,0 +1,272 @@
+"""Notes and the note tree of the private pool: the Python tree (zkmargin/pool/tree.py), the
+on-chain NoteTree.sol (InternalLeanIMT + PoseidonT3, in pyrevm) and the circuit's membership
+check (NoteMembership over zk-kit's BinaryMerkleRoot(20)) agree on random leaf sets; the circuit
+refuses forged paths; insert gas is measured up to depth 20."""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from eth_abi import decode, encode
+from eth_hash.auto import keccak
+
+from zkmargin import build, paths, solidity
+from zkmargin.errors import InputError, WitnessError
+from zkmargin.evm import InProcessChain, Reverted
+from zkmargin.field import R
+from zkmargin.pool import note as note_mod
+from zkmargin.pool.note import Note, new_secret, nullifier, owner_tag
+from zkmargin.pool.tree import MAX_DEPTH, LeanIMT, MerkleProof
+from zkmargin.poseidon import poseidon
+from zkmargin.r1cs import R1cs, read_r1cs
+from zkmargin.registry import CircuitSpec
+from zkmargin.toolchain import Toolchain
+from zkmargin.witness import InputValue, WitnessCalculator
+
+POOL_CIRCOM = paths.CIRCUITS_DIR / "lib" / "pool.circom"
+NOTE_TREE_SOL = paths.CONTRACTS_DIR / "pool" / "NoteTree.sol"
+HARNESS = """// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+import {NoteTree} from "pool/NoteTree.sol";
+contract NoteTreeHarness is NoteTree {
+    function insert(uint256 commitment) external returns (uint256) { return _insertNote(commitment); }
+}
+"""
+# the tree check circuit is a test fixture, not a registered statement
+TREE_SPEC = CircuitSpec(
+    "pool_tree_check_20", "lib/pool.circom", "NoteTreeCheck", (MAX_DEPTH,), ("root", "leaf", "length", "index"), "test"
+)
+# LeanIMTData {size, depth, sideNodes, leaves} at slot 0, then _roots[30], _rootsWritten
+SLOT_SIZE, SLOT_DEPTH, SLOT_SIDE_NODES, SLOT_ROOTS_WRITTEN = 0, 1, 2, 34
+
+
+def sel(signature: str) -> bytes:
+    return keccak(signature.encode())[:4]
+
+
+# --- notes ---
+
+
+def test_domain_tags_match_the_circuit() -> None:
+    text = POOL_CIRCOM.read_text()
+    for name, value in (
+        ("DOMAIN_NOTE", note_mod.DOMAIN_NOTE),
+        ("DOMAIN_OWNER", note_mod.DOMAIN_OWNER),
+        ("DOMAIN_NULLIFIER", note_mod.DOMAIN_NULLIFIER),
+    ):
+        m = re.search(rf"function {name}\(\) {{ return (\d+); }}", text)
+        assert m is not None and int(m.group(1)) == value, name
+    assert note_mod.DOMAIN_NOTE == int.from_bytes(b"zkmargin/pool/note/v1", "big")
+
+
+def test_commitment_and_nullifier_layout() -> None:
+    n = Note((5, 0), (0, 7), 0b01, owner_tag(3), 11)
+    assert n.commitment == poseidon([note_mod.DOMAIN_NOTE, owner_tag(3), 11, 1, 5, 0, 0, 7])
+    assert n.nullifier == poseidon([note_mod.DOMAIN_NULLIFIER, n.commitment, 11]) == nullifier(n.commitment, 11)
+    assert owner_tag(3) == poseidon([note_mod.DOMAIN_OWNER, 3])
+    # equal contents, another salt: another commitment and another nullifier
+    m = n.with_salt(12)
+    assert m.commitment != n.commitment and m.nullifier != n.nullifier
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"scaled_collateral": (2**128, 0)}, "scaledCollateral[0]"),
+        ({"scaled_debt": (0, -1)}, "scaledDebt[1]"),
+        ({"collateral_flags": 4}, "collateralFlags"),
+        ({"owner_tag": R}, "ownerTag"),
+        ({"salt": R}, "salt"),
+        ({"scaled_debt": (0,)}, "note"),
+    ],
+)
+def test_note_refuses_values_the_circuit_cannot_hold(kwargs: dict[str, Any], field: str) -> None:
+    base: dict[str, Any] = {
+        "scaled_collateral": (1, 2),
+        "scaled_debt": (3, 4),
+        "collateral_flags": 3,
+        "owner_tag": 5,
+        "salt": 6,
+    }
+    with pytest.raises(InputError) as e:
+        Note(**{**base, **kwargs})
+    assert e.value.field == field
+
+
+# --- the tree, three ways ---
+
+
+@dataclass
+class TreeContract:
+    chain: InProcessChain
+    address: str
+
+    def insert(self, leaf: int) -> int:
+        res = self.chain.transact(self.address, sel("insert(uint256)") + encode(["uint256"], [leaf]))
+        return res.gas_used
+
+    def view(self, signature: str, *args: int) -> int:
+        data = sel(signature) + (encode(["uint256"] * len(args), list(args)) if args else b"")
+        return int(decode(["uint256"], self.chain.call(self.address, data))[0])
+
+
+@pytest.fixture(scope="module")
+def tree_contracts(tc: Toolchain) -> dict[str, solidity.Compiled]:
+    sources = {"pool/NoteTree.sol": NOTE_TREE_SOL.read_text(), "NoteTreeHarness.sol": HARNESS}
+    return solidity.compile_sources(solidity.with_imports(sources, tc), tc)
+
+
+def deploy_tree(contracts: dict[str, solidity.Compiled]) -> TreeContract:
+    chain = InProcessChain()
+    poseidon_t3 = chain.deploy(contracts["PoseidonT3"].bytecode)  # a library with a public function
+    return TreeContract(chain, chain.deploy(contracts["NoteTreeHarness"].linked({"PoseidonT3": poseidon_t3})))
+
+
+@dataclass(frozen=True)
+class TreeCircuit:
+    r1cs: R1cs
+    calc: WitnessCalculator
+
+    def inputs(self, proof: MerkleProof, root: int | None = None) -> dict[str, InputValue]:
+        return {
+            "root": proof.root if root is None else root,
+            "leaf": proof.leaf,
+            "length": proof.length,
+            "index": proof.index,
+            "siblings": list(proof.siblings),
+        }
+
+    def failing(self, inputs: dict[str, InputValue]) -> list[int]:
+        return self.r1cs.failing_constraints(self.calc.calculate(inputs, lenient=True))
+
+
+@pytest.fixture(scope="module")
+def tree_circuit(tc: Toolchain) -> TreeCircuit:
+    compiled = build.compile_circuit(TREE_SPEC, tc)
+    return TreeCircuit(read_r1cs(compiled.r1cs), WitnessCalculator(compiled.wasm))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 8, 9, 16, 17])
+def test_python_solidity_and_circuit_trees_agree(
+    size: int, tree_contracts: dict[str, solidity.Compiled], tree_circuit: TreeCircuit
+) -> None:
+    rng = random.Random(size)
+    contract = deploy_tree(tree_contracts)
+    tree = LeanIMT()
+    for _ in range(size):
+        leaf = rng.randrange(1, R)
+        contract.insert(leaf)
+        tree.insert(leaf)
+        assert contract.view("currentRoot()") == tree.root  # after every insert, not only the last
+    assert contract.view("noteCount()") == tree.size == size
+    assert contract.view("treeDepth()") == tree.depth
+    for leaf in tree.leaves():
+        proof = tree.proof(leaf)
+        assert proof.computed_root() == tree.root
+        inputs = tree_circuit.inputs(proof)
+        witness = tree_circuit.calc.calculate(inputs)
+        assert tree_circuit.r1cs.failing_constraints(witness) == []
+
+
+def test_circuit_refuses_forged_membership(tree_circuit: TreeCircuit) -> None:
+    tree = LeanIMT()
+    for leaf in range(1, 10):
+        tree.insert(leaf * 7919)
+    proof = tree.proof(5 * 7919)
+    assert proof.length >= 3
+    good = tree_circuit.inputs(proof)
+    assert tree_circuit.failing(good) == []
+    siblings = list(proof.siblings)
+    siblings[1] += 1
+    forged: list[dict[str, InputValue]] = [
+        {**good, "root": (proof.root + 1) % R},  # another root
+        {**good, "leaf": proof.leaf + 1},  # a leaf that is not in the tree
+        {**good, "siblings": siblings},  # a wrong path
+        {**good, "index": proof.index ^ 1},  # the leaf on the other side
+        {**good, "length": proof.length - 1},  # a shorter path
+        {**good, "length": MAX_DEPTH + 1, "root": 0},  # past MAX_DEPTH: BinaryMerkleRoot would output 0
+        {**good, "index": proof.index + 2**MAX_DEPTH},  # path bits past MAX_DEPTH
+    ]
+    for inputs in forged:
+        with pytest.raises(WitnessError):
+            tree_circuit.calc.calculate(inputs)
+        assert tree_circuit.failing(inputs), inputs
+
+
+def test_tree_refuses_what_internal_lean_imt_refuses(tree_contracts: dict[str, solidity.Compiled]) -> None:
+    contract = deploy_tree(tree_contracts)
+    tree = LeanIMT()
+    contract.insert(42)
+    tree.insert(42)
+    for bad in (0, 42, R):
+        with pytest.raises(InputError):
+            tree.insert(bad)
+        with pytest.raises(Reverted):
+            contract.insert(bad)
+
+
+def test_root_window_keeps_the_last_30_roots(tree_contracts: dict[str, solidity.Compiled]) -> None:
+    contract = deploy_tree(tree_contracts)
+    tree = LeanIMT()
+    roots = []
+    for leaf in range(1, 36):
+        contract.insert(leaf)
+        tree.insert(leaf)
+        roots.append(tree.root)
+    assert [contract.view("isKnownRoot(uint256)", r) for r in roots[-30:]] == [1] * 30
+    assert [contract.view("isKnownRoot(uint256)", r) for r in roots[:-30]] == [0] * 5
+    assert contract.view("isKnownRoot(uint256)", 0) == 0  # the empty tree's root
+    assert contract.view("isKnownRoot(uint256)", 12345) == 0
+
+
+def test_insert_emits_the_leaf_index(tree_contracts: dict[str, solidity.Compiled]) -> None:
+    contract = deploy_tree(tree_contracts)
+    topic = keccak(b"NoteInserted(uint256,uint256,uint256)")
+    tree = LeanIMT()
+    for index, leaf in enumerate((11, 22, 33)):
+        contract.insert(leaf)
+        tree.insert(leaf)
+        result = contract.chain.evm.result
+        assert result is not None
+        (log,) = result.logs
+        topics = [bytes.fromhex(t.removeprefix("0x")) for t in log.topics]
+        assert topics == [topic, index.to_bytes(32, "big"), leaf.to_bytes(32, "big")]
+        assert int.from_bytes(bytes(log.data[1]), "big") == tree.root
+
+
+def preload(contract: TreeContract, size: int) -> None:
+    """Storage of a tree that already holds `size` leaves (side nodes nonzero, the root window full),
+    written directly: gas depends on which slots are written and how many hashes run, not on values."""
+    depth = max(size - 1, 0).bit_length()
+    evm, addr = contract.chain.evm, contract.address
+    evm.insert_account_storage(addr, SLOT_SIZE, size)
+    evm.insert_account_storage(addr, SLOT_DEPTH, depth)
+    for level in range(depth + 1):
+        slot = int.from_bytes(keccak(encode(["uint256", "uint256"], [level, SLOT_SIDE_NODES])), "big")
+        evm.insert_account_storage(addr, slot, 1000 + level)
+    for k in range(30):
+        evm.insert_account_storage(addr, 4 + k, 2000 + k)
+    evm.insert_account_storage(addr, SLOT_ROOTS_WRITTEN, 1000)
+
+
+#: leaves already in the tree -> measured insert gas (the README's pool section quotes these)
+GAS_SIZES = (1, 2**10, 2**16 - 1, 2**19, 2**20 - 1)
+
+
+def test_insert_gas_up_to_depth_20(tree_contracts: dict[str, solidity.Compiled]) -> None:
+    gas = {}
+    for size in GAS_SIZES:
+        contract = deploy_tree(tree_contracts)
+        preload(contract, size)
+        gas[size] = contract.insert(new_secret() or 1)
+    # 2^20 - 1 leaves: the new leaf's index has 20 one bits, so 20 Poseidon(2) hashes (the worst case)
+    print("NoteTree insert gas by leaves already in the tree:", gas)
+    assert gas[2**20 - 1] == max(gas.values()) < 1_000_000
+    full = deploy_tree(tree_contracts)
+    preload(full, 2**20)
+    with pytest.raises(Reverted):
+        full.insert(7)

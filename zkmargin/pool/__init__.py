@@ -1,0 +1,1 @@
+"""The private margin pool: reserves, notes, trees and transitions."""

@@ -1,0 +1,415 @@
+"""A Python client of contracts/PrivateMarginPool.sol: deploy (the two pool verifiers, PoseidonT3
+linked into the pool, the reserves listed with their feeds) and one call per operation, each
+returning the transaction's decoded events.
+
+The client does not prove: proofs come from zkmargin.statements.pool (prove_open /
+prove_transition) against `market()`, the public inputs the pool will assemble itself at the
+timestamp of the block the transaction lands in (see the README's "The private margin pool",
+Timing: prove against the pending block's timestamp, or prove again after an InvalidProof).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi.abi import decode, encode
+from eth_hash.auto import keccak
+
+from .. import api, build, calldata, registry, solidity
+from ..bundle import Bundle
+from ..errors import InputError
+from ..evm import Chain, EventLog, TxResult
+from ..settings import Settings
+from .liquidation import LiquidationMarket
+from .reserve import RESERVE_DATA_ABI, InterestRateData, RiskParameters
+from .transition import Op, PoolMarket, ReserveView
+
+POOL_CONTRACT = "PrivateMarginPool"
+OPEN_CIRCUIT = "pool_open_2"
+TRANSITION_CIRCUIT = "pool_transition_2"
+LIQUIDATION_CIRCUIT = "pool_liquidation_2"
+N_RESERVES = 2
+ZERO_ADDRESS = "0x" + "00" * 20
+
+_SIGNATURES = {
+    "open": "open(address,uint256,uint256,(uint256[2],uint256[2][2],uint256[2]),bytes)",
+    Op.DEPOSIT: "deposit(uint256,uint256,uint256,address,uint256,(uint256[2],uint256[2][2],uint256[2]),bytes)",
+    Op.WITHDRAW: "withdraw(uint256,uint256,uint256,address,uint256,address,(uint256[2],uint256[2][2],uint256[2]),bytes)",
+    Op.BORROW: "borrow(uint256,uint256,uint256,address,uint256,address,(uint256[2],uint256[2][2],uint256[2]),bytes)",
+    Op.REPAY: "repay(uint256,uint256,uint256,address,uint256,(uint256[2],uint256[2][2],uint256[2]),bytes)",
+}
+LIQUIDATE_CALL = "(uint256,uint256,uint256,address,address,uint256,uint256,uint256,uint256,uint256[2],address)"
+LIQUIDATE_SIGNATURE = f"liquidate({LIQUIDATE_CALL},(uint256[2],uint256[2][2],uint256[2]),bytes)"
+#: ops whose tokens come in from the sender; the proof binds recipient address(0) for them
+PAYS_IN = frozenset({Op.DEPOSIT, Op.REPAY})
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One reserve as the pool's constructor lists it (reserve id = circuit slot = list order)."""
+
+    asset: str
+    risk: RiskParameters
+    rates: InterestRateData
+    feed: str
+    max_age: int
+
+    def encoded(self) -> tuple[Any, ...]:
+        r, q = self.risk, self.rates
+        return (
+            self.asset,
+            (r.ltv, r.liquidation_threshold, r.liquidation_bonus, r.liquidation_protocol_fee, r.reserve_factor),
+            (q.optimal_usage_ratio, q.base_variable_borrow_rate, q.variable_rate_slope1, q.variable_rate_slope2),
+            self.feed,
+            self.max_age,
+        )
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    args: dict[str, Any]
+    address: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    gas_used: int
+    events: tuple[Event, ...]
+
+    def named(self, name: str) -> list[Event]:
+        return [e for e in self.events if e.name == name]
+
+    def one(self, name: str) -> Event:
+        found = self.named(name)
+        if len(found) != 1:
+            raise AssertionError(f"expected one {name} event, got {len(found)}: {[e.name for e in self.events]}")
+        return found[0]
+
+
+def _canonical(t: dict[str, Any]) -> str:
+    """The ABI type string of an ABI JSON entry (tuples expanded)."""
+    ty: str = t["type"]
+    if ty.startswith("tuple"):
+        return "(" + ",".join(_canonical(c) for c in t["components"]) + ")" + ty[len("tuple") :]
+    return ty
+
+
+class EventDecoder:
+    """Decodes logs by topic 0 with a compiled contract's ABI (every contract it inherits included)."""
+
+    def __init__(self, abi: list[dict[str, Any]]) -> None:
+        self._events: dict[bytes, dict[str, Any]] = {}
+        for e in abi:
+            if e["type"] == "event":
+                sig = f"{e['name']}({','.join(_canonical(i) for i in e['inputs'])})"
+                self._events[keccak(sig.encode())] = e
+
+    def decode(self, log: EventLog) -> Event | None:
+        e = self._events.get(log.topics[0]) if log.topics else None
+        if e is None:
+            return None
+        indexed = [i for i in e["inputs"] if i["indexed"]]
+        plain = [i for i in e["inputs"] if not i["indexed"]]
+        args: dict[str, Any] = {}
+        for i, topic in zip(indexed, log.topics[1:], strict=True):
+            args[i["name"]] = decode([_canonical(i)], topic)[0]
+        for i, v in zip(plain, decode([_canonical(i) for i in plain], log.data), strict=True):
+            args[i["name"]] = v
+        return Event(e["name"], args, log.address)
+
+
+def _selector(signature: str) -> bytes:
+    return keccak(signature.encode())[:4]
+
+
+def _proof_tuple(bundle: Bundle) -> tuple[Any, ...]:
+    cd = calldata.from_proof(bundle.proof, bundle.public_signals)
+    return (list(cd.a), [list(r) for r in cd.b], list(cd.c))
+
+
+def trusted_vkey(circuit_id: str, settings: Settings) -> dict[str, Any]:
+    """The verification key of a registered pool circuit as this installation built it."""
+    return build.build(registry.get(circuit_id), settings.tc()).vkey()
+
+
+class PoolClient:
+    """One deployed PrivateMarginPool on `chain`; `as_chain(other)` talks to it from another
+    sender (an InProcessChain view from `as_sender`, or an RpcChain with another key)."""
+
+    def __init__(self, chain: Chain, address: str, contracts: dict[str, solidity.Compiled]) -> None:
+        self.chain, self.address, self.contracts = chain, address, contracts
+        self.decoder = EventDecoder(contracts[POOL_CONTRACT].abi)
+        self.assets: tuple[str, ...] = tuple(
+            decode(["address[]"], self._call("getReservesList()"))[0]  # listing order = circuit slots
+        )
+
+    def as_chain(self, chain: Chain) -> PoolClient:
+        return PoolClient(chain, self.address, self.contracts)
+
+    # --- reads ---
+
+    def _call(self, signature: str, types: Sequence[str] = (), args: Sequence[Any] = ()) -> bytes:
+        return self.chain.call(self.address, _selector(signature) + encode(list(types), list(args)))
+
+    def _uint(self, signature: str, types: Sequence[str] = (), args: Sequence[Any] = ()) -> int:
+        return int(decode(["uint256"], self._call(signature, types, args))[0])
+
+    def reserve_data(self, asset: str) -> dict[str, int]:
+        """Reserves.ReserveData of `asset` as stored (indexes as of its last update)."""
+        names = (
+            "liquidityIndex currentLiquidityRate variableBorrowIndex currentVariableBorrowRate lastUpdateTimestamp "
+            "id decimals accruedToTreasury virtualUnderlyingBalance scaledTotalSupply scaledTotalVariableDebt "
+            "treasuryScaled"
+        ).split()
+        raw = decode([RESERVE_DATA_ABI], self._call("getReserveData(address)", ["address"], [asset]))[0]
+        out = dict(zip(names, (int(v) for v in raw[:12]), strict=True))
+        out["ltv"], out["liquidationThreshold"] = int(raw[12][0]), int(raw[12][1])
+        out["liquidationBonus"], out["liquidationProtocolFee"] = int(raw[12][2]), int(raw[12][3])
+        return out
+
+    def price(self, asset: str) -> int:
+        return self._uint("getAssetPrice(address)", ["address"], [asset])
+
+    def normalized_income(self, asset: str) -> int:
+        return self._uint("getReserveNormalizedIncome(address)", ["address"], [asset])
+
+    def normalized_debt(self, asset: str) -> int:
+        return self._uint("getReserveNormalizedVariableDebt(address)", ["address"], [asset])
+
+    def current_root(self) -> int:
+        return self._uint("currentRoot()")
+
+    def note_count(self) -> int:
+        return self._uint("noteCount()")
+
+    def is_known_root(self, root: int) -> bool:
+        return bool(decode(["bool"], self._call("isKnownRoot(uint256)", ["uint256"], [root]))[0])
+
+    def nullifier_spent(self, nullifier: int) -> bool:
+        return bool(decode(["bool"], self._call("nullifierSpent(uint256)", ["uint256"], [nullifier]))[0])
+
+    def binding(self, sender: str, recipient: str = ZERO_ADDRESS) -> int:
+        return self._uint("bindingOf(address,address)", ["address", "address"], [sender, recipient])
+
+    def market(self) -> PoolMarket:
+        """The public inputs the pool assembles in a block at the chain's current timestamp (the
+        indexes as getReserveNormalized* sees them now: what updateState will store, except for a
+        reserve with no debt and a nonzero rate, where updateState leaves the borrow index alone;
+        zkmargin.pool.model.PoolModel.market is exact in every case)."""
+        views = []
+        for a in self.assets:
+            d = self.reserve_data(a)
+            bi = self.normalized_debt(a) if d["scaledTotalVariableDebt"] else d["variableBorrowIndex"]
+            views.append(
+                ReserveView(
+                    self.price(a), self.normalized_income(a), bi, d["decimals"], d["ltv"], d["liquidationThreshold"]
+                )
+            )
+        return PoolMarket(tuple(views))
+
+    def liquidation_market(self) -> LiquidationMarket:
+        """PoolLiquidation's market inputs at the chain's current timestamp: market() plus each
+        reserve's liquidation bonus and protocol fee (what a keeper proves against)."""
+        data = [self.reserve_data(a) for a in self.assets]
+        return LiquidationMarket(
+            self.market(),
+            tuple(d["liquidationBonus"] for d in data),
+            tuple(d["liquidationProtocolFee"] for d in data),
+        )
+
+    # --- operations ---
+
+    def _send(self, data: bytes) -> Receipt:
+        res: TxResult = self.chain.transact(self.address, data)
+        events = tuple(e for e in (self.decoder.decode(lg) for lg in res.logs) if e is not None)
+        return Receipt(res.gas_used, events)
+
+    def open_calldata(self, asset: str, bundle: Bundle, encrypted_opening: bytes = b"") -> bytes:
+        pub = [int(s) for s in bundle.public_signals]
+        args = [asset, pub[2], pub[0], _proof_tuple(bundle), encrypted_opening]
+        return _selector(_SIGNATURES["open"]) + encode(
+            ["address", "uint256", "uint256", "(uint256[2],uint256[2][2],uint256[2])", "bytes"], args
+        )
+
+    def open(self, asset: str, bundle: Bundle, encrypted_opening: bytes = b"") -> Receipt:
+        """open(asset, amount, newCommitment, proof, encryptedOpening), amount and commitment read
+        from the proof's public signals."""
+        return self._send(self.open_calldata(asset, bundle, encrypted_opening))
+
+    def transition_calldata(
+        self,
+        op: Op,
+        asset: str,
+        bundle: Bundle,
+        recipient: str | None = None,
+        encrypted_opening: bytes = b"",
+        *,
+        root: int | None = None,
+        nullifier: int | None = None,
+        amount: int | None = None,
+    ) -> bytes:
+        pub = [int(s) for s in bundle.public_signals]
+        head: list[Any] = [
+            pub[0] if root is None else root,
+            pub[1] if nullifier is None else nullifier,
+            pub[2],
+            asset,
+            pub[5] if amount is None else amount,
+        ]
+        types = ["uint256", "uint256", "uint256", "address", "uint256"]
+        if op in PAYS_IN:
+            if recipient not in (None, ZERO_ADDRESS):
+                raise InputError("recipient", f"{op.name.lower()} pays in: it has no recipient")
+        else:
+            if recipient is None:
+                raise InputError("recipient", f"{op.name.lower()} needs the address the tokens go to")
+            head.append(recipient)
+            types.append("address")
+        types += ["(uint256[2],uint256[2][2],uint256[2])", "bytes"]
+        return _selector(_SIGNATURES[op]) + encode(types, [*head, _proof_tuple(bundle), encrypted_opening])
+
+    def transact(
+        self,
+        op: Op,
+        asset: str,
+        bundle: Bundle,
+        recipient: str | None = None,
+        encrypted_opening: bytes = b"",
+        **overrides: int,
+    ) -> Receipt:
+        """deposit / withdraw / borrow / repay with root, nullifier, newCommitment and amount read
+        from the proof's public signals (`overrides` replace root, nullifier or amount: tests)."""
+        return self._send(self.transition_calldata(op, asset, bundle, recipient, encrypted_opening, **overrides))
+
+    def liquidate_calldata(
+        self,
+        bundle: Bundle,
+        recipient: str,
+        encrypted_opening: bytes = b"",
+        **overrides: int,
+    ) -> bytes:
+        """liquidate(LiquidationCall, proof, encryptedOpening) with every LiquidationCall field read
+        from a pool_liquidation_2 proof's public signals (reserve ids mapped to the pool's assets);
+        `overrides` replace a field by its Solidity name (tests)."""
+        pub = [int(x) for x in bundle.public_signals]
+        n = N_RESERVES
+        fields: dict[str, Any] = {
+            "root": pub[0],
+            "nullifier": pub[1],
+            "newCommitment": pub[2],
+            "collateralAsset": self.assets[pub[3]],
+            "debtAsset": self.assets[pub[4]],
+            "debtToCover": pub[5],
+            "debtRepaid": pub[6],
+            "collateralToLiquidator": pub[7],
+            "protocolFee": pub[8],
+            "deficit": pub[9 : 9 + n],
+            "recipient": recipient,
+        }
+        for k, v in overrides.items():
+            if k not in fields:
+                raise InputError(k, "is not a LiquidationCall field")
+            fields[k] = v
+        return _selector(LIQUIDATE_SIGNATURE) + encode(
+            [LIQUIDATE_CALL, "(uint256[2],uint256[2][2],uint256[2])", "bytes"],
+            [tuple(fields.values()), _proof_tuple(bundle), encrypted_opening],
+        )
+
+    def liquidate(self, bundle: Bundle, recipient: str, encrypted_opening: bytes = b"", **overrides: int) -> Receipt:
+        """PrivateMarginPool.liquidate from this client's sender (the liquidator the proof binds,
+        with `recipient`): it pays the proof's debtRepaid of the debt asset (approve the pool first)."""
+        return self._send(self.liquidate_calldata(bundle, recipient, encrypted_opening, **overrides))
+
+    def reserve_deficit(self, asset: str) -> int:
+        return self._uint("reserveDeficit(address)", ["address"], [asset])
+
+    def mint_to_treasury(self) -> Receipt:
+        return self._send(_selector("mintToTreasury(address[])") + encode(["address[]"], [list(self.assets)]))
+
+    def withdraw_treasury(self, asset: str, amount: int, to: str) -> Receipt:
+        sig = "withdrawTreasury(address,uint256,address)"
+        return self._send(_selector(sig) + encode(["address", "uint256", "address"], [asset, amount, to]))
+
+
+def deploy(
+    chain: Chain,
+    listings: Sequence[Listing],
+    treasury: str,
+    *,
+    settings: Settings | None = None,
+    sequencer_feed: str = ZERO_ADDRESS,
+    grace_period: int = 0,
+) -> PoolClient:
+    """Deploys the three pool verifiers (from this installation's keys), PoseidonT3, and the pool
+    linked to it with `listings` (N_RESERVES of them, in circuit slot order)."""
+    settings = settings or Settings()
+    if len(listings) != N_RESERVES:
+        raise InputError("listings", f"the pool circuits are registered for {N_RESERVES} reserves, got {len(listings)}")
+    contracts = solidity.compile_reference_contracts(settings.tc())
+    open_v = api.deploy_verifier(chain, trusted_vkey(OPEN_CIRCUIT, settings), settings)
+    transition_v = api.deploy_verifier(chain, trusted_vkey(TRANSITION_CIRCUIT, settings), settings)
+    liquidation_v = api.deploy_verifier(chain, trusted_vkey(LIQUIDATION_CIRCUIT, settings), settings)
+    poseidon_t3 = chain.deploy(contracts["PoseidonT3"].bytecode)
+    ctor = encode(
+        [
+            "(address,(uint16,uint16,uint16,uint16,uint16),(uint16,uint32,uint32,uint32),address,uint32)[]",
+            "address",
+            "address",
+            "uint256",
+            "address",
+            "address",
+            "address",
+        ],
+        [[x.encoded() for x in listings], treasury, sequencer_feed, grace_period, open_v, transition_v, liquidation_v],
+    )
+    address = chain.deploy(contracts[POOL_CONTRACT].linked({"PoseidonT3": poseidon_t3}), ctor)
+    return PoolClient(chain, address, contracts)
+
+
+@dataclass(frozen=True)
+class DevAsset:
+    """A test token and its feed (contracts/pool/test: MintableERC20, MockChainlinkFeed)."""
+
+    name: str
+    symbol: str
+    decimals: int
+    price: int  # 8 decimals
+
+
+def set_feed_round(chain: Chain, feed: str, price: int, updated_at: int, round_id: int = 1) -> None:
+    """MockChainlinkFeed.setRound: a complete round answered at `updated_at`."""
+    chain.transact(
+        feed,
+        _selector("setRound(uint80,int256,uint256,uint256,uint80)")
+        + encode(
+            ["uint80", "int256", "uint256", "uint256", "uint80"], [round_id, price, updated_at, updated_at, round_id]
+        ),
+    )
+
+
+def deploy_dev_assets(
+    chain: Chain, assets: Sequence[DevAsset], now: int, settings: Settings | None = None
+) -> tuple[list[str], list[str]]:
+    """Test only: one MintableERC20 (anyone may mint) and one MockChainlinkFeed per asset, each
+    feed answering the asset's price as of `now`. Returns (tokens, feeds)."""
+    contracts = solidity.compile_reference_contracts((settings or Settings()).tc())
+    tokens, feeds = [], []
+    for a in assets:
+        tokens.append(
+            chain.deploy(
+                contracts["MintableERC20"].bytecode,
+                encode(["string", "string", "uint8"], [a.name, a.symbol, a.decimals]),
+            )
+        )
+        feed = chain.deploy(contracts["MockChainlinkFeed"].bytecode, encode(["uint8"], [8]))
+        set_feed_round(chain, feed, a.price, now)
+        feeds.append(feed)
+    return tokens, feeds
+
+
+def error_selector(name: str, *types: str) -> bytes:
+    """The 4-byte selector of a custom error, to compare with Reverted.data[:4]."""
+    return _selector(f"{name}({','.join(types)})")
