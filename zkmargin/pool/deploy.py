@@ -29,7 +29,7 @@ from ..errors import InputError, ZkMarginError
 from ..evm import Reverted, RpcChain
 from ..fsutil import write_json_atomic
 from ..limits import MAX_DECIMALS, PRICE_BITS, PRICE_DECIMALS
-from ..loaders import parse_scaled
+from ..loaders import _obj, parse_scaled
 from ..progress import NullProgress, Progress
 from ..settings import Settings
 from ..solidity import Compiled
@@ -92,18 +92,6 @@ class PoolConfig:
     @property
     def sha256(self) -> str:
         return paths.sha256_json(self.source)
-
-
-def _obj(value: Any, field: str, keys: set[str], required: set[str]) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InputError(field or "<root>", f"must be a JSON object, got {kind_of(value)}")
-    unknown = sorted(set(value) - keys)
-    if unknown:
-        raise InputError(json_path(field, unknown[0]), f"unknown key (allowed: {', '.join(sorted(keys))})")
-    for k in sorted(required):
-        if k not in value:
-            raise InputError(json_path(field, k), "missing")
-    return value
 
 
 def _str(value: Any, field: str, what: str) -> str:
