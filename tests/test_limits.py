@@ -15,6 +15,7 @@ from zkmargin.loaders import market_from_json
 from zkmargin.model import RULES_VERSION
 from zkmargin.pool import liquidation as pool_liquidation
 from zkmargin.pool import note as pool_note
+from zkmargin.pool import sealing as pool_sealing
 from zkmargin.pool.transition import Op
 
 # circuits/lib file -> circom constant -> the Python value it mirrors. A constant the circuits
@@ -66,6 +67,9 @@ MIRRORS: dict[str, dict[str, int]] = {
     },
     "pool_liquidation.circom": {
         "DOMAIN_LIQUIDATION_SALT": pool_liquidation.DOMAIN_LIQUIDATION_SALT,
+    },
+    "note_seal.circom": {
+        "DOMAIN_NOTE_V2": pool_sealing.DOMAIN_NOTE_V2,
     },
 }
 
