@@ -15,7 +15,6 @@ from zkmargin.loaders import market_from_json
 from zkmargin.model import RULES_VERSION
 from zkmargin.pool import liquidation as pool_liquidation
 from zkmargin.pool import note as pool_note
-from zkmargin.pool import sealing as pool_sealing
 from zkmargin.pool.transition import Op
 
 # circuits/lib file -> circom constant -> the Python value it mirrors. A constant the circuits
@@ -56,7 +55,6 @@ MIRRORS: dict[str, dict[str, int]] = {
         "BONUS_BITS": liquidation_step.BONUS_BITS,
     },
     "pool.circom": {
-        "DOMAIN_NOTE": pool_note.DOMAIN_NOTE,
         "DOMAIN_OWNER": pool_note.DOMAIN_OWNER,
         "DOMAIN_NULLIFIER": pool_note.DOMAIN_NULLIFIER,
         "WAD": limits.WAD,
@@ -69,7 +67,7 @@ MIRRORS: dict[str, dict[str, int]] = {
         "DOMAIN_LIQUIDATION_SALT": pool_liquidation.DOMAIN_LIQUIDATION_SALT,
     },
     "note_seal.circom": {
-        "DOMAIN_NOTE_V2": pool_sealing.DOMAIN_NOTE_V2,
+        "DOMAIN_NOTE": pool_note.DOMAIN_NOTE,
     },
 }
 

@@ -16,15 +16,16 @@ import pytest
 from eth_abi.abi import decode, encode
 from eth_utils.crypto import keccak
 
-from zkmargin import solidity
+from zkmargin import registry, solidity
 from zkmargin.errors import InputError
 from zkmargin.evm import InProcessChain, Reverted
 from zkmargin.field import R
 from zkmargin.pool import babyjub, cipher, sealing
 from zkmargin.pool.babyjub import BASE8, IDENTITY, L, Point
+from zkmargin.pool.deploy import DEV_KEEPER
 from zkmargin.pool.keys import KeeperKeys, OwnerKeys
 from zkmargin.pool.note import DOMAIN_NOTE, Note, owner_tag
-from zkmargin.pool.sealing import SealedOpening, open_note_for_keeper, open_sealed, seal_note
+from zkmargin.pool.sealing import open_note_for_keeper, open_sealed, seal_note
 from zkmargin.pool.store import NoteCreated
 from zkmargin.poseidon import poseidon
 from zkmargin.toolchain import Toolchain
@@ -36,20 +37,25 @@ RNG_SEED = 20261129
 OWNER = OwnerKeys(bytes(range(32)))
 KEEPER = KeeperKeys(bytes(range(1, 33)))
 OTHER_KEEPER = KeeperKeys(bytes(range(2, 34)))
+DEV_KEEPER_SECRET = DEV_KEEPER.secret
 
 
-def _note(rng: random.Random, n: int = 2, keys: OwnerKeys = OWNER) -> SealedOpening:
-    note = Note(
+def _note(rng: random.Random, n: int = 2, keys: OwnerKeys = OWNER) -> Note:
+    return Note(
         tuple(rng.randrange(2**128) for _ in range(n)),
         tuple(rng.randrange(2**128) for _ in range(n)),
         rng.randrange(2**n),
         owner_tag(keys.spending_key),
         rng.randrange(R),
+        keys.viewing_public,
     )
-    return SealedOpening(note, keys.viewing_public)
 
 
-def _event(opening: SealedOpening, seal: sealing.NoteSeal, leaf: int = 0) -> NoteCreated:
+def with_view(note: Note, view: Point) -> Note:
+    return Note(note.scaled_collateral, note.scaled_debt, note.collateral_flags, note.owner_tag, note.salt, view)
+
+
+def _event(opening: Note, seal: sealing.NoteSeal, leaf: int = 0) -> NoteCreated:
     return NoteCreated("0x" + "00" * 32, leaf, opening.commitment, leaf, seal.boxes())
 
 
@@ -58,9 +64,9 @@ def _event(opening: SealedOpening, seal: sealing.NoteSeal, leaf: int = 0) -> Not
 
 def test_layout_and_domain() -> None:
     o = _note(random.Random(RNG_SEED))
-    n = o.note
-    assert sealing.DOMAIN_NOTE_V2 == int.from_bytes(b"zkmargin/pool/note/v2", "big") != DOMAIN_NOTE
-    assert o.message() == [
+    n = o
+    assert DOMAIN_NOTE == int.from_bytes(b"zkmargin/pool/note/v2", "big")
+    assert o.fields() == [
         n.owner_tag,
         n.salt,
         n.collateral_flags,
@@ -68,13 +74,13 @@ def test_layout_and_domain() -> None:
         *n.scaled_debt,
         *o.viewing_key,
     ]
-    assert o.commitment == poseidon([sealing.DOMAIN_NOTE_V2, *o.message()])
-    assert len(o.message()) == sealing.message_length(2) == 9
+    assert o.commitment == poseidon([DOMAIN_NOTE, *o.fields()])
+    assert len(o.fields()) == sealing.message_length(2) == 9
     # at N = 2 the viewing key costs no ciphertext element: 7 and 9 elements both pad to 9
     assert cipher.ciphertext_length(9) == cipher.ciphertext_length(7) == 10
-    assert SealedOpening.from_message(o.message()) == o
+    assert Note.from_fields(o.fields()) == o
     # the viewing key is bound: another V, another commitment
-    assert SealedOpening(n, KEEPER.public).commitment != o.commitment
+    assert with_view(n, KEEPER.public).commitment != o.commitment
 
 
 def test_owner_and_keeper_open_the_same_opening() -> None:
@@ -87,9 +93,9 @@ def test_owner_and_keeper_open_the_same_opening() -> None:
     assert open_sealed(ev, OWNER.viewing_secret) == o
     assert open_note_for_keeper(ev, OTHER_KEEPER) is None
     # the boxes are zk-kit boxes, owner's first (the wallet's encryptedOpening order)
-    assert cipher.open_box(seal.boxes()[0], OWNER.viewing_secret, 9) == o.message()
-    assert cipher.open_box(seal.boxes()[1], KEEPER.secret, 9) == o.message()
-    assert inputs["keeperKey"] == list(KEEPER.public) and inputs["viewKey"] == list(OWNER.viewing_public)
+    assert cipher.open_box(seal.boxes()[0], OWNER.viewing_secret, 9) == o.fields()
+    assert cipher.open_box(seal.boxes()[1], KEEPER.secret, 9) == o.fields()
+    assert inputs["keeperKey"] == list(KEEPER.public) and inputs["ephemeralPublicKey"] == list(seal.ephemeral)
     assert seal.public_signals() == [*seal.ephemeral, *seal.ciphertexts[0], *seal.ciphertexts[1]]
 
 
@@ -161,18 +167,18 @@ def test_seal_refusals() -> None:
         with pytest.raises(InputError, match="ephemeralSecret"):
             seal_note(o, [KEEPER.public], ephemeral_secret=e)
     with pytest.raises(InputError, match="viewingKey"):
-        SealedOpening(o.note, (1, 2))
-    with pytest.raises(InputError, match="at most 5"):
-        SealedOpening(Note((0,) * 6, (0,) * 6, 0, 1, 2), OWNER.viewing_public)
+        with_view(o, (1, 2))
+    with pytest.raises(InputError, match="N <= 5"):
+        Note((0,) * 6, (0,) * 6, 0, 1, 2, OWNER.viewing_public)
     with pytest.raises(InputError, match="2N \\+ 5"):
-        SealedOpening.from_message([0] * 8)
+        Note.from_fields([0] * 8)
 
 
 def test_a_small_order_owner_key_is_sealed_again() -> None:
     """An owner may commit to any V on the curve (the circuit checks no subgroup): whoever spends
     the note (a keeper liquidating it) must still be able to seal the successor to that V."""
     v = babyjub.add(OWNER.viewing_public, ORDER8)
-    o = SealedOpening(_note(random.Random(5)).note, v)
+    o = with_view(_note(random.Random(5)), v)
     seal, _ = seal_note(o, [KEEPER.public], ephemeral_secret=77)
     assert open_note_for_keeper(_event(o, seal), KEEPER) == o
 
@@ -220,13 +226,17 @@ def checked(tc: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Built:
     return _compile(tc, tmp_path_factory.mktemp("note-seal"), _checked_main(2, K))
 
 
-def _inputs(o: SealedOpening, keeper: Point = KEEPER.public, eph: int = 4242) -> dict[str, InputValue]:
-    seal, private = seal_note(o, [keeper], ephemeral_secret=eph)
+def _inputs(o: Note, keeper: Point = KEEPER.public, eph: int = 4242) -> dict[str, InputValue]:
+    _, sealed = seal_note(o, [keeper], ephemeral_secret=eph)
     return {
-        **private,
+        **sealed,
         "commitment": o.commitment,
-        "ephemeralPublicKey": list(seal.ephemeral),
-        "ciphertext": [c for ct in seal.ciphertexts for c in ct],
+        "ownerTag": o.owner_tag,
+        "salt": o.salt,
+        "collateralFlags": o.collateral_flags,
+        "scaledCollateral": list(o.scaled_collateral),
+        "scaledDebt": list(o.scaled_debt),
+        "viewKey": list(o.viewing_key),
     }
 
 
@@ -244,7 +254,7 @@ def test_circuit_accepts_the_models_seal(checked: Built, eph: int) -> None:
     _ok(checked, _inputs(_note(rng), eph=eph))
     # a small-order owner key on the curve is accepted and equals the model's seal
     o = _note(rng)
-    _ok(checked, _inputs(SealedOpening(o.note, babyjub.add(o.viewing_key, ORDER8)), eph=eph))
+    _ok(checked, _inputs(with_view(o, babyjub.add(o.viewing_key, ORDER8)), eph=eph))
 
 
 @pytest.mark.slow  # compiles circuits with circom2
@@ -264,7 +274,7 @@ def test_circuit_refuses_a_ciphertext_that_is_not_the_committed_note(checked: Bu
     other = _inputs(_note(rng))
     _refused(checked, {**honest, "ciphertext": other["ciphertext"], "ephemeralPublicKey": other["ephemeralPublicKey"]})
     # this note's ciphertexts with another opening (the salt + 1) in the witness
-    _refused(checked, {**honest, "salt": (o.note.salt + 1) % R})
+    _refused(checked, {**honest, "salt": (o.salt + 1) % R})
     # another ephemeral key than the published one
     _refused(checked, {**honest, "ephemeralPublicKey": list(babyjub.public_key(5))})
 
@@ -277,7 +287,7 @@ def test_circuit_binds_the_owner_key_to_the_commitment(checked: Built) -> None:
     o = _note(random.Random(RNG_SEED + 11))
     honest = _inputs(o)
     mine = babyjub.public_key(777)  # a key the attacker holds
-    forged = _inputs(SealedOpening(o.note, mine))
+    forged = _inputs(with_view(o, mine))
     assert forged["commitment"] != honest["commitment"]
     _refused(checked, {**forged, "commitment": honest["commitment"]})
     # V off the curve: refused by BabyCheck even with a consistent commitment
@@ -285,7 +295,7 @@ def test_circuit_binds_the_owner_key_to_the_commitment(checked: Built) -> None:
     assert not babyjub.is_on_curve(off)
     assert checked.calc is not None
     lenient = {**honest, "viewKey": list(off)}
-    lenient["commitment"] = poseidon([sealing.DOMAIN_NOTE_V2, *o.message()[:-2], *off])
+    lenient["commitment"] = poseidon([DOMAIN_NOTE, *o.fields()[:-2], *off])
     w = checked.calc.calculate(lenient, lenient=True)
     assert checked.r1cs.failing_constraints(w)
 
@@ -367,3 +377,38 @@ def test_hashing_the_seal_on_chain_costs_more_than_public_inputs(
     assert h == expect
     print(f"Poseidon chain of 22 elements on-chain: {gas} gas (22 public inputs: ~{22 * 6_200})")
     assert gas > 22 * 6_200
+
+
+# --- the seal in the registry and in a proof's public signals -------------------------------
+
+
+def test_registry_expands_literal_and_two_dimensional_arrays() -> None:
+    """The pool circuits' seal: "keeperKey[#1][#2]", "ephemeralPublicKey[#2]", "ciphertext[#2][#10]"
+    expand row-major, as circom lays them out (build.py compares them with the compiled .sym)."""
+    for cid, own in (("pool_open_2", 8), ("pool_transition_2", 19), ("pool_liquidation_2", 26)):
+        spec = registry.get(cid)
+        names = spec.public_signal_names()
+        assert len(names) == own + 24
+        assert names[own : own + 4] == [
+            "keeperKey[0][0]",
+            "keeperKey[0][1]",
+            "ephemeralPublicKey[0]",
+            "ephemeralPublicKey[1]",
+        ]
+        assert names[own + 4 :] == [f"ciphertext[{k}][{i}]" for k in range(2) for i in range(10)]
+        assert "keeperKey, ephemeralPublicKey, ciphertext]" in spec.main_source()
+
+
+def test_seal_signals_read_back_what_the_prover_sealed() -> None:
+    from zkmargin.pool.transition import TRANSITION_PUBLIC, Op, public_signals
+
+    from .test_pool_transition import EXACT, KEEPERS, Pool, honest, note
+
+    n = note((1_000 * 10**6, 0), (0, 0), 0b01)
+    inputs = honest(n, Op.BORROW, 1, 100 * 10**6, EXACT)
+    spec = registry.get("pool_transition_2")
+    signals = dict(zip(spec.public_signal_names(), public_signals(TRANSITION_PUBLIC, inputs), strict=True))
+    keepers, seal = sealing.seal_signals(signals, 2)
+    assert keepers == KEEPERS
+    new = Note.from_fields(cipher.open_box(seal.boxes()[1], DEV_KEEPER_SECRET, 9))
+    assert new.commitment == signals["newCommitment"] and Pool.with_note(n).tree.size == 4

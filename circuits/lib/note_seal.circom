@@ -1,12 +1,12 @@
 pragma circom 2.1.6;
 // A note bound to its owner's viewing key and published encrypted, verifiably, to that key and to
-// the pool's keeper key(s): the building block issue #15 item 1 wires into PoolOpen,
-// PoolTransition and PoolLiquidation (zkmargin/pool/sealing.py is the model; tests in
+// the pool's keeper key(s) (issue #15 item 1): PoolOpen, PoolTransition and PoolLiquidation make
+// every new note with SealedNote (zkmargin/pool/note.py and sealing.py are the model; tests in
 // tests/test_pool_sealing.py). Library template only: no component main.
 //
 // The opening gains the owner's viewing public key V = v Base8 (zkmargin.pool.keys.OwnerKeys):
 //   message    = (ownerTag, salt, collateralFlags, scaledCollateral[N], scaledDebt[N], Vx, Vy)  (2N + 5)
-//   commitment = Poseidon(DOMAIN_NOTE_V2, message...)                                          (6 + 2N <= 16: N <= 5)
+//   commitment = Poseidon(DOMAIN_NOTE, message...)                                          (6 + 2N <= 16: N <= 5)
 //   ciphertext[0] to V, ciphertext[1 + j] to keeperKey[j]; one ephemeral key E = e Base8; nonce 0
 //
 // Why V lives in the commitment (and not only in the proof): a successor made by someone who does
@@ -22,15 +22,25 @@ pragma circom 2.1.6;
 // leaks its own notes to the recipients only, never hides them from the keepers.
 
 // Includes: note_cipher.circom (circomlib's poseidon.circom and babyjub.circom, zk-kit's ecdh.circom).
-// Not pool.circom: the pool templates will include this file to build their new notes.
+// Not pool.circom: pool.circom includes this file.
 include "note_cipher.circom";
 
 // int.from_bytes(b"zkmargin/pool/note/v2", "big"): a new layout, a new tag (no v1 opening can be
 // read as a v2 one)
-function DOMAIN_NOTE_V2() { return 178916501036896329807155402506654159932846934816306; }
+function DOMAIN_NOTE() { return 178916501036896329807155402506654159932846934816306; }
 
-// Poseidon(DOMAIN_NOTE_V2, ownerTag, salt, flags, collateral..., debt..., Vx, Vy).
-template SealedNoteCommitment(N) {
+// n rounded up to a multiple of 3: a message of n elements encrypts to pad3(n) + 1
+function pad3(n) {
+    var p = n;
+    while (p % 3 != 0) {
+        p++;
+    }
+    return p;
+}
+
+// Poseidon(DOMAIN_NOTE, ownerTag, salt, flags, collateral..., debt..., Vx, Vy): one call of 6 + 2N
+// inputs, within circomlib's 16 for N <= 5. The tag separates notes from every other hash.
+template NoteCommitment(N) {
     assert(N >= 1 && 6 + 2 * N <= 16);
     signal input ownerTag;
     signal input salt;
@@ -40,7 +50,7 @@ template SealedNoteCommitment(N) {
     signal input viewKey[2];
     signal output out;
     component h = Poseidon(6 + 2 * N);
-    h.inputs[0] <== DOMAIN_NOTE_V2();
+    h.inputs[0] <== DOMAIN_NOTE();
     h.inputs[1] <== ownerTag;
     h.inputs[2] <== salt;
     h.inputs[3] <== collateralFlags;
@@ -80,7 +90,7 @@ template SealedNote(N, K) {
     signal output ephemeralPublicKey[2];
     signal output ciphertext[K][padded + 1];
 
-    component c = SealedNoteCommitment(N);
+    component c = NoteCommitment(N);
     c.ownerTag <== ownerTag;
     c.salt <== salt;
     c.collateralFlags <== collateralFlags;
