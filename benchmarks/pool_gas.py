@@ -28,7 +28,9 @@ from eth_hash.auto import keccak
 from zkmargin import api, build, onchain, registry
 from zkmargin.evm import InProcessChain
 from zkmargin.model import Asset, Market, Position, PricePoint, PriceSnapshot
+from zkmargin.pool import babyjub
 from zkmargin.pool.contract import DevAsset, Listing, PoolClient, deploy, deploy_dev_assets
+from zkmargin.pool.deploy import DEV_KEEPER
 from zkmargin.pool.model import PoolModel
 from zkmargin.pool.note import Note, new_secret, owner_tag
 from zkmargin.pool.reserve import InterestRateData, ReserveState, RiskParameters
@@ -50,8 +52,9 @@ RISK = (
 RATES = (InterestRateData(8000, 0, 400, 8000), InterestRateData(9000, 0, 550, 3500))
 
 # PrivateMarginPool's storage (Reserves, PriceOracle, NoteTree in C3 order; checked at run time):
-# _tree.size, _tree.depth, _tree.sideNodes, _roots[30], _rootsWritten
-SLOT_SIZE, SLOT_DEPTH, SLOT_SIDE_NODES, SLOT_ROOTS, SLOT_ROOTS_WRITTEN = 5, 6, 7, 9, 39
+# _tree.size, _tree.depth, _tree.sideNodes, _roots[30], _rootsWritten (one slot later since
+# Reserves.reserveDeficit took slot 5)
+SLOT_SIZE, SLOT_DEPTH, SLOT_SIDE_NODES, SLOT_ROOTS, SLOT_ROOTS_WRITTEN = 6, 7, 8, 10, 40
 CASES = {"small": None, "typical": 0b1010_1010_1010_1010_1010, "worst": 2**20 - 1}
 
 
@@ -65,7 +68,9 @@ class Bench:
         self.settings, self.index = settings, index
         tokens, feeds = deploy_dev_assets(self.chain, ASSETS, T0, settings)
         listings = [Listing(tokens[i], RISK[i], RATES[i], feeds[i], 2**31) for i in range(2)]
-        self.pool: PoolClient = deploy(self.chain, listings, "0x" + "7e" * 20, settings=settings)
+        self.pool: PoolClient = deploy(
+            self.chain, listings, "0x" + "7e" * 20, settings=settings, keeper_key=DEV_KEEPER.public
+        )
         self.tokens = tokens
         self.model = PoolModel.listed(
             [ReserveState.listed(ASSETS[i].decimals, RISK[i], RATES[i], T0) for i in range(2)],
@@ -117,12 +122,19 @@ class Bench:
         b = self.pool.binding(address, ZERO)  # the pool's own bindingOf: chain id, pool, sender, recipient
         t0 = time.perf_counter()
         bundle, note = pool_statements.prove_open(
-            self.model.market(self.chain.timestamp()), asset, amount, owner_tag(sk), b, settings=self.settings
+            self.model.market(self.chain.timestamp()),
+            asset,
+            amount,
+            owner_tag(sk),
+            b,
+            viewing_key=babyjub.public_key(sk % (babyjub.L - 1) + 1),
+            keepers=[DEV_KEEPER.public],
+            settings=self.settings,
         )
         seconds = time.perf_counter() - t0
         if name:
             self._preload()
-        rc = client.open(self.tokens[asset], bundle, b"\x01" * 64)
+        rc = client.open(self.tokens[asset], bundle)
         self.model.open(asset, amount, note, self.chain.timestamp())
         if name:
             self.gas[name], self.prove_s[name] = rc.gas_used, seconds
@@ -144,11 +156,12 @@ class Bench:
             amount,
             self.model.market(now),
             b,
+            keepers=[DEV_KEEPER.public],
             settings=self.settings,
         )
         seconds = time.perf_counter() - t0
         self._preload()
-        rc = client.transact(op, self.tokens[asset], bundle, recipient, b"\x01" * 64)
+        rc = client.transact(op, self.tokens[asset], bundle, recipient)
         self.model.transact(op, note, new, asset, amount, now)
         self.gas[op.name.lower()], self.prove_s[op.name.lower()] = rc.gas_used, seconds
         self._sync_root()

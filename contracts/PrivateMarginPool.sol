@@ -7,26 +7,27 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {Reserves} from "./pool/Reserves.sol";
 import {PriceOracle, IChainlinkFeed} from "./pool/PriceOracle.sol";
 import {NoteTree} from "./pool/NoteTree.sol";
+import {KeeperKeys} from "./pool/KeeperKeys.sol";
 
-/// snarkjs's Groth16 verifier of PoolOpen(2) (registry pool_open_2): 8 public inputs.
+/// snarkjs's Groth16 verifier of PoolOpen(2, 2) (registry pool_open_2): 32 public inputs.
 interface IPoolOpenVerifier {
-    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[8] calldata)
+    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[32] calldata)
         external
         view
         returns (bool);
 }
 
-/// snarkjs's Groth16 verifier of PoolTransition(2, 20) (registry pool_transition_2): 19 public inputs.
+/// snarkjs's Groth16 verifier of PoolTransition(2, 20, 2) (registry pool_transition_2): 43 public inputs.
 interface IPoolTransitionVerifier {
-    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[19] calldata)
+    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[43] calldata)
         external
         view
         returns (bool);
 }
 
-/// snarkjs's Groth16 verifier of PoolLiquidation(2, 20) (registry pool_liquidation_2): 26 public inputs.
+/// snarkjs's Groth16 verifier of PoolLiquidation(2, 20, 2) (registry pool_liquidation_2): 50 public inputs.
 interface IPoolLiquidationVerifier {
-    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[26] calldata)
+    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[50] calldata)
         external
         view
         returns (bool);
@@ -38,7 +39,9 @@ interface IPoolLiquidationVerifier {
 ///         operation is one Groth16 proof over public inputs the pool assembles itself from its own
 ///         state: the reserves' indexes after updateState at block.timestamp, the feeds' prices, the
 ///         reserves' decimals, LTV and liquidation threshold, and a binding of (chain, pool, sender,
-///         recipient). The pool then moves exactly the public amount of the public asset.
+///         recipient). The pool then moves exactly the public amount of the public asset. Every
+///         new note is sealed to its owner's viewing key and to the registered keeper key, and the
+///         proof shows the published ciphertexts are of exactly the committed note (SealedNote).
 /// @dev The circuits are registered for N = 2 reserves, in listing order (reserve id = circuit
 ///      slot). zkmargin/pool/model.py predicts every state change to the wei; README.md ("The private
 ///      margin pool") documents the API, what is private and what is not.
@@ -59,10 +62,31 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
     uint8 internal constant OP_BORROW = 2;
     uint8 internal constant OP_REPAY = 3;
 
+    /// A sealed note: the owner and the keeper (K = 2 recipients), each a Poseidon ciphertext of
+    /// the 2N + 5 = 9-element opening (pad3(9) + 1 = 10 elements), nonce 0.
+    uint256 public constant SEAL_RECIPIENTS = 2;
+    uint256 internal constant SEAL_CT = 10;
+    /// keeperKey[2], ephemeralPublicKey[2], ciphertext[2][10]: the public inputs after each circuit's own
+    uint256 internal constant SEAL_INPUTS = 24;
+
     struct Proof {
         uint256[2] a;
         uint256[2][2] b;
         uint256[2] c;
+    }
+
+    /// The new note's seal, as the proof has it: E = e Base8 and ciphertext[k * 10 + i], recipient
+    /// k = 0 the owner, 1 the keeper.
+    struct Seal {
+        uint256[2] ephemeralKey;
+        uint256[20] ciphertext;
+    }
+
+    /// One recipient's box in NoteCreated's encryptedOpening (the wallet's ABI).
+    struct Box {
+        uint256[2] ephemeralKey;
+        uint256 nonce;
+        uint256[] ciphertext;
     }
 
     /// One transition's public arguments (a struct: the external signatures stay flat).
@@ -92,6 +116,13 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         address recipient;
     }
 
+    /// The pool's three verifiers (a struct: the constructor's arguments fit the stack).
+    struct Verifiers {
+        IPoolOpenVerifier open;
+        IPoolTransitionVerifier transition;
+        IPoolLiquidationVerifier liquidation;
+    }
+
     /// One reserve as the constructor lists it.
     struct Listing {
         address asset;
@@ -105,11 +136,15 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
     IPoolTransitionVerifier public immutable transitionVerifier;
     IPoolLiquidationVerifier public immutable liquidationVerifier;
     address public immutable treasury;
+    /// The keeper's Baby Jubjub public key, checked at construction (KeeperKeys.check); every
+    /// note is sealed to it.
+    uint256 public immutable keeperKeyX;
+    uint256 public immutable keeperKeyY;
 
     mapping(uint256 nullifier => bool) public nullifierSpent;
 
-    /// A note was appended: its leaf index, commitment and the opening encrypted by its owner's
-    /// wallet to its own viewing key (opaque here; not verified on-chain).
+    /// A note was appended: its leaf index, commitment and its opening sealed to the owner's
+    /// viewing key and the keeper: abi.encode(Box[]), owner first, built here from the proven seal.
     event NoteCreated(uint256 indexed leafIndex, uint256 commitment, bytes encryptedOpening);
     event NullifierSpent(uint256 indexed nullifier);
     /// open and deposit (tokens from `from`), with the scaled amount credited to the new note.
@@ -145,10 +180,12 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         address treasury_,
         IChainlinkFeed sequencerFeed,
         uint256 gracePeriod,
-        IPoolOpenVerifier openVerifier_,
-        IPoolTransitionVerifier transitionVerifier_,
-        IPoolLiquidationVerifier liquidationVerifier_
+        Verifiers memory verifiers,
+        uint256[2] memory keeperKey_
     ) {
+        IPoolOpenVerifier openVerifier_ = verifiers.open;
+        IPoolTransitionVerifier transitionVerifier_ = verifiers.transition;
+        IPoolLiquidationVerifier liquidationVerifier_ = verifiers.liquidation;
         if (listings.length != N_RESERVES) revert WrongReserveCount(N_RESERVES, listings.length);
         if (treasury_ == address(0) || address(openVerifier_) == address(0) || address(transitionVerifier_) == address(0)
                 || address(liquidationVerifier_) == address(0)
@@ -164,6 +201,9 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         openVerifier = openVerifier_;
         transitionVerifier = transitionVerifier_;
         liquidationVerifier = liquidationVerifier_;
+        KeeperKeys.check(keeperKey_[0], keeperKey_[1]);
+        keeperKeyX = keeperKey_[0];
+        keeperKeyY = keeperKey_[1];
     }
 
     // --- owner operations ---
@@ -175,14 +215,14 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         uint256 amount,
         uint256 newCommitment,
         Proof calldata proof,
-        bytes calldata encryptedOpening
+        Seal calldata seal
     ) external nonReentrant returns (uint256 leafIndex) {
         _checkAmount(amount);
         if (newCommitment >= SNARK_SCALAR_FIELD) revert NotInField(newCommitment);
         uint256 id = _reserve(asset).id;
         _updateAll();
-        // PoolOpen(N): newCommitment, asset, amount, binding, liquidityIndex[N], ltv[N]
-        uint256[8] memory pub;
+        // PoolOpen(N, K): newCommitment, asset, amount, binding, liquidityIndex[N], ltv[N], then the seal
+        uint256[32] memory pub;
         pub[0] = newCommitment;
         pub[1] = id;
         pub[2] = amount;
@@ -192,9 +232,13 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
             pub[4 + i] = r.liquidityIndex;
             pub[6 + i] = r.risk.ltv;
         }
+        uint256[SEAL_INPUTS] memory sealPub = _sealInputs(seal);
+        for (uint256 i = 0; i < SEAL_INPUTS; i++) {
+            pub[8 + i] = sealPub[i];
+        }
         if (!openVerifier.verifyProof(proof.a, proof.b, proof.c, pub)) revert InvalidProof();
         leafIndex = _insertNote(newCommitment);
-        emit NoteCreated(leafIndex, newCommitment, encryptedOpening);
+        emit NoteCreated(leafIndex, newCommitment, _encryptedOpening(seal));
         uint256 scaled = _supply(asset, msg.sender, amount);
         emit Supply(asset, msg.sender, amount, scaled);
     }
@@ -208,9 +252,9 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         address asset,
         uint256 amount,
         Proof calldata proof,
-        bytes calldata encryptedOpening
+        Seal calldata seal
     ) external nonReentrant returns (uint256 leafIndex) {
-        leafIndex = _spend(OP_DEPOSIT, Spend(root, nullifier, newCommitment, asset, amount, address(0)), proof, encryptedOpening);
+        leafIndex = _spend(OP_DEPOSIT, Spend(root, nullifier, newCommitment, asset, amount, address(0)), proof, seal);
         uint256 scaled = _supply(asset, msg.sender, amount);
         emit Supply(asset, msg.sender, amount, scaled);
     }
@@ -224,9 +268,9 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         uint256 amount,
         address recipient,
         Proof calldata proof,
-        bytes calldata encryptedOpening
+        Seal calldata seal
     ) external nonReentrant returns (uint256 leafIndex) {
-        leafIndex = _spend(OP_WITHDRAW, Spend(root, nullifier, newCommitment, asset, amount, recipient), proof, encryptedOpening);
+        leafIndex = _spend(OP_WITHDRAW, Spend(root, nullifier, newCommitment, asset, amount, recipient), proof, seal);
         uint256 scaled = _withdraw(asset, recipient, amount);
         emit Withdraw(asset, recipient, amount, scaled);
     }
@@ -241,10 +285,10 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         uint256 amount,
         address recipient,
         Proof calldata proof,
-        bytes calldata encryptedOpening
+        Seal calldata seal
     ) external nonReentrant returns (uint256 leafIndex) {
         _requireBorrowAllowed();
-        leafIndex = _spend(OP_BORROW, Spend(root, nullifier, newCommitment, asset, amount, recipient), proof, encryptedOpening);
+        leafIndex = _spend(OP_BORROW, Spend(root, nullifier, newCommitment, asset, amount, recipient), proof, seal);
         uint256 scaled = _borrow(asset, recipient, amount);
         emit Borrow(asset, recipient, amount, scaled);
     }
@@ -258,9 +302,9 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         address asset,
         uint256 amount,
         Proof calldata proof,
-        bytes calldata encryptedOpening
+        Seal calldata seal
     ) external nonReentrant returns (uint256 leafIndex) {
-        leafIndex = _spend(OP_REPAY, Spend(root, nullifier, newCommitment, asset, amount, address(0)), proof, encryptedOpening);
+        leafIndex = _spend(OP_REPAY, Spend(root, nullifier, newCommitment, asset, amount, address(0)), proof, seal);
         uint256 scaled = _repay(asset, msg.sender, amount);
         emit Repay(asset, msg.sender, amount, scaled);
     }
@@ -272,7 +316,7 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
     /// insurance fund, then socialization). The sequencer must be up: the proof shows HF < 1, not
     /// HF < 0.95, so the sentinel's exemption cannot apply. The proof binds (chain, pool,
     /// msg.sender, recipient): a copy sent by another address fails the verifier.
-    function liquidate(LiquidationCall calldata l, Proof calldata proof, bytes calldata encryptedOpening)
+    function liquidate(LiquidationCall calldata l, Proof calldata proof, Seal calldata seal)
         external
         nonReentrant
         returns (uint256 leafIndex)
@@ -290,11 +334,13 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         if (!isKnownRoot(l.root)) revert UnknownRoot(l.root);
         if (nullifierSpent[l.nullifier]) revert NullifierAlreadySpent(l.nullifier);
         _updateAll();
-        if (!liquidationVerifier.verifyProof(proof.a, proof.b, proof.c, _liquidationInputs(l))) revert InvalidProof();
+        if (!liquidationVerifier.verifyProof(proof.a, proof.b, proof.c, _liquidationInputs(l, seal))) {
+            revert InvalidProof();
+        }
         nullifierSpent[l.nullifier] = true;
         emit NullifierSpent(l.nullifier);
         leafIndex = _insertNote(l.newCommitment);
-        emit NoteCreated(leafIndex, l.newCommitment, encryptedOpening);
+        emit NoteCreated(leafIndex, l.newCommitment, _encryptedOpening(seal));
         _settleLiquidation(l);
     }
 
@@ -341,7 +387,7 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
     /// root, the nullifier (then marked), the proof over the pool's own state, the new note.
     /// The caller then moves the tokens through Reserves, whose scaled amount is the one the
     /// circuit applied (same TokenMath rounding on the same index: see the README, "Solvency, to the wei").
-    function _spend(uint8 op, Spend memory s, Proof calldata proof, bytes calldata encryptedOpening)
+    function _spend(uint8 op, Spend memory s, Proof calldata proof, Seal calldata seal)
         internal
         returns (uint256 leafIndex)
     {
@@ -351,17 +397,21 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         if (!isKnownRoot(s.root)) revert UnknownRoot(s.root);
         if (nullifierSpent[s.nullifier]) revert NullifierAlreadySpent(s.nullifier);
         _updateAll();
-        uint256[19] memory pub = _transitionInputs(op, s);
+        uint256[43] memory pub = _transitionInputs(op, s, seal);
         if (!transitionVerifier.verifyProof(proof.a, proof.b, proof.c, pub)) revert InvalidProof();
         nullifierSpent[s.nullifier] = true;
         emit NullifierSpent(s.nullifier);
         leafIndex = _insertNote(s.newCommitment);
-        emit NoteCreated(leafIndex, s.newCommitment, encryptedOpening);
+        emit NoteCreated(leafIndex, s.newCommitment, _encryptedOpening(seal));
     }
 
-    /// PoolTransition(N, 20): root, nullifier, newCommitment, op, asset, amount, binding,
-    /// price[N], liquidityIndex[N], borrowIndex[N], decimals[N], ltv[N], liqThreshold[N].
-    function _transitionInputs(uint8 op, Spend memory s) internal view returns (uint256[19] memory pub) {
+    /// PoolTransition(N, 20, K): root, nullifier, newCommitment, op, asset, amount, binding,
+    /// price[N], liquidityIndex[N], borrowIndex[N], decimals[N], ltv[N], liqThreshold[N], the seal.
+    function _transitionInputs(uint8 op, Spend memory s, Seal calldata seal)
+        internal
+        view
+        returns (uint256[43] memory pub)
+    {
         pub[0] = s.root;
         pub[1] = s.nullifier;
         pub[2] = s.newCommitment;
@@ -379,13 +429,21 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
             pub[15 + i] = r.risk.ltv;
             pub[17 + i] = r.risk.liquidationThreshold;
         }
+        uint256[SEAL_INPUTS] memory sealPub = _sealInputs(seal);
+        for (uint256 i = 0; i < SEAL_INPUTS; i++) {
+            pub[19 + i] = sealPub[i];
+        }
     }
 
     /// PoolLiquidation(N, 20): root, nullifier, newCommitment, collateralAsset, debtAsset,
     /// debtToCover, debtRepaid, collateralToLiquidator, protocolFee, deficit[N], binding,
     /// price[N], liquidityIndex[N], borrowIndex[N], decimals[N], liqThreshold[N],
-    /// liquidationBonus[N], liquidationProtocolFee[N].
-    function _liquidationInputs(LiquidationCall calldata l) internal view returns (uint256[26] memory pub) {
+    /// liquidationBonus[N], liquidationProtocolFee[N], the seal.
+    function _liquidationInputs(LiquidationCall calldata l, Seal calldata seal)
+        internal
+        view
+        returns (uint256[50] memory pub)
+    {
         pub[0] = l.root;
         pub[1] = l.nullifier;
         pub[2] = l.newCommitment;
@@ -409,6 +467,35 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
             pub[22 + i] = r.risk.liquidationBonus;
             pub[24 + i] = r.risk.liquidationProtocolFee;
         }
+        uint256[SEAL_INPUTS] memory sealPub = _sealInputs(seal);
+        for (uint256 i = 0; i < SEAL_INPUTS; i++) {
+            pub[26 + i] = sealPub[i];
+        }
+    }
+
+    /// The seal's public inputs, in the circuits' order: keeperKey[1][2] (the pool's own key, so a
+    /// note sealed to any other key fails the verifier), ephemeralPublicKey[2], ciphertext[2][10].
+    function _sealInputs(Seal calldata seal) internal view returns (uint256[SEAL_INPUTS] memory pub) {
+        pub[0] = keeperKeyX;
+        pub[1] = keeperKeyY;
+        pub[2] = seal.ephemeralKey[0];
+        pub[3] = seal.ephemeralKey[1];
+        for (uint256 i = 0; i < SEAL_RECIPIENTS * SEAL_CT; i++) {
+            pub[4 + i] = seal.ciphertext[i];
+        }
+    }
+
+    /// NoteCreated's encryptedOpening: one Box per recipient, owner first, nonce 0.
+    function _encryptedOpening(Seal calldata seal) internal pure returns (bytes memory) {
+        Box[] memory boxes = new Box[](SEAL_RECIPIENTS);
+        for (uint256 k = 0; k < SEAL_RECIPIENTS; k++) {
+            uint256[] memory ct = new uint256[](SEAL_CT);
+            for (uint256 i = 0; i < SEAL_CT; i++) {
+                ct[i] = seal.ciphertext[k * SEAL_CT + i];
+            }
+            boxes[k] = Box(seal.ephemeralKey, 0, ct);
+        }
+        return abi.encode(boxes);
     }
 
     /// ReserveLogic.updateState on every reserve, so that every index a proof uses is the one

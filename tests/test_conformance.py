@@ -28,7 +28,20 @@ from unittest import mock
 import pytest
 
 from tests import test_pool_liquidation as pool_liq
-from tests.test_pool_transition import BINDING, EXACT, GROWN, OWNER, SK, Pool, attack, note
+from tests.test_pool_transition import (
+    BINDING,
+    EPH,
+    EXACT,
+    GROWN,
+    KEEPERS,
+    OWNER,
+    SK,
+    VIEW,
+    Pool,
+    attack,
+    note,
+    resealed,
+)
 from zkmargin import build, liquidation_step, perp, registry, statement
 from zkmargin.attestation import AttestationContext
 from zkmargin.build import CompiledCircuit
@@ -36,7 +49,6 @@ from zkmargin.errors import WitnessError
 from zkmargin.field import R
 from zkmargin.limits import BPS, WAD
 from zkmargin.model import DEFAULT_RULES, Asset, Market, Position, PricePoint, PriceSnapshot, Rules, evaluate
-from zkmargin.pool.note import Note
 from zkmargin.pool.transition import Op, open_inputs
 from zkmargin.poseidon import N_ROUNDS_F, N_ROUNDS_P
 from zkmargin.ptau import required_power
@@ -100,36 +112,39 @@ CONSTRAINTS: dict[str, tuple[int, str]] = {
         "rayMulFloor, its value, two IsEqual)",
     ),
     "pool_open_2": (
-        1126,
+        9550,
         "Selector(2) 4 + amount < 2^128 128 + 2 liquidity indexes in range 200 + 2 LtvParam 60 (range, <= 10000, "
         "IsZero) + Pick 2 + RayDivAmount 333 (DivRoundCheck(128, 101), IsZero of the remainder) + minted != 0 1 "
-        "+ 2 collateral and 2 flag terms 4 + NoteCommitment 393 (Poseidon(8): the tag and both zero debts constant) "
-        "+ binding squared 1",
+        "+ 2 collateral and 2 flag terms 4 + SealedNote(2, 2) 8823 (tests/test_pool_sealing.py: NoteCiphertexts(9, 2) "
+        "8370 - 6 for the constant nonce + NoteCommitment Poseidon(10) 456 + BabyCheck 3) - 6 (both debts are the "
+        "constant 0: two more first-round S-boxes free) + binding squared 1",
     ),
     "pool_transition_2": (
-        11965,
-        "OwnerTag 237 + 2 NoteCommitment 798 (Poseidon(8), tag constant) + NoteNullifier 258 + NoteMembership(20) "
+        20446,
+        "OwnerTag 237 + old NoteCommitment 456 (Poseidon(10), tag constant) + NoteNullifier 258 + NoteMembership(20) "
         "4933 (index bits 20, length <= 20: 11, 20 x (IsEqual, root term, MultiMux1, Poseidon(2) 240) + 2) "
         "+ old flags 2 + old balances 512 + Selector(4) 8 + Selector(2) 4 + amount 128 + 2 x (AssetParams 307 + "
         "LtvParam 30) + index Picks 4 + index choice 1 + RayDivAmount 333 + rounding and != 0 2 + moves 6 + repay "
         "<= debt 442 (Pick 2, rayMulCeil DivRound(128, 90) 310, LessEqThan(128) 129, gate 1) + flags 22 + 2 "
         "AssetValuation 2748 + 2 SlotAccount (v3.5, no eMode) 12 + LTV terms 4 + HF gate 3 + HealthFactorCompare 402 "
         "+ LTV-zero rule 9 + avg LTV DivRoundCheck(14, 130) 276 + avg != 0 1 + cover LessThan(144) 147 "
-        "+ binding 1 - 2 folded by O2",
+        "+ the new note's SealedNote(2, 2) 8823 + binding 1 - 2 folded by O2 (= the unsealed 11965 - 2 x 399 "
+        "+ 456 + 8823)",
     ),
     "pool_liquidation_2": (
-        15997,
-        "NoteCommitment 399 + NoteMembership(20) 4933 + NoteNullifier 258 + flags 2 + 2 x (AssetParams 307 "
-        "+ AssetValuation 1374 + SlotAccount (v3.5, no eMode) 6) + 2 x bonus < 2^15 and fee <= 10000 (RangeCheck 15, "
-        "RangeCheck 14, LessEqThan(14): 43) + HealthFactorCompare 402 + 5885 for the call as liquidation_step's at "
-        "v3.5 without eMode and receiveAToken (HF <= 0.95, close factor, seizure, fee, dust, scaled burns, fee cap, "
-        "deficit[2], NonZero rules) + LiquidationSalt Poseidon(3) 258 (tag constant) + new NoteCommitment 399 "
-        "+ binding 1",
+        24478,
+        "old NoteCommitment 456 (Poseidon(10), tag constant) + NoteMembership(20) 4933 + NoteNullifier 258 + flags 2 "
+        "+ 2 x (AssetParams 307 + AssetValuation 1374 + SlotAccount (v3.5, no eMode) 6) + 2 x bonus < 2^15 and fee "
+        "<= 10000 (RangeCheck 15, RangeCheck 14, LessEqThan(14): 43) + HealthFactorCompare 402 + 5885 for the call as "
+        "liquidation_step's at v3.5 without eMode and receiveAToken (HF <= 0.95, close factor, seizure, fee, dust, "
+        "scaled burns, fee cap, deficit[2], NonZero rules) + LiquidationSalt Poseidon(3) 258 (tag constant) + the "
+        "successor's SealedNote(2, 2) 8823 + binding 1 (= the unsealed 15997 - 2 x 399 + 456 + 8823)",
     ),
 }
-#: fixtures/dev-pot15.ptau. liquidation_hashed_8 needs it; every other circuit fits power 14
+#: fixtures/dev-pot15.ptau. liquidation_hashed_8 and the sealed pool transition and liquidation need it;
+#: every other circuit fits power 14
 DEV_PTAU_POWER = 15
-FITS_POWER_14 = set(CONSTRAINTS) - {"liquidation_hashed_8"}
+FITS_POWER_14 = set(CONSTRAINTS) - {"liquidation_hashed_8", "pool_transition_2", "pool_liquidation_2"}
 
 
 def poseidon_constraints(n_inputs: int, constant_inputs: int = 0) -> int:
@@ -341,9 +356,9 @@ def _pool_open(spec: CircuitSpec) -> tuple[Inputs, Inputs]:
     assert spec.n_assets == GROWN.n
     index = GROWN.reserves[1].liquidity_index
     at = -(-index // 10**27)  # rayDivFloor(at, index) == 1, rayDivFloor(at - 1, index) == 0
-    honest = _via_statement(spec, pool.OpenRequest(GROWN, 1, at, OWNER, 9, BINDING))
-    assert honest == open_inputs(GROWN, 1, at, OWNER, 9, BINDING).inputs
-    wrong = {**honest, "amount": at - 1, "newCommitment": Note((0, 0), (0, 0), 0b10, OWNER, 9).commitment}
+    honest = _via_statement(spec, pool.OpenRequest(GROWN, 1, at, OWNER, 9, BINDING, VIEW, KEEPERS, EPH))
+    assert honest == open_inputs(GROWN, 1, at, OWNER, 9, BINDING, VIEW, KEEPERS, ephemeral_secret=EPH).inputs
+    wrong = resealed({**honest, "amount": at - 1}, [0, 0], [0, 0], 0b10)
     return honest, wrong
 
 
@@ -352,7 +367,8 @@ def _pool_transition(spec: CircuitSpec) -> tuple[Inputs, Inputs]:
     assert spec.n_assets == EXACT.n
     n = note((1_000 * E6, 0), (0, 0), 0b01)
     proof = Pool.with_note(n).tree.proof(n.commitment)
-    honest = _via_statement(spec, pool.TransitionRequest(n, SK, proof, Op.BORROW, 1, 750 * E6, EXACT, 777, BINDING))
+    request = pool.TransitionRequest(n, SK, proof, Op.BORROW, 1, 750 * E6, EXACT, 777, BINDING, KEEPERS, EPH)
+    honest = _via_statement(spec, request)
     return honest, attack(n, Op.BORROW, 1, 750 * E6 + 1, EXACT)
 
 
@@ -362,7 +378,7 @@ def _pool_liquidation(spec: CircuitSpec) -> tuple[Inputs, Inputs]:
     assert spec.n_assets == pool_liq.BASE8.n
     at_one, below = pool_liq._hf_notes()
     proof = pool_liq.tree_with(below.commitment).proof(below.commitment)
-    request = pool.LiquidationRequest(below, proof, pool_liq.BASE8, 0, 1, 1_000 * 10**8, pool_liq.BINDING)
+    request = pool.LiquidationRequest(below, proof, pool_liq.BASE8, 0, 1, 1_000 * 10**8, pool_liq.BINDING, KEEPERS)
     honest = _via_statement(spec, request)
     with mock.patch.object(liquidation_step, "WAD", 2 * WAD):
         wrong = pool_liq.honest(at_one, pool_liq.BASE8, 0, 1, 1_000 * 10**8)
@@ -397,12 +413,15 @@ def samples(circuit_id: str) -> tuple[Inputs, Inputs]:
 
 
 def public_values(spec: CircuitSpec, inputs: Inputs) -> list[int]:
-    """The public signals of the inputs, in the registry's order (arrays expanded)."""
+    """The public signals of the inputs, in the registry's order (arrays expanded; a
+    multi-dimensional array's inputs are flat, row-major, as circom reads them)."""
     out = []
+    seen: dict[str, int] = {}
     for name in spec.public_signal_names():
-        base, _, index = name.partition("[")
+        base = name.partition("[")[0]
         v = inputs[base]
-        out.append(v if isinstance(v, int) else v[int(index.removesuffix("]"))])
+        k = seen[base] = seen.get(base, -1) + 1
+        out.append(v if isinstance(v, int) else v[k])
     return [x % R for x in out]
 
 

@@ -55,7 +55,6 @@ MIRRORS: dict[str, dict[str, int]] = {
         "BONUS_BITS": liquidation_step.BONUS_BITS,
     },
     "pool.circom": {
-        "DOMAIN_NOTE": pool_note.DOMAIN_NOTE,
         "DOMAIN_OWNER": pool_note.DOMAIN_OWNER,
         "DOMAIN_NULLIFIER": pool_note.DOMAIN_NULLIFIER,
         "WAD": limits.WAD,
@@ -66,6 +65,9 @@ MIRRORS: dict[str, dict[str, int]] = {
     },
     "pool_liquidation.circom": {
         "DOMAIN_LIQUIDATION_SALT": pool_liquidation.DOMAIN_LIQUIDATION_SALT,
+    },
+    "note_seal.circom": {
+        "DOMAIN_NOTE": pool_note.DOMAIN_NOTE,
     },
 }
 

@@ -17,6 +17,7 @@ from zkmargin import solidity
 from zkmargin.build import CircuitKeys
 from zkmargin.evm import Chain, InProcessChain, Reverted
 from zkmargin.liquidation_step import AaveRevert
+from zkmargin.pool import babyjub, cipher
 from zkmargin.pool.contract import (
     ZERO_ADDRESS,
     DevAsset,
@@ -28,11 +29,15 @@ from zkmargin.pool.contract import (
     error_selector,
     set_feed_round,
 )
+from zkmargin.pool.deploy import DEV_KEEPER
 from zkmargin.pool.model import PoolModel
 from zkmargin.pool.note import Note, new_secret, owner_tag
 from zkmargin.pool.reserve import InterestRateData, ReserveState, RiskParameters
+from zkmargin.pool.sealing import message_length, open_note_for_keeper
+from zkmargin.pool.store import NoteCreated
 from zkmargin.pool.transition import Op, PoolMarket, ReserveView, binding
 from zkmargin.pool.tree import LeanIMT
+from zkmargin.pool.wallet import decode_boxes
 from zkmargin.settings import Settings
 from zkmargin.statements import pool as pool_statements
 from zkmargin.toolchain import Toolchain
@@ -40,6 +45,7 @@ from zkmargin.toolchain import Toolchain
 E6, E18 = 10**6, 10**18
 T0 = 1_800_000_000
 MAX_AGE = 2**31  # feeds never go stale in these tests; PriceOracle's own tests cover freshness
+KEEPERS = (DEV_KEEPER.public,)  # the pool's registered keeper key
 
 # reserve 0: an 18-decimal WETH-like asset, reserve 1: a 6-decimal USDC-like one
 RESERVES = (
@@ -91,10 +97,15 @@ class Owner:
     client: PoolClient
     sk: int = field(default_factory=new_secret)
     note: Note | None = None
+    view_secret: int = field(default_factory=lambda: new_secret() % (babyjub.L - 1) + 1)
 
     @property
     def tag(self) -> int:
         return owner_tag(self.sk)
+
+    @property
+    def view(self) -> tuple[int, int]:
+        return babyjub.public_key(self.view_secret)
 
 
 @dataclass
@@ -140,7 +151,11 @@ class PoolWorld:
     def prove_open(self, owner: Owner, asset: int, amount: int, market: PoolMarket | None = None) -> tuple[Any, Note]:
         b = binding(self.chain_id, self.pool.address, owner.address, ZERO_ADDRESS)
         m = market or self.model.market(self.now())
-        return self._timed(lambda: pool_statements.prove_open(m, asset, amount, owner.tag, b, settings=self.settings))
+        return self._timed(
+            lambda: pool_statements.prove_open(
+                m, asset, amount, owner.tag, b, viewing_key=owner.view, keepers=KEEPERS, settings=self.settings
+            )
+        )
 
     def prove(
         self,
@@ -157,15 +172,15 @@ class PoolWorld:
         path = self.model.tree.proof(owner.note.commitment)
         return self._timed(
             lambda: pool_statements.prove_transition(
-                owner.note, owner.sk, path, op, asset, amount, m, b, settings=self.settings
+                owner.note, owner.sk, path, op, asset, amount, m, b, keepers=KEEPERS, settings=self.settings
             )
         )
 
     def open(self, owner: Owner, asset: int, amount: int) -> Receipt:
         bundle, note = self.prove_open(owner, asset, amount)
-        rc = owner.client.open(self.tokens[asset], bundle, opaque(note))
+        rc = owner.client.open(self.tokens[asset], bundle)
         scaled = self.model.open(asset, amount, note, self.now())
-        self._check_receipt(rc, "open", note, scaled, amount, owner.address, None)
+        self._check_receipt(rc, "open", note, scaled, amount, owner, None)
         owner.note = note
         return rc
 
@@ -173,18 +188,28 @@ class PoolWorld:
         assert owner.note is not None
         to = recipient if op in (Op.WITHDRAW, Op.BORROW) else None
         bundle, new = self.prove(owner, op, asset, amount, to or ZERO_ADDRESS)
-        rc = owner.client.transact(op, self.tokens[asset], bundle, to, opaque(new))
+        rc = owner.client.transact(op, self.tokens[asset], bundle, to)
         scaled = self.model.transact(op, owner.note, new, asset, amount, self.now())
-        self._check_receipt(rc, op.name.lower(), new, scaled, amount, to or owner.address, owner.note.nullifier)
+        self._check_receipt(rc, op.name.lower(), new, scaled, amount, owner, owner.note.nullifier, to)
         owner.note = new
         return rc
 
     def _check_receipt(
-        self, rc: Receipt, name: str, note: Note, scaled: int, amount: int, who: str, nullifier: int | None
+        self,
+        rc: Receipt,
+        name: str,
+        note: Note,
+        scaled: int,
+        amount: int,
+        owner: Owner,
+        nullifier: int | None,
+        to: str | None = None,
     ) -> None:
+        who = to or owner.address
         self.gas.setdefault(name, []).append(rc.gas_used)
         created = rc.one("NoteCreated").args
-        assert created["commitment"] == note.commitment and created["encryptedOpening"] == opaque(note)
+        assert created["commitment"] == note.commitment
+        check_sealed(created, note, owner)
         assert created["leafIndex"] == self.model.tree.index_of(note.commitment)
         if nullifier is None:
             assert not rc.named("NullifierSpent")
@@ -225,10 +250,12 @@ class PoolWorld:
         assert self.pool.market() == self.model.market(now)
 
 
-def opaque(note: Note) -> bytes:
-    """Stands for the opening the owner's wallet encrypts to its own viewing key (the wallet's
-    cipher is another module; the pool only carries the bytes)."""
-    return b"sealed:" + note.commitment.to_bytes(32, "big")
+def check_sealed(created: dict[str, Any], note: Note, owner: Owner) -> None:
+    """NoteCreated's encryptedOpening, built by the pool from the proven seal: the keeper reads
+    the note, and the owner's box (the first) opens with the owner's viewing secret."""
+    event = NoteCreated("0x", 0, created["commitment"], created["leafIndex"], decode_boxes(created["encryptedOpening"]))
+    assert open_note_for_keeper(event, DEV_KEEPER) == note
+    assert cipher.open_box(event.boxes[0], owner.view_secret, message_length(2)) == note.fields()
 
 
 def make_world(chain: Chain, chain_id: int, settings: Settings, now: Callable[[], int], deployer: str) -> PoolWorld:
@@ -238,7 +265,7 @@ def make_world(chain: Chain, chain_id: int, settings: Settings, now: Callable[[]
     reserves = []
     treasury = "0x" + "7e" * 20
     listings = [Listing(tokens[i], RESERVES[i][4], RESERVES[i][5], feeds[i], MAX_AGE) for i in range(len(RESERVES))]
-    pool = deploy(chain, listings, treasury, settings=settings)
+    pool = deploy(chain, listings, treasury, settings=settings, keeper_key=DEV_KEEPER.public)
     for i, (_, _, decimals, _, risk, rates) in enumerate(RESERVES):
         reserves.append(ReserveState.listed(decimals, risk, rates, pool.reserve_data(tokens[i])["lastUpdateTimestamp"]))
     return PoolWorld(chain, pool, tokens, feeds, PoolModel.listed(reserves, prices), settings, chain_id, deployer, now)
@@ -302,14 +329,14 @@ def test_each_operation_end_to_end(env: Pyrevm) -> None:
     assert debt[1] > 15_000 * E6 and supply[0] == 12 * E18  # nobody borrows WETH: its index stays 1 ray
     spent = alice.note.nullifier  # type: ignore[union-attr]
     bundle, new = w.prove(alice, Op.REPAY, 1, 5_000 * E6)
-    rc = alice.client.transact(Op.REPAY, w.tokens[1], bundle, None, opaque(new))
+    rc = alice.client.transact(Op.REPAY, w.tokens[1], bundle, None)
     w.model.transact(Op.REPAY, alice.note, new, 1, 5_000 * E6, w.now())  # type: ignore[arg-type]
     alice.note = new
     assert rc.one("Repay").args["amount"] == 5_000 * E6
     refused(
         "NullifierAlreadySpent",
         ("uint256",),
-        lambda: alice.client.transact(Op.REPAY, w.tokens[1], bundle, None, opaque(new)),
+        lambda: alice.client.transact(Op.REPAY, w.tokens[1], bundle, None),
     )
     assert w.pool.nullifier_spent(spent)
     w.op(alice, Op.WITHDRAW, 0, 3 * E18, recipient)
@@ -336,7 +363,7 @@ def test_refusals_each_with_its_own_error(env: Pyrevm) -> None:
     borrow = w.tokens[1]
 
     def submit(client: PoolClient, to: str = recipient, **over: int) -> Receipt:
-        return client.transact(Op.BORROW, borrow, bundle, to, opaque(new), **over)
+        return client.transact(Op.BORROW, borrow, bundle, to, **over)
 
     refused("UnknownRoot", ("uint256",), lambda: submit(alice.client, root=12345))
     refused("AmountTooLarge", ("uint256", "uint256"), lambda: submit(alice.client, amount=2**128))
@@ -354,22 +381,31 @@ def test_refusals_each_with_its_own_error(env: Pyrevm) -> None:
     rb, rnew = w.prove(alice, Op.REPAY, 1, 1_000 * E6)
     env.at(T0 + 61)
     assert w.model.market(T0 + 61).reserves[1] != w.model.market(T0 + 60).reserves[1]
-    refused("InvalidProof", (), lambda: alice.client.transact(Op.REPAY, borrow, rb, None, opaque(rnew)))
+    refused("InvalidProof", (), lambda: alice.client.transact(Op.REPAY, borrow, rb, None))
     env.at(T0 + 60)  # the block it was proven for (nothing touched the reserves meanwhile): accepted
-    alice.client.transact(Op.REPAY, borrow, rb, None, opaque(rnew))
+    alice.client.transact(Op.REPAY, borrow, rb, None)
     w.model.transact(Op.REPAY, alice.note, rnew, 1, 1_000 * E6, w.now())
     alice.note = rnew
 
     # a note that was never inserted: its membership proof is against a root the pool never had
-    ghost = Note((E18, 0), (0, 0), 1, alice.tag, 77)
+    ghost = Note((E18, 0), (0, 0), 1, alice.tag, 77, alice.view)
     tree = LeanIMT()
     tree.insert(ghost.commitment)
     market = w.model.market(w.now())
     b = binding(w.chain_id, w.pool.address, alice.address, recipient)
     gb, gnew = pool_statements.prove_transition(
-        ghost, alice.sk, tree.proof(ghost.commitment), Op.WITHDRAW, 0, E18 // 2, market, b, settings=w.settings
+        ghost,
+        alice.sk,
+        tree.proof(ghost.commitment),
+        Op.WITHDRAW,
+        0,
+        E18 // 2,
+        market,
+        b,
+        keepers=KEEPERS,
+        settings=w.settings,
     )
-    refused("UnknownRoot", ("uint256",), lambda: alice.client.transact(Op.WITHDRAW, w.tokens[0], gb, recipient, b""))
+    refused("UnknownRoot", ("uint256",), lambda: alice.client.transact(Op.WITHDRAW, w.tokens[0], gb, recipient))
 
     # a borrow that breaks the LTV check at the pool's prices: the prover refuses it, and a proof
     # made at a higher collateral price than the feed's is refused by the verifier
@@ -377,14 +413,14 @@ def test_refusals_each_with_its_own_error(env: Pyrevm) -> None:
         w.prove(alice, Op.BORROW, 1, 7_200 * E6, recipient)
     rich = PoolMarket((ReserveView(**{**vars(market.reserves[0]), "price": 3_000 * 10**8}), market.reserves[1]))
     fake, fnew = w.prove(alice, Op.BORROW, 1, 7_200 * E6, recipient, market=rich)
-    refused("InvalidProof", (), lambda: alice.client.transact(Op.BORROW, borrow, fake, recipient, opaque(fnew)))
+    refused("InvalidProof", (), lambda: alice.client.transact(Op.BORROW, borrow, fake, recipient))
     # a withdraw leaving HF < 1 at the pool's prices: refused by the prover
     with pytest.raises(AaveRevert, match="HealthFactorLowerThanLiquidationThreshold"):
         w.prove(alice, Op.WITHDRAW, 0, 9 * E18, recipient)
     # the price moved between proving and submitting: the same proof no longer verifies
     ok, onew = w.prove(alice, Op.WITHDRAW, 0, E18, recipient)
     w.set_price(0, 1_999 * 10**8)
-    refused("InvalidProof", (), lambda: alice.client.transact(Op.WITHDRAW, w.tokens[0], ok, recipient, opaque(onew)))
+    refused("InvalidProof", (), lambda: alice.client.transact(Op.WITHDRAW, w.tokens[0], ok, recipient))
     w.check_state([alice, bob])
 
 
@@ -397,12 +433,12 @@ def test_open_refusals(env: Pyrevm) -> None:
     refused("InvalidProof", (), lambda: stranger.client.open(w.tokens[0], bundle))
     data = alice.client.open_calldata(w.tokens[1], bundle)  # the other reserve
     refused("InvalidProof", (), lambda: alice.client.chain.transact(w.pool.address, data))
-    big = sel("open(address,uint256,uint256,(uint256[2],uint256[2][2],uint256[2]),bytes)") + encode(
-        ["address", "uint256", "uint256", "(uint256[2],uint256[2][2],uint256[2])", "bytes"],
-        [w.tokens[0], 2**128, note.commitment, ([0, 0], [[0, 0], [0, 0]], [0, 0]), b""],
+    big = sel("open(address,uint256,uint256,(uint256[2],uint256[2][2],uint256[2]),(uint256[2],uint256[20]))") + encode(
+        ["address", "uint256", "uint256", "(uint256[2],uint256[2][2],uint256[2])", "(uint256[2],uint256[20])"],
+        [w.tokens[0], 2**128, note.commitment, ([0, 0], [[0, 0], [0, 0]], [0, 0]), ([0, 0], [0] * 20)],
     )
     refused("AmountTooLarge", ("uint256", "uint256"), lambda: alice.client.chain.transact(w.pool.address, big))
-    rc = alice.client.open(w.tokens[0], bundle, opaque(note))
+    rc = alice.client.open(w.tokens[0], bundle)
     assert rc.one("NoteCreated").args["leafIndex"] == 0
 
 
@@ -413,13 +449,24 @@ def test_borrow_waits_for_the_sequencer(env: Pyrevm) -> None:
     contracts = solidity.compile_reference_contracts(w.settings.tc())
     uptime = env.chain.deploy(contracts["MockSequencerUptimeFeed"].bytecode)
     listings = [Listing(w.tokens[i], RESERVES[i][4], RESERVES[i][5], w.feeds[i], MAX_AGE) for i in range(2)]
-    pool = deploy(env.chain, listings, "0x" + "7e" * 20, settings=w.settings, sequencer_feed=uptime, grace_period=3600)
+    pool = deploy(
+        env.chain,
+        listings,
+        "0x" + "7e" * 20,
+        settings=w.settings,
+        keeper_key=DEV_KEEPER.public,
+        sequencer_feed=uptime,
+        grace_period=3600,
+    )
     now = env.chain.timestamp()
 
     def status(down: bool, since: int) -> None:
         env.chain.transact(uptime, sel("setStatus(bool,uint256)") + encode(["bool", "uint256"], [down, since]))
 
-    signature = "borrow(uint256,uint256,uint256,address,uint256,address,(uint256[2],uint256[2][2],uint256[2]),bytes)"
+    signature = (
+        "borrow(uint256,uint256,uint256,address,uint256,address,(uint256[2],uint256[2][2],uint256[2]),"
+        "(uint256[2],uint256[20]))"
+    )
     data = sel(signature) + encode(
         [
             "uint256",
@@ -429,9 +476,9 @@ def test_borrow_waits_for_the_sequencer(env: Pyrevm) -> None:
             "uint256",
             "address",
             "(uint256[2],uint256[2][2],uint256[2])",
-            "bytes",
+            "(uint256[2],uint256[20])",
         ],
-        [1, 2, 3, w.tokens[1], E6, "0x" + "c1" * 20, ([0, 0], [[0, 0], [0, 0]], [0, 0]), b""],
+        [1, 2, 3, w.tokens[1], E6, "0x" + "c1" * 20, ([0, 0], [[0, 0], [0, 0]], [0, 0]), ([0, 0], [0] * 20)],
     )
     status(True, now - 10)
     refused("SequencerDown", ("int256",), lambda: env.chain.transact(pool.address, data))
@@ -446,14 +493,16 @@ def test_a_stale_price_refuses_every_transition(env: Pyrevm) -> None:
     is refused with PriceOracle's StalePrice before the verifier runs (no valid proof needed)."""
     w = env.world
     listings = [Listing(w.tokens[i], RESERVES[i][4], RESERVES[i][5], w.feeds[i], 3600) for i in range(2)]
-    pool = deploy(env.chain, listings, "0x" + "7e" * 20, settings=w.settings)
+    pool = deploy(env.chain, listings, "0x" + "7e" * 20, settings=w.settings, keeper_key=DEV_KEEPER.public)
     alice = env.owner("alice", 0xA1)
     view = env.chain.as_sender(alice.address)
     w.token_call(view, 0, "approve(address,uint256)", ["address", "uint256"], [pool.address, 2**256 - 1])
     client = pool.as_chain(view)
     market = w.model.market(w.now())
     b = binding(w.chain_id, pool.address, alice.address, ZERO_ADDRESS)
-    bundle, note = pool_statements.prove_open(market, 0, E18, alice.tag, b, settings=w.settings)
+    bundle, note = pool_statements.prove_open(
+        market, 0, E18, alice.tag, b, viewing_key=alice.view, keepers=KEEPERS, settings=w.settings
+    )
     client.open(w.tokens[0], bundle)
     env.at(T0 + 3601)  # the feeds were answered at T0
     data = client.transition_calldata(Op.DEPOSIT, w.tokens[0], bundle, root=client.current_root(), nullifier=5)

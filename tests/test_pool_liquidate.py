@@ -30,14 +30,15 @@ from zkmargin.toolchain import Toolchain
 from .test_pool_contract import (
     E6,
     E18,
+    KEEPERS,
     MAX_AGE,
     RESERVES,
     T0,
     Owner,
     PoolWorld,
     Pyrevm,
+    check_sealed,
     make_world,
-    opaque,
     refused,
     sel,
 )
@@ -68,7 +69,9 @@ def prove_liquidation(
     m = market or w.model.liquidation_market(w.now())
     path = w.model.tree.proof(note.commitment)
     return w._timed(  # type: ignore[no-any-return]
-        lambda: pool_statements.prove_liquidation(note, path, m, WETH, USDC, debt_to_cover, b, settings=w.settings)
+        lambda: pool_statements.prove_liquidation(
+            note, path, m, WETH, USDC, debt_to_cover, b, keepers=KEEPERS, settings=w.settings
+        )
     )
 
 
@@ -93,7 +96,7 @@ def liquidate(
     bundle, liq = prove_liquidation(w, liquidator, owner.note, debt_to_cover, recipient)
     paid_before = w.balance_of(USDC, liquidator.address)
     got_before = w.balance_of(WETH, recipient)
-    rc = liquidator.client.liquidate(bundle, recipient, opaque(liq.new))
+    rc = liquidator.client.liquidate(bundle, recipient)
     covers = w.model.liquidate(liq, WETH, USDC, w.now())
     GAS.append(rc.gas_used)
     ev = rc.one("Liquidation").args
@@ -106,7 +109,9 @@ def liquidate(
     assert paid_before - w.balance_of(USDC, liquidator.address) == liq.debt_repaid
     assert w.balance_of(WETH, recipient) - got_before == liq.collateral_to_liquidator
     assert rc.one("NullifierSpent").args["nullifier"] == owner.note.nullifier
-    assert rc.one("NoteCreated").args["commitment"] == liq.new.commitment
+    created = rc.one("NoteCreated").args
+    assert created["commitment"] == liq.new.commitment
+    check_sealed(created, liq.new, owner)  # the successor: sealed to the keeper and to the owner's key
     got = {
         w.tokens.index(e.args["asset"]): (e.args["fromInsurance"], e.args["socialized"])
         for e in rc.named("DeficitCovered")
@@ -262,7 +267,15 @@ def test_liquidation_waits_for_the_sequencer(lenv: Pyrevm) -> None:
     contracts = solidity.compile_reference_contracts(w.settings.tc())
     uptime = lenv.chain.deploy(contracts["MockSequencerUptimeFeed"].bytecode)
     listings = [Listing(w.tokens[i], RESERVES[i][4], RESERVES[i][5], w.feeds[i], MAX_AGE) for i in range(2)]
-    pool = deploy(lenv.chain, listings, TREASURY, settings=w.settings, sequencer_feed=uptime, grace_period=3600)
+    pool = deploy(
+        lenv.chain,
+        listings,
+        TREASURY,
+        settings=w.settings,
+        keeper_key=KEEPERS[0],
+        sequencer_feed=uptime,
+        grace_period=3600,
+    )
     now = lenv.chain.timestamp()
 
     def status(down: bool, since: int) -> None:
@@ -270,8 +283,8 @@ def test_liquidation_waits_for_the_sequencer(lenv: Pyrevm) -> None:
 
     call = (1, 2, 3, w.tokens[WETH], w.tokens[USDC], E6, E6, E18, 0, [0, 0], "0x" + "c1" * 20)
     data = sel(LIQUIDATE_SIGNATURE) + encode(
-        [LIQUIDATE_CALL, "(uint256[2],uint256[2][2],uint256[2])", "bytes"],
-        [call, ([0, 0], [[0, 0], [0, 0]], [0, 0]), b""],
+        [LIQUIDATE_CALL, "(uint256[2],uint256[2][2],uint256[2])", "(uint256[2],uint256[20])"],
+        [call, ([0, 0], [[0, 0], [0, 0]], [0, 0]), ([0, 0], [0] * 20)],
     )
     status(True, now - 10)
     refused("SequencerDown", ("int256",), lambda: lenv.chain.transact(pool.address, data))

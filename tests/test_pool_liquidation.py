@@ -51,6 +51,8 @@ from zkmargin.statements import pool as pool_statements
 from zkmargin.toolchain import Toolchain
 from zkmargin.witness import InputValue, WitnessCalculator
 
+from .test_pool_transition import KEEPERS, VIEW, raw_seal
+
 Inputs = dict[str, InputValue]
 E6, E8, E18 = 10**6, 10**8, 10**18
 OWNER = owner_tag(0x5EC12E7)
@@ -119,7 +121,7 @@ def circuit(tc: Toolchain) -> Circuit:
 
 
 def note(coll: tuple[int, int], debt: tuple[int, int], flags: int = 0b01, salt: int = 42) -> Note:
-    return Note(coll, debt, flags, OWNER, salt)
+    return Note(coll, debt, flags, OWNER, salt, VIEW)
 
 
 def tree_with(commitment: int) -> LeanIMT:
@@ -130,7 +132,9 @@ def tree_with(commitment: int) -> LeanIMT:
 
 
 def honest(n: Note, market: LiquidationMarket, c: int, d: int, ask: int) -> Inputs:
-    return liquidation_inputs(n, tree_with(n.commitment).proof(n.commitment), market, c, d, ask, BINDING).inputs
+    return liquidation_inputs(
+        n, tree_with(n.commitment).proof(n.commitment), market, c, d, ask, BINDING, KEEPERS
+    ).inputs
 
 
 def forge(
@@ -153,20 +157,19 @@ def forge(
 ) -> Inputs:
     """An attacker's claim, any values (mod r), on a note that may be no legal note: the opening's
     commitment put in a tree, its nullifier, the successor with the derived salt."""
-    com = poseidon([DOMAIN_NOTE, OWNER, salt, flags, *(v % R for v in coll), *(v % R for v in debt)])
+    com = poseidon([DOMAIN_NOTE, OWNER, salt, flags, *(v % R for v in coll), *(v % R for v in debt), *VIEW])
     tree = tree_with(com)
     proof = tree.proof(com)
     nf = nullifier(com, salt)
-    new = poseidon(
-        [
-            DOMAIN_NOTE,
-            OWNER,
-            liquidation_salt(salt, nf),
-            new_flags,
-            *(v % R for v in new_coll),
-            *(v % R for v in new_debt),
-        ]
-    )
+    successor = [
+        OWNER,
+        liquidation_salt(salt, nf),
+        new_flags,
+        *(v % R for v in new_coll),
+        *(v % R for v in new_debt),
+        *VIEW,
+    ]
+    new = poseidon([DOMAIN_NOTE, *successor])
     return {
         "root": tree.root,
         "nullifier": nf,
@@ -185,9 +188,11 @@ def forge(
         "collateralFlags": flags,
         "scaledCollateral": [v % R for v in coll],
         "scaledDebt": [v % R for v in debt],
+        "viewKey": list(VIEW),
         "pathLength": proof.length,
         "pathIndex": proof.index,
         "siblings": list(proof.siblings),
+        **raw_seal(successor),
     }
 
 
@@ -637,7 +642,7 @@ def test_wrong_nullifier_and_note_not_in_the_tree_are_refused(circuit: Circuit) 
     siblings[0] = (siblings[0] + 1) % R
     circuit.refuses({**good, "siblings": siblings}, {"member"})
     with pytest.raises(InputError, match="membership proof"):
-        liquidation_inputs(n, tree_with(n.commitment + 1).proof(n.commitment + 1), GROWN, 0, 1, E6, BINDING)
+        liquidation_inputs(n, tree_with(n.commitment + 1).proof(n.commitment + 1), GROWN, 0, 1, E6, BINDING, KEEPERS)
 
 
 @pytest.mark.parametrize(
@@ -693,7 +698,7 @@ def test_real_proofs_verify_everywhere(keys: Callable[[str], CircuitKeys], tc: T
         tree = tree_with(n.commitment)
         t0 = time.perf_counter()
         bundle, liq = pool_statements.prove_liquidation(
-            n, tree.proof(n.commitment), GROWN, 0, 1, ask, BINDING, settings=settings
+            n, tree.proof(n.commitment), GROWN, 0, 1, ask, BINDING, keepers=KEEPERS, settings=settings
         )
         seconds = time.perf_counter() - t0
         claim = api.decode_claim(bundle)
@@ -729,6 +734,6 @@ def test_every_refusal_of_the_model_is_tried() -> None:
     with pytest.raises(InputError, match="one liquidation bonus"):
         LiquidationMarket(FLAT.market, (10500,), (1000, 1000))
     with pytest.raises(InputError, match="binding"):
-        liquidation_inputs(n, tree_with(n.commitment).proof(n.commitment), FLAT, 0, 1, E6, R)
+        liquidation_inputs(n, tree_with(n.commitment).proof(n.commitment), FLAT, 0, 1, E6, R, KEEPERS)
     with pytest.raises(InputError, match="has 3 reserves"):
-        liquidate_note(Note((1, 0, 0), (0, 0, 1), 1, OWNER, 1), FLAT, 0, 1, E6)
+        liquidate_note(Note((1, 0, 0), (0, 0, 1), 1, OWNER, 1, VIEW), FLAT, 0, 1, E6)

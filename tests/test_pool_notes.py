@@ -18,6 +18,7 @@ from zkmargin import build, paths, solidity
 from zkmargin.errors import InputError, WitnessError
 from zkmargin.evm import InProcessChain, Reverted
 from zkmargin.field import R
+from zkmargin.pool import babyjub
 from zkmargin.pool import note as note_mod
 from zkmargin.pool.note import Note, new_secret, nullifier, owner_tag
 from zkmargin.pool.tree import MAX_DEPTH, LeanIMT, MerkleProof
@@ -28,6 +29,8 @@ from zkmargin.toolchain import Toolchain
 from zkmargin.witness import InputValue, WitnessCalculator
 
 POOL_CIRCOM = paths.CIRCUITS_DIR / "lib" / "pool.circom"
+SEAL_CIRCOM = paths.CIRCUITS_DIR / "lib" / "note_seal.circom"
+VIEW = babyjub.public_key(424242)  # an owner's viewing public key
 NOTE_TREE_SOL = paths.CONTRACTS_DIR / "pool" / "NoteTree.sol"
 HARNESS = """// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
@@ -52,7 +55,7 @@ def sel(signature: str) -> bytes:
 
 
 def test_domain_tags_match_the_circuit() -> None:
-    text = POOL_CIRCOM.read_text()
+    text = POOL_CIRCOM.read_text() + SEAL_CIRCOM.read_text()
     for name, value in (
         ("DOMAIN_NOTE", note_mod.DOMAIN_NOTE),
         ("DOMAIN_OWNER", note_mod.DOMAIN_OWNER),
@@ -60,12 +63,13 @@ def test_domain_tags_match_the_circuit() -> None:
     ):
         m = re.search(rf"function {name}\(\) {{ return (\d+); }}", text)
         assert m is not None and int(m.group(1)) == value, name
-    assert note_mod.DOMAIN_NOTE == int.from_bytes(b"zkmargin/pool/note/v1", "big")
+    assert note_mod.DOMAIN_NOTE == int.from_bytes(b"zkmargin/pool/note/v2", "big")
 
 
 def test_commitment_and_nullifier_layout() -> None:
-    n = Note((5, 0), (0, 7), 0b01, owner_tag(3), 11)
-    assert n.commitment == poseidon([note_mod.DOMAIN_NOTE, owner_tag(3), 11, 1, 5, 0, 0, 7])
+    n = Note((5, 0), (0, 7), 0b01, owner_tag(3), 11, VIEW)
+    assert n.commitment == poseidon([note_mod.DOMAIN_NOTE, owner_tag(3), 11, 1, 5, 0, 0, 7, *VIEW])
+    assert Note.from_fields(n.fields()) == n and len(n.fields()) == 9
     assert n.nullifier == poseidon([note_mod.DOMAIN_NULLIFIER, n.commitment, 11]) == nullifier(n.commitment, 11)
     assert owner_tag(3) == poseidon([note_mod.DOMAIN_OWNER, 3])
     # equal contents, another salt: another commitment and another nullifier
@@ -82,6 +86,8 @@ def test_commitment_and_nullifier_layout() -> None:
         ({"owner_tag": R}, "ownerTag"),
         ({"salt": R}, "salt"),
         ({"scaled_debt": (0,)}, "note"),
+        ({"viewing_key": (1, 2)}, "viewingKey"),
+        ({"viewing_key": (VIEW[0] + R, VIEW[1])}, "viewingKey"),
     ],
 )
 def test_note_refuses_values_the_circuit_cannot_hold(kwargs: dict[str, Any], field: str) -> None:
@@ -91,6 +97,7 @@ def test_note_refuses_values_the_circuit_cannot_hold(kwargs: dict[str, Any], fie
         "collateral_flags": 3,
         "owner_tag": 5,
         "salt": 6,
+        "viewing_key": VIEW,
     }
     with pytest.raises(InputError) as e:
         Note(**{**base, **kwargs})

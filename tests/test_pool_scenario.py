@@ -24,12 +24,16 @@ from eth_account import Account
 from zkmargin.aave_math import vtoken_balance
 from zkmargin.build import CircuitKeys
 from zkmargin.evm import ANVIL_DEV_KEY, EventLog, RpcChain, start_anvil
+from zkmargin.pool.deploy import DEV_KEEPER
+from zkmargin.pool.sealing import open_note_for_keeper, open_sealed
+from zkmargin.pool.store import NoteCreated
 from zkmargin.pool.transition import Op
 from zkmargin.pool.tree import LeanIMT
+from zkmargin.pool.wallet import decode_boxes
 from zkmargin.settings import Settings
 from zkmargin.toolchain import Toolchain
 
-from .test_pool_contract import E6, E18, Owner, PoolWorld, make_world, opaque
+from .test_pool_contract import E6, E18, Owner, PoolWorld, make_world
 
 DAY = 86_400
 
@@ -175,6 +179,13 @@ def test_three_owners_two_assets_on_anvil(anvil: Anvil) -> None:
     for args in sorted(created, key=lambda x: x["leafIndex"]):
         assert tree.insert(args["commitment"]) == args["leafIndex"]
     assert tree.root == w.pool.current_root()
-    by_commitment = {args["commitment"]: args["encryptedOpening"] for args in created}
-    assert all(by_commitment[o.note.commitment] == opaque(o.note) for o in owners if o.note)
+    # the keeper reads every note ever created, spent ones included; each owner its own live note
+    read = {}
+    for args in created:
+        event = NoteCreated("0x", 0, args["commitment"], args["leafIndex"], decode_boxes(args["encryptedOpening"]))
+        opened = open_note_for_keeper(event, DEV_KEEPER)
+        assert opened is not None and opened.commitment == args["commitment"]
+        read[args["commitment"]] = event
+    for o in owners:
+        assert o.note is not None and open_sealed(read[o.note.commitment], o.view_secret) == o.note
     print("scenario gas:", {k: max(v) for k, v in w.gas.items()}, "slack (surplus - unallocated interest):", slack)

@@ -26,6 +26,8 @@ from zkmargin.field import R
 from zkmargin.limits import WAD
 from zkmargin.liquidation_step import AaveRevert
 from zkmargin.pinning import InstalledKeys
+from zkmargin.pool import babyjub, cipher
+from zkmargin.pool.deploy import DEV_KEEPER
 from zkmargin.pool.note import DOMAIN_NOTE, Note, nullifier, owner_tag
 from zkmargin.pool.transition import (
     OPEN_PUBLIC,
@@ -53,6 +55,28 @@ E6, E18 = 10**6, 10**18
 SK = 0x5EC12E7
 OWNER = owner_tag(SK)
 BINDING = binding(1, "0x" + "11" * 20, "0x" + "22" * 20, "0x" + "33" * 20)
+VIEW = babyjub.public_key(0x71E3)  # the owner's viewing public key
+KEEPERS = (DEV_KEEPER.public,)  # the pool's keeper key
+EPH = 0xE9E  # an ephemeral secret, fixed so that attack() can seal what it forges
+
+
+def raw_seal(message: list[int], view: tuple[int, int] = VIEW) -> Inputs:
+    """The seal inputs of any message (no Note checks: an attacker's wrapped balances too), as the
+    circuit computes them: so a forged note is refused by the check under test, not by its seal."""
+    keys = [babyjub.mul(view, EPH), *(babyjub.mul(k, EPH) for k in KEEPERS)]
+    return {
+        "keeperKey": [c for k in KEEPERS for c in k],
+        "ephemeralPublicKey": list(babyjub.public_key(EPH)),
+        "ciphertext": [c for key in keys for c in cipher.encrypt([v % R for v in message], key, 0)],
+        "ephemeralSecret": EPH,
+    }
+
+
+def resealed(inputs: Inputs, coll: list[int], debt: list[int], flags: int, tag: int = OWNER, salt: int = 9) -> Inputs:
+    """`inputs` with the new note replaced by (coll, debt, flags): its commitment and its seal."""
+    message = [tag, salt, flags, *coll, *debt, *VIEW]
+    return {**inputs, "newCommitment": poseidon([DOMAIN_NOTE, *[v % R for v in message]]), **raw_seal(message)}
+
 
 # two stablecoins at $1, indexes 1 ray: health factors come out exact
 EXACT = PoolMarket(
@@ -124,7 +148,7 @@ class Pool:
 def honest(note: Note, op: Op, asset: int, amount: int, market: PoolMarket, salt: int = 777) -> Inputs:
     pool = Pool.with_note(note)
     return transition_inputs(
-        note, SK, pool.tree.proof(note.commitment), op, asset, amount, market, salt, BINDING
+        note, SK, pool.tree.proof(note.commitment), op, asset, amount, market, salt, BINDING, KEEPERS
     ).inputs
 
 
@@ -151,7 +175,8 @@ def attack(note: Note, op: Op, asset: int, amount: int, market: PoolMarket, salt
             debt[asset] = (debt[asset] + delta) % R
         else:
             debt[asset] = (debt[asset] - delta) % R
-    new_commitment = poseidon([DOMAIN_NOTE, owner_tag(sk), salt, flags, *coll, *debt])
+    message = [owner_tag(sk), salt, flags, *coll, *debt, *VIEW]
+    new_commitment = poseidon([DOMAIN_NOTE, *message])
     return {
         "root": proof.root,
         "nullifier": note.nullifier,
@@ -170,18 +195,20 @@ def attack(note: Note, op: Op, asset: int, amount: int, market: PoolMarket, salt
         "pathIndex": proof.index,
         "siblings": list(proof.siblings),
         "newSalt": salt,
+        "viewKey": list(VIEW),
+        **raw_seal(message),
     }
 
 
 def note(coll: tuple[int, int], debt: tuple[int, int], flags: int, salt: int = 42) -> Note:
-    return Note(coll, debt, flags, OWNER, salt)
+    return Note(coll, debt, flags, OWNER, salt, VIEW)
 
 
 # --- honest operations ---
 
 
 def test_open_then_each_operation_satisfies_the_r1cs(opening: Circuit, transition: Circuit) -> None:
-    ow = open_inputs(GROWN, 0, 10 * E18, OWNER, 4242, BINDING)
+    ow = open_inputs(GROWN, 0, 10 * E18, OWNER, 4242, BINDING, VIEW, KEEPERS)
     opening.satisfied(ow.inputs)
     assert (
         ow.note.collateral_flags == 0b01
@@ -203,7 +230,9 @@ def test_open_then_each_operation_satisfies_the_r1cs(opening: Circuit, transitio
             ),
         ]
     ):
-        tw = transition_inputs(current, SK, tree.proof(current.commitment), op, asset, amount, GROWN, 5000 + k, BINDING)
+        tw = transition_inputs(
+            current, SK, tree.proof(current.commitment), op, asset, amount, GROWN, 5000 + k, BINDING, KEEPERS
+        )
         transition.satisfied(tw.inputs)
         tree.insert(tw.new.commitment)
         current = tw.new
@@ -213,7 +242,7 @@ def test_open_then_each_operation_satisfies_the_r1cs(opening: Circuit, transitio
 
 def test_deposit_of_an_ltv_zero_reserve_sets_no_flag(opening: Circuit, transition: Circuit) -> None:
     market = PoolMarket((EXACT.reserves[0], ReserveView(10**8, RAY, RAY, 6, 0, 8000)))
-    ow = open_inputs(market, 1, 5 * E6, OWNER, 1, BINDING)
+    ow = open_inputs(market, 1, 5 * E6, OWNER, 1, BINDING, VIEW, KEEPERS)
     opening.satisfied(ow.inputs)
     assert ow.note.collateral_flags == 0
     n = note((100 * E6, 0), (0, 0), 0b01)
@@ -228,7 +257,9 @@ def test_deposit_of_an_ltv_zero_reserve_sets_no_flag(opening: Circuit, transitio
 def test_wrong_sk_is_refused(transition: Circuit) -> None:
     n = note((100 * E6, 0), (0, 0), 0b01)
     with pytest.raises(InputError, match="spending key"):
-        transition_inputs(n, SK + 1, Pool.with_note(n).tree.proof(n.commitment), Op.WITHDRAW, 0, E6, EXACT, 1, BINDING)
+        transition_inputs(
+            n, SK + 1, Pool.with_note(n).tree.proof(n.commitment), Op.WITHDRAW, 0, E6, EXACT, 1, BINDING, KEEPERS
+        )
     transition.refuses(attack(n, Op.WITHDRAW, 0, E6, EXACT, sk=SK + 1))
 
 
@@ -393,9 +424,9 @@ def test_amount_of_2_pow_128_is_refused(transition: Circuit, opening: Circuit) -
         apply(n, Op.DEPOSIT, 0, 2**128, wide, 777)
     transition.refuses(attack(n, Op.DEPOSIT, 0, 2**128, wide))
     transition.satisfied(honest(n, Op.DEPOSIT, 0, 2**128 - 1, wide))  # the largest amount fits
-    good = open_inputs(wide, 0, 2**128 - 1, OWNER, 9, BINDING).inputs
+    good = open_inputs(wide, 0, 2**128 - 1, OWNER, 9, BINDING, VIEW, KEEPERS).inputs
     opening.satisfied(good)
-    forged = {**good, "amount": 2**128, "newCommitment": Note((2**128 - 1, 0), (0, 0), 1, OWNER, 9).commitment}
+    forged = resealed({**good, "amount": 2**128}, [2**128 - 1, 0], [0, 0], 1)
     opening.refuses(forged)
     opening.refuses({**forged, "amount": R - 1})  # "negative" amounts too
 
@@ -405,7 +436,7 @@ def test_asset_outside_the_pool_is_refused(transition: Circuit, opening: Circuit
     with pytest.raises(InputError):
         apply(n, Op.WITHDRAW, 2, E6, EXACT, 777)
     transition.refuses(attack(n, Op.WITHDRAW, 2, E6, EXACT))
-    good = open_inputs(EXACT, 1, E6, OWNER, 9, BINDING).inputs
+    good = open_inputs(EXACT, 1, E6, OWNER, 9, BINDING, VIEW, KEEPERS).inputs
     opening.refuses({**good, "asset": 2})
 
 
@@ -418,9 +449,10 @@ def test_unknown_op_is_refused(transition: Circuit) -> None:
 
 def test_open_refuses_a_deposit_that_mints_nothing(opening: Circuit) -> None:
     with pytest.raises(AaveRevert, match="InvalidAmount"):
-        open_inputs(GROWN, 1, 1, OWNER, 9, BINDING)
-    forged = {**open_inputs(GROWN, 1, 2, OWNER, 9, BINDING).inputs, "amount": 1}
-    forged["newCommitment"] = Note((0, 0), (0, 0), 0b10, OWNER, 9).commitment
+        open_inputs(GROWN, 1, 1, OWNER, 9, BINDING, VIEW, KEEPERS)
+    forged = resealed(
+        {**open_inputs(GROWN, 1, 2, OWNER, 9, BINDING, VIEW, KEEPERS).inputs, "amount": 1}, [0, 0], [0, 0], 0b10
+    )
     opening.refuses(forged)
 
 
@@ -449,7 +481,7 @@ def test_each_public_input_plus_one_fails_transition(transition: Circuit, op: Op
 
 
 def test_each_public_input_plus_one_fails_open(opening: Circuit) -> None:
-    assert _each_public_plus_one(opening, open_inputs(GROWN, 1, 5 * E6, OWNER, 9, BINDING).inputs) == []
+    assert _each_public_plus_one(opening, open_inputs(GROWN, 1, 5 * E6, OWNER, 9, BINDING, VIEW, KEEPERS).inputs) == []
 
 
 BINDING_SOL = """// SPDX-License-Identifier: MIT
@@ -488,7 +520,7 @@ def test_claims_of_pool_proofs_read_in_words() -> None:
     js = claim.to_json()
     assert js["nullifier"] == f"0x{n.nullifier:064x}" and js["op"] == "borrow" and len(js["reserves"]) == 2
     assert js["commitment"] == js["newCommitment"]
-    ow = open_inputs(GROWN, 0, E18, OWNER, 1, BINDING)
+    ow = open_inputs(GROWN, 0, E18, OWNER, 1, BINDING, VIEW, KEEPERS)
     spec = registry.get("pool_open_2")
     values = public_signals(OPEN_PUBLIC, ow.inputs)
     claim = Claim("pool_open", spec.id, dict(zip(spec.public_signal_names(), values, strict=True)), ())
@@ -546,12 +578,12 @@ pragma solidity ^0.8.24;
 import {NoteTree} from "pool/NoteTree.sol";
 
 interface IOpenVerifier {
-    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[8] calldata)
+    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[32] calldata)
         external view returns (bool);
 }
 
 interface ITransitionVerifier {
-    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[19] calldata)
+    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[43] calldata)
         external view returns (bool);
 }
 
@@ -571,7 +603,7 @@ contract NotePoolProbe is NoteTree {
         return uint256(keccak256(abi.encode(block.chainid, address(this), msg.sender, recipient))) >> 8;
     }
 
-    function open(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[8] calldata pub)
+    function open(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[32] calldata pub)
         external
     {
         require(pub[3] == _binding(address(0)), "binding");
@@ -583,7 +615,7 @@ contract NotePoolProbe is NoteTree {
         uint256[2] calldata a,
         uint256[2][2] calldata b,
         uint256[2] calldata c,
-        uint256[19] calldata pub,
+        uint256[43] calldata pub,
         address recipient
     ) external {
         require(isKnownRoot(pub[0]), "root");
@@ -639,10 +671,10 @@ def test_real_proofs_of_every_operation_verify_everywhere(keys: Callable[[str], 
     def submit(name: str, bundle: Bundle) -> bytes:
         cd = calldata.from_proof(bundle.proof, bundle.public_signals)
         if name.startswith("open"):
-            data = keccak(b"open(uint256[2],uint256[2][2],uint256[2],uint256[8])")[:4] + cd.args_encoded()
+            data = keccak(b"open(uint256[2],uint256[2][2],uint256[2],uint256[32])")[:4] + cd.args_encoded()
         else:
             data = (
-                keccak(b"transition(uint256[2],uint256[2][2],uint256[2],uint256[19],address)")[:4]
+                keccak(b"transition(uint256[2],uint256[2][2],uint256[2],uint256[43],address)")[:4]
                 + cd.args_encoded()
                 + encode(["address"], [recipient])
             )
@@ -653,7 +685,9 @@ def test_real_proofs_of_every_operation_verify_everywhere(keys: Callable[[str], 
         return int.from_bytes(chain.call(probe, keccak(b"currentRoot()")[:4]), "big")
 
     t0 = time.perf_counter()
-    bundle, current = pool_statements.prove_open(GROWN, 0, 10 * E18, OWNER, open_binding, settings=settings)
+    bundle, current = pool_statements.prove_open(
+        GROWN, 0, 10 * E18, OWNER, open_binding, viewing_key=VIEW, keepers=KEEPERS, settings=settings
+    )
     check("open", bundle, time.perf_counter() - t0)
     assert bundle.public_signals[0] == str(current.commitment)
     submit("open", bundle)
@@ -667,20 +701,31 @@ def test_real_proofs_of_every_operation_verify_everywhere(keys: Callable[[str], 
     ):
         t0 = time.perf_counter()
         bundle, nxt = pool_statements.prove_transition(
-            current, SK, tree.proof(current.commitment), op, asset, amount, GROWN, op_binding, settings=settings
+            current,
+            SK,
+            tree.proof(current.commitment),
+            op,
+            asset,
+            amount,
+            GROWN,
+            op_binding,
+            keepers=KEEPERS,
+            settings=settings,
         )
         check(op.name.lower(), bundle, time.perf_counter() - t0)
         claim = api.decode_claim(bundle)
         assert claim.signals["nullifier"] == current.nullifier and claim.signals["newCommitment"] == nxt.commitment
         assert claim.signals["root"] == tree.root and claim.signals["op"] == op
         if k == 0:  # another note lands first: the proof's root is one insert old, still in the window
-            other, _ = pool_statements.prove_open(GROWN, 1, E6, OWNER, open_binding, settings=settings)
+            other, _ = pool_statements.prove_open(
+                GROWN, 1, E6, OWNER, open_binding, viewing_key=VIEW, keepers=KEEPERS, settings=settings
+            )
             report["open (a second note)"] = {}
             submit("open (a second note)", other)
             tree.insert(int(other.public_signals[0]))
             assert current_root() == tree.root != claim.signals["root"]
         cd = calldata.from_proof(bundle.proof, bundle.public_signals)
-        selector = keccak(b"transition(uint256[2],uint256[2][2],uint256[2],uint256[19],address)")[:4]
+        selector = keccak(b"transition(uint256[2],uint256[2][2],uint256[2],uint256[43],address)")[:4]
         copied = selector + cd.args_encoded() + encode(["address"], [recipient])
         with pytest.raises(RuntimeError, match=b"binding".hex()):  # copied from the mempool by another sender
             chain.evm.message_call(stranger, probe, copied, gas=10**7)
@@ -720,9 +765,11 @@ def test_a_copied_proof_is_worthless_to_another_sender(keys: Callable[[str], Cir
     stranger = "0x" + "99" * 20
     chain.evm.set_balance(stranger, 10**20)
     own = binding(chain_id, probe, chain.SENDER, "0x" + "00" * 20)
-    bundle, _ = pool_statements.prove_open(GROWN, 0, E18, OWNER, own, settings=settings)
+    bundle, _ = pool_statements.prove_open(
+        GROWN, 0, E18, OWNER, own, viewing_key=VIEW, keepers=KEEPERS, settings=settings
+    )
     cd = calldata.from_proof(bundle.proof, bundle.public_signals)
-    data = keccak(b"open(uint256[2],uint256[2][2],uint256[2],uint256[8])")[:4] + cd.args_encoded()
+    data = keccak(b"open(uint256[2],uint256[2][2],uint256[2],uint256[32])")[:4] + cd.args_encoded()
     with pytest.raises(RuntimeError):
         chain.evm.message_call(stranger, probe, data, gas=10**7)
     chain.transact(probe, data)  # its own sender

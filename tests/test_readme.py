@@ -27,7 +27,7 @@ def test_python_api_example_runs(keys: Callable[[str], CircuitKeys], tmp_path: P
     for c in ("liquidation_4", "attestation_4", "liquidation_step_4_v36"):
         keys(c)
     readme = (REPO_ROOT / "README.md").read_text()
-    section = readme[readme.index("\n## Python API") :]
+    section = readme[readme.index("\n## Python API\n") :]  # the top-level section, not a "#### Python API"
     code = re.search(r"```python\n(.*?)```", section, re.S)
     assert code is not None
     shutil.copytree(

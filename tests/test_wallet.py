@@ -41,9 +41,10 @@ from zkmargin.evm import ANVIL_DEV_KEY, RpcChain, start_anvil
 from zkmargin.limits import WAD
 from zkmargin.pool import deploy
 from zkmargin.pool.cipher import seal
-from zkmargin.pool.deploy import AssetDeployment, Deployment, config_from_json
+from zkmargin.pool.deploy import DEV_KEEPER, AssetDeployment, Deployment, config_from_json
 from zkmargin.pool.keys import OwnerKeys, load_owner_keys
 from zkmargin.pool.note import Note, owner_tag
+from zkmargin.pool.sealing import seal_note
 from zkmargin.pool.transition import PoolMarket, ReserveView, account_data
 from zkmargin.pool.wallet import (
     Wallet,
@@ -61,6 +62,7 @@ from zkmargin.toolchain import Toolchain
 ROOT = Path(__file__).resolve().parent.parent
 E6, E18 = 10**6, 10**18
 DAY = 86_400
+VIEW = OwnerKeys(b"\x07" * 32).viewing_public
 
 
 # --- node-free -----------------------------------------------------------------------------
@@ -69,16 +71,17 @@ DAY = 86_400
 def test_codec_restores_only_this_owners_valid_notes() -> None:
     mine, theirs = owner_tag(11), owner_tag(12)
     codec = WalletCodec(2, mine)
-    note = Note((5, 0), (0, 3), 1, mine, 99)
-    assert codec.length == len(note.fields()) == 7
+    note = Note((5, 0), (0, 3), 1, mine, 99, VIEW)
+    assert codec.length == len(note.fields()) == 9
     assert codec.commitment(note.fields()) == note.commitment
     assert codec.note(note.fields()) == note
     assert codec.nullifier(note.fields(), 0) == note.nullifier
-    other = Note((5, 0), (0, 3), 1, theirs, 99)
+    other = Note((5, 0), (0, 3), 1, theirs, 99, VIEW)
     assert codec.commitment(other.fields()) == -1  # sealed to our key by someone else: not ours
     bad = note.fields()
     bad[3] = 2**128  # past the balance width: not a note at all
     assert codec.commitment(bad) == -1
+    assert codec.commitment(note.fields()[:7]) == -1  # a v1 opening (no viewing key): not a note of this pool
 
 
 def test_encrypted_opening_round_trip_and_garbage() -> None:
@@ -86,9 +89,12 @@ def test_encrypted_opening_round_trip_and_garbage() -> None:
     box = seal([1, 2, 3, 4, 5, 6, 7], keys.viewing_public, 12345)
     assert decode_boxes(encode_boxes([box])) == (box,)
     assert decode_boxes(encode_boxes([box, box]))[1] == box
-    # every wallet-made blob of an N = 2 opening has one length: its size says nothing
-    other = seal([2**200, 0, 1, 2, 3, 4, 5], OwnerKeys.generate().viewing_public, 99)
-    assert len(encode_boxes([box])) == len(encode_boxes([other])) == 576
+    # every blob the pool emits for an N = 2 note (owner's box and keeper's) has one length
+    sealed = [
+        seal_note(Note((v, 0), (0, v), 1, 5, 6, OwnerKeys.generate().viewing_public), [DEV_KEEPER.public])[0]
+        for v in (0, 2**127)
+    ]
+    assert len(encode_boxes(sealed[0].boxes())) == len(encode_boxes(sealed[1].boxes())) == 1088
     for junk in (b"", b"\x00" * 31, b"\xff" * 64, encode(["uint256"], [2**200]), os.urandom(300)):
         assert decode_boxes(junk) == ()
 
@@ -104,7 +110,7 @@ def _market(prices: tuple[int, int]) -> PoolMarket:
 
 
 def test_liquidation_price_and_uniform_drop_are_exact_boundaries() -> None:
-    note = Note((10 * E18, 0), (0, 15_000 * E6), 1, owner_tag(5), 7)
+    note = Note((10 * E18, 0), (0, 15_000 * E6), 1, owner_tag(5), 7, VIEW)
     market = _market((3_500 * 10**8, 10**8))
     assert not liquidatable(note, market)
     p = liquidation_price(note, market, 0)
@@ -121,7 +127,7 @@ def test_liquidation_price_and_uniform_drop_are_exact_boundaries() -> None:
     assert liquidatable(note, keep(10**6 - d)) and not liquidatable(note, keep(10**6 - d + 1))
     # the debt asset's price going down never liquidates; no debt: nothing to report
     assert liquidation_price(note, market, 1) is None
-    assert uniform_drop(Note((E18, 0), (0, 0), 1, owner_tag(5), 7), market, {0}) is None
+    assert uniform_drop(Note((E18, 0), (0, 0), 1, owner_tag(5), 7, VIEW), market, {0}) is None
     # already below 1: a drop of 0, at the current price
     poor = _market((1_500 * 10**8, 10**8))
     assert liquidatable(note, poor) and uniform_drop(note, poor, {0}) == 0
@@ -470,7 +476,7 @@ def test_sync_settles_operations_that_never_landed(world: World) -> None:
     chain = RpcChain(w.url, key)
     with Wallet(d, chain, w.deployment) as wallet:
         tag = owner_tag(keys_d.spending_key)
-        notes = [Note((i + 1, 0), (0, 0), 1, tag, 1000 + i) for i in range(3)]
+        notes = [Note((i + 1, 0), (0, 0), 1, tag, 1000 + i, keys_d.viewing_public) for i in range(3)]
         ops = [wallet.store.prepare("deposit", "WETH", 1, None, n.fields()) for n in notes]
         nonce = int(str(w.rpc("eth_getTransactionCount", addr, "latest")), 16)
         # ops[1]: signed at `nonce`, never broadcast; another transaction then takes that nonce

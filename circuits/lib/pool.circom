@@ -4,8 +4,9 @@ pragma circom 2.1.6;
 // transition.py are the model, line for line).
 //
 // A note of a pool with N reserves: scaledCollateral[N], scaledDebt[N] (Aave scaled balances,
-// each < 2^128), collateralFlags (< 2^N), ownerTag = Poseidon(DOMAIN_OWNER, sk), salt.
-//   commitment = Poseidon(DOMAIN_NOTE, ownerTag, salt, collateralFlags, scaledCollateral..., scaledDebt...)
+// each < 2^128), collateralFlags (< 2^N), ownerTag = Poseidon(DOMAIN_OWNER, sk), salt, and the
+// owner's viewing public key V (note_seal.circom: every new note is sealed to V and the keepers).
+//   commitment = Poseidon(DOMAIN_NOTE, ownerTag, salt, collateralFlags, scaledCollateral..., scaledDebt..., Vx, Vy)
 //   nullifier  = Poseidon(DOMAIN_NULLIFIER, commitment, salt)
 // Notes are leaves of a zk-kit LeanIMT (Poseidon(2)); membership is BinaryMerkleRoot(MAX_DEPTH).
 //
@@ -33,9 +34,10 @@ pragma circom 2.1.6;
 
 include "liquidation_step.circom";
 include "binary-merkle-root.circom";
+include "note_seal.circom";
 
-// int.from_bytes(b"zkmargin/pool/note/v1", "big") and its siblings (zkmargin/pool/note.py)
-function DOMAIN_NOTE() { return 178916501036896329807155402506654159932846934816305; }
+// int.from_bytes(b"zkmargin/pool/owner/v1", "big") and its sibling (zkmargin/pool/note.py;
+// DOMAIN_NOTE is note_seal.circom's)
 function DOMAIN_OWNER() { return 45802624265445460430631783041703465017111613214258737; }
 function DOMAIN_NULLIFIER() { return 196720773291064275421225584782283786066462281437659874880091697; }
 function WAD() { return 1000000000000000000; }
@@ -45,28 +47,6 @@ function OP_DEPOSIT() { return 0; }
 function OP_WITHDRAW() { return 1; }
 function OP_BORROW() { return 2; }
 function OP_REPAY() { return 3; }
-
-// Poseidon(DOMAIN_NOTE, ownerTag, salt, flags, collateral..., debt...): one call of 4 + 2N inputs,
-// within circomlib's 16 for N <= 6. The tag separates notes from every other hash of the toolkit.
-template NoteCommitment(N) {
-    assert(N >= 1 && 4 + 2 * N <= 16);
-    signal input ownerTag;
-    signal input salt;
-    signal input collateralFlags;
-    signal input scaledCollateral[N];
-    signal input scaledDebt[N];
-    signal output out;
-    component h = Poseidon(4 + 2 * N);
-    h.inputs[0] <== DOMAIN_NOTE();
-    h.inputs[1] <== ownerTag;
-    h.inputs[2] <== salt;
-    h.inputs[3] <== collateralFlags;
-    for (var i = 0; i < N; i++) {
-        h.inputs[4 + i] <== scaledCollateral[i];
-        h.inputs[4 + N + i] <== scaledDebt[i];
-    }
-    out <== h.out;
-}
 
 // Poseidon(DOMAIN_OWNER, sk): computing it in-circuit is the proof of knowledge of sk.
 template OwnerTag() {
@@ -177,18 +157,26 @@ template RayDivAmount() {
 
 // The first deposit: a new note that holds only rayDivFloor(amount, liquidityIndex[asset]) of
 // collateral in `asset`, its collateral flag set when that reserve's LTV != 0 (isFirstSupply and
-// validateUseAsCollateral), for the private ownerTag and salt. Public: newCommitment, asset,
-// amount, binding, liquidityIndex[N], ltv[N]. Opening a note needs no spending key: anyone may open
-// a note for an owner tag; only sk's holder can spend it through PoolTransition.
-template PoolOpen(N) {
+// validateUseAsCollateral), for the private ownerTag, salt and viewing key. Public: newCommitment,
+// asset, amount, binding, liquidityIndex[N], ltv[N], keeperKey[K-1][2], ephemeralPublicKey[2],
+// ciphertext[K][...] (the note sealed to the viewing key and the keepers, SealedNote). Opening a
+// note needs no spending key: anyone may open a note for an owner tag; only sk's holder can spend
+// it through PoolTransition.
+template PoolOpen(N, K) {
+    var CT = pad3(2 * N + 5) + 1;
     signal input newCommitment;
     signal input asset;
     signal input amount;
     signal input binding;          // keccak(chainid, pool, sender, recipient) >> 8 (README, "The private margin pool": Binding)
     signal input liquidityIndex[N];
     signal input ltv[N];
+    signal input keeperKey[K - 1][2];            // the pool's registered keys
+    signal input ephemeralPublicKey[2];
+    signal input ciphertext[K][CT];
     signal input ownerTag;
     signal input salt;
+    signal input viewKey[2];
+    signal input ephemeralSecret;
 
     component sel = Selector(N);                 // asset < N
     sel.index <== asset;
@@ -220,13 +208,18 @@ template PoolOpen(N) {
         flag[i] <== sel.sel[i] * (1 - ltvp[i].isZero);
         flags += flag[i] * (1 << i);
     }
-    component c = NoteCommitment(N);
+    component c = SealedNote(N, K);
     c.ownerTag <== ownerTag;
     c.salt <== salt;
     c.collateralFlags <== flags;
     c.scaledCollateral <== coll;
     for (var i = 0; i < N; i++) { c.scaledDebt[i] <== 0; }
-    c.out === newCommitment;
+    c.viewKey <== viewKey;
+    c.keeperKey <== keeperKey;
+    c.ephemeralSecret <== ephemeralSecret;
+    c.commitment === newCommitment;              // the note, and exactly it, is what was sealed
+    c.ephemeralPublicKey === ephemeralPublicKey;
+    c.ciphertext === ciphertext;
 
     signal bindingSq <== binding * binding;      // binding enters no arithmetic: keep it public
 }
@@ -235,9 +228,10 @@ template PoolOpen(N) {
 // a leaf under `root`, spent as `nullifier`) becomes the new note `newCommitment` (same owner, the
 // private newSalt), with new = old +/- the public amount at the public index by v3.5.0's rounding,
 // and the checks of that operation at the public prices and parameters.
-template PoolTransition(N, MAX_DEPTH) {
-    assert(N >= 1 && N <= 6);
+template PoolTransition(N, MAX_DEPTH, K) {
+    assert(N >= 1 && N <= 5);
     var L = ceilLog2(N);
+    var CT = pad3(2 * N + 5) + 1;
     // public
     signal input root;
     signal input nullifier;
@@ -252,9 +246,13 @@ template PoolTransition(N, MAX_DEPTH) {
     signal input decimals[N];
     signal input ltv[N];
     signal input liqThreshold[N];
-    // private: the old opening, its key and path, the new salt
+    signal input keeperKey[K - 1][2];            // the pool's registered keys
+    signal input ephemeralPublicKey[2];          // the new note sealed to the owner and the keepers
+    signal input ciphertext[K][CT];
+    // private: the old opening, its key and path, the new salt, the seal's ephemeral secret
     signal input sk;
     signal input salt;
+    signal input viewKey[2];                     // the old note's; the new note keeps it
     signal input collateralFlags;
     signal input scaledCollateral[N];
     signal input scaledDebt[N];
@@ -262,6 +260,7 @@ template PoolTransition(N, MAX_DEPTH) {
     signal input pathIndex;
     signal input siblings[MAX_DEPTH];
     signal input newSalt;
+    signal input ephemeralSecret;
 
     // --- the old note: its owner knows sk, it is in the tree, it is spent as `nullifier`
     component tag = OwnerTag();
@@ -272,6 +271,7 @@ template PoolTransition(N, MAX_DEPTH) {
     old.collateralFlags <== collateralFlags;
     old.scaledCollateral <== scaledCollateral;
     old.scaledDebt <== scaledDebt;
+    old.viewKey <== viewKey;
     component member = NoteMembership(MAX_DEPTH);
     member.leaf <== old.out;
     member.length <== pathLength;
@@ -481,14 +481,20 @@ template PoolTransition(N, MAX_DEPTH) {
     cover.in[1] <== td * 10000;
     isBorrow * cover.out === 0;                  // CollateralCannotCoverNewBorrow
 
-    // --- the new note: same owner, fresh salt
-    component next = NoteCommitment(N);
+    // --- the new note: same owner (tag and viewing key), fresh salt, sealed to the owner's
+    // viewing key and the keepers: the ciphertexts are of exactly this opening
+    component next = SealedNote(N, K);
     next.ownerTag <== tag.out;
     next.salt <== newSalt;
     next.collateralFlags <== newFlags;
     next.scaledCollateral <== newColl;
     next.scaledDebt <== newDebt;
-    next.out === newCommitment;
+    next.viewKey <== viewKey;
+    next.keeperKey <== keeperKey;
+    next.ephemeralSecret <== ephemeralSecret;
+    next.commitment === newCommitment;
+    next.ephemeralPublicKey === ephemeralPublicKey;
+    next.ciphertext === ciphertext;
 
     signal bindingSq <== binding * binding;      // binding enters no arithmetic: keep it public
 }

@@ -39,9 +39,10 @@ template LiquidationSalt() {
     out <== h.out;
 }
 
-template PoolLiquidation(N, MAX_DEPTH) {
-    assert(N >= 1 && N <= 6);
+template PoolLiquidation(N, MAX_DEPTH, K) {
+    assert(N >= 1 && N <= 5);
     var L = ceilLog2(N);
+    var CT = pad3(2 * N + 5) + 1;
     // public (this order is circuits.json's: the pool contract reproduces it)
     signal input root;
     signal input nullifier;
@@ -61,15 +62,20 @@ template PoolLiquidation(N, MAX_DEPTH) {
     signal input liqThreshold[N];
     signal input liquidationBonus[N];
     signal input liquidationProtocolFee[N];
-    // private: the note's opening and its path
+    signal input keeperKey[K - 1][2];      // the pool's registered keys
+    signal input ephemeralPublicKey[2];    // the successor sealed to the owner and the keepers
+    signal input ciphertext[K][CT];
+    // private: the note's opening and its path, the seal's ephemeral secret
     signal input ownerTag;
     signal input salt;
     signal input collateralFlags;
     signal input scaledCollateral[N];
     signal input scaledDebt[N];
+    signal input viewKey[2];               // the owner's, committed in the note: the successor keeps it
     signal input pathLength;
     signal input pathIndex;
     signal input siblings[MAX_DEPTH];
+    signal input ephemeralSecret;
 
     // --- the note: in the tree under root, spent as nullifier ---
     component old = NoteCommitment(N);
@@ -78,6 +84,7 @@ template PoolLiquidation(N, MAX_DEPTH) {
     old.collateralFlags <== collateralFlags;
     old.scaledCollateral <== scaledCollateral;
     old.scaledDebt <== scaledDebt;
+    old.viewKey <== viewKey;
     component member = NoteMembership(MAX_DEPTH);
     member.leaf <== old.out;
     member.length <== pathLength;
@@ -363,11 +370,13 @@ template PoolLiquidation(N, MAX_DEPTH) {
     component newScaledDRange = RangeCheck(AMOUNT_BITS());   // never negative: burn <= s_d
     newScaledDRange.in <== newScaledD;
 
-    // --- the new note: the owner's tag, the derived salt, the balances after the call ---
+    // --- the new note: the owner's tag and viewing key, the derived salt, the balances after the
+    // call, sealed to the owner's viewing key (the one the spent note committed to: a liquidator
+    // cannot choose it) and the keepers ---
     component newSalt = LiquidationSalt();
     newSalt.salt <== salt;
     newSalt.nullifier <== nullifier;
-    component next = NoteCommitment(N);
+    component next = SealedNote(N, K);
     signal collAfter[N];
     signal debtAfterRepay[N];
     signal deficitDue[N];
@@ -384,7 +393,12 @@ template PoolLiquidation(N, MAX_DEPTH) {
     next.ownerTag <== ownerTag;
     next.salt <== newSalt.out;
     next.collateralFlags <== collateralFlags - clearFlag * flagBit;   // the flag is on: collateralEnabled
-    next.out === newCommitment;
+    next.viewKey <== viewKey;
+    next.keeperKey <== keeperKey;
+    next.ephemeralSecret <== ephemeralSecret;
+    next.commitment === newCommitment;
+    next.ephemeralPublicKey === ephemeralPublicKey;
+    next.ciphertext === ciphertext;
 
     signal bindingSq <== binding * binding;   // binding enters no arithmetic: keep it public
 }

@@ -22,8 +22,10 @@ from ..bundle import Bundle
 from ..errors import InputError
 from ..evm import Chain, EventLog, TxResult
 from ..settings import Settings
+from .babyjub import Point
 from .liquidation import LiquidationMarket
 from .reserve import RESERVE_DATA_ABI, InterestRateData, RiskParameters
+from .sealing import check_keeper_keys
 from .transition import Op, PoolMarket, ReserveView
 
 POOL_CONTRACT = "PrivateMarginPool"
@@ -33,15 +35,20 @@ LIQUIDATION_CIRCUIT = "pool_liquidation_2"
 N_RESERVES = 2
 ZERO_ADDRESS = "0x" + "00" * 20
 
+PROOF_ABI = "(uint256[2],uint256[2][2],uint256[2])"
+#: PrivateMarginPool.Seal: ephemeralKey, ciphertext[2 * 10] (owner's, then the keeper's)
+SEAL_ABI = "(uint256[2],uint256[20])"
+#: the seal's public signals after each pool circuit's own: keeperKey 2, ephemeralPublicKey 2, ciphertext 20
+SEAL_SIGNALS = 24
 _SIGNATURES = {
-    "open": "open(address,uint256,uint256,(uint256[2],uint256[2][2],uint256[2]),bytes)",
-    Op.DEPOSIT: "deposit(uint256,uint256,uint256,address,uint256,(uint256[2],uint256[2][2],uint256[2]),bytes)",
-    Op.WITHDRAW: "withdraw(uint256,uint256,uint256,address,uint256,address,(uint256[2],uint256[2][2],uint256[2]),bytes)",
-    Op.BORROW: "borrow(uint256,uint256,uint256,address,uint256,address,(uint256[2],uint256[2][2],uint256[2]),bytes)",
-    Op.REPAY: "repay(uint256,uint256,uint256,address,uint256,(uint256[2],uint256[2][2],uint256[2]),bytes)",
+    "open": f"open(address,uint256,uint256,{PROOF_ABI},{SEAL_ABI})",
+    Op.DEPOSIT: f"deposit(uint256,uint256,uint256,address,uint256,{PROOF_ABI},{SEAL_ABI})",
+    Op.WITHDRAW: f"withdraw(uint256,uint256,uint256,address,uint256,address,{PROOF_ABI},{SEAL_ABI})",
+    Op.BORROW: f"borrow(uint256,uint256,uint256,address,uint256,address,{PROOF_ABI},{SEAL_ABI})",
+    Op.REPAY: f"repay(uint256,uint256,uint256,address,uint256,{PROOF_ABI},{SEAL_ABI})",
 }
 LIQUIDATE_CALL = "(uint256,uint256,uint256,address,address,uint256,uint256,uint256,uint256,uint256[2],address)"
-LIQUIDATE_SIGNATURE = f"liquidate({LIQUIDATE_CALL},(uint256[2],uint256[2][2],uint256[2]),bytes)"
+LIQUIDATE_SIGNATURE = f"liquidate({LIQUIDATE_CALL},{PROOF_ABI},{SEAL_ABI})"
 #: ops whose tokens come in from the sender; the proof binds recipient address(0) for them
 PAYS_IN = frozenset({Op.DEPOSIT, Op.REPAY})
 
@@ -130,6 +137,14 @@ def _proof_tuple(bundle: Bundle) -> tuple[Any, ...]:
     return (list(cd.a), [list(r) for r in cd.b], list(cd.c))
 
 
+def seal_tuple(bundle: Bundle) -> tuple[Any, ...]:
+    """PrivateMarginPool.Seal from a pool proof's last public signals: (ephemeralKey, ciphertext);
+    the keeper key before them is the pool's own, which it supplies itself."""
+    pub = [int(s) for s in bundle.public_signals]
+    seal = pub[len(pub) - SEAL_SIGNALS + 2 :]
+    return (seal[:2], seal[2:])
+
+
 def trusted_vkey(circuit_id: str, settings: Settings) -> dict[str, Any]:
     """The verification key of a registered pool circuit as this installation built it."""
     return build.build(registry.get(circuit_id), settings.tc()).vkey()
@@ -182,6 +197,10 @@ class PoolClient:
     def current_root(self) -> int:
         return self._uint("currentRoot()")
 
+    def keeper_keys(self) -> tuple[Point, ...]:
+        """The keeper keys the pool registered, in the order its proofs take them (one today)."""
+        return ((self._uint("keeperKeyX()"), self._uint("keeperKeyY()")),)
+
     def note_count(self) -> int:
         return self._uint("noteCount()")
 
@@ -227,17 +246,15 @@ class PoolClient:
         events = tuple(e for e in (self.decoder.decode(lg) for lg in res.logs) if e is not None)
         return Receipt(res.gas_used, events)
 
-    def open_calldata(self, asset: str, bundle: Bundle, encrypted_opening: bytes = b"") -> bytes:
+    def open_calldata(self, asset: str, bundle: Bundle) -> bytes:
         pub = [int(s) for s in bundle.public_signals]
-        args = [asset, pub[2], pub[0], _proof_tuple(bundle), encrypted_opening]
-        return _selector(_SIGNATURES["open"]) + encode(
-            ["address", "uint256", "uint256", "(uint256[2],uint256[2][2],uint256[2])", "bytes"], args
-        )
+        args = [asset, pub[2], pub[0], _proof_tuple(bundle), seal_tuple(bundle)]
+        return _selector(_SIGNATURES["open"]) + encode(["address", "uint256", "uint256", PROOF_ABI, SEAL_ABI], args)
 
-    def open(self, asset: str, bundle: Bundle, encrypted_opening: bytes = b"") -> Receipt:
-        """open(asset, amount, newCommitment, proof, encryptedOpening), amount and commitment read
-        from the proof's public signals."""
-        return self._send(self.open_calldata(asset, bundle, encrypted_opening))
+    def open(self, asset: str, bundle: Bundle) -> Receipt:
+        """open(asset, amount, newCommitment, proof, seal), amount, commitment and seal read from
+        the proof's public signals."""
+        return self._send(self.open_calldata(asset, bundle))
 
     def transition_calldata(
         self,
@@ -245,7 +262,6 @@ class PoolClient:
         asset: str,
         bundle: Bundle,
         recipient: str | None = None,
-        encrypted_opening: bytes = b"",
         *,
         root: int | None = None,
         nullifier: int | None = None,
@@ -268,8 +284,8 @@ class PoolClient:
                 raise InputError("recipient", f"{op.name.lower()} needs the address the tokens go to")
             head.append(recipient)
             types.append("address")
-        types += ["(uint256[2],uint256[2][2],uint256[2])", "bytes"]
-        return _selector(_SIGNATURES[op]) + encode(types, [*head, _proof_tuple(bundle), encrypted_opening])
+        types += [PROOF_ABI, SEAL_ABI]
+        return _selector(_SIGNATURES[op]) + encode(types, [*head, _proof_tuple(bundle), seal_tuple(bundle)])
 
     def transact(
         self,
@@ -277,21 +293,19 @@ class PoolClient:
         asset: str,
         bundle: Bundle,
         recipient: str | None = None,
-        encrypted_opening: bytes = b"",
         **overrides: int,
     ) -> Receipt:
-        """deposit / withdraw / borrow / repay with root, nullifier, newCommitment and amount read
-        from the proof's public signals (`overrides` replace root, nullifier or amount: tests)."""
-        return self._send(self.transition_calldata(op, asset, bundle, recipient, encrypted_opening, **overrides))
+        """deposit / withdraw / borrow / repay with root, nullifier, newCommitment, amount and the
+        seal read from the proof's public signals (`overrides` replace root, nullifier or amount: tests)."""
+        return self._send(self.transition_calldata(op, asset, bundle, recipient, **overrides))
 
     def liquidate_calldata(
         self,
         bundle: Bundle,
         recipient: str,
-        encrypted_opening: bytes = b"",
         **overrides: int,
     ) -> bytes:
-        """liquidate(LiquidationCall, proof, encryptedOpening) with every LiquidationCall field read
+        """liquidate(LiquidationCall, proof, seal) with every LiquidationCall field and the seal read
         from a pool_liquidation_2 proof's public signals (reserve ids mapped to the pool's assets);
         `overrides` replace a field by its Solidity name (tests)."""
         pub = [int(x) for x in bundle.public_signals]
@@ -314,14 +328,14 @@ class PoolClient:
                 raise InputError(k, "is not a LiquidationCall field")
             fields[k] = v
         return _selector(LIQUIDATE_SIGNATURE) + encode(
-            [LIQUIDATE_CALL, "(uint256[2],uint256[2][2],uint256[2])", "bytes"],
-            [tuple(fields.values()), _proof_tuple(bundle), encrypted_opening],
+            [LIQUIDATE_CALL, PROOF_ABI, SEAL_ABI],
+            [tuple(fields.values()), _proof_tuple(bundle), seal_tuple(bundle)],
         )
 
-    def liquidate(self, bundle: Bundle, recipient: str, encrypted_opening: bytes = b"", **overrides: int) -> Receipt:
+    def liquidate(self, bundle: Bundle, recipient: str, **overrides: int) -> Receipt:
         """PrivateMarginPool.liquidate from this client's sender (the liquidator the proof binds,
         with `recipient`): it pays the proof's debtRepaid of the debt asset (approve the pool first)."""
-        return self._send(self.liquidate_calldata(bundle, recipient, encrypted_opening, **overrides))
+        return self._send(self.liquidate_calldata(bundle, recipient, **overrides))
 
     def reserve_deficit(self, asset: str) -> int:
         return self._uint("reserveDeficit(address)", ["address"], [asset])
@@ -340,11 +354,14 @@ def deploy(
     treasury: str,
     *,
     settings: Settings | None = None,
+    keeper_key: Point,
     sequencer_feed: str = ZERO_ADDRESS,
     grace_period: int = 0,
 ) -> PoolClient:
     """Deploys the three pool verifiers (from this installation's keys), PoseidonT3, and the pool
-    linked to it with `listings` (N_RESERVES of them, in circuit slot order)."""
+    linked to it with `listings` (N_RESERVES of them, in circuit slot order) and the keeper's key
+    every note is sealed to (checked here as the pool registers it, the subgroup included)."""
+    (keeper_key,) = check_keeper_keys([keeper_key])
     settings = settings or Settings()
     if len(listings) != N_RESERVES:
         raise InputError("listings", f"the pool circuits are registered for {N_RESERVES} reserves, got {len(listings)}")
@@ -359,11 +376,17 @@ def deploy(
             "address",
             "address",
             "uint256",
-            "address",
-            "address",
-            "address",
+            "(address,address,address)",
+            "uint256[2]",
         ],
-        [[x.encoded() for x in listings], treasury, sequencer_feed, grace_period, open_v, transition_v, liquidation_v],
+        [
+            [x.encoded() for x in listings],
+            treasury,
+            sequencer_feed,
+            grace_period,
+            (open_v, transition_v, liquidation_v),
+            list(keeper_key),
+        ],
     )
     address = chain.deploy(contracts[POOL_CONTRACT].linked({"PoseidonT3": poseidon_t3}), ctor)
     return PoolClient(chain, address, contracts)

@@ -35,6 +35,8 @@ from ..settings import Settings
 from ..solidity import Compiled
 from ..strictjson import bounded_int, json_path, kind_of, read_json
 from . import contract as pool_contract
+from .babyjub import Point
+from .keys import KeeperKeys
 from .reserve import RESERVE_DATA_ABI, InterestRateData, RiskParameters
 
 FORMAT_VERSION: Final = 1
@@ -46,6 +48,9 @@ MAX_PRICE: Final = 2**PRICE_BITS - 1  # what the circuits carry (limits.PRICE_BI
 MAX_AMOUNT: Final = 2**128 - 1  # per mint: the reserves keep uint128 amounts
 MAX_AGE_LIMIT: Final = 2**32 - 1  # PriceOracle.PriceFeed.maxAge is a uint32
 MAX_DEV_ACCOUNTS: Final = 100
+#: the keeper key a deployment registers unless given one: a well-known test key (like anvil's dev
+#: accounts), so anyone can read every note of such a pool. A real deployment passes its keeper's key.
+DEV_KEEPER: Final = KeeperKeys(keccak(b"zkmargin devnet keeper (insecure, public)"))
 _SYMBOL = re.compile(r"[A-Za-z0-9._-]{1,32}\Z")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}\Z")
 
@@ -383,11 +388,13 @@ def deploy(
     contracts: dict[str, Compiled],
     progress: Progress | None = None,
     settings: Settings | None = None,
+    keeper_key: Point | None = None,
 ) -> Deployment:
     """Tokens, feeds (each with a first round at the initial price), the sequencer feed if the
     config has one, then PrivateMarginPool (its verifiers from the pool circuits' keys, built
-    first if `settings`' cache lacks them); test tokens to the node's first `devAccounts`
-    accounts. Needs a chain with a private key that pays for it."""
+    first if `settings`' cache lacks them; every note sealed to `keeper_key`, DEV_KEEPER's unless
+    given); test tokens to the node's first `devAccounts` accounts. Needs a chain with a private
+    key that pays for it."""
     progress = progress or NullProgress()
     settings = settings or Settings()
     if chain.account is None:
@@ -409,7 +416,11 @@ def deploy(
             since = max(chain.timestamp() - config.sequencer_grace_period - 1, 1)
             send(chain, sequencer, "setStatus(bool,uint256)", [False, since])
     with progress.step("loading the pool circuits' keys (built on first use)"):
-        for circuit in (pool_contract.OPEN_CIRCUIT, pool_contract.TRANSITION_CIRCUIT):
+        for circuit in (
+            pool_contract.OPEN_CIRCUIT,
+            pool_contract.TRANSITION_CIRCUIT,
+            pool_contract.LIQUIDATION_CIRCUIT,
+        ):
             pool_contract.trusted_vkey(circuit, settings)  # built here on first use, cached after
     with progress.step(f"deploying the pool ({pool_contract.POOL_CONTRACT}, its verifiers, PoseidonT3)"):
         listings = [
@@ -421,6 +432,7 @@ def deploy(
             listings,
             config.treasury,
             settings=settings,
+            keeper_key=DEV_KEEPER.public if keeper_key is None else keeper_key,
             sequencer_feed=sequencer or pool_contract.ZERO_ADDRESS,
             grace_period=config.sequencer_grace_period or 0,
         )

@@ -12,7 +12,8 @@ deficit of _burnBadDebt, zkmargin's "repay at least one unit") and every refusal
 What the pool adds:
   - the note is a leaf of the tree under `root` and is spent as its `nullifier`; no spending key:
     whoever holds the opening (the owner, the keepers of issue #15) may liquidate a failing note;
-  - the successor note keeps the owner's tag and takes the salt
+  - the successor note keeps the owner's tag and viewing key (it is sealed to that key and the
+    keepers: zkmargin.pool.sealing) and takes the salt
         new_salt = Poseidon(DOMAIN_LIQUIDATION_SALT, salt, nullifier)
     so the owner, who knows the old opening, recomputes the new note from the proof's public inputs
     alone (`successor_from_public`), and nobody without the opening can. The nullifier makes the
@@ -21,6 +22,7 @@ What the pool adds:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -31,8 +33,10 @@ from ..liquidation_step import BONUS_BITS, LiquidationOutcome, liquidate
 from ..model import Asset, Market, Position
 from ..poseidon import poseidon
 from ..witness import InputValue
+from .babyjub import Point
 from .note import Note
-from .transition import PoolMarket, public_signals
+from .sealing import NoteSeal, seal_note
+from .transition import SEAL_PUBLIC, PoolMarket, public_signals
 from .tree import MAX_DEPTH, MerkleProof
 
 Inputs = dict[str, InputValue]
@@ -60,6 +64,7 @@ LIQUIDATION_PUBLIC: Final = (
     "liqThreshold[]",
     "liquidationBonus[]",
     "liquidationProtocolFee[]",
+    *SEAL_PUBLIC,
 )
 
 
@@ -178,6 +183,7 @@ def liquidate_note(
         p.flags(model_market),
         note.owner_tag,
         salt,
+        note.viewing_key,
     )
     return NoteLiquidation(note, new, nf, outcome)
 
@@ -206,6 +212,7 @@ def successor_from_public(
 class LiquidationWitness:
     liquidation: NoteLiquidation
     inputs: Inputs
+    seal: NoteSeal
 
     def public(self) -> list[int]:
         return public_signals(LIQUIDATION_PUBLIC, self.inputs)
@@ -224,14 +231,19 @@ def liquidation_inputs(
     debt_asset: int,
     debt_to_cover: int,
     binding_: int,
+    keepers: Sequence[Point],
+    *,
+    ephemeral_secret: int | None = None,
 ) -> LiquidationWitness:
-    """PoolLiquidation's inputs (the model's refusals raised first)."""
+    """PoolLiquidation's inputs (the model's refusals raised first), the successor sealed to the
+    owner's viewing key (the spent note's) and the keepers."""
     _check_binding(binding_)
     if proof.leaf != note.commitment or proof.computed_root() != proof.root:
         raise InputError("proof", "is not a membership proof of this note")
     if len(proof.siblings) != MAX_DEPTH:
         raise InputError("proof", f"must have {MAX_DEPTH} siblings (zero-padded)")
     liq = liquidate_note(note, market, collateral_asset, debt_asset, debt_to_cover)
+    seal, seal_inputs = seal_note(liq.new, keepers, ephemeral_secret=ephemeral_secret)
     o = liq.outcome
     inputs: Inputs = {
         "root": proof.root,
@@ -246,8 +258,10 @@ def liquidation_inputs(
         "deficit": list(o.deficit),
         "binding": binding_,
         **market.public(),
+        **seal_inputs,
         "ownerTag": note.owner_tag,
         "salt": note.salt,
+        "viewKey": list(note.viewing_key),
         "collateralFlags": note.collateral_flags,
         "scaledCollateral": list(note.scaled_collateral),
         "scaledDebt": list(note.scaled_debt),
@@ -255,4 +269,4 @@ def liquidation_inputs(
         "pathIndex": proof.index,
         "siblings": list(proof.siblings),
     }
-    return LiquidationWitness(liq, inputs)
+    return LiquidationWitness(liq, inputs, seal)

@@ -108,7 +108,7 @@ class PoolModel:
     def open(self, asset: int, amount: int, note: Note, now: int) -> int:
         """open: `note` must be what PoolOpen proves for this deposit (else ModelMismatch)."""
         market = self.market(now)
-        expected = open_note(market, asset, amount, note.owner_tag, note.salt)
+        expected = open_note(market, asset, amount, note.owner_tag, note.salt, note.viewing_key)
         if expected != note:
             raise ModelMismatch(f"open: the note is not the deposit of {amount} into reserve {asset}")
         self._update_all(now)

@@ -23,6 +23,7 @@ Account data come from zkmargin.model.evaluate under the v3.5 rules (collateral 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Final
@@ -34,7 +35,9 @@ from ..limits import AMOUNT_BITS, BPS, INDEX_BITS, LT_BITS, MAX_DECIMALS, PRICE_
 from ..liquidation_step import AaveRevert
 from ..model import Asset, Health, Market, Position, PricePoint, PriceSnapshot, evaluate
 from ..witness import InputValue
+from .babyjub import Point
 from .note import Note, owner_tag
+from .sealing import NoteSeal, seal_note
 from .tree import MAX_DEPTH, MerkleProof
 
 Inputs = dict[str, InputValue]
@@ -156,8 +159,9 @@ def _check_asset(asset: int, n: int) -> None:
         raise InputError("asset", f"must be a reserve index in [0, {n})")
 
 
-def open_note(market: PoolMarket, asset: int, amount: int, owner: int, salt: int) -> Note:
-    """PoolOpen: a first deposit of `amount` of reserve `asset` into a new note."""
+def open_note(market: PoolMarket, asset: int, amount: int, owner: int, salt: int, viewing_key: Point) -> Note:
+    """PoolOpen: a first deposit of `amount` of reserve `asset` into a new note of the owner with
+    tag `owner` and viewing key `viewing_key`."""
     _check_asset(asset, market.n)
     _check_amount(amount)
     r = market.reserves[asset]
@@ -166,7 +170,7 @@ def open_note(market: PoolMarket, asset: int, amount: int, owner: int, salt: int
         raise AaveRevert("InvalidAmount", f"a deposit of {amount} mints 0 scaled units at index {r.liquidity_index}")
     coll = tuple(scaled if i == asset else 0 for i in range(market.n))
     flags = (1 << asset) if r.ltv != 0 else 0
-    return Note(coll, (0,) * market.n, flags, owner, salt)
+    return Note(coll, (0,) * market.n, flags, owner, salt, viewing_key)
 
 
 def apply(note: Note, op: Op, asset: int, amount: int, market: PoolMarket, new_salt: int) -> Note:
@@ -249,6 +253,7 @@ def _check_binding(b: int) -> None:
 class OpenWitness:
     note: Note
     inputs: Inputs
+    seal: NoteSeal
 
     def public(self) -> list[int]:
         return public_signals(OPEN_PUBLIC, self.inputs)
@@ -259,13 +264,16 @@ class TransitionWitness:
     old: Note
     new: Note
     inputs: Inputs
+    seal: NoteSeal
 
     def public(self) -> list[int]:
         return public_signals(TRANSITION_PUBLIC, self.inputs)
 
 
+#: the seal of the new note, public after each pool circuit's own signals (flattened)
+SEAL_PUBLIC: Final = ("keeperKey", "ephemeralPublicKey", "ciphertext")
 #: public signals in the circuits' order (circuits/circuits.json), arrays of N
-OPEN_PUBLIC: Final = ("newCommitment", "asset", "amount", "binding", "liquidityIndex[]", "ltv[]")
+OPEN_PUBLIC: Final = ("newCommitment", "asset", "amount", "binding", "liquidityIndex[]", "ltv[]", *SEAL_PUBLIC)
 TRANSITION_PUBLIC: Final = (
     "root",
     "nullifier",
@@ -280,6 +288,7 @@ TRANSITION_PUBLIC: Final = (
     "decimals[]",
     "ltv[]",
     "liqThreshold[]",
+    *SEAL_PUBLIC,
 )
 
 
@@ -291,10 +300,23 @@ def public_signals(names: tuple[str, ...], inputs: Inputs) -> list[int]:
     return out
 
 
-def open_inputs(market: PoolMarket, asset: int, amount: int, owner: int, salt: int, binding_: int) -> OpenWitness:
-    """PoolOpen's inputs for a first deposit (the model's refusals raised first)."""
+def open_inputs(
+    market: PoolMarket,
+    asset: int,
+    amount: int,
+    owner: int,
+    salt: int,
+    binding_: int,
+    viewing_key: Point,
+    keepers: Sequence[Point],
+    *,
+    ephemeral_secret: int | None = None,
+) -> OpenWitness:
+    """PoolOpen's inputs for a first deposit (the model's refusals raised first), the new note
+    sealed to `viewing_key` and the keepers (zkmargin.pool.sealing)."""
     _check_binding(binding_)
-    note = open_note(market, asset, amount, owner, salt)
+    note = open_note(market, asset, amount, owner, salt, viewing_key)
+    seal, seal_inputs = seal_note(note, keepers, ephemeral_secret=ephemeral_secret)
     pub = market.public()
     inputs: Inputs = {
         "newCommitment": note.commitment,
@@ -303,10 +325,12 @@ def open_inputs(market: PoolMarket, asset: int, amount: int, owner: int, salt: i
         "binding": binding_,
         "liquidityIndex": pub["liquidityIndex"],
         "ltv": pub["ltv"],
+        **seal_inputs,
         "ownerTag": owner,
         "salt": salt,
+        "viewKey": list(viewing_key),
     }
-    return OpenWitness(note, inputs)
+    return OpenWitness(note, inputs, seal)
 
 
 def transition_inputs(
@@ -319,8 +343,12 @@ def transition_inputs(
     market: PoolMarket,
     new_salt: int,
     binding_: int,
+    keepers: Sequence[Point],
+    *,
+    ephemeral_secret: int | None = None,
 ) -> TransitionWitness:
-    """PoolTransition's inputs (the model's refusals raised first)."""
+    """PoolTransition's inputs (the model's refusals raised first), the new note sealed to the
+    owner's viewing key (the old note's) and the keepers."""
     _check_binding(binding_)
     if owner_tag(sk) != old.owner_tag:
         raise InputError("sk", "is not the spending key of this note")
@@ -329,6 +357,7 @@ def transition_inputs(
     if len(proof.siblings) != MAX_DEPTH:
         raise InputError("proof", f"must have {MAX_DEPTH} siblings (zero-padded)")
     new = apply(old, op, asset, amount, market, new_salt)
+    seal, seal_inputs = seal_note(new, keepers, ephemeral_secret=ephemeral_secret)
     inputs: Inputs = {
         "root": proof.root,
         "nullifier": old.nullifier,
@@ -338,8 +367,10 @@ def transition_inputs(
         "amount": amount,
         "binding": binding_,
         **market.public(),
+        **seal_inputs,
         "sk": sk,
         "salt": old.salt,
+        "viewKey": list(old.viewing_key),
         "collateralFlags": old.collateral_flags,
         "scaledCollateral": list(old.scaled_collateral),
         "scaledDebt": list(old.scaled_debt),
@@ -348,4 +379,4 @@ def transition_inputs(
         "siblings": list(proof.siblings),
         "newSalt": new_salt,
     }
-    return TransitionWitness(old, new, inputs)
+    return TransitionWitness(old, new, inputs, seal)

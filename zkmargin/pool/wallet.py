@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -53,9 +52,9 @@ from ..limits import AMOUNT_BITS, WAD
 from ..liquidation_step import AaveRevert
 from ..progress import NullProgress, Progress
 from ..settings import Settings
-from . import babyjub
-from .cipher import SealedBox, seal
-from .contract import N_RESERVES, POOL_CONTRACT
+from .babyjub import Point
+from .cipher import SealedBox
+from .contract import N_RESERVES, POOL_CONTRACT, PROOF_ABI, SEAL_ABI, seal_tuple
 from .deploy import Deployment, check_chain
 from .keys import OwnerKeys, load_owner_keys, write_key_file
 from .note import Note
@@ -77,13 +76,13 @@ PROVING_LEAD = 8
 
 NOTE_CREATED = keccak(b"NoteCreated(uint256,uint256,bytes)")
 NULLIFIER_SPENT = keccak(b"NullifierSpent(uint256)")
-#: encryptedOpening: abi.encode of the sealed boxes, the owner's first (keepers' may follow)
+#: encryptedOpening: abi.encode of the sealed boxes, the owner's first, then the keepers'; the pool
+#: builds it from the seal the proof verified
 ENCRYPTED_OPENING_ABI = "(uint256[2],uint256,uint256[])[]"
 
-_PROOF = "(uint256[2],uint256[2][2],uint256[2])"
-_OPEN_SIG = f"open(address,uint256,uint256,{_PROOF},bytes)"
-_PAYS_IN_SIG = "{}(uint256,uint256,uint256,address,uint256," + _PROOF + ",bytes)"
-_PAYS_OUT_SIG = "{}(uint256,uint256,uint256,address,uint256,address," + _PROOF + ",bytes)"
+_OPEN_SIG = f"open(address,uint256,uint256,{PROOF_ABI},{SEAL_ABI})"
+_PAYS_IN_SIG = "{}(uint256,uint256,uint256,address,uint256," + PROOF_ABI + "," + SEAL_ABI + ")"
+_PAYS_OUT_SIG = "{}(uint256,uint256,uint256,address,uint256,address," + PROOF_ABI + "," + SEAL_ABI + ")"
 KINDS = ("deposit", "withdraw", "borrow", "repay")
 OPS = {"deposit": Op.DEPOSIT, "withdraw": Op.WITHDRAW, "borrow": Op.BORROW, "repay": Op.REPAY}
 PAYS_IN = frozenset({"deposit", "repay"})
@@ -182,19 +181,21 @@ def init(directory: Path, deployment: Deployment | None) -> tuple[Path, Path | N
 
 class WalletCodec:
     """A note opening is Note.fields(): ownerTag, salt, collateralFlags, scaledCollateral[N],
-    scaledDebt[N]. `commitment` returns -1 (matching no event) for an opening that is not a valid
-    note of this owner: a box sealed to our viewing key by someone else restores nothing."""
+    scaledDebt[N], the viewing key (x, y). `commitment` returns -1 (matching no event) for an
+    opening that is not a valid note of this owner: a box sealed to our viewing key by someone
+    else restores nothing."""
 
     def __init__(self, n_reserves: int, owner: int) -> None:
         self.n, self.owner = n_reserves, owner
 
     @property
     def length(self) -> int:
-        return 3 + 2 * self.n
+        return 5 + 2 * self.n
 
     def note(self, opening: Sequence[int]) -> Note:
-        o = list(opening)
-        return Note(tuple(o[3 : 3 + self.n]), tuple(o[3 + self.n :]), o[2], o[0], o[1])
+        if len(opening) != self.length:
+            raise InputError("opening", f"has {len(opening)} elements, a note of this pool {self.length}")
+        return Note.from_fields(list(opening))
 
     def commitment(self, opening: Sequence[int]) -> int:
         try:
@@ -947,24 +948,27 @@ class Wallet:
         returns (calldata, new note, the nullifier spent). The prover reports its own progress."""
         if picked is None:
             with self.progress.step(f"checking the open against the pool's state at block time {ts}"):
-                self._check_model(lambda: open_note(market, asset, amount, self.owner, 1))
-            bundle, new = _prove_open(market, asset, amount, self.owner, bind, self.settings)
-            enc = self._sealed(new)
-            return _open_calldata(self.tokens[asset], bundle, enc), new, None
+                self._check_model(lambda: open_note(market, asset, amount, self.owner, 1, self.keys.viewing_public))
+            bundle, new = _prove_open(
+                market, asset, amount, self.owner, bind, self.keys.viewing_public, self.keeper_keys(), self.settings
+            )
+            return _open_calldata(self.tokens[asset], bundle), new, None
         old = picked[1]
         op = OPS[kind]
         with self.progress.step(f"checking the {kind} against the pool's state at block time {ts}; note tree"):
             self._check_model(lambda: apply(old, op, asset, amount, market, 1))
             tree = self.tree()
         bundle, new = _prove_transition(
-            old, self.keys.spending_key, tree, op, asset, amount, market, bind, self.settings
+            old, self.keys.spending_key, tree, op, asset, amount, market, bind, self.keeper_keys(), self.settings
         )
-        enc = self._sealed(new)
-        return _transition_calldata(kind, self.tokens[asset], bundle, recipient, enc), new, old.nullifier
+        return _transition_calldata(kind, self.tokens[asset], bundle, recipient), new, old.nullifier
 
-    def _sealed(self, note: Note) -> bytes:
-        """encryptedOpening: the opening sealed to the owner's viewing key, a fresh ephemeral key."""
-        return encode_boxes([seal(note.fields(), self.keys.viewing_public, secrets.randbelow(babyjub.L - 1) + 1)])
+    def keeper_keys(self) -> tuple[Point, ...]:
+        """The keeper keys the pool registered (every new note is sealed to them and to the
+        owner's viewing key; the proof shows it)."""
+        x = int(decode(["uint256"], self._call(self.deployment.pool, "keeperKeyX()", [], []))[0])
+        y = int(decode(["uint256"], self._call(self.deployment.pool, "keeperKeyY()", [], []))[0])
+        return ((x, y),)
 
     @staticmethod
     def _check_model(f: Callable[[], Note]) -> None:
@@ -987,13 +991,13 @@ def _proof_tuple(bundle: Bundle) -> tuple[Any, ...]:
     return (list(cd.a), [list(r) for r in cd.b], list(cd.c))
 
 
-def _open_calldata(token: str, bundle: Bundle, enc: bytes) -> bytes:
+def _open_calldata(token: str, bundle: Bundle) -> bytes:
     pub = [int(s) for s in bundle.public_signals]
-    args = [token, pub[2], pub[0], _proof_tuple(bundle), enc]
-    return keccak(_OPEN_SIG.encode())[:4] + encode(["address", "uint256", "uint256", _PROOF, "bytes"], args)
+    args = [token, pub[2], pub[0], _proof_tuple(bundle), seal_tuple(bundle)]
+    return keccak(_OPEN_SIG.encode())[:4] + encode(["address", "uint256", "uint256", PROOF_ABI, SEAL_ABI], args)
 
 
-def _transition_calldata(kind: str, token: str, bundle: Bundle, recipient: str | None, enc: bytes) -> bytes:
+def _transition_calldata(kind: str, token: str, bundle: Bundle, recipient: str | None) -> bytes:
     pub = [int(s) for s in bundle.public_signals]
     head: list[Any] = [pub[0], pub[1], pub[2], token, pub[5]]
     types = ["uint256", "uint256", "uint256", "address", "uint256"]
@@ -1003,15 +1007,26 @@ def _transition_calldata(kind: str, token: str, bundle: Bundle, recipient: str |
         sig = _PAYS_OUT_SIG.format(kind)
         head.append(recipient)
         types.append("address")
-    return keccak(sig.encode())[:4] + encode([*types, _PROOF, "bytes"], [*head, _proof_tuple(bundle), enc])
+    return keccak(sig.encode())[:4] + encode(
+        [*types, PROOF_ABI, SEAL_ABI], [*head, _proof_tuple(bundle), seal_tuple(bundle)]
+    )
 
 
 def _prove_open(
-    market: PoolMarket, asset: int, amount: int, owner: int, bind: int, settings: Settings | None
+    market: PoolMarket,
+    asset: int,
+    amount: int,
+    owner: int,
+    bind: int,
+    viewing_key: Point,
+    keepers: Sequence[Point],
+    settings: Settings | None,
 ) -> tuple[Bundle, Note]:
     from ..statements import pool as pool_statements
 
-    return pool_statements.prove_open(market, asset, amount, owner, bind, settings=settings)
+    return pool_statements.prove_open(
+        market, asset, amount, owner, bind, viewing_key=viewing_key, keepers=keepers, settings=settings
+    )
 
 
 def _prove_transition(
@@ -1023,10 +1038,11 @@ def _prove_transition(
     amount: int,
     market: PoolMarket,
     bind: int,
+    keepers: Sequence[Point],
     settings: Settings | None,
 ) -> tuple[Bundle, Note]:
     from ..statements import pool as pool_statements
 
     return pool_statements.prove_transition(
-        old, sk, tree.proof(old.commitment), op, asset, amount, market, bind, settings=settings
+        old, sk, tree.proof(old.commitment), op, asset, amount, market, bind, keepers=keepers, settings=settings
     )

@@ -5,16 +5,23 @@ holds its opening). The models and the witness inputs are zkmargin/pool/transiti
 zkmargin/pool/liquidation.py; the circuits PoolOpen / PoolTransition in circuits/lib/pool.circom,
 PoolLiquidation in circuits/lib/pool_liquidation.circom. The pool contract supplies every public input
 from its own state (the market, the root it knows, the binding of chain, pool, sender and recipient),
-so no verifier-side pinning applies: `pins` is empty."""
+so no verifier-side pinning applies: `pins` is empty.
+
+Every new note is sealed (zkmargin.pool.sealing) to its owner's viewing key and to the pool's
+keeper keys, which each request names (`keepers`: the keys the pool registered, in its order); the
+seal is public (keeperKey, ephemeralPublicKey, ciphertext after each circuit's own signals) and
+`sealing.seal_signals` reads it back from a bundle's claim."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import api, registry
 from ..errors import InputError
+from ..pool.babyjub import Point
 from ..pool.liquidation import LiquidationMarket, NoteLiquidation, liquidation_inputs
 from ..pool.note import Note, new_secret
 from ..pool.transition import Op, PoolMarket, open_inputs, transition_inputs
@@ -38,6 +45,9 @@ class OpenRequest:
     owner_tag: int
     salt: int
     binding: int
+    viewing_key: Point
+    keepers: tuple[Point, ...]
+    ephemeral_secret: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,8 @@ class TransitionRequest:
     market: PoolMarket
     new_salt: int
     binding: int
+    keepers: tuple[Point, ...]
+    ephemeral_secret: int | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,8 @@ class LiquidationRequest:
     debt_asset: int
     debt_to_cover: int
     binding: int
+    keepers: tuple[Point, ...]
+    ephemeral_secret: int | None = None
 
 
 def _spec(statement: str, n: int) -> CircuitSpec:
@@ -86,7 +100,17 @@ class PoolOpenStatement(Statement[OpenRequest]):
     summary = "a first deposit into the private pool created the note `newCommitment`"
 
     def inputs(self, request: OpenRequest) -> StatementInputs:
-        w = open_inputs(request.market, request.asset, request.amount, request.owner_tag, request.salt, request.binding)
+        w = open_inputs(
+            request.market,
+            request.asset,
+            request.amount,
+            request.owner_tag,
+            request.salt,
+            request.binding,
+            request.viewing_key,
+            request.keepers,
+            ephemeral_secret=request.ephemeral_secret,
+        )
         return StatementInputs(_spec(self.name, request.market.n), w.inputs, _context(op="open"))
 
     def describe(self, claim: Claim) -> str:
@@ -125,6 +149,8 @@ class PoolTransitionStatement(Statement[TransitionRequest]):
             request.market,
             request.new_salt,
             request.binding,
+            request.keepers,
+            ephemeral_secret=request.ephemeral_secret,
         )
         return StatementInputs(_spec(self.name, request.market.n), w.inputs, _context(op=request.op.name.lower()))
 
@@ -171,6 +197,8 @@ class PoolLiquidationStatement(Statement[LiquidationRequest]):
             request.debt_asset,
             request.debt_to_cover,
             request.binding,
+            request.keepers,
+            ephemeral_secret=request.ephemeral_secret,
         )
         si = StatementInputs(_spec(self.name, request.market.n), w.inputs, _context(op="liquidation"))
         return si, w.liquidation
@@ -230,12 +258,26 @@ def prove_open(
     owner_tag: int,
     binding: int,
     *,
+    viewing_key: Point,
+    keepers: Sequence[Point],
     salt: int | None = None,
+    ephemeral_secret: int | None = None,
     settings: Settings | None = None,
 ) -> tuple[Bundle, Note]:
-    """Prove a first deposit; returns the bundle and the new note's opening (salt from the OS
-    CSPRNG unless given): the owner must keep it to spend the note."""
-    w = open_inputs(market, asset, amount, owner_tag, new_secret() if salt is None else salt, binding)
+    """Prove a first deposit; returns the bundle and the new note's opening (salt and ephemeral
+    secret from the OS CSPRNG unless given), sealed to `viewing_key` and `keepers` (the seal is in
+    the bundle's public signals: sealing.seal_signals)."""
+    w = open_inputs(
+        market,
+        asset,
+        amount,
+        owner_tag,
+        new_secret() if salt is None else salt,
+        binding,
+        viewing_key,
+        keepers,
+        ephemeral_secret=ephemeral_secret,
+    )
     si = StatementInputs(_spec(POOL_OPEN.name, market.n), w.inputs, _context(op="open"))
     return api.prove_inputs(si, settings), w.note
 
@@ -250,12 +292,17 @@ def prove_transition(
     market: PoolMarket,
     binding: int,
     *,
+    keepers: Sequence[Point],
     new_salt: int | None = None,
+    ephemeral_secret: int | None = None,
     settings: Settings | None = None,
 ) -> tuple[Bundle, Note]:
-    """Prove one owner operation on a note; returns the bundle and the successor note's opening."""
+    """Prove one owner operation on a note; returns the bundle and the successor note's opening,
+    sealed to the owner's viewing key (the note's) and `keepers`."""
     salt = new_secret() if new_salt is None else new_salt
-    w = transition_inputs(note, sk, proof, op, asset, amount, market, salt, binding)
+    w = transition_inputs(
+        note, sk, proof, op, asset, amount, market, salt, binding, keepers, ephemeral_secret=ephemeral_secret
+    )
     si = StatementInputs(_spec(POOL_TRANSITION.name, market.n), w.inputs, _context(op=op.name.lower()))
     return api.prove_inputs(si, settings), w.new
 
@@ -269,13 +316,18 @@ def prove_liquidation(
     debt_to_cover: int,
     binding: int,
     *,
+    keepers: Sequence[Point],
+    ephemeral_secret: int | None = None,
     settings: Settings | None = None,
 ) -> tuple[Bundle, NoteLiquidation]:
     """Prove one liquidation of a note whose opening the caller holds (no spending key needed).
 
     Returns the bundle and the model's liquidation: its `new` note is the owner's successor
     (salt derived from the old salt and the nullifier, which the owner recomputes from the proof's
-    public inputs with `zkmargin.pool.liquidation.successor_from_public`)."""
-    request = LiquidationRequest(note, proof, market, collateral_asset, debt_asset, debt_to_cover, binding)
+    public inputs with `zkmargin.pool.liquidation.successor_from_public`), sealed to the owner's
+    viewing key (the spent note's) and `keepers`."""
+    request = LiquidationRequest(
+        note, proof, market, collateral_asset, debt_asset, debt_to_cover, binding, tuple(keepers), ephemeral_secret
+    )
     si, liq = POOL_LIQUIDATION.plan(request)
     return api.prove_inputs(si, settings), liq
