@@ -9,7 +9,7 @@ import click
 
 from zkmargin import prover
 
-from . import ceremony, devnet, lending, perp, setup, verify, wallet
+from . import ceremony, devnet, keeper, lending, perp, setup, verify, wallet
 from .common import ZkGroup, json_option
 
 
@@ -53,6 +53,7 @@ for command in (
     ceremony.ceremony_group,
     devnet.devnet_group,
     wallet.wallet_group,
+    keeper.keeper_group,
 ):
     cli.add_command(command)
 

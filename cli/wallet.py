@@ -19,6 +19,7 @@ from zkmargin import devnet
 from zkmargin.errors import InputError
 from zkmargin.evm import ANVIL_DEV_KEY, RpcChain
 from zkmargin.limits import RPC_TIMEOUT
+from zkmargin.pool import babyjub
 from zkmargin.pool import wallet as pool_wallet
 from zkmargin.pool.deploy import Deployment, load_deployment
 from zkmargin.settings import Settings
@@ -98,6 +99,13 @@ def chain_options(f: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 help="Blocks below the head before sync applies a block's events.",
             ),
+            click.option(
+                "--keeper-public-key",
+                envvar="ZKMARGIN_KEEPER_PUBLIC_KEY",
+                help="X,Y: also seal every new note to this keeper key (`zkmargin keeper init` prints it; "
+                "env ZKMARGIN_KEEPER_PUBLIC_KEY). Unverified until the pool registers keeper keys: "
+                "nothing makes a wallet include it.",
+            ),
             wallet_dir_option,
         ]
     ):
@@ -120,7 +128,7 @@ def _read_key_file(path: Path) -> str:
     return text
 
 
-def _deployment(deployment_file: Path | None, devnet_dir: Path | None) -> Deployment:
+def deployment_of(deployment_file: Path | None, devnet_dir: Path | None) -> Deployment:
     """The pool's deployment (checked to be a PrivateMarginPool before any node is asked)."""
     if deployment_file is None:
         deployment_file = devnet.Layout(_devnet_dir(devnet_dir)).deployment
@@ -131,8 +139,9 @@ def _deployment(deployment_file: Path | None, devnet_dir: Path | None) -> Deploy
     return d
 
 
-def _open(ctx: click.Context, opts: dict[str, Any], deployment: Deployment | None = None) -> pool_wallet.Wallet:
-    deployment = deployment or _deployment(opts["deployment_file"], opts["devnet_dir"])
+def open_chain(opts: dict[str, Any]) -> RpcChain:
+    """The node and the sending account from the chain options (--rpc-url or the running devnet;
+    --private-key, --key-file, or on the devnet anvil's dev account 0)."""
     url = opts["rpc_url"]
     on_devnet = False
     if url is None:
@@ -149,7 +158,22 @@ def _open(ctx: click.Context, opts: dict[str, Any], deployment: Deployment | Non
         key = ANVIL_DEV_KEY
     if key is not None and not _HEX_KEY.fullmatch(key):
         raise InputError("--private-key", "must be a 32-byte hex private key (64 hex digits)")
-    chain = RpcChain(url, key, opts["rpc_timeout"])
+    return RpcChain(url, key, opts["rpc_timeout"])
+
+
+def parse_public_key(text: str | None, field: str = "--keeper-public-key") -> tuple[int, int] | None:
+    """'X,Y' (decimal coordinates, as `zkmargin keeper init` prints them) as a checked Baby Jubjub point."""
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*([0-9]{1,80})\s*,\s*([0-9]{1,80})\s*", text)
+    if m is None:
+        raise InputError(field, "must be X,Y: the keeper's public key as two decimal coordinates")
+    return babyjub.validate_point((int(m.group(1)), int(m.group(2))), field)
+
+
+def _open(ctx: click.Context, opts: dict[str, Any], deployment: Deployment | None = None) -> pool_wallet.Wallet:
+    deployment = deployment or deployment_of(opts["deployment_file"], opts["devnet_dir"])
+    chain = open_chain(opts)
     return pool_wallet.Wallet(
         _wallet_dir(opts["wallet_dir"]),
         chain,
@@ -158,6 +182,7 @@ def _open(ctx: click.Context, opts: dict[str, Any], deployment: Deployment | Non
         progress=progress_of(ctx),
         confirmations=opts["confirmations"],
         receipt_timeout=opts["receipt_timeout"],
+        keeper_public=parse_public_key(opts["keeper_public_key"]),
     )
 
 
@@ -253,7 +278,7 @@ def _op_command(kind: str, doc: str, pays_out: bool) -> click.Command:
         new_note = opts.pop("new_note", False)
         if to is not None and not _ADDRESS.fullmatch(to):
             raise InputError("--to", "must be a 20-byte address: 0x followed by 40 hex digits")
-        deployment = _deployment(opts["deployment_file"], opts["devnet_dir"])
+        deployment = deployment_of(opts["deployment_file"], opts["devnet_dir"])
         decimals = deployment.config.asset(asset, "ASSET").decimals
         base_units = parse_amount(amount, decimals)
         commitment = _commitment(note)
