@@ -14,7 +14,9 @@ Setup (not timed): a USDC supplier and N borrowers, each its own wallet sealing 
 keeper key; WETH collateral 0.1-1.5 (so some positions are above Aave's 2000 USD close-factor
 threshold and are liquidated in halves), debt chosen for an HF after the fall spread over
 [0.55, 1.45]. Each position costs two proofs (open, borrow): about 7 s each on two shared cores,
-so N = 200 takes about 25 minutes to set up. Keepers follow with 0 confirmations (anvil mines only
+so N = 200 takes about 25 minutes to set up. Then `--warp-days` (30) pass, so that interest has
+filled the insurance fund and raised the liquidity index a little (socialization cannot take the
+index below 1 ray: on a young pool most of a deficit stays in `reserveDeficit`). Keepers follow with 0 confirmations (anvil mines only
 on transactions: with a depth, a successor would wait for blocks that never come).
 
     .venv/bin/python benchmarks/crash.py [--positions 200] [--keepers 2] [--json OUT] [--seed S]
@@ -82,6 +84,10 @@ class Run:
             keeper_public=keeper.public,
         )
 
+    def reserve_deficit(self, symbol: str) -> int:
+        data = keccak(b"reserveDeficit(address)")[:4] + encode(["address"], [self.deployment.asset(symbol).token])
+        return int(decode(["uint256"], self.chain.call(self.deployment.pool, data))[0])
+
     def market(self) -> LiquidationMarket:
         m, states = read_market(self.chain, self.deployment, next_timestamp(self.chain, 0))
         return LiquidationMarket(
@@ -111,7 +117,7 @@ def _reader(proc: subprocess.Popen[bytes], sink: list[tuple[float, dict[str, Any
             sink.append((time.monotonic(), json.loads(text)))
 
 
-def bench(n: int, n_keepers: int, seed: int, progress: StderrProgress) -> dict[str, Any]:
+def bench(n: int, n_keepers: int, seed: int, warp_days: int, progress: StderrProgress) -> dict[str, Any]:
     tc = Toolchain.discover()
     settings = Settings(toolchain=tc, progress=progress)
     rng = random.Random(seed)
@@ -150,6 +156,12 @@ def bench(n: int, n_keepers: int, seed: int, progress: StderrProgress) -> dict[s
                     ((_, note),) = w.live_notes()
                     notes.append(note)
         setup_s = time.monotonic() - started
+        if warp_days:
+            with progress.step(f"{warp_days} days pass (interest accrues: the insurance fund and the index grow)"):
+                chain.request("evm_increaseTime", warp_days * 86_400)
+                chain.request("evm_mine")
+                deploy.refresh_prices(chain, deployment)
+        residual_before = {s: run.reserve_deficit(s) for s in ("WETH", "USDC")}
         liquidators = [run.account() for _ in range(n_keepers)]
         addresses = [Account.from_key(k).address for k in liquidators]
         watched = [deployment.pool, *addresses]
@@ -183,10 +195,10 @@ def bench(n: int, n_keepers: int, seed: int, progress: StderrProgress) -> dict[s
                     time.sleep(0.5)
                     if any(p.poll() is not None for p in procs):
                         raise RuntimeError("a keeper exited")
-                    events = [(t, e) for s in sinks for t, e in list(s)]
-                    liqs = [(t, e) for t, e in events if e["event"] == "liquidation"]
-                    last = max((t for t, _ in liqs), default=t0)
-                    done = {int(e["note"]) for _, e in liqs}
+                    stamped = [(t, e) for s in sinks for t, e in list(s)]
+                    mined = [(t, e) for t, e in stamped if e["event"] == "liquidation"]
+                    last = max((t for t, _ in mined), default=t0)
+                    done = {int(e["note"]) for _, e in mined}
                     quiet = all(
                         any(
                             t > last and e["event"] == "pass" and not e["liquidatable"] and not e["inFlight"]
@@ -228,6 +240,11 @@ def bench(n: int, n_keepers: int, seed: int, progress: StderrProgress) -> dict[s
                     a, b = decode(["uint256", "uint256"], bytes.fromhex(g["data"][2:]))
                     insured[i] += int(a)
                     socialized[i] += int(b)
+        booked = [0, 0]
+        for e in liqs:
+            for i, x in enumerate(e["deficit"]):
+                booked[i] += int(x)
+        residual = [run.reserve_deficit(s) - residual_before[s] for s in ("WETH", "USDC")]
         conserved = {}
         for s in ("WETH", "USDC"):
             paid = sum(int(e["debtRepaid"]) for e in liqs if e["debtAsset"] == s)
@@ -243,6 +260,7 @@ def bench(n: int, n_keepers: int, seed: int, progress: StderrProgress) -> dict[s
         return {
             "positions": n,
             "keepers": n_keepers,
+            "warpDays": warp_days,
             "seed": seed,
             "setupSeconds": round(setup_s, 1),
             "failing": len(failing),
@@ -254,7 +272,13 @@ def bench(n: int, n_keepers: int, seed: int, progress: StderrProgress) -> dict[s
             "healthyTouched": healthy_touched,
             "eachFailingNoteLiquidatedOnce": once,
             "badDebt": {
-                s: {"fromInsurance": str(insured[i]), "socialized": str(socialized[i])}
+                s: {
+                    "deficit": str(booked[i]),
+                    "fromInsurance": str(insured[i]),
+                    "socialized": str(socialized[i]),
+                    "leftInReserveDeficit": str(residual[i]),
+                    "accountedFor": booked[i] == insured[i] + socialized[i] + residual[i],
+                }
                 for i, s in enumerate(("WETH", "USDC"))
             },
             "tokensConserved": conserved,
@@ -278,11 +302,12 @@ def main() -> None:
     ap.add_argument("--positions", type=int, default=200, help="borrowing positions (default 200, as issue #15)")
     ap.add_argument("--keepers", type=int, default=2, help="keeper processes (default 2)")
     ap.add_argument("--seed", type=int, default=15)
+    ap.add_argument("--warp-days", type=int, default=30, help="days of interest before the fall (default 30)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     if args.positions < 1 or args.keepers < 1:
         ap.error("--positions and --keepers must be >= 1")
-    out = bench(args.positions, args.keepers, args.seed, StderrProgress())
+    out = bench(args.positions, args.keepers, args.seed, args.warp_days, StderrProgress())
     text = json.dumps({"crash": out}, indent=2)
     print(text)
     if args.json:

@@ -182,7 +182,7 @@ class Choice:
 
 def _value(amount: int, market: LiquidationMarket, reserve: int) -> int:
     r = market.market.reserves[reserve]
-    return amount * r.price // 10**r.decimals
+    return int(amount * r.price // 10**r.decimals)
 
 
 def best_liquidation(note: Note, market: LiquidationMarket) -> Choice | None:
