@@ -44,12 +44,14 @@ from zkmargin import paths, solidity
 from zkmargin.aave_math import RAY
 from zkmargin.build import CircuitKeys
 from zkmargin.cli.main import cli
+from zkmargin.cli.wallet import parse_public_key
+from zkmargin.errors import InputError
 from zkmargin.evm import ANVIL_DEV_KEY, RpcChain, start_anvil
 from zkmargin.pool import deploy
 from zkmargin.pool.cipher import seal
 from zkmargin.pool.deploy import Deployment, config_from_json
 from zkmargin.pool.keeper import KeeperStore, best_liquidation, notes_from_event
-from zkmargin.pool.keys import KeeperKeys, OwnerKeys, write_key_file
+from zkmargin.pool.keys import KeeperKeys, OwnerKeys, load_keeper_keys, write_key_file
 from zkmargin.pool.liquidation import LiquidationMarket, liquidate_note
 from zkmargin.pool.model import PoolModel
 from zkmargin.pool.note import Note, owner_tag
@@ -131,6 +133,26 @@ def test_best_liquidation_none_when_healthy_else_the_most_profitable() -> None:
     both = Note((E18 // 2, 600 * E6), (0, 1_600 * E6), 3, owner_tag(3), 12)
     best = best_liquidation(both, _market(DROPPED))
     assert best is not None and best.collateral == 0
+
+
+def test_keeper_init_and_hostile_command_lines(tmp_path: Path) -> None:
+    key = tmp_path / "keeper.json"
+    r = CliRunner().invoke(cli, ["keeper", "init", "--keeper-key", str(key), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert (key.stat().st_mode & 0o777) == 0o600
+    assert [str(v) for v in load_keeper_keys(key).public] == out["publicKey"]
+    again = CliRunner().invoke(cli, ["keeper", "init", "--keeper-key", str(key), "--json"])
+    assert again.exit_code == 2 and json.loads(again.stdout)["field"] == "keyfile"
+    base = ["keeper", "run", "--keeper-key", str(key), "--db", str(tmp_path / "k.sqlite"), "--json"]
+    bad = CliRunner().invoke(cli, [*base, "--recipient", "0x12"])
+    assert bad.exit_code == 2 and json.loads(bad.stdout)["field"] == "--recipient"
+    # a wallet's keeper key must be a point of the prime-order subgroup
+    assert parse_public_key(",".join(out["publicKey"])) == load_keeper_keys(key).public
+    for text in ("1,2", "x,y", "0,1"):
+        with pytest.raises(InputError) as e:
+            parse_public_key(text)
+        assert e.value.field == "--keeper-public-key"
 
 
 # --- on anvil --------------------------------------------------------------------------------
