@@ -1,6 +1,6 @@
 """The crash scenario (issue #15 item 5) on anvil: N positions of varied health, then WETH falls 30%
 in one price update, and keepers (`zkmargin keeper run`, separate processes, warm provers, one
-keeper key, one account each) clear every failing position.
+keeper key, one account each, `--share i/N`) clear every failing position.
 
 Measured: the time from the price update's receipt to the last needed liquidation mined (as the
 keepers report it; the benchmark waits until every keeper has made a pass with nothing
@@ -172,6 +172,7 @@ def bench(n: int, n_keepers: int, seed: int, warp_days: int, progress: StderrPro
             argv = [sys.executable, "-m", "zkmargin.cli.main", "keeper", "run", "--rpc-url", url]
             argv += ["--deployment", str(run.file), "--private-key", key, "--keeper-key", str(tmp / "keeper.json")]
             argv += ["--db", str(tmp / f"keeper-{i}.sqlite"), "--confirmations", "0", "--poll", "0.2", "--json", "-q"]
+            argv += ["--share", f"{i}/{n_keepers}"]
             p = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
             sink: list[tuple[float, dict[str, Any]]] = []
             threading.Thread(target=_reader, args=(p, sink), daemon=True).start()

@@ -97,6 +97,12 @@ def _human(e: dict[str, Any]) -> str | None:
     help="Blocks below the head before a block's events are applied (a shallower reorg cannot corrupt the state).",
 )
 @click.option("--recipient", help="Where the seized collateral goes (default: the liquidator's address).")
+@click.option(
+    "--share",
+    default="0/1",
+    show_default=True,
+    help="I/N: with N keepers, this one takes first the notes whose nullifier is I mod N, then the rest.",
+)
 @click.option("--once", is_flag=True, help="One run: liquidate what is failing now, then exit.")
 @click.option(
     "--poll",
@@ -117,6 +123,10 @@ def keeper_run(ctx: click.Context, /, **opts: Any) -> None:
     recipient = opts["recipient"]
     if recipient is not None and not _ADDRESS.fullmatch(recipient):
         raise InputError("--recipient", "must be a 20-byte address: 0x followed by 40 hex digits")
+    m = re.fullmatch(r"([0-9]{1,4})/([0-9]{1,4})", opts["share"])
+    if m is None or not int(m.group(1)) < int(m.group(2)):
+        raise InputError("--share", "must be I/N with 0 <= I < N (e.g. 1/2)")
+    share = (int(m.group(1)), int(m.group(2)))
     deployment = deployment_of(opts["deployment_file"], opts["devnet_dir"])
     keys = load_keeper_keys(opts["keeper_key"])
     chain = open_chain(opts)
@@ -144,5 +154,6 @@ def keeper_run(ctx: click.Context, /, **opts: Any) -> None:
         settings=settings,
         receipt_timeout=opts["receipt_timeout"],
         on_event=on_event,
+        share=share,
     ) as keeper:
         keeper.run(once=opts["once"], poll=opts["poll"])

@@ -147,6 +147,9 @@ def test_keeper_init_and_hostile_command_lines(tmp_path: Path) -> None:
     base = ["keeper", "run", "--keeper-key", str(key), "--db", str(tmp_path / "k.sqlite"), "--json"]
     bad = CliRunner().invoke(cli, [*base, "--recipient", "0x12"])
     assert bad.exit_code == 2 and json.loads(bad.stdout)["field"] == "--recipient"
+    for share in ("2/2", "1", "a/b"):
+        bad = CliRunner().invoke(cli, [*base, "--share", share])
+        assert bad.exit_code == 2 and json.loads(bad.stdout)["field"] == "--share"
     # a wallet's keeper key must be a point of the prime-order subgroup
     assert parse_public_key(",".join(out["publicKey"])) == load_keeper_keys(key).public
     for text in ("1,2", "x,y", "0,1"):
@@ -396,7 +399,10 @@ def test_two_keepers_liquidate_each_failing_note_once(world: World) -> None:
     keys = [w.account(), w.account()]
     drop_block = int(w.rpc("eth_blockNumber"), 16) + 1
     deploy.set_price(w.chain, w.deployment, "WETH", DROPPED)
-    procs = [w.spawn_keeper(k, w.tmp / f"two-{i}.sqlite", w.tmp / f"two-{i}.log", "--once") for i, k in enumerate(keys)]
+    procs = [
+        w.spawn_keeper(k, w.tmp / f"two-{i}.sqlite", w.tmp / f"two-{i}.log", "--once", "--share", f"{i}/2")
+        for i, k in enumerate(keys)
+    ]
     for p in procs:
         assert p.wait(timeout=600) == 0
     done = []

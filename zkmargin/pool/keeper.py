@@ -25,6 +25,8 @@ A pass (`run_pass`, on every new block: a price update is a block too):
      and the `debtToCover` (the whole debt: Aave caps it at the close factor) that pay the
      liquidator the most (bonus value = collateral received minus debt repaid, in the base
      currency); candidates sorted by that value, highest first;
+     with `share` I/N, the notes whose nullifier is I mod N come first (N keepers split the work
+     and still cover each other);
   4. each candidate in turn: its nullifier already spent at head (another keeper) -> dropped;
      otherwise prove at the next block's timestamp (the liquidator's address and `recipient`
      bound in the proof), preflight with eth_call in the pending block, send, wait for the
@@ -264,8 +266,14 @@ class Keeper:
         receipt_timeout: float = RECEIPT_TIMEOUT,
         on_event: Callable[[dict[str, Any]], None] | None = None,
         pin_timestamp: bool | None = None,
+        share: tuple[int, int] = (0, 1),
     ) -> None:
         check_deployment(deployment)
+        if not (share[1] >= 1 and 0 <= share[0] < share[1]):
+            raise InputError("--share", "must be I/N with 0 <= I < N")
+        #: keeper I of N takes first the notes whose nullifier is I mod N, then the others (a
+        #: partner that stopped leaves nothing behind): N keepers split the work instead of racing
+        self.share = share
         if confirmations < 0:
             raise InputError("--confirmations", "must be >= 0")
         if chain.account is None:
@@ -374,8 +382,8 @@ class Keeper:
         }
 
     def candidates(self, market: LiquidationMarket) -> list[tuple[StoredNote, Note, Choice]]:
-        """Every live note not in flight that the pool would let be liquidated at `market`, most
-        profitable first (ties: the older leaf first)."""
+        """Every live note not in flight that the pool would let be liquidated at `market`: this
+        keeper's share first, each part most profitable first (ties: the older leaf first)."""
         busy = self.in_flight()
         out = []
         for s, note in self.live():
@@ -384,7 +392,8 @@ class Keeper:
             choice = best_liquidation(note, market)
             if choice is not None:
                 out.append((s, note, choice))
-        out.sort(key=lambda t: (-t[2].bonus_value, t[0].leaf_index or 0))
+        i, n = self.share
+        out.sort(key=lambda t: ((t[0].nullifier or 0) % n != i, -t[2].bonus_value, t[0].leaf_index or 0))
         return out
 
     def run_pass(self) -> PassReport:
