@@ -257,7 +257,8 @@ def bench(n: int, n_keepers: int, seed: int, warp_days: int, progress: StderrPro
         gas = [int(e["gasUsed"]) for e in liqs]
         last_t = max((t for s in sinks for t, e in s if e["event"] == "liquidation"), default=t0)
         per_keeper = [sum(1 for _, e in s if e["event"] == "liquidation") for s in sinks]
-        lost = sum(1 for e in events if e["event"] == "lost")
+        lost = [e for e in events if e["event"] == "lost"]
+        wasted = sum(1 for e in lost if "at head" not in str(e.get("reason")))
         return {
             "positions": n,
             "keepers": n_keepers,
@@ -267,7 +268,8 @@ def bench(n: int, n_keepers: int, seed: int, warp_days: int, progress: StderrPro
             "failing": len(failing),
             "liquidations": len(liqs),
             "liquidationsPerKeeper": per_keeper,
-            "lostRaces": lost,
+            "lostRaces": len(lost),  # notes found spent by the other keeper
+            "lostAfterProving": wasted,  # of which a proof was wasted (spent while proving)
             "secondLiquidations": len(liqs) - len(failing & {int(e["note"]) for e in liqs}),
             "timeToClearSeconds": round(last_t - t0, 2),
             "healthyTouched": healthy_touched,
