@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 PY_STAMP   := $(VENV)/.zkmargin-installed
 NODE_STAMP := $(VENV)/.zkmargin-node
 
-.PHONY: setup demo test test-fast lint fidelity bench typecheck clean distclean
+.PHONY: setup demo test test-fast lint fidelity bench bench-crash typecheck clean distclean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -51,6 +51,10 @@ bench: setup
 	$(BIN)/python benchmarks/scale.py --readme
 	$(BIN)/python benchmarks/ray_scan.py
 	$(BIN)/python benchmarks/pool_gas.py
+
+# the crash scenario of issue #15 on anvil (N = 200 positions: about 25 minutes of setup)
+bench-crash: setup
+	$(BIN)/python benchmarks/crash.py --positions 200 --json benchmarks/crash_results.json
 
 typecheck: setup
 	$(BIN)/python -m mypy

@@ -3,16 +3,19 @@ and the same deployment against any JSON-RPC node (deploy)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import click
 
 from zkmargin import devnet, solidity
+from zkmargin.errors import InputError
 from zkmargin.evm import ANVIL_DEV_KEY, RpcChain
 from zkmargin.limits import PRICE_BITS, PRICE_DECIMALS, RPC_TIMEOUT
 from zkmargin.loaders import parse_scaled
 from zkmargin.output_paths import check_outputs
+from zkmargin.pool import babyjub
 from zkmargin.pool import deploy as pool_deploy
 from zkmargin.pool.deploy import Deployment, PoolConfig
 from zkmargin.settings import Settings
@@ -60,6 +63,25 @@ def _prices(url: str, d: Deployment) -> dict[str, int | None]:
     return {a.symbol: pool_deploy.read_reserve(chain, d, a.symbol).price for a in d.assets}
 
 
+def parse_public_key(text: str | None, field: str = "--keeper-public-key") -> tuple[int, int] | None:
+    """'X,Y' (decimal coordinates, as `zkmargin keeper init` prints them) as a checked Baby Jubjub
+    point: on the curve, in the prime-order subgroup, not the identity."""
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*([0-9]{1,80})\s*,\s*([0-9]{1,80})\s*", text)
+    if m is None:
+        raise InputError(field, "must be X,Y: the keeper's public key as two decimal coordinates")
+    return babyjub.validate_point((int(m.group(1)), int(m.group(2))), field)
+
+
+keeper_key_option = click.option(
+    "--keeper-public-key",
+    default=None,
+    help="X,Y: the keeper key the pool seals every new note to (`zkmargin keeper init` prints it); "
+    "default: the public test key DEV_KEEPER, which anyone can read. Fixed at deployment.",
+)
+
+
 @click.group(name="devnet")
 def devnet_group() -> None:
     """A local anvil with the pool deployed from fixtures/devnet.json, kept between commands."""
@@ -83,9 +105,17 @@ def devnet_group() -> None:
     help="Deployment config (default: the packaged fixtures/devnet.json on first start, then the one deployed).",
 )
 @click.option("--fresh", is_flag=True, help="Discard a stopped devnet's chain and deployment and start anew.")
+@keeper_key_option
 @json_option
 @click.pass_context
-def devnet_up(ctx: click.Context, directory: Path | None, port: int, config_path: Path | None, fresh: bool) -> None:
+def devnet_up(
+    ctx: click.Context,
+    directory: Path | None,
+    port: int,
+    config_path: Path | None,
+    fresh: bool,
+    keeper_public_key: str | None,
+) -> None:
     """Start anvil (state kept in --dir), deploy tokens, feeds and the pool on first start, mint
     test tokens to the dev accounts; print the RPC URL and the addresses."""
     tc = toolchain_of(ctx)
@@ -98,6 +128,7 @@ def devnet_up(ctx: click.Context, directory: Path | None, port: int, config_path
         contracts=lambda: _compile(tc, progress),
         fresh=fresh,
         progress=progress,
+        keeper_key=parse_public_key(keeper_public_key),
     )
     assert st.node is not None and st.deployment is not None
     d = st.deployment
@@ -241,6 +272,7 @@ def devnet_fund(ctx: click.Context, address: str, directory: Path | None) -> Non
     required=True,
     help="The deployment file: written when deploying, read (and checked) when it exists.",
 )
+@keeper_key_option
 @json_option
 @click.pass_context
 def devnet_deploy(
@@ -250,16 +282,18 @@ def devnet_deploy(
     rpc_timeout: float,
     config_path: Path | None,
     deployment_path: Path,
+    keeper_public_key: str | None,
 ) -> None:
     """Deploy tokens, feeds and the pool from a config to any node; idempotent per chain."""
     config_file = config_path or pool_deploy.DEFAULT_CONFIG
     check_outputs({"--deployment": deployment_path}, {"--config": config_file})
     config = pool_deploy.load_config(config_file)
+    keeper_key = parse_public_key(keeper_public_key)
     chain = RpcChain(rpc_url, private_key, rpc_timeout)
     tc = toolchain_of(ctx)
     progress = progress_of(ctx)
     d, now = pool_deploy.deploy_to_file(
-        chain, config, lambda: _compile(tc, progress), deployment_path, progress, Settings(toolchain=tc)
+        chain, config, lambda: _compile(tc, progress), deployment_path, progress, Settings(toolchain=tc), keeper_key
     )
     emit(
         ctx,

@@ -34,12 +34,12 @@ def _needs_evm(name: str, missing: str) -> click.Command:
 
 def _chain_commands() -> list[click.Command]:
     try:
-        from . import devnet, wallet
+        from . import devnet, keeper, wallet
     except ImportError as e:
         if (e.name or "").split(".")[0] not in _EVM_EXTRA:
             raise
-        return [_needs_evm("devnet", str(e.name)), _needs_evm("wallet", str(e.name))]
-    return [devnet.devnet_group, wallet.wallet_group]
+        return [_needs_evm(name, str(e.name)) for name in ("devnet", "wallet", "keeper")]
+    return [devnet.devnet_group, wallet.wallet_group, keeper.keeper_group]
 
 
 @click.group(cls=ZkGroup, context_settings={"help_option_names": ["-h", "--help"]})

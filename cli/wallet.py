@@ -120,7 +120,7 @@ def _read_key_file(path: Path) -> str:
     return text
 
 
-def _deployment(deployment_file: Path | None, devnet_dir: Path | None) -> Deployment:
+def deployment_of(deployment_file: Path | None, devnet_dir: Path | None) -> Deployment:
     """The pool's deployment (checked to be a PrivateMarginPool before any node is asked)."""
     if deployment_file is None:
         deployment_file = devnet.Layout(_devnet_dir(devnet_dir)).deployment
@@ -131,8 +131,9 @@ def _deployment(deployment_file: Path | None, devnet_dir: Path | None) -> Deploy
     return d
 
 
-def _open(ctx: click.Context, opts: dict[str, Any], deployment: Deployment | None = None) -> pool_wallet.Wallet:
-    deployment = deployment or _deployment(opts["deployment_file"], opts["devnet_dir"])
+def open_chain(opts: dict[str, Any]) -> RpcChain:
+    """The node and the sending account from the chain options (--rpc-url or the running devnet;
+    --private-key, --key-file, or on the devnet anvil's dev account 0)."""
     url = opts["rpc_url"]
     on_devnet = False
     if url is None:
@@ -149,7 +150,12 @@ def _open(ctx: click.Context, opts: dict[str, Any], deployment: Deployment | Non
         key = ANVIL_DEV_KEY
     if key is not None and not _HEX_KEY.fullmatch(key):
         raise InputError("--private-key", "must be a 32-byte hex private key (64 hex digits)")
-    chain = RpcChain(url, key, opts["rpc_timeout"])
+    return RpcChain(url, key, opts["rpc_timeout"])
+
+
+def _open(ctx: click.Context, opts: dict[str, Any], deployment: Deployment | None = None) -> pool_wallet.Wallet:
+    deployment = deployment or deployment_of(opts["deployment_file"], opts["devnet_dir"])
+    chain = open_chain(opts)
     return pool_wallet.Wallet(
         _wallet_dir(opts["wallet_dir"]),
         chain,
@@ -253,7 +259,7 @@ def _op_command(kind: str, doc: str, pays_out: bool) -> click.Command:
         new_note = opts.pop("new_note", False)
         if to is not None and not _ADDRESS.fullmatch(to):
             raise InputError("--to", "must be a 20-byte address: 0x followed by 40 hex digits")
-        deployment = _deployment(opts["deployment_file"], opts["devnet_dir"])
+        deployment = deployment_of(opts["deployment_file"], opts["devnet_dir"])
         decimals = deployment.config.asset(asset, "ASSET").decimals
         base_units = parse_amount(amount, decimals)
         commitment = _commitment(note)

@@ -34,6 +34,7 @@ from .evm import ANVIL_DEV_KEY, RpcChain, RpcError
 from .fsutil import file_lock, write_bytes_atomic, write_json_atomic
 from .output_paths import check_outputs
 from .pool import deploy as pool_deploy
+from .pool.babyjub import Point
 from .pool.deploy import Deployment, PoolConfig
 from .proc import daemon_alive, process_start, spawn_daemon, stop_daemon
 from .progress import NullProgress, Progress
@@ -257,13 +258,15 @@ def up(
     contracts: Callable[[], dict[str, Compiled]],
     fresh: bool = False,
     progress: Progress | None = None,
+    keeper_key: Point | None = None,
 ) -> Status:
     """Start the devnet's anvil (refused if one runs), deploy from the config on first start
     (or when the chain has lost the deployment), mint test tokens, checkpoint. `contracts`
     compiles the contracts, called only when deploying. `config_path` (default: the packaged
     fixtures/devnet.json, or on a resumed chain the config it was deployed from) must be the
     deployment's own config on a resumed chain. With `fresh`, the state, clock and deployment of
-    a stopped devnet are discarded first."""
+    a stopped devnet are discarded first. `keeper_key` is the key the pool seals notes to
+    (default: the public test key DEV_KEEPER); a resumed chain's must be it."""
     progress = progress or NullProgress()
     layout = Layout(directory)
     if not 1024 <= port <= 65535:
@@ -307,11 +310,14 @@ def up(
             deployed_now = False
             if deployment is None or not pool_deploy.has_code(chain, deployment.pool):
                 compiled = contracts()
-                deployment = pool_deploy.deploy(chain, config, compiled, progress, Settings(toolchain=toolchain))
+                deployment = pool_deploy.deploy(
+                    chain, config, compiled, progress, Settings(toolchain=toolchain), keeper_key
+                )
                 pool_deploy.save_deployment(layout.deployment, deployment)
                 deployed_now = True
             else:
                 pool_deploy.check_chain(chain, deployment, str(layout.deployment))
+                pool_deploy.check_keeper_key(chain, deployment, keeper_key, "--keeper-public-key")
                 pool_deploy.refresh_stale_prices(chain, deployment)
             checkpoint(chain, layout)
         except BaseException:

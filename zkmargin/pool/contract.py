@@ -150,6 +150,35 @@ def trusted_vkey(circuit_id: str, settings: Settings) -> dict[str, Any]:
     return build.build(registry.get(circuit_id), settings.tc()).vkey()
 
 
+def liquidation_calldata(assets: Sequence[str], bundle: Bundle, recipient: str, **overrides: int) -> bytes:
+    """liquidate(LiquidationCall, proof, seal) with every LiquidationCall field and the seal read
+    from a pool_liquidation_2 proof's public signals (reserve ids mapped to `assets`, the pool's
+    listing order); `overrides` replace a field by its Solidity name (tests)."""
+    pub = [int(x) for x in bundle.public_signals]
+    n = N_RESERVES
+    fields: dict[str, Any] = {
+        "root": pub[0],
+        "nullifier": pub[1],
+        "newCommitment": pub[2],
+        "collateralAsset": assets[pub[3]],
+        "debtAsset": assets[pub[4]],
+        "debtToCover": pub[5],
+        "debtRepaid": pub[6],
+        "collateralToLiquidator": pub[7],
+        "protocolFee": pub[8],
+        "deficit": pub[9 : 9 + n],
+        "recipient": recipient,
+    }
+    for k, v in overrides.items():
+        if k not in fields:
+            raise InputError(k, "is not a LiquidationCall field")
+        fields[k] = v
+    return _selector(LIQUIDATE_SIGNATURE) + encode(
+        [LIQUIDATE_CALL, PROOF_ABI, SEAL_ABI],
+        [tuple(fields.values()), _proof_tuple(bundle), seal_tuple(bundle)],
+    )
+
+
 class PoolClient:
     """One deployed PrivateMarginPool on `chain`; `as_chain(other)` talks to it from another
     sender (an InProcessChain view from `as_sender`, or an RpcChain with another key)."""
@@ -305,32 +334,8 @@ class PoolClient:
         recipient: str,
         **overrides: int,
     ) -> bytes:
-        """liquidate(LiquidationCall, proof, seal) with every LiquidationCall field and the seal read
-        from a pool_liquidation_2 proof's public signals (reserve ids mapped to the pool's assets);
-        `overrides` replace a field by its Solidity name (tests)."""
-        pub = [int(x) for x in bundle.public_signals]
-        n = N_RESERVES
-        fields: dict[str, Any] = {
-            "root": pub[0],
-            "nullifier": pub[1],
-            "newCommitment": pub[2],
-            "collateralAsset": self.assets[pub[3]],
-            "debtAsset": self.assets[pub[4]],
-            "debtToCover": pub[5],
-            "debtRepaid": pub[6],
-            "collateralToLiquidator": pub[7],
-            "protocolFee": pub[8],
-            "deficit": pub[9 : 9 + n],
-            "recipient": recipient,
-        }
-        for k, v in overrides.items():
-            if k not in fields:
-                raise InputError(k, "is not a LiquidationCall field")
-            fields[k] = v
-        return _selector(LIQUIDATE_SIGNATURE) + encode(
-            [LIQUIDATE_CALL, PROOF_ABI, SEAL_ABI],
-            [tuple(fields.values()), _proof_tuple(bundle), seal_tuple(bundle)],
-        )
+        """liquidation_calldata with this pool's assets."""
+        return liquidation_calldata(self.assets, bundle, recipient, **overrides)
 
     def liquidate(self, bundle: Bundle, recipient: str, **overrides: int) -> Receipt:
         """PrivateMarginPool.liquidate from this client's sender (the liquidator the proof binds,

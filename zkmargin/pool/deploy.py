@@ -462,12 +462,14 @@ def deploy_to_file(
     path: Path,
     progress: Progress | None = None,
     settings: Settings | None = None,
+    keeper_key: Point | None = None,
 ) -> tuple[Deployment, bool]:
     """Idempotent per chain: the deployment in `path` if it is this chain's and made from this
     config (checked, nothing sent), else a new deployment written there atomically. Refused
     (DeploymentError) when `path` holds another chain's deployment, or one this chain lost;
     InputError when it was made from another config. Returns (deployment, whether deployed now).
-    `contracts` compiles the contracts and is called only when deploying."""
+    `contracts` compiles the contracts and is called only when deploying. `keeper_key` (default
+    DEV_KEEPER's) must be the existing deployment's when one is there."""
     if path.exists():
         existing = load_deployment(path)
         check_chain(chain, existing, str(path))
@@ -477,8 +479,9 @@ def deploy_to_file(
                 f"{path} was deployed from another config (sha256 {existing.config.sha256[:12]}, this one "
                 f"{config.sha256[:12]}): write the new deployment to another file",
             )
+        check_keeper_key(chain, existing, keeper_key, "--keeper-public-key")
         return existing, False
-    deployment = deploy(chain, config, contracts(), progress, settings)
+    deployment = deploy(chain, config, contracts(), progress, settings, keeper_key)
     save_deployment(path, deployment)
     return deployment, True
 
@@ -553,6 +556,27 @@ class ReserveView:
     risk: RiskParameters
     rates: InterestRateData
     raw: tuple[Any, ...]  # Reserves.ReserveData as getReserveData returns it
+
+
+def read_keeper_key(chain: RpcChain, deployment: Deployment) -> Point:
+    """The keeper key the pool seals every new note to (set at deployment)."""
+    (x,) = call(chain, deployment.pool, "keeperKeyX()", [], ["uint256"])
+    (y,) = call(chain, deployment.pool, "keeperKeyY()", [], ["uint256"])
+    return int(x), int(y)
+
+
+def check_keeper_key(chain: RpcChain, deployment: Deployment, keeper_key: Point | None, field: str) -> None:
+    """An existing deployment asked for with a keeper key must have been made with that key (a
+    pool's keeper key is fixed at deployment)."""
+    if keeper_key is None:
+        return
+    registered = read_keeper_key(chain, deployment)
+    if registered != tuple(keeper_key):
+        raise InputError(
+            field,
+            f"the pool {deployment.pool} seals notes to keeper key {registered[0]},{registered[1]}, "
+            f"fixed at deployment: deploy a new pool for another key",
+        )
 
 
 def read_reserve(chain: RpcChain, deployment: Deployment, symbol: str) -> ReserveView:

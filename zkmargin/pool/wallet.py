@@ -453,6 +453,214 @@ def _raw_nonce(raw: bytes) -> int:
     return int.from_bytes(rlp.decode(raw)[0], "big")
 
 
+# --- following the pool's events: shared by the wallet and the keeper (zkmargin.pool.keeper) ----
+
+
+def block_header(chain: RpcChain, tag: int | str) -> dict[str, Any] | None:
+    b = chain.request("eth_getBlockByNumber", _hex(tag) if isinstance(tag, int) else tag, False)
+    return dict(b) if b else None
+
+
+def fetch_logs(chain: RpcChain, pool: str, start: int, end: int, topics: list[Any]) -> list[dict[str, Any]]:
+    """The pool's logs in [start, end] matching `topics`, in chain order (LOG_CHUNK blocks a request)."""
+    out: list[dict[str, Any]] = []
+    lo = start
+    while lo <= end:
+        hi = min(end, lo + LOG_CHUNK - 1)
+        got = chain.request(
+            "eth_getLogs", {"address": pool, "fromBlock": _hex(lo), "toBlock": _hex(hi), "topics": topics}
+        )
+        out += [dict(g) for g in got or []]
+        lo = hi + 1
+    out.sort(key=lambda g: (_int(g["blockNumber"]), _int(g["logIndex"])))
+    return out
+
+
+def decode_log(log: dict[str, Any]) -> NoteCreated | NullifierSpent | None:
+    """NoteCreated (with its sealed boxes) or NullifierSpent from a raw JSON-RPC log; None for any
+    other log or one that does not decode (anyone can emit garbage at no cost to us)."""
+    topics = [bytes.fromhex(str(t)[2:]) for t in log["topics"]]
+    data = bytes.fromhex(str(log["data"])[2:])
+    tx, li = str(log["transactionHash"]), _int(log["logIndex"])
+    try:
+        if topics[0] == NOTE_CREATED and len(topics) == 2:
+            commitment, enc = decode(["uint256", "bytes"], data)
+            return NoteCreated(tx, li, int(commitment), int.from_bytes(topics[1], "big"), decode_boxes(enc))
+        if topics[0] == NULLIFIER_SPENT and len(topics) == 2:
+            return NullifierSpent(tx, li, int.from_bytes(topics[1], "big"))
+    except Exception:  # an event this follower cannot decode is not one of ours
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class Followed:
+    target: int  # the last block applied (head minus the confirmation depth)
+    applied_blocks: int
+    rolled_back_to: int | None
+
+
+def follow(chain: RpcChain, store: NoteStore, pool: str, first_block: int, confirmations: int) -> Followed:
+    """Apply the pool's NoteCreated / NullifierSpent events to `store` from its cursor (else from
+    `first_block`) up to head - `confirmations`, one SQLite transaction per LOG_CHUNK range, cursor
+    and block hashes included. A reorg is found first (the stored hashes against the chain's) and
+    rolled back to the common ancestor; a block that changes while it is read raises WalletError
+    (ReorgDetected from the store when it changed between two reads): call again."""
+    head = _int(chain.request("eth_blockNumber"))
+    target = head - confirmations
+    rolled = None
+
+    def chain_hash(n: int) -> str | None:
+        b = block_header(chain, n)
+        return None if b is None else str(b["hash"])
+
+    cur = store.cursor()
+    if cur is not None:
+        ancestor = store.common_ancestor(chain_hash)
+        if ancestor != cur.block:
+            rolled = ancestor if ancestor is not None else first_block - 1
+            store.rollback_to(rolled)
+    cur = store.cursor()
+    start = cur.block + 1 if cur is not None else first_block
+    applied = 0
+    lo = start
+    while lo <= target:
+        hi = min(target, lo + LOG_CHUNK - 1)
+        logs = fetch_logs(chain, pool, lo, hi, [[_topic(NOTE_CREATED), _topic(NULLIFIER_SPENT)]])
+        by_block: dict[int, list[dict[str, Any]]] = {}
+        for g in logs:
+            by_block.setdefault(_int(g["blockNumber"]), []).append(g)
+        blocks = []
+        for number in sorted({*by_block, hi}):
+            header = block_header(chain, number)
+            if header is None:
+                raise WalletError(f"block {number} vanished while following the pool (a reorg?); run again")
+            events = []
+            for g in by_block.get(number, []):
+                if str(g["blockHash"]) != str(header["hash"]):
+                    raise WalletError(f"block {number} changed while following the pool (a reorg?); run again")
+                ev = decode_log(g)
+                if ev is not None:
+                    events.append(ev)
+            blocks.append(Block(number, str(header["hash"]), str(header["parentHash"]), tuple(events)))
+        store.apply_blocks(blocks)
+        applied += len(blocks)
+        lo = hi + 1
+    return Followed(max(target, start - 1), applied, rolled)
+
+
+def _nonce_taken(chain: RpcChain, raw: bytes) -> bool:
+    sender = Account.recover_transaction(raw)
+    mined = _int(chain.request("eth_getTransactionCount", sender, "latest"))
+    return mined > _raw_nonce(raw)
+
+
+def reconcile(chain: RpcChain, store: NoteStore) -> tuple[tuple[str, ...], int, int]:
+    """Operations the events did not settle: never sent (abandon), reverted (abandon), nonce
+    taken by another transaction (abandon), unknown to the node (rebroadcast the same bytes).
+    Returns (tx hashes still pending, abandoned, rebroadcast)."""
+    pending: list[str] = []
+    abandoned = rebroadcast = 0
+    for op in store.operations():
+        if op.status == "prepared":  # the crash came before signing: nothing left the machine
+            store.abandon(op.id)
+            abandoned += 1
+        elif op.status == "sent":
+            assert op.tx_hash is not None
+            receipt = chain.request("eth_getTransactionReceipt", op.tx_hash)
+            if receipt is not None:
+                if _int(receipt["status"]) != 1:
+                    store.abandon(op.id)
+                    abandoned += 1
+                else:
+                    pending.append(op.tx_hash)  # mined, its events not yet confirmed deep enough
+                continue
+            if chain.request("eth_getTransactionByHash", op.tx_hash) is not None:
+                pending.append(op.tx_hash)
+                continue
+            if op.raw_tx and _nonce_taken(chain, op.raw_tx):
+                store.abandon(op.id)
+                abandoned += 1
+                continue
+            if op.raw_tx:
+                try:
+                    chain.request("eth_sendRawTransaction", "0x" + op.raw_tx.hex())
+                    rebroadcast += 1
+                except RpcError:
+                    pass  # "already known" and the like: it stays pending, the next sync looks again
+            pending.append(op.tx_hash)
+    return tuple(pending), abandoned, rebroadcast
+
+
+def read_market(
+    chain: RpcChain, deployment: Deployment, timestamp: int, block: str = "latest"
+) -> tuple[PoolMarket, tuple[ReserveState, ...]]:
+    """The public inputs the pool assembles in a block at `timestamp`: every reserve brought to it
+    by the reserve model (as the pool's _updateAll does), the feeds' prices read in `block`; with
+    the reserve states (their risk parameters give a liquidation's bonus and protocol fee)."""
+    views, states = [], []
+    pool = deployment.pool
+    for i, a in enumerate(deployment.assets):
+        data = keccak(b"getReserveData(address)")[:4] + encode(["address"], [a.token])
+        raw = decode([RESERVE_DATA_ABI], chain.call(pool, data))[0]
+        state, rid = ReserveState.from_reserve_data(raw), int(raw[5])
+        if rid != i:
+            raise WalletError(f"the pool lists {a.symbol} as reserve {rid}, the deployment file as {i}")
+        if timestamp >= state.last_update_timestamp:
+            state = state.update_state(timestamp)
+        try:
+            price_call = keccak(b"getAssetPrice(address)")[:4] + encode(["address"], [a.token])
+            price = int(decode(["uint256"], chain.call(pool, price_call, block))[0])
+        except Reverted as e:
+            raise TransactionFailed(
+                revert_name(e.data), f"the pool refuses the price of {a.symbol}: {revert_name(e.data)}"
+            ) from None
+        views.append(
+            ReserveView(
+                price,
+                state.liquidity_index,
+                state.variable_borrow_index,
+                state.decimals,
+                state.risk.ltv,
+                state.risk.liquidation_threshold,
+            )
+        )
+        states.append(state)
+    return PoolMarket(tuple(views)), tuple(states)
+
+
+def is_dev_node(chain: RpcChain) -> bool:
+    """anvil, hardhat or ganache: the next block's timestamp can be pinned."""
+    try:
+        version = str(chain.request("web3_clientVersion")).lower()
+    except RpcError:
+        return False
+    return version.startswith(("anvil", "hardhat", "ganache"))
+
+
+def next_timestamp(chain: RpcChain, lead: int) -> int:
+    """The timestamp a transaction sent now aims at: the pending block's, plus `lead` seconds."""
+    pending = block_header(chain, "pending")
+    latest = block_header(chain, "latest")
+    assert latest is not None
+    base = _int(pending["timestamp"]) if pending else _int(latest["timestamp"]) + 1
+    return max(base + lead, _int(latest["timestamp"]) + 1)
+
+
+def await_block_time(chain: RpcChain, ts: int) -> bool:
+    """On a node that cannot be pinned: wait until its pending block has timestamp `ts` (the one
+    proven for); False if it is already past it."""
+    deadline = time.monotonic() + PROVING_LEAD * 4 + 60
+    while True:
+        pending = block_header(chain, "pending")
+        now = _int(pending["timestamp"]) if pending else chain.timestamp() + 1
+        if now == ts:
+            return True
+        if now > ts or time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
 class Wallet:
     """One owner's wallet on one deployed pool. `chain` signs with the sending account."""
 
@@ -527,84 +735,20 @@ class Wallet:
         return self.chain.call(to, data, block)
 
     def _block(self, tag: int | str) -> dict[str, Any] | None:
-        ref = _hex(tag) if isinstance(tag, int) else tag
-        b = self.chain.request("eth_getBlockByNumber", ref, False)
-        return dict(b) if b else None
+        return block_header(self.chain, tag)
 
     def head(self) -> int:
         return _int(self.chain.request("eth_blockNumber"))
 
-    def _block_hash(self, number: int) -> str | None:
-        b = self._block(number)
-        return None if b is None else str(b["hash"])
-
-    def _reserve_state(self, token: str) -> tuple[ReserveState, int]:
-        raw = decode(
-            [RESERVE_DATA_ABI], self._call(self.deployment.pool, "getReserveData(address)", ["address"], [token])
-        )[0]
-        state = ReserveState.from_reserve_data(raw)
-        return state, int(raw[5])
-
     def market(self, timestamp: int, block: str = "latest") -> PoolMarket:
-        """The public inputs the pool assembles in a block at `timestamp`: every reserve brought to
-        it by the reserve model (as the pool's _updateAll does), the feeds' prices read in `block`."""
-        views = []
-        for i, token in enumerate(self.tokens):
-            state, rid = self._reserve_state(token)
-            if rid != i:
-                raise WalletError(f"the pool lists {self.symbols[i]} as reserve {rid}, the deployment file as {i}")
-            if timestamp >= state.last_update_timestamp:
-                state = state.update_state(timestamp)
-            try:
-                price = int(
-                    decode(
-                        ["uint256"],
-                        self._call(self.deployment.pool, "getAssetPrice(address)", ["address"], [token], block),
-                    )[0]
-                )
-            except Reverted as e:
-                raise TransactionFailed(
-                    revert_name(e.data), f"the pool refuses the price of {self.symbols[i]}: {revert_name(e.data)}"
-                ) from None
-            views.append(
-                ReserveView(
-                    price,
-                    state.liquidity_index,
-                    state.variable_borrow_index,
-                    state.decimals,
-                    state.risk.ltv,
-                    state.risk.liquidation_threshold,
-                )
-            )
-        return PoolMarket(tuple(views))
+        """The public inputs the pool assembles in a block at `timestamp` (read_market)."""
+        return read_market(self.chain, self.deployment, timestamp, block)[0]
 
     def _logs(self, start: int, end: int, topics: list[Any]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        lo = start
-        while lo <= end:
-            hi = min(end, lo + LOG_CHUNK - 1)
-            got = self.chain.request(
-                "eth_getLogs",
-                {"address": self.deployment.pool, "fromBlock": _hex(lo), "toBlock": _hex(hi), "topics": topics},
-            )
-            out += [dict(g) for g in got or []]
-            lo = hi + 1
-        out.sort(key=lambda g: (_int(g["blockNumber"]), _int(g["logIndex"])))
-        return out
+        return fetch_logs(self.chain, self.deployment.pool, start, end, topics)
 
     def _decode_event(self, log: dict[str, Any]) -> NoteCreated | NullifierSpent | None:
-        topics = [bytes.fromhex(str(t)[2:]) for t in log["topics"]]
-        data = bytes.fromhex(str(log["data"])[2:])
-        tx, li = str(log["transactionHash"]), _int(log["logIndex"])
-        try:
-            if topics[0] == NOTE_CREATED and len(topics) == 2:
-                commitment, enc = decode(["uint256", "bytes"], data)
-                return NoteCreated(tx, li, int(commitment), int.from_bytes(topics[1], "big"), decode_boxes(enc))
-            if topics[0] == NULLIFIER_SPENT and len(topics) == 2:
-                return NullifierSpent(tx, li, int.from_bytes(topics[1], "big"))
-        except Exception:  # an event this wallet cannot decode is not one of ours
-            return None
-        return None
+        return decode_log(log)
 
     def tree(self) -> LeanIMT:
         """The note tree rebuilt from every NoteCreated, checked against the pool's current root."""
@@ -636,85 +780,11 @@ class Wallet:
                 return self._sync()
 
     def _sync(self) -> SyncReport:
-        head = self.head()
-        target = head - self.confirmations
-        rolled = None
-        cur = self.store.cursor()
-        if cur is not None:
-            ancestor = self.store.common_ancestor(self._block_hash)
-            if ancestor != cur.block:
-                rolled = ancestor if ancestor is not None else self.deployment.block - 1
-                self.store.rollback_to(rolled)
-        cur = self.store.cursor()
-        start = cur.block + 1 if cur is not None else self.deployment.block
-        applied = 0
-        lo = start
-        while lo <= target:
-            hi = min(target, lo + LOG_CHUNK - 1)
-            logs = self._logs(lo, hi, [[_topic(NOTE_CREATED), _topic(NULLIFIER_SPENT)]])
-            by_block: dict[int, list[dict[str, Any]]] = {}
-            for g in logs:
-                by_block.setdefault(_int(g["blockNumber"]), []).append(g)
-            blocks = []
-            for number in sorted({*by_block, hi}):
-                header = self._block(number)
-                if header is None:
-                    raise WalletError(f"block {number} vanished during sync (a reorg?); run sync again")
-                events = []
-                for g in by_block.get(number, []):
-                    if str(g["blockHash"]) != str(header["hash"]):
-                        raise WalletError(f"block {number} changed during sync (a reorg?); run sync again")
-                    ev = self._decode_event(g)
-                    if ev is not None:
-                        events.append(ev)
-                blocks.append(Block(number, str(header["hash"]), str(header["parentHash"]), tuple(events)))
-            self.store.apply_blocks(blocks)
-            applied += len(blocks)
-            lo = hi + 1
-        pending, abandoned, rebroadcast = self._reconcile()
+        f = follow(self.chain, self.store, self.deployment.pool, self.deployment.block, self.confirmations)
+        pending, abandoned, rebroadcast = reconcile(self.chain, self.store)
         return SyncReport(
-            max(target, start - 1), applied, len(self.store.notes("live")), pending, abandoned, rebroadcast, rolled
+            f.target, f.applied_blocks, len(self.store.notes("live")), pending, abandoned, rebroadcast, f.rolled_back_to
         )
-
-    def _reconcile(self) -> tuple[tuple[str, ...], int, int]:
-        """Operations the events did not settle: never sent (abandon), reverted (abandon), nonce
-        taken by another transaction (abandon), unknown to the node (rebroadcast the same bytes)."""
-        pending: list[str] = []
-        abandoned = rebroadcast = 0
-        for op in self.store.operations():
-            if op.status == "prepared":  # the crash came before signing: nothing left the machine
-                self.store.abandon(op.id)
-                abandoned += 1
-            elif op.status == "sent":
-                assert op.tx_hash is not None
-                receipt = self.chain.request("eth_getTransactionReceipt", op.tx_hash)
-                if receipt is not None:
-                    if _int(receipt["status"]) != 1:
-                        self.store.abandon(op.id)
-                        abandoned += 1
-                    else:
-                        pending.append(op.tx_hash)  # mined, its events not yet confirmed deep enough
-                    continue
-                if self.chain.request("eth_getTransactionByHash", op.tx_hash) is not None:
-                    pending.append(op.tx_hash)
-                    continue
-                if op.raw_tx and self._nonce_taken(op.raw_tx):
-                    self.store.abandon(op.id)
-                    abandoned += 1
-                    continue
-                if op.raw_tx:
-                    try:
-                        self.chain.request("eth_sendRawTransaction", "0x" + op.raw_tx.hex())
-                        rebroadcast += 1
-                    except RpcError:
-                        pass  # "already known" and the like: it stays pending, the next sync looks again
-                pending.append(op.tx_hash)
-        return tuple(pending), abandoned, rebroadcast
-
-    def _nonce_taken(self, raw: bytes) -> bool:
-        sender = Account.recover_transaction(raw)
-        mined = _int(self.chain.request("eth_getTransactionCount", sender, "latest"))
-        return mined > _raw_nonce(raw)
 
     # --- notes ---
 
@@ -752,34 +822,15 @@ class Wallet:
         return self.symbols.index(symbol)
 
     def _is_dev_node(self) -> bool:
-        if self._pin is not None:
-            return self._pin
-        try:
-            version = str(self.chain.request("web3_clientVersion")).lower()
-        except RpcError:
-            return False
-        self._pin = version.startswith(("anvil", "hardhat", "ganache"))
+        if self._pin is None:
+            self._pin = is_dev_node(self.chain)
         return self._pin
 
     def _next_timestamp(self, lead: int) -> int:
-        pending = self._block("pending")
-        latest = self._block("latest")
-        assert latest is not None
-        base = _int(pending["timestamp"]) if pending else _int(latest["timestamp"]) + 1
-        return max(base + lead, _int(latest["timestamp"]) + 1)
+        return next_timestamp(self.chain, lead)
 
     def _await_block_time(self, ts: int) -> bool:
-        """On a node that cannot be pinned: wait until its pending block has timestamp `ts` (the
-        one proven for); False if it is already past it."""
-        deadline = time.monotonic() + PROVING_LEAD * 4 + 60
-        while True:
-            pending = self._block("pending")
-            now = _int(pending["timestamp"]) if pending else self.chain.timestamp() + 1
-            if now == ts:
-                return True
-            if now > ts or time.monotonic() > deadline:
-                return False
-            time.sleep(0.2)
+        return await_block_time(self.chain, ts)
 
     def _approve(self, token: str, amount: int) -> None:
         allowed = int(
