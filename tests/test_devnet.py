@@ -34,6 +34,7 @@ from zkmargin.evm import ANVIL_DEV_KEY, RpcChain, free_port
 from zkmargin.fsutil import file_lock
 from zkmargin.pool import deploy as pool_deploy
 from zkmargin.pool.deploy import Deployment, PoolConfig
+from zkmargin.pool.keys import KeeperKeys
 from zkmargin.pool.reserve import ReserveState
 from zkmargin.pool.wallet import Wallet
 from zkmargin.pool.wallet import init as wallet_init
@@ -65,7 +66,17 @@ class Net:
         return out
 
     def up(self) -> dict[str, Any]:
-        return self.ok("devnet", "up", "--port", str(self.port))
+        """`devnet up` on this devnet's port, or on a fresh one if another process took it since
+        it was picked (free_port cannot reserve it: other test processes may bind it meanwhile)."""
+        for _ in range(3):
+            res = self.run("devnet", "up", "--port", str(self.port), json_out=True)
+            if res.exit_code == 2 and "already in use" in json.loads(res.stdout).get("error", ""):
+                self.port = free_port()
+                continue
+            assert res.exit_code == 0, res.output
+            out: dict[str, Any] = json.loads(res.stdout)
+            return out
+        raise AssertionError(f"no free port for the devnet after 3 tries: {res.output}")
 
     @property
     def deployment(self) -> Deployment:
@@ -340,13 +351,24 @@ def test_deploy_against_any_rpc_is_idempotent_per_chain(net: Net, tmp_path: Path
     net.ok("devnet", "fund", Account.from_key(OTHER_KEY).address)
     url = f"http://127.0.0.1:{net.port}"
     args = ["devnet", "deploy", "--rpc-url", url, "--private-key", OTHER_KEY, "--deployment", str(out), "--json"]
-    first = CliRunner().invoke(cli, args)
+    keeper, other_keeper = KeeperKeys.generate().public, KeeperKeys.generate().public
+    for bad in ("1,2", "x", f"{keeper[0]},{keeper[1] + 1}"):  # off the curve, not a key
+        res = CliRunner().invoke(cli, [*args, "--keeper-public-key", bad])
+        assert res.exit_code == 2 and json.loads(res.stdout)["field"] == "--keeper-public-key", res.output
+    assert not out.exists()
+    first = CliRunner().invoke(cli, [*args, "--keeper-public-key", f"{keeper[0]},{keeper[1]}"])
     assert first.exit_code == 0, first.output
     d1 = json.loads(first.stdout)
     assert d1["deployedNow"] is True
     assert d1["deployment"]["pool"]["address"] != net.deployment.pool
+    assert pool_deploy.read_keeper_key(net.chain, pool_deploy.load_deployment(out)) == keeper
+    # the devnet's pool seals to the public test key
+    assert pool_deploy.read_keeper_key(net.chain, net.deployment) == pool_deploy.DEV_KEEPER.public
     again = json.loads(CliRunner().invoke(cli, args).stdout)
     assert again["deployedNow"] is False and again["deployment"] == d1["deployment"]
+    # a keeper key is fixed at deployment: asking the existing deployment for another is refused
+    res = CliRunner().invoke(cli, [*args, "--keeper-public-key", f"{other_keeper[0]},{other_keeper[1]}"])
+    assert res.exit_code == 2 and json.loads(res.stdout)["field"] == "--keeper-public-key", res.output
     # the same file pointed at another chain id is refused with a clear error
     other = json.loads(out.read_text())
     other["chainId"] = 10
