@@ -1,8 +1,9 @@
 """`zkmargin keeper`: a liquidation keeper on a PrivateMarginPool (zkmargin.pool.keeper).
 
-`keeper init` writes a keeper key file and prints its public key (what wallets seal notes to:
-`zkmargin wallet ... --keeper-public-key X,Y`); `keeper run` follows the pool and liquidates
-every failing note it can read. Chain options as the wallet's (defaults: the running devnet).
+`keeper init` writes a keeper key file and prints its public key (the pool is deployed with it:
+`zkmargin devnet up|deploy --keeper-public-key X,Y`, and seals every note to it); `keeper run`
+follows the pool and liquidates every failing note. Chain options as the wallet's (defaults: the
+running devnet).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}\Z")
 
 @click.group(name="keeper")
 def keeper_group() -> None:
-    """A keeper: reads the notes sealed to its key and liquidates the failing ones."""
+    """A keeper: reads every note (sealed to the pool's keeper key) and liquidates the failing ones."""
 
 
 @keeper_group.command(name="init")
@@ -44,7 +45,7 @@ def keeper_group() -> None:
 @json_option
 @click.pass_context
 def keeper_init(ctx: click.Context, keeper_key: Path) -> None:
-    """Create a keeper key; prints the public key wallets seal notes to."""
+    """Create a keeper key; prints the public key to deploy the pool with (--keeper-public-key)."""
     keys = KeeperKeys.generate()
     write_key_file(keeper_key, keys)
     x, y = keys.public
