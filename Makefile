@@ -31,7 +31,7 @@ demo: setup
 # CI's command: lint, types, then every test (real circom, snarkjs, proofs, EVMs)
 test: setup lint
 	$(BIN)/python -m mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # no node, no circuit builds: the library, parsers, models and native engines (< 2 minutes)
 test-fast: $(PY_STAMP)

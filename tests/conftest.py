@@ -1,7 +1,9 @@
 """Shared fixtures. Circuits are built once per session into a fresh cache, so the
 build path itself (circom2, snarkjs setup) runs on every CI run.
 
-Set ZKMARGIN_TEST_CACHE=DIR to reuse builds between local runs.
+Set ZKMARGIN_TEST_CACHE=DIR to reuse builds between local runs. Under pytest-xdist (`make test`
+runs two workers) the workers share one fresh cache: builds there are locked per circuit, so a
+circuit is built once and the other worker waits for it.
 
 Markers follow from fixtures (pytest_collection_modifyitems below): a test that uses `tc`, even
 through another fixture, needs node and is marked `node`; one that uses `keys` or `small_ptaus`
@@ -58,7 +60,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     reuse = os.environ.get("ZKMARGIN_TEST_CACHE")
-    d = Path(reuse) if reuse else tmp_path_factory.mktemp("zkmargin-cache")
+    if reuse:
+        d = Path(reuse)
+    elif os.environ.get("PYTEST_XDIST_WORKER"):
+        # each worker's basetemp is <run's basetemp>/<worker id>: the parent is the run's, shared
+        d = tmp_path_factory.getbasetemp().parent / "zkmargin-cache"
+        d.mkdir(exist_ok=True)
+    else:
+        d = tmp_path_factory.mktemp("zkmargin-cache")
     old = os.environ.get("ZKMARGIN_CACHE_DIR")
     os.environ["ZKMARGIN_CACHE_DIR"] = str(d)
     yield d
