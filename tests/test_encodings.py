@@ -8,6 +8,7 @@ every case then runs against it.
 
 from __future__ import annotations
 
+import collections
 import copy
 import random
 from collections.abc import Callable
@@ -398,6 +399,20 @@ def test_batch_parse_equals_parsing_one_by_one(bundle: Bundle, other_public: lis
             assert _at_once(items, n, threads) == want, items
             assert _verified_fast(key, items, threads) == (valid if isinstance(want, list) else want), items
         _packed_as_parsed(items, n, want)
+
+
+class _Signals(list[str]):
+    """A list by isinstance, not by type: the parser takes it, pack_batch leaves it to the parser."""
+
+
+def test_a_batch_of_other_container_types_goes_the_parsers_way(bundle: Bundle) -> None:
+    key = groth16_fast.PreparedKey(bundle.vkey)
+    items: list[tuple[Any, Any]] = [(_Signals(bundle.public_signals), collections.OrderedDict(bundle.proof))] * 2
+    assert groth16_format.pack_batch(items, len(bundle.public_signals)) is None
+    assert groth16_fast.verify_batch(key, items, "c").valid
+    assert not groth16_fast.verify_batch(
+        key, [*items, (_Signals(["1"] * len(bundle.public_signals)), bundle.proof)], "c"
+    ).valid
 
 
 def _verified_fast(key: groth16_fast.PreparedKey, items: list[tuple[Any, Any]], threads: int) -> Any:

@@ -380,11 +380,14 @@ def _c_check(
     threads: int | None = None,
 ) -> bool:
     """The compiled verifier's pairing answer for parsed proofs (points already checked)."""
-    publics = b"".join(v.to_bytes(32, "little") for pub, _ in parsed for v in pub)
     ws = b"".join(a.to_bytes(8, "little") + b.to_bytes(8, "little") for a, b in weights)
-    proofs = b"".join(_proof_blob(p) for _, p in parsed)
-    rc = _c_verify(key, PackedBatch(len(parsed), proofs, publics), ws, threads, None)
-    return bool(rc == 1)
+    return _c_verify(key, _packed(parsed), ws, threads, None) == 1
+
+
+def _packed(parsed: Sequence[tuple[list[int], Proof]]) -> PackedBatch:
+    """Parsed proofs and signals in the C engine's layout."""
+    publics = b"".join(v.to_bytes(32, "little") for pub, _ in parsed for v in pub)
+    return PackedBatch(len(parsed), b"".join(_proof_blob(p) for _, p in parsed), publics)
 
 
 def _c_verify(
@@ -460,13 +463,13 @@ def _batch_c(key: PreparedKey, items: Sequence[tuple[Any, Any]], threads: int | 
     tests and the pairing on all cores (one thread start). The weights are the r_i above, a_i
     made odd in C, from the operating system's CSPRNG. A fault pack_batch or the point tests
     find is named by parse_batch, which parses in order (so the first fault, as always)."""
-    batch = pack_batch(items, key.n_public)
-    if batch is None:
-        parse_batch(items, key.n_public, threads)  # raises the InputError of the first fault
-        raise AssertionError("pack_batch refused a batch that parse_batch accepts")  # pragma: no cover
+    batch, status = pack_batch(items, key.n_public), None
+    if batch is None:  # a fault, or values of other types that parse (a list subclass): the parser's way
+        batch = _packed(parse_batch(items, key.n_public, threads))  # raises the first fault's InputError
+    else:
+        status = ctypes.create_string_buffer(batch.n or 1)
     if not batch.n:
         return True
-    status = ctypes.create_string_buffer(batch.n)
     rc = _c_verify(key, batch, secrets.token_bytes(16 * batch.n), threads, status)
     if rc == -4:
         parse_batch(items, key.n_public, threads)
