@@ -22,9 +22,11 @@
  * Every point given to zkm_groth16_prepare and zkm_groth16_verify was parsed by
  * zkmargin/groth16_format.py, the one parser all backends share: canonical coordinates,
  * finite, affine, on its curve, B, beta, gamma and delta in G2 (it runs zkm_g2_in_subgroup and
- * zkm_g2_in_subgroup_many below); public signals < r. Nothing here checks them again, and no
- * byte pattern means infinity (snarkjs, the EVM and this file used to disagree on which one
- * did). Inputs are standard-form little-endian; the context blob (struct ctx) holds constants
+ * zkm_g2_in_subgroup_many below); public signals < r. The one exception is a batch packed by
+ * groth16_format.pack_batch (canonical coordinates only), whose points zkm_groth16_verify tests
+ * itself (its status argument: on the curve, B in G2, with the same tests) before using any;
+ * nothing else is checked again here, and no byte pattern means infinity (snarkjs, the EVM and
+ * this file used to disagree on which one did). Inputs are standard-form little-endian; the context blob (struct ctx) holds constants
  * Python derives from py_ecc (zkmargin/native.py ctx()), so none is transcribed by hand.
  */
 #include "bn254.h"
