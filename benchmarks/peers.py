@@ -11,8 +11,10 @@ verification with a prepared key (groth16_fast.verify, C engine, parsing include
 groth16py.Verifier.verify on the proof's bytes), a batch of 64 proofs on both cores, and the
 batch's floor: the Miller loop of 32 varying pairs (one thread's half of the 64, walked as a
 batch share walks them) plus one final exponentiation, each timed alone in the C library
-(zkm_bench_miller, zkm_bench_final_exp), beside the batch's parsing (groth16_format.parse_batch,
-the G2 membership tests of the B points on both cores).
+(zkm_bench_miller, zkm_bench_final_exp), then with the G2 membership tests of 32 B points
+(zkm_g2_in_subgroup_many on one thread), beside the batch's packing (groth16_format.pack_batch).
+The batch target is reported against zkmargin's one verification and against arkworks' (see
+batch_lines), with the run's load average per circuit.
 `make bench` runs this through benchmarks/scale.py; alone:
 
     .venv/bin/python benchmarks/peers.py [--reps 9] [--circuits liquidation_4 ...]
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -92,17 +95,24 @@ def largest(tc: Toolchain) -> str:
     return max(counts, key=lambda c: counts[c])
 
 
+def timings(fns: dict[str, Callable[[], object]], reps: int) -> dict[str, tuple[list[float], list[float]]]:
+    """Wall and process CPU times (all threads) of each function, the functions taking turns
+    within every repetition."""
+    times: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in fns}
+    for _ in range(reps):
+        for k, fn in fns.items():
+            t, c = time.perf_counter(), time.process_time()
+            fn()
+            times[k][0].append(time.perf_counter() - t)
+            times[k][1].append(time.process_time() - c)
+    return times
+
+
 def interleaved(
     fns: dict[str, Callable[[], object]], reps: int, stat: Callable[[list[float]], float] = statistics.median
 ) -> dict[str, float]:
     """Median (or `stat`) wall time of each function, the functions taking turns within every repetition."""
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(reps):
-        for k, fn in fns.items():
-            t = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t)
-    return {k: stat(v) for k, v in times.items()}
+    return {k: stat(wall) for k, (wall, _) in timings(fns, reps).items()}
 
 
 def _ark_proof_json(blob: bytes) -> dict[str, Any]:
@@ -216,7 +226,7 @@ def bench_circuit(cid: str, tc: Toolchain, reps: int, tmp: Path) -> dict[str, An
     # 64 distinct proofs would cost minutes of setup for nothing: 8 distinct ones, 8 times each
     batch = [(public, zk.prove(witness, threads=2)[0]) for _ in range(8)] * (BATCH // 8)
     assert groth16_fast.verify_batch(prepared, batch, "c").valid
-    t = interleaved(
+    v = timings(
         {
             "zkmargin": lambda: groth16_fast.verify(prepared, public, zk_proof, "c"),
             "arkworks": lambda: ark.verify(ark_blob, pub_ints),
@@ -224,8 +234,20 @@ def bench_circuit(cid: str, tc: Toolchain, reps: int, tmp: Path) -> dict[str, An
         },
         reps * 3,
     )
-    row.update(verify_s_zkmargin=t["zkmargin"], verify_s_arkworks=t["arkworks"], verify_batch64_s_zkmargin=t["batch"])
+    # medians (the figures the targets are judged on), and the fastest runs, which under load are
+    # the better view of what the code does (the floor's parts are fastest runs too); the
+    # batch's CPU time (both threads) does not depend on the load
+    row.update(
+        verify_s_zkmargin=statistics.median(v["zkmargin"][0]),
+        verify_s_arkworks=statistics.median(v["arkworks"][0]),
+        verify_batch64_s_zkmargin=statistics.median(v["batch"][0]),
+        verify_s_zkmargin_min=min(v["zkmargin"][0]),
+        verify_s_arkworks_min=min(v["arkworks"][0]),
+        verify_batch64_s_zkmargin_min=min(v["batch"][0]),
+        verify_batch64_cpu_s_zkmargin=statistics.median(v["batch"][1]),
+    )
     row.update(batch_floor(prepared, batch, reps * 3))
+    row["load_average_1min"] = os.getloadavg()[0]  # the cores are shared: what ran beside this circuit's timings
     for what in ("zkmargin", "zkmargin_no_tables", "arkworks"):
         row.update({f"{k}_{what}": v for k, v in memory(what, keys.zkey, wtns).items()})
     return row
@@ -236,26 +258,35 @@ def batch_floor(prepared: groth16_fast.PreparedKey, batch: list[tuple[Any, Any]]
     one thread's Miller loop over 32 varying pairs (the other half runs beside it) and the one
     final exponentiation, each the fastest of its runs (a floor is what the code does when
     nothing else runs; the per-pair cost does not depend on the circuit, so its spread across
-    circuits shows the load); and the batch's parsing (median), which the floor leaves out."""
+    circuits shows the load); then the G2 membership test of one B (no sound batch skips it:
+    one per proof, half on each thread), which the checked floor adds; and the batch's syntax
+    check and packing (groth16_format.pack_batch, median), serial Python before the C call."""
     lib, ctx = native.library(), native.ctx()
-    parsed = groth16_format.parse_batch(batch, prepared.n_public)
-    half = b"".join(groth16_fast._proof_blob(p) for _, p in parsed[: BATCH // 2])
+    packed = groth16_format.pack_batch(batch, prepared.n_public)
+    assert packed is not None
+    half = packed.proofs[: 256 * (BATCH // 2)]
+    bs = b"".join(half[256 * i + 64 : 256 * i + 192] for i in range(BATCH // 2))
+    member = ctypes.create_string_buffer(BATCH // 2)
     f = ctypes.create_string_buffer(lib.zkm_bench_fq12_bytes())
     assert lib.zkm_bench_miller(BATCH // 2, half, ctx, f) == 0
     t = interleaved(
         {
             "miller": lambda: lib.zkm_bench_miller(BATCH // 2, half, ctx, f),
             "final_exp": lambda: lib.zkm_bench_final_exp(f, ctx),
+            "g2": lambda: lib.zkm_g2_in_subgroup_many(BATCH // 2, bs, 1, ctx, member),
         },
         reps,
         min,
     )
-    t.update(interleaved({"parse": lambda: groth16_format.parse_batch(batch, prepared.n_public)}, reps))
+    assert member.raw == b"\x01" * (BATCH // 2)
+    t.update(interleaved({"pack": lambda: groth16_format.pack_batch(batch, prepared.n_public)}, reps))
     return {
         "batch_miller_pair_s": t["miller"] / (BATCH // 2),
         "batch_final_exp_s": t["final_exp"],
+        "batch_g2_check_s": t["g2"] / (BATCH // 2),
         "batch_floor_s": t["miller"] + t["final_exp"],
-        "verify_batch64_parse_s": t["parse"],
+        "batch_floor_checked_s": t["miller"] + t["g2"] + t["final_exp"],
+        "verify_batch64_pack_s": t["pack"],
     }
 
 
@@ -272,6 +303,46 @@ def bench(tc: Toolchain, reps: int, circuits: list[str] | None = None) -> list[d
 
 def _mark(value: float, target: float) -> str:
     return f"{value:.2f}x {'ok' if value <= target else 'MISSED'}"
+
+
+def batch_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The batch target, both readings, and the floor that decides the first one."""
+    lines = [
+        f"the batch of {BATCH} on 2 threads (target: <= {TARGET_BATCH}x one verification). Judged on zkmargin's own",
+        "one verification (the target's wording); also shown against arkworks' one verification (the heading's",
+        '"at least as fast as arkworks"). floor = 64 varying Miller loops / 2 threads + 1 final exponentiation;',
+        "checked = the floor plus the 64 G2 membership tests / 2 threads, which a sound batch cannot skip",
+        "(medians; `fastest`: the fastest runs of the same timings; `cpu`: the batch's CPU time on both threads)",
+        f"{'circuit':23} {'batch64':>7} {'/one':>12} {'/ark one':>12} {'fastest':>7} {'/one':>6} {'/ark':>6} "
+        f"{'cpu':>5} {'floor':>5} {'/one':>5} {'checked':>7} {'/one':>5} {'/ark':>5} {'pack':>4} {'load':>4}",
+    ]
+    for r in rows:
+        one, ark, b = r["verify_s_zkmargin"], r["verify_s_arkworks"], r["verify_batch64_s_zkmargin"]
+        one_min, ark_min, b_min = (
+            r["verify_s_zkmargin_min"],
+            r["verify_s_arkworks_min"],
+            r["verify_batch64_s_zkmargin_min"],
+        )
+        floor, checked = r["batch_floor_s"], r["batch_floor_checked_s"]
+        lines.append(
+            f"{r['circuit']:23} {b * 1e3:>7.2f} {_mark(b / one, TARGET_BATCH):>12} {_mark(b / ark, TARGET_BATCH):>12} "
+            f"{b_min * 1e3:>7.2f} {b_min / one_min:>5.1f}x {b_min / ark_min:>5.2f}x "
+            f"{r['verify_batch64_cpu_s_zkmargin'] * 1e3:>5.1f} {floor * 1e3:>5.2f} {floor / one:>4.1f}x "
+            f"{checked * 1e3:>7.2f} {checked / one:>4.1f}x {checked / ark:>4.2f}x "
+            f"{r['verify_batch64_pack_s'] * 1e3:>4.2f} {r['load_average_1min']:>4.1f}"
+        )
+    lines += ["", "the floor's arithmetic, from the parts timed alone (fastest runs)"]
+    for r in rows:
+        one, floor, checked = r["verify_s_zkmargin"], r["batch_floor_s"], r["batch_floor_checked_s"]
+        pair, check, fe = r["batch_miller_pair_s"], r["batch_g2_check_s"], r["batch_final_exp_s"]
+        lines.append(
+            f"{r['circuit']}: {BATCH} x {pair * 1e6:.0f} us / 2 + {fe * 1e6:.0f} us = {floor * 1e3:.2f} ms "
+            f"= {floor / one:.1f}x one ({one * 1e3:.2f} ms); with {BATCH} x {check * 1e6:.0f} us / 2 of G2 tests "
+            f"{checked * 1e3:.2f} ms = {checked / one:.1f}x: {TARGET_BATCH}x one is {floor / one / TARGET_BATCH:.1f}x "
+            f"below the floor; measured {r['verify_batch64_s_zkmargin'] / one:.1f}x "
+            f"({r['verify_batch64_s_zkmargin'] / checked:.2f}x the checked floor)"
+        )
+    return lines
 
 
 def report(rows: list[dict[str, Any]]) -> str:
@@ -308,17 +379,7 @@ def report(rows: list[dict[str, Any]]) -> str:
             f"{r['key_mib_zkmargin_no_tables']:>10.0f} {r['peak_mib_zkmargin_no_tables']:>5.0f} "
             f"{r['key_mib_arkworks']:>7.0f} {r['peak_mib_arkworks']:>5.0f}"
         )
-    lines += ["", f"the batch of {BATCH}: its floor on 2 threads, and where the rest goes"]
-    for r in rows:
-        one, floor = r["verify_s_zkmargin"], r["batch_floor_s"]
-        lines.append(
-            f"{r['circuit']}: floor = {BATCH} pairs x {r['batch_miller_pair_s'] * 1e6:.0f} us / 2 threads "
-            f"+ {r['batch_final_exp_s'] * 1e6:.0f} us final exponentiation = {floor * 1e3:.2f} ms "
-            f"= {floor / one:.1f}x one verification ({one * 1e3:.2f} ms), so {TARGET_BATCH}x is "
-            f"{'below' if floor / one > TARGET_BATCH else 'above'} it; measured "
-            f"{r['verify_batch64_s_zkmargin'] / one:.1f}x, of which parsing (G2 membership on 2 threads) "
-            f"{r['verify_batch64_parse_s'] * 1e3:.2f} ms"
-        )
+    lines += ["", *batch_lines(rows)]
     return "\n".join(lines) + "\n"
 
 

@@ -8,6 +8,7 @@ every case then runs against it.
 
 from __future__ import annotations
 
+import collections
 import copy
 import random
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from py_ecc.fields import optimized_bn128_FQ2 as FQ2
 from py_ecc.optimized_bn128 import optimized_curve as oc
 
-from zkmargin import groth16, groth16_fast, groth16_format, onchain, paths, snarkjs_verify
+from zkmargin import groth16, groth16_fast, groth16_format, native, onchain, paths, snarkjs_verify
 from zkmargin.build import CircuitKeys
 from zkmargin.bundle import Bundle
 from zkmargin.errors import InputError
@@ -390,10 +391,69 @@ def test_batch_parse_equals_parsing_one_by_one(bundle: Bundle, other_public: lis
     rng = random.Random(16)
     batches = [[good] * 3, [], [good, edited[-1], edited[0]]]
     batches += [[rng.choice([good, good, *edited]) for _ in range(rng.randint(1, 6))] for _ in range(60)]
+    key = groth16_fast.PreparedKey(bundle.vkey)
     for items in batches:
         want = _one_by_one(items, n)
+        valid = isinstance(want, list) and all(groth16_fast.verify(key, *item, "c").valid for item in items)
         for threads in (1, 2):
             assert _at_once(items, n, threads) == want, items
+            assert _verified_fast(key, items, threads) == (valid if isinstance(want, list) else want), items
+        _packed_as_parsed(items, n, want)
+
+
+class _Signals(list[str]):
+    """A list by isinstance, not by type: the parser takes it, pack_batch leaves it to the parser."""
+
+
+def test_a_batch_of_other_container_types_goes_the_parsers_way(bundle: Bundle) -> None:
+    key = groth16_fast.PreparedKey(bundle.vkey)
+    items: list[tuple[Any, Any]] = [(_Signals(bundle.public_signals), collections.OrderedDict(bundle.proof))] * 2
+    assert groth16_format.pack_batch(items, len(bundle.public_signals)) is None
+    assert groth16_fast.verify_batch(key, items, "c").valid
+    assert not groth16_fast.verify_batch(
+        key, [*items, (_Signals(["1"] * len(bundle.public_signals)), bundle.proof)], "c"
+    ).valid
+
+
+def _verified_fast(key: groth16_fast.PreparedKey, items: list[tuple[Any, Any]], threads: int) -> Any:
+    """verify_batch on the C engine (pack_batch, then the points tested in C): valid, or the error."""
+    try:
+        return groth16_fast.verify_batch(key, items, "c", threads).valid
+    except InputError as e:
+        return (e.field, e.detail)
+
+
+def _packed_as_parsed(items: list[tuple[Any, Any]], n: int, want: Any) -> None:
+    """pack_batch accepts whatever parses (the same values, in the C engine's layout), and what it
+    accepts of the rest fails only the point tests it leaves to the C engine."""
+    packed = groth16_format.pack_batch(items, n)
+    if isinstance(want, list):
+        assert packed is not None and packed.n == len(want)
+        assert packed.proofs == b"".join(groth16_fast._proof_blob(p) for _, p in want)
+        assert packed.publics == b"".join(v.to_bytes(32, "little") for pub, _ in want for v in pub)
+    elif packed is not None:
+        assert want[1].startswith(("is not on", "is (0, 0)")) or want[1].endswith(groth16_format._NOT_IN_G2), want
+
+
+@pytest.mark.parametrize("reader", ["c", "python"])
+def test_pack_batch_refuses_what_parsing_refuses(reader: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutated proofs and signals: pack_batch packs exactly the parsed values, or (None) leaves
+    the item to parse_batch, except for faults of the point tests, which the C engine runs; with
+    its C reader of decimals and with the Python one (used without the library)."""
+    if reader == "python":
+        monkeypatch.setattr(groth16_format.native, "available", lambda: False)
+
+    @settings(max_examples=150, deadline=None)
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        proof = data.draw(_mutations(_PROOF))
+        public = data.draw(
+            st.one_of(st.lists(st.one_of(_SIGNAL_TEXTS, _BOUND_TEXTS), min_size=2, max_size=2), json_values)
+        )
+        items = [(["1", "2"], _PROOF), (public, proof)]
+        _packed_as_parsed(items, 2, _one_by_one(items, 2))
+
+    check()
 
 
 _SIGNAL_TEXTS = st.one_of(
@@ -401,6 +461,30 @@ _SIGNAL_TEXTS = st.one_of(
     st.sampled_from(["0", "00", "01", "", ",", "1,2", "-1", "+1", "\u00b2", " 1", "1\n", str(R - 1), str(R), "9" * 79]),
     st.text(alphabet="0123456789,", max_size=6),
 )
+
+
+_BOUND_TEXTS = st.sampled_from(
+    [str(v) for v in (Q - 1, Q, R - 1, R, (Q + R) // 2, 2**256 - 1, 2**256, 10**77, 10**78 - 1, 2**64, 10**19)]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.one_of(_SIGNAL_TEXTS, _BOUND_TEXTS), max_size=6), n_q=st.integers(0, 6))
+def test_c_decimal_reader_equals_the_python_rules(texts: list[str], n_q: int) -> None:
+    """native.parse_decimals (pack_batch's reader, in C) accepts exactly what groth16_format's
+    rules accept (q the bound of the first n_q values, r of the rest), with the same values."""
+    n_q = min(n_q, len(texts))
+
+    def python() -> bytes | None:
+        try:
+            return b"".join(
+                groth16_format._decimal(s, "v", Q if i < n_q else R, "bound").to_bytes(32, "little")
+                for i, s in enumerate(texts)
+            )
+        except InputError:
+            return None
+
+    assert native.parse_decimals(",".join(texts).encode(), len(texts), n_q) == python()
 
 
 @settings(max_examples=150, deadline=None)

@@ -48,8 +48,10 @@ from .groth16 import G1Point, G2Point, Verification, g1_point, g2_point
 from .groth16_format import (
     G1Affine,
     G2Affine,
+    PackedBatch,
     Proof,
     VerifyingKey,
+    pack_batch,
     parse_batch,
     parse_proof,
     parse_public_signals,
@@ -377,26 +379,36 @@ def _c_check(
     weights: Sequence[tuple[int, int]],
     threads: int | None = None,
 ) -> bool:
-    """The compiled verifier's pairing answer. By default batches of 16 and more are shared
-    among the cores (at least 8 proofs a thread); one proof has too little work to share."""
-    n = len(parsed)
+    """The compiled verifier's pairing answer for parsed proofs (points already checked)."""
+    ws = b"".join(a.to_bytes(8, "little") + b.to_bytes(8, "little") for a, b in weights)
+    return _c_verify(key, _packed(parsed), ws, threads, None) == 1
+
+
+def _packed(parsed: Sequence[tuple[list[int], Proof]]) -> PackedBatch:
+    """Parsed proofs and signals in the C engine's layout."""
+    publics = b"".join(v.to_bytes(32, "little") for pub, _ in parsed for v in pub)
+    return PackedBatch(len(parsed), b"".join(_proof_blob(p) for _, p in parsed), publics)
+
+
+def _c_verify(
+    key: PreparedKey,
+    batch: PackedBatch,
+    weights: bytes,
+    threads: int | None,
+    status: ctypes.Array[ctypes.c_char] | None,
+) -> int:
+    """zkm_groth16_verify: 1 valid, 0 invalid, -4 a point failed the test that `status` asks
+    for (see pack_batch). By default batches of 16 and more are shared among the cores (at
+    least 8 proofs a thread); one proof has too little work to share."""
+    n = batch.n
     if threads is None:
         threads = min(os.cpu_count() or 1, n // 8) if n >= 16 else 1
-    publics = b"".join(v.to_bytes(32, "little") for pub, _ in parsed for v in pub)
-    ws = b"".join(a.to_bytes(8, "little") + b.to_bytes(8, "little") for a, b in weights)
     rc = native.library().zkm_groth16_verify(
-        n,
-        key.n_public,
-        key.c_prepared,
-        b"".join(_proof_blob(p) for _, p in parsed),
-        publics,
-        ws,
-        max(1, threads),
-        native.ctx(),
+        n, key.n_public, key.c_prepared, batch.proofs, batch.publics, weights, max(1, threads), native.ctx(), status
     )
-    if rc < 0:
+    if rc < 0 and not (rc == -4 and status is not None):
         raise ArithmeticError(f"native verifier failed internally (code {rc})")  # a bug, never bad input
-    return bool(rc == 1)
+    return int(rc)
 
 
 def _python_check(key: PreparedKey, pub: list[int], proof: Proof) -> bool:
@@ -432,19 +444,37 @@ def verify_batch(
     With random r_i (2^127 possible values each, see below), checks prod e(-r_i A_i, B_i)
     * e(alpha, beta)^(sum r_i) * e(sum r_i vk_x_i, gamma) * e(sum r_i C_i, delta) == 1; a batch
     containing an invalid proof passes with probability about 2^-127. Find the culprit with verify()."""
-    use_c = _engine(engine) == "c"
-    parsed = parse_batch(items, key.n_public, threads)
-    if not parsed:
-        return Verification(True, "empty batch")
-    # r_i = a_i + b_i lambda with random 64-bit a_i (odd, so r_i != 0) and b_i: 2^127 distinct
-    # values mod r (bn254.glv), and the C engine multiplies A_i by r_i with 64 doublings
-    halves = [(secrets.randbits(64) | 1, secrets.randbits(64)) for _ in parsed]
-    if use_c:
-        ok = _c_check(key, parsed, halves, threads)
+    if _engine(engine) == "c":
+        ok = _batch_c(key, items, threads)
     else:
+        parsed = parse_batch(items, key.n_public, threads)
+        # r_i = a_i + b_i lambda with random 64-bit a_i (odd, so r_i != 0) and b_i: 2^127 distinct
+        # values mod r (bn254.glv), and the C engine multiplies A_i by r_i with 64 doublings
+        halves = [(secrets.randbits(64) | 1, secrets.randbits(64)) for _ in parsed]
         lam = bn254.glv()[1]
-        ok = _batch_python(key, parsed, [(a + b * lam) % R for a, b in halves])
+        ok = not parsed or _batch_python(key, parsed, [(a + b * lam) % R for a, b in halves])
+    if not items:
+        return Verification(True, "empty batch")
     return Verification(ok, f"batch of {len(items)} passed" if ok else f"batch of {len(items)} failed")
+
+
+def _batch_c(key: PreparedKey, items: Sequence[tuple[Any, Any]], threads: int | None) -> bool:
+    """verify_batch on the C engine in one call: pack_batch's syntax check, then the points'
+    tests and the pairing on all cores (one thread start). The weights are the r_i above, a_i
+    made odd in C, from the operating system's CSPRNG. A fault pack_batch or the point tests
+    find is named by parse_batch, which parses in order (so the first fault, as always)."""
+    batch, status = pack_batch(items, key.n_public), None
+    if batch is None:  # a fault, or values of other types that parse (a list subclass): the parser's way
+        batch = _packed(parse_batch(items, key.n_public, threads))  # raises the first fault's InputError
+    else:
+        status = ctypes.create_string_buffer(batch.n or 1)
+    if not batch.n:
+        return True
+    rc = _c_verify(key, batch, secrets.token_bytes(16 * batch.n), threads, status)
+    if rc == -4:
+        parse_batch(items, key.n_public, threads)
+        raise ArithmeticError("the C engine refused a point that groth16_format accepts")  # a bug
+    return rc == 1
 
 
 def _batch_python(key: PreparedKey, parsed: Sequence[tuple[list[int], Proof]], rs: Sequence[int]) -> bool:

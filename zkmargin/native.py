@@ -139,11 +139,13 @@ def library(progress: Progress | None = None) -> ctypes.CDLL:
             lib.zkm_groth16_prepare.restype = ctypes.c_int
             lib.zkm_groth16_prepare.argtypes = [u32, buf, buf, buf]
             lib.zkm_groth16_verify.restype = ctypes.c_int
-            lib.zkm_groth16_verify.argtypes = [u32, u32, buf, buf, buf, buf, u32, buf]
+            lib.zkm_groth16_verify.argtypes = [u32, u32, buf, buf, buf, buf, u32, buf, buf]
             lib.zkm_g2_in_subgroup.restype = ctypes.c_int
             lib.zkm_g2_in_subgroup.argtypes = [buf, buf]
             lib.zkm_g2_in_subgroup_many.restype = ctypes.c_int
             lib.zkm_g2_in_subgroup_many.argtypes = [u32, buf, u32, buf, buf]
+            lib.zkm_parse_decimals.restype = ctypes.c_int
+            lib.zkm_parse_decimals.argtypes = [buf, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, buf]
             lib.zkm_ctx_size.restype = u32
             lib.zkm_ctx_size.argtypes = []
             lib.zkm_bench_fq12_bytes.restype = u32
@@ -206,3 +208,14 @@ def g2_in_subgroup_many(points: Sequence[tuple[bn254.F2, bn254.F2]], threads: in
     out = ctypes.create_string_buffer(len(points) or 1)
     library().zkm_g2_in_subgroup_many(len(points), blob, max(1, threads), ctx(), out)
     return [b == 1 for b in out.raw[: len(points)]]
+
+
+def parse_decimals(text: bytes, count: int, n_q: int) -> bytes | None:
+    """zkm_parse_decimals: `count` comma-separated decimal values in ASCII, the first n_q below q
+    and the rest below r, each by groth16_format's rules (digits, no leading zero, at most 78),
+    as 32 little-endian bytes each; None if any breaks a rule or the count differs.
+    ToolchainError when the library is unavailable."""
+    out = ctypes.create_string_buffer(32 * count or 1)
+    if library().zkm_parse_decimals(text, len(text), count, n_q, out):
+        return None
+    return out.raw[: 32 * count]

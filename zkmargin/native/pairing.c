@@ -22,9 +22,11 @@
  * Every point given to zkm_groth16_prepare and zkm_groth16_verify was parsed by
  * zkmargin/groth16_format.py, the one parser all backends share: canonical coordinates,
  * finite, affine, on its curve, B, beta, gamma and delta in G2 (it runs zkm_g2_in_subgroup and
- * zkm_g2_in_subgroup_many below); public signals < r. Nothing here checks them again, and no
- * byte pattern means infinity (snarkjs, the EVM and this file used to disagree on which one
- * did). Inputs are standard-form little-endian; the context blob (struct ctx) holds constants
+ * zkm_g2_in_subgroup_many below); public signals < r. The one exception is a batch packed by
+ * groth16_format.pack_batch (canonical coordinates only), whose points zkm_groth16_verify tests
+ * itself (its status argument: on the curve, B in G2, with the same tests) before using any;
+ * nothing else is checked again here, and no byte pattern means infinity (snarkjs, the EVM and
+ * this file used to disagree on which one did). Inputs are standard-form little-endian; the context blob (struct ctx) holds constants
  * Python derives from py_ecc (zkmargin/native.py ctx()), so none is transcribed by hand.
  */
 #include "bn254.h"
@@ -885,6 +887,7 @@ struct share {
     const fe *halves;  /* per proof a, b (64-bit, standard form) with r_i = a + b lambda */
     size_t lo, hi;
     int fixed;
+    int8_t *status;  /* NULL: the points were checked by groth16_format.py; else check them here */
     fq12 f;
     int rc;
 };
@@ -911,6 +914,25 @@ static void g1_mul_glv(g1_jac *r, const g1_aff *p, uint64_t a, uint64_t b, const
     }
 }
 
+/* A proof's points (zkm_groth16_verify's 256 bytes, canonical coordinates): 0 when A and C are
+ * on the curve and B on the twist and in G2, else a nonzero code (1 A, 2 B off the twist, 3 B
+ * not in G2, 4 C). The same tests as groth16_format.py's, which names the fault. */
+static int check_proof(const uint8_t *p, const struct ctx *cx) {
+    p1m a, c;
+    p2m b;
+    load_p1(&a, p);
+    load_p2(&b, p + 64);
+    load_p1(&c, p + 192);
+    fe b1;  /* G1's curve constant 3, Montgomery */
+    fq_add(&b1, &Q_ONE, &Q_ONE);
+    fq_add(&b1, &b1, &Q_ONE);
+    if (!g1_on_curve(&a.x, &a.y, &b1)) return 1;
+    if (!g2_on_curve(&b.x, &b.y, &cx->b2)) return 2;
+    if (!g2_in_subgroup(&b, cx)) return 3;
+    if (!g1_on_curve(&c.x, &c.y, &b1)) return 4;
+    return 0;
+}
+
 static void *run_share(void *arg) {
     struct share *sh = arg;
     const struct ctx *cx = sh->cx;
@@ -923,6 +945,17 @@ static void *run_share(void *arg) {
     g1_aff *cs = malloc((n ? 2 * n : 1) * sizeof *cs);  /* C_i, then phi(C_i) */
     sh->rc = -2;
     if (!pa || !qs || !ps || !pre || !cs) goto done;
+    if (sh->status) {  /* every point on its curve, B in G2, before any is used */
+        int bad = 0;
+        for (size_t i = sh->lo; i < sh->hi; i++) {
+            sh->status[i] = (int8_t)check_proof(sh->proofs + 256 * i, cx);
+            bad |= sh->status[i];
+        }
+        if (bad) {
+            sh->rc = -4;
+            goto done;
+        }
+    }
     for (size_t i = sh->lo; i < sh->hi; i++) {
         const uint8_t *p = sh->proofs + 256 * i;
         p1m a, c;
@@ -994,12 +1027,18 @@ static int verify_one(const struct prepared *pk, const uint8_t *proof, const fe 
  *   prod e(-r_i A_i, B_i) * e((sum r_i) alpha, beta) * e(sum r_i vk_x_i, gamma) * e(sum r_i C_i, delta) == 1.
  * prepared: zkm_groth16_prepare's. proofs: per proof A (64), B (128), C (64). publics: n_pub x 32
  * per proof. weights: 16 per proof, 64-bit a_i then b_i (little-endian) with r_i = a_i + b_i lambda
- * mod r (lambda: phi's eigenvalue, see g1_mul_glv). Every point must have passed zkmargin/groth16_format.py
- * (see the top of this file). The proofs are shared among `threads` threads (each with its own
- * Miller product). Returns 1 valid, 0 invalid, -2 out of memory or no thread, -3 internal
- * inconsistency. */
+ * mod r (lambda: phi's eigenvalue, see g1_mul_glv); the low bit of a_i is set here, so r_i != 0 and
+ * random bytes serve. status NULL: every point passed zkmargin/groth16_format.py's parse (see the top
+ * of this file). Else the points only have canonical coordinates (groth16_format.pack_batch) and
+ * are checked here, each share checking its own proofs before its Miller loop (so the G2
+ * membership tests run on every thread with one thread start for all): status[i] gets
+ * check_proof's code of proof i, and a fault makes the answer -4 (the caller re-parses to name it).
+ * The proofs are shared among `threads` threads (each with its own Miller product). Returns 1
+ * valid, 0 invalid, -2 out of memory or no thread, -3 internal inconsistency, -4 a point failed
+ * its check. */
 int zkm_groth16_verify(uint32_t n_proofs, uint32_t n_pub, const uint8_t *prepared, const uint8_t *proofs,
-                       const uint8_t *publics, const uint8_t *weights, uint32_t threads, const uint8_t *ctx_blob) {
+                       const uint8_t *publics, const uint8_t *weights, uint32_t threads, const uint8_t *ctx_blob,
+                       int8_t *status) {
     const struct ctx *cx = (const struct ctx *)ctx_blob;
     const struct prepared *pk = (const struct prepared *)prepared;
     size_t np = n_proofs;
@@ -1018,6 +1057,7 @@ int zkm_groth16_verify(uint32_t n_proofs, uint32_t n_pub, const uint8_t *prepare
         fe wm;
         memcpy(&halves[2 * i].v[0], weights + 16 * i, 8);
         memcpy(&halves[2 * i + 1].v[0], weights + 16 * i + 8, 8);
+        halves[2 * i].v[0] |= 1;
         fr_mul(&ws[i], &cx->glv_lambda, &halves[2 * i + 1]);  /* Montgomery times standard: standard */
         fr_add(&ws[i], &ws[i], &halves[2 * i]);
         fr_to_mont(&wm, &ws[i]);
@@ -1030,6 +1070,10 @@ int zkm_groth16_verify(uint32_t n_proofs, uint32_t n_pub, const uint8_t *prepare
         }
     }
     if (np == 1 && fe_eq(&ws[0], &ONE_STD)) {
+        if (status && (status[0] = (int8_t)check_proof(proofs, cx))) {
+            rc = -4;
+            goto done;
+        }
         rc = verify_one(pk, proofs, sc, cx);
         goto done;
     }
@@ -1042,7 +1086,7 @@ int zkm_groth16_verify(uint32_t n_proofs, uint32_t n_pub, const uint8_t *prepare
         lo = lo < FIXED_UNITS ? 0 : lo - FIXED_UNITS;
         hi = hi < FIXED_UNITS ? 0 : hi - FIXED_UNITS;
         shares[t] = (struct share){.cx = cx, .pk = pk, .proofs = proofs, .ws = ws, .sc = sc, .halves = halves,
-                                   .lo = lo, .hi = hi, .fixed = t == 0};
+                                   .lo = lo, .hi = hi, .fixed = t == 0, .status = status};
     }
     for (size_t t = 0; t + 1 < nt; t++, started++)
         if (pthread_create(&tids[t], NULL, run_share, &shares[t])) break;
