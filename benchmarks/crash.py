@@ -139,6 +139,9 @@ def bench(n: int, n_keepers: int, seed: int, warp_days: int, progress: StderrPro
         dropped = weth_price * 7 // 10
         owner = run.account()
         specs = _positions(n, rng, weth_price, dropped)
+        weth_faucet = deployment.config.asset("WETH").faucet
+        for _ in range(sum(weth for weth, _ in specs) // weth_faucet):  # run.account() minted one faucet
+            deploy.mint(chain, deployment, Account.from_key(owner).address)
         need_usdc = sum(debt for _, debt in specs) * 2 + 10_000 * E6
         with progress.step(f"supplying {need_usdc // E6} USDC"):
             supplier = run.account()
