@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zkmargin import api, build, paths, registry
+from zkmargin import api, paths
 from zkmargin.cli.main import cli
 from zkmargin.proc import run
 from zkmargin.toolchain import Toolchain
@@ -48,10 +48,8 @@ def test_two_party_ceremony_with_beacon(tc: Toolchain, tmp_path: Path, monkeypat
     assert out["valid"]
     text = "\n".join(out["transcript"])
     assert "alice" in text and "bob" in text and "final beacon" in text
-    # and snarkjs's own command agrees
-    r1cs = build.compile_circuit(registry.get("liquidation_4"), tc).r1cs
-    res = run(tc.argv("snarkjs", "zkey", "verify", r1cs, DEV, z[3]))
-    assert "ZKey Ok!" in res.stdout + res.stderr
+    # (`ceremony verify` is snarkjs's zKey.verifyFromR1cs, what `snarkjs zkey verify` runs: no
+    # second run of the same check through the CLI; `install` below verifies once more)
 
     # a damaged zkey is refused (exit 1 when it parses, 2 when it does not), never a traceback
     bad = tmp_path / "bad.zkey"
