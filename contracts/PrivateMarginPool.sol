@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Reserves} from "./pool/Reserves.sol";
 import {PriceOracle, IChainlinkFeed} from "./pool/PriceOracle.sol";
 import {NoteTree} from "./pool/NoteTree.sol";
@@ -37,7 +37,9 @@ interface IPoolLiquidationVerifier {
 /// @notice Reserves are kept as Aave v3.5 keeps them (Reserves, PriceOracle); each position is a
 ///         note whose Poseidon commitment is a leaf of the note tree (NoteTree). Every owner
 ///         operation is one Groth16 proof over public inputs the pool assembles itself from its own
-///         state: the reserves' indexes after updateState at block.timestamp, the feeds' prices, the
+///         state: the reserves' indexes at block.timestamp (updateState on the reserves the
+///         operation acts on, as Aave does, the others read through _currentIndexes without
+///         writing), the feeds' prices, the
 ///         reserves' decimals, LTV and liquidation threshold, and a binding of (chain, pool, sender,
 ///         recipient). The pool then moves exactly the public amount of the public asset. Every
 ///         new note is sealed to its owner's viewing key and to the registered keeper key, and the
@@ -45,7 +47,7 @@ interface IPoolLiquidationVerifier {
 /// @dev The circuits are registered for N = 2 reserves, in listing order (reserve id = circuit
 ///      slot). zkmargin/pool/model.py predicts every state change to the wei; README.md ("The private
 ///      margin pool") documents the API, what is private and what is not.
-contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
+contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// The circuits' reserve count (pool_open_2, pool_transition_2).
@@ -219,8 +221,8 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
     ) external nonReentrant returns (uint256 leafIndex) {
         _checkAmount(amount);
         if (newCommitment >= SNARK_SCALAR_FIELD) revert NotInField(newCommitment);
-        uint256 id = _reserve(asset).id;
-        _updateAll();
+        // SupplyLogic.executeSupply :50: the supplied reserve only
+        uint256 id = _updateState(asset).id;
         // PoolOpen(N, K): newCommitment, asset, amount, binding, liquidityIndex[N], ltv[N], then the seal
         uint256[32] memory pub;
         pub[0] = newCommitment;
@@ -229,7 +231,7 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         pub[3] = _binding(address(0));
         for (uint256 i = 0; i < N_RESERVES; i++) {
             ReserveData storage r = _reserves[_reservesList[i]];
-            pub[4 + i] = r.liquidityIndex;
+            (pub[4 + i],) = _currentIndexes(r);
             pub[6 + i] = r.risk.ltv;
         }
         uint256[SEAL_INPUTS] memory sealPub = _sealInputs(seal);
@@ -333,7 +335,11 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         if (l.nullifier >= SNARK_SCALAR_FIELD) revert NotInField(l.nullifier);
         if (!isKnownRoot(l.root)) revert UnknownRoot(l.root);
         if (nullifierSpent[l.nullifier]) revert NullifierAlreadySpent(l.nullifier);
-        _updateAll();
+        // LiquidationLogic.executeLiquidationCall :181-182: the debt reserve, then the collateral
+        // reserve; a reserve written off besides is updated as _burnBadDebt (:687) does, when its
+        // debt is burnt (it has debt, so _currentIndexes read now what that update stores)
+        _updateState(l.debtAsset);
+        _updateState(l.collateralAsset);
         if (!liquidationVerifier.verifyProof(proof.a, proof.b, proof.c, _liquidationInputs(l, seal))) {
             revert InvalidProof();
         }
@@ -396,7 +402,9 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         if (s.nullifier >= SNARK_SCALAR_FIELD) revert NotInField(s.nullifier);
         if (!isKnownRoot(s.root)) revert UnknownRoot(s.root);
         if (nullifierSpent[s.nullifier]) revert NullifierAlreadySpent(s.nullifier);
-        _updateAll();
+        // SupplyLogic.executeSupply :50, executeWithdraw :121, BorrowLogic.executeBorrow :53,
+        // executeRepay :151: updateState on the reserve acted on only
+        _updateState(s.asset);
         uint256[43] memory pub = _transitionInputs(op, s, seal);
         if (!transitionVerifier.verifyProof(proof.a, proof.b, proof.c, pub)) revert InvalidProof();
         nullifierSpent[s.nullifier] = true;
@@ -423,11 +431,11 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
             address a = _reservesList[i];
             ReserveData storage r = _reserves[a];
             pub[7 + i] = getAssetPrice(a);
-            pub[9 + i] = r.liquidityIndex;
-            pub[11 + i] = r.variableBorrowIndex;
+            (pub[9 + i], pub[11 + i]) = _currentIndexes(r);
             pub[13 + i] = r.decimals;
-            pub[15 + i] = r.risk.ltv;
-            pub[17 + i] = r.risk.liquidationThreshold;
+            RiskParameters storage risk = r.risk;
+            pub[15 + i] = risk.ltv;
+            pub[17 + i] = risk.liquidationThreshold;
         }
         uint256[SEAL_INPUTS] memory sealPub = _sealInputs(seal);
         for (uint256 i = 0; i < SEAL_INPUTS; i++) {
@@ -460,12 +468,12 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
             address a = _reservesList[i];
             ReserveData storage r = _reserves[a];
             pub[12 + i] = getAssetPrice(a);
-            pub[14 + i] = r.liquidityIndex;
-            pub[16 + i] = r.variableBorrowIndex;
+            (pub[14 + i], pub[16 + i]) = _currentIndexes(r);
             pub[18 + i] = r.decimals;
-            pub[20 + i] = r.risk.liquidationThreshold;
-            pub[22 + i] = r.risk.liquidationBonus;
-            pub[24 + i] = r.risk.liquidationProtocolFee;
+            RiskParameters storage risk = r.risk;
+            pub[20 + i] = risk.liquidationThreshold;
+            pub[22 + i] = risk.liquidationBonus;
+            pub[24 + i] = risk.liquidationProtocolFee;
         }
         uint256[SEAL_INPUTS] memory sealPub = _sealInputs(seal);
         for (uint256 i = 0; i < SEAL_INPUTS; i++) {
@@ -496,16 +504,6 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
             boxes[k] = Box(seal.ephemeralKey, 0, ct);
         }
         return abi.encode(boxes);
-    }
-
-    /// ReserveLogic.updateState on every reserve, so that every index a proof uses is the one
-    /// stored at block.timestamp (Aave updates only the acting reserve and reads the others
-    /// through getNormalizedIncome/getNormalizedDebt; with no debt and a base rate above zero the
-    /// debt view and the stored index differ, so the pool makes them one).
-    function _updateAll() internal {
-        for (uint256 i = 0; i < N_RESERVES; i++) {
-            _updateState(_reservesList[i]);
-        }
     }
 
     function _binding(address recipient) internal view returns (uint256) {

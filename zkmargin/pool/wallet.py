@@ -547,7 +547,7 @@ class Wallet:
 
     def market(self, timestamp: int, block: str = "latest") -> PoolMarket:
         """The public inputs the pool assembles in a block at `timestamp`: every reserve brought to
-        it by the reserve model (as the pool's _updateAll does), the feeds' prices read in `block`."""
+        it by the reserve model (as the pool's _currentIndexes reads it), the feeds' prices read in `block`."""
         views = []
         for i, token in enumerate(self.tokens):
             state, rid = self._reserve_state(token)
