@@ -70,6 +70,10 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuardTr
     uint256 internal constant SEAL_CT = 10;
     /// keeperKey[2], ephemeralPublicKey[2], ciphertext[2][10]: the public inputs after each circuit's own
     uint256 internal constant SEAL_INPUTS = 24;
+    /// One Box in encryptedOpening: ephemeralKey[2], nonce, ciphertext offset, length, SEAL_CT words.
+    uint256 internal constant BOX_BYTES = (5 + SEAL_CT) * 32;
+    /// abi.encode(Box[SEAL_RECIPIENTS]): array offset, length, one offset per box, the boxes (1,088).
+    uint256 internal constant ENCRYPTED_OPENING_BYTES = (2 + SEAL_RECIPIENTS) * 32 + SEAL_RECIPIENTS * BOX_BYTES;
 
     struct Proof {
         uint256[2] a;
@@ -493,17 +497,33 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuardTr
         }
     }
 
-    /// NoteCreated's encryptedOpening: one Box per recipient, owner first, nonce 0.
-    function _encryptedOpening(Seal calldata seal) internal pure returns (bytes memory) {
-        Box[] memory boxes = new Box[](SEAL_RECIPIENTS);
-        for (uint256 k = 0; k < SEAL_RECIPIENTS; k++) {
-            uint256[] memory ct = new uint256[](SEAL_CT);
-            for (uint256 i = 0; i < SEAL_CT; i++) {
-                ct[i] = seal.ciphertext[k * SEAL_CT + i];
+    /// NoteCreated's encryptedOpening: abi.encode(Box[]) of one Box per recipient, owner first,
+    /// nonce 0, written word by word (the same 1,088 bytes as abi.encode over memory structs, which
+    /// costs several thousand gas more; tests/test_pool_contract.py compares the bytes with the
+    /// canonical ABI encoding). Layout: offset of the array (0x20), its length (2), each box's
+    /// offset from the array's contents (0x40, 0x40 + BOX_BYTES), then each box: ephemeralKey[2],
+    /// nonce, offset of its ciphertext (0x80), the ciphertext's length (10) and its 10 elements.
+    function _encryptedOpening(Seal calldata seal) internal pure returns (bytes memory out) {
+        out = new bytes(ENCRYPTED_OPENING_BYTES); // zeroed: every nonce is 0
+        (uint256 e0, uint256 e1) = (seal.ephemeralKey[0], seal.ephemeralKey[1]);
+        (uint256 boxes, uint256 boxBytes, uint256 ctLength) = (SEAL_RECIPIENTS, BOX_BYTES, SEAL_CT);
+        assembly ("memory-safe") {
+            let p := add(out, 0x20)
+            mstore(p, 0x20)
+            mstore(add(p, 0x20), boxes)
+            mstore(add(p, 0x40), 0x40)
+            mstore(add(p, 0x60), add(0x40, boxBytes))
+            let ct := add(seal, 0x40) // Seal's ciphertext follows ephemeralKey[2] in calldata
+            let ctBytes := mul(ctLength, 0x20)
+            for { let k := 0 } lt(k, boxes) { k := add(k, 1) } {
+                let box := add(add(p, 0x80), mul(k, boxBytes))
+                mstore(box, e0)
+                mstore(add(box, 0x20), e1)
+                mstore(add(box, 0x60), 0x80)
+                mstore(add(box, 0x80), ctLength)
+                calldatacopy(add(box, 0xa0), add(ct, mul(k, ctBytes)), ctBytes)
             }
-            boxes[k] = Box(seal.ephemeralKey, 0, ct);
         }
-        return abi.encode(boxes);
     }
 
     function _binding(address recipient) internal view returns (uint256) {
