@@ -17,8 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import statistics
+import sys
+import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +61,73 @@ RATES = (InterestRateData(8000, 0, 400, 8000), InterestRateData(9000, 0, 550, 35
 # _tree.size, _tree.depth, _tree.sideNodes, _roots[30], _rootsWritten (one slot later since
 # Reserves.reserveDeficit took slot 5)
 SLOT_SIZE, SLOT_DEPTH, SLOT_SIDE_NODES, SLOT_ROOTS, SLOT_ROOTS_WRITTEN = 6, 7, 8, 10, 40
-CASES = {"small": None, "typical": 0b1010_1010_1010_1010_1010, "worst": 2**20 - 1}
+CASES = {"small": None, "typical": 0b1010_1010_1010_1010_1010, "worst": 2**20 - 1, "one_bit": 2**19}
+SLOT_RESERVES, SLOT_LEAVES = 0, 9  # Reserves._reserves; _tree.leaves
+RESERVE_SLOTS = 10  # ReserveData's storage slots (checked: the last one, rates, is read)
+TARGET = 1_000_000
+TRACED = "typical"  # the case whose transactions are traced for the breakdown
 
 
 def _selector(sig: str) -> bytes:
     return keccak(sig.encode())[:4]
+
+
+def _slot(key: int, base: int) -> int:
+    return int.from_bytes(keccak(encode(["uint256", "uint256"], [key, base])), "big")
+
+
+@contextmanager
+def _captured_stdout() -> Iterator[Path]:
+    """pyrevm's tracer prints EIP-3155 lines on fd 1: send them to a file for the block's length."""
+    fd, name = tempfile.mkstemp(prefix="pool-gas-trace-")
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(fd, 1)
+    try:
+        yield Path(name)
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(fd)
+
+
+def breakdown(trace: Path, gas_used: int, calldata: bytes, classify: Callable[[str, int], str]) -> dict[str, int]:
+    """One transaction's gas by what spent it, from its EIP-3155 trace: every depth-1 opcode's
+    cost goes to `classify(opName, operand)` (the callee of a CALL-family opcode, whose cost is the
+    whole frame's; the slot of an SLOAD/SSTORE; else 0), intrinsic gas to "base" and "calldata",
+    the refund (the reentrancy guard's reset) to "refund". The parts add up to gas_used (checked)."""
+    nonzero = sum(1 for b in calldata if b)
+    parts = {"base": 21_000, "calldata": 16 * nonzero + 4 * (len(calldata) - nonzero)}
+    pending: tuple[str, int] | None = None  # a call at depth 1 and the gas before it
+    first = last = refund = 0
+    with trace.open() as f:
+        for line in f:
+            step = json.loads(line)
+            if "pc" not in step:
+                continue
+            gas, depth = int(step["gas"], 16), step["depth"]
+            refund = int(step["refund"], 16)
+            if depth != 1:
+                continue
+            if pending:
+                parts[pending[0]] = parts.get(pending[0], 0) + pending[1] - gas
+                pending = None
+            first = first or gas
+            op, stack = step["opName"], step["stack"]
+            operand = int(stack[-2 if op.endswith("CALL") else -1], 16) if stack else 0
+            what = classify(op, operand)
+            if op.endswith("CALL"):
+                pending = (what, gas)
+            else:
+                parts[what] = parts.get(what, 0) + int(step["gasCost"], 16)
+            last = gas - int(step["gasCost"], 16)
+    trace.unlink()
+    parts["refund"] = -min(refund, (gas_used + refund) // 5)
+    total = sum(parts.values())
+    if total != gas_used:
+        raise AssertionError(f"breakdown adds up to {total}, the transaction used {gas_used} ({first - last})")
+    return parts
 
 
 class Bench:
@@ -78,6 +146,56 @@ class Bench:
         )
         self.gas: dict[str, int] = {}
         self.prove_s: dict[str, float] = {}
+        self.traced = index == CASES[TRACED]  # tracing is slow: one case's breakdown is enough
+        self.parts: dict[str, dict[str, int]] = {}
+        self.feeds = feeds
+        self.verifiers = {int(self.pool._call(sig).hex(), 16) for sig in ("openVerifier()", "transitionVerifier()")}
+
+    def _classifier(self, commitment: int, nullifier: int | None) -> Callable[[str, int], str]:
+        tokens = {int(t, 16) for t in self.tokens}
+        feeds = {int(f, 16) for f in self.feeds}
+        tree = {SLOT_SIZE, SLOT_DEPTH, SLOT_ROOTS_WRITTEN, *range(SLOT_ROOTS, SLOT_ROOTS + 30)}
+        tree |= {_slot(level, SLOT_SIDE_NODES) for level in range(22)} | {_slot(commitment, SLOT_LEAVES)}
+        reserves = {_slot(int(t, 16), SLOT_RESERVES) + k for t in self.tokens for k in range(RESERVE_SLOTS)}
+        spent = {_slot(nullifier, s) for s in range(64)} if nullifier is not None else set()
+
+        def classify(op: str, operand: int) -> str:
+            if op == "DELEGATECALL":
+                return "tree insert"  # PoseidonT3, the pool's one linked library
+            if op.endswith("CALL"):
+                if operand in self.verifiers:
+                    return "verifyProof"
+                if operand in tokens:
+                    return "token transfer"
+                return "price feeds" if operand in feeds else "other calls"
+            if op.startswith("LOG"):
+                return "events"
+            if op in ("SLOAD", "SSTORE"):
+                if operand in tree:
+                    return "tree insert"
+                if operand in reserves:
+                    return "reserve state (storage)"
+                if operand in spent:
+                    return "nullifier"
+                return "other storage"
+            return "other (checks, inputs, ABI, memory, arithmetic)"
+
+        return classify
+
+    def _measured(
+        self, name: str, send: Callable[[], Any], calldata: bytes, commitment: int, nullifier: int | None
+    ) -> Any:
+        if not self.traced:
+            return send()
+        evm: Any = self.chain.evm  # pyrevm's stub types `tracing` read-only; its setter works
+        evm.tracing = True
+        try:
+            with _captured_stdout() as trace:
+                rc = send()
+        finally:
+            evm.tracing = False
+        self.parts[name] = breakdown(trace, rc.gas_used, calldata, self._classifier(commitment, nullifier))
+        return rc
 
     def owner(self, seed: int) -> tuple[str, PoolClient, int]:
         address = "0x" + f"{seed:02x}" * 20
@@ -134,7 +252,10 @@ class Bench:
         seconds = time.perf_counter() - t0
         if name:
             self._preload()
-        rc = client.open(self.tokens[asset], bundle)
+            calldata = client.open_calldata(self.tokens[asset], bundle)
+            rc = self._measured(name, lambda: client.open(self.tokens[asset], bundle), calldata, note.commitment, None)
+        else:
+            rc = client.open(self.tokens[asset], bundle)
         self.model.open(asset, amount, note, self.chain.timestamp())
         if name:
             self.gas[name], self.prove_s[name] = rc.gas_used, seconds
@@ -161,9 +282,17 @@ class Bench:
         )
         seconds = time.perf_counter() - t0
         self._preload()
-        rc = client.transact(op, self.tokens[asset], bundle, recipient)
+        name = op.name.lower()
+        calldata = client.transition_calldata(op, self.tokens[asset], bundle, recipient)
+        rc = self._measured(
+            name,
+            lambda: client.transact(op, self.tokens[asset], bundle, recipient),
+            calldata,
+            new.commitment,
+            note.nullifier,
+        )
         self.model.transact(op, note, new, asset, amount, now)
-        self.gas[op.name.lower()], self.prove_s[op.name.lower()] = rc.gas_used, seconds
+        self.gas[name], self.prove_s[name] = rc.gas_used, seconds
         self._sync_root()
         return new
 
@@ -221,7 +350,9 @@ def main() -> None:
             row[f"gas_{name}"] = c.gas[op]
         row["leaf_index_small"] = cases["small"].model.tree.size - 1  # informative: the last index reached
         row["ratio_worst_to_liquidation_verify"] = round(row["gas_worst"] / liq_gas, 2)
-        row["under_1M_worst"] = row["gas_worst"] < 1_000_000
+        row["under_1M_worst"] = row["gas_worst"] < TARGET
+        row.update(over_target(row["gas_one_bit"], row["gas_worst"]))
+        row["breakdown_typical"] = cases[TRACED].parts[op]
         rows.append(row)
     out = {
         "liquidation_verify": {"circuit": liq_circuit, "gas": liq_gas},
@@ -235,8 +366,35 @@ def main() -> None:
             f"{r['operation']:9} {r['constraints']:>11} {r['prove_s_median']:>8} {r['gas_small']:>10} "
             f"{r['gas_typical']:>9} {r['gas_worst']:>9} {r['ratio_worst_to_liquidation_verify']:>9}"
         )
+    per_bit = ", ".join(f"{r['operation']} {r['gas_per_one_bit']}" for r in rows)
+    print(f"per one bit of the leaf index (depth 20): {per_bit}")
+    for r in rows:
+        print(
+            f"{r['operation']:9} over {TARGET} from {r['min_one_bits_over']} one bits: "
+            f"{r['indexes_over']} of 2^20 leaf indexes ({r['fraction_over']:.2%})"
+        )
+    names = sorted({k for r in rows for k in r["breakdown_typical"]}, key=lambda k: -rows[1]["breakdown_typical"][k])
+    print("typical case, gas by part: " + " | ".join(r["operation"] for r in rows))
+    for k in names:
+        print(f"  {k:50} " + " ".join(f"{r['breakdown_typical'].get(k, 0):>9}" for r in rows))
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n")
+
+
+def over_target(gas_one_bit: int, gas_worst: int) -> dict[str, Any]:
+    """From the cases at depth 20 with 1 and 20 one bits: the gas of one more Poseidon(2) (the
+    insert hashes once per one bit, and stores a side node per zero bit), the fewest one bits that
+    put the operation over TARGET, and how many leaf indexes in [0, 2^20) have that many or more
+    (an upper bound below 2^19, where the tree is shallower and the insert runs fewer levels)."""
+    per_bit = (gas_worst - gas_one_bit) / 19
+    need = next((k for k in range(1, 21) if gas_one_bit + (k - 1) * per_bit > TARGET), None)
+    count = 0 if need is None else sum(math.comb(20, k) for k in range(need, 21))
+    return {
+        "gas_per_one_bit": round(per_bit),
+        "min_one_bits_over": need,
+        "indexes_over": count,
+        "fraction_over": count / 2**20,
+    }
 
 
 if __name__ == "__main__":
