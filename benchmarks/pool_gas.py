@@ -19,20 +19,22 @@ import argparse
 import json
 import math
 import os
+import re
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from eth_abi.abi import encode
 from eth_hash.auto import keccak
+from pyrevm import EVM, AccountInfo, BlockEnv
 
 from zkmargin import api, build, onchain, registry
-from zkmargin.evm import InProcessChain
+from zkmargin.evm import TX_GAS, InProcessChain
 from zkmargin.model import Asset, Market, Position, PricePoint, PriceSnapshot
 from zkmargin.pool import babyjub
 from zkmargin.pool.contract import DevAsset, Listing, PoolClient, deploy, deploy_dev_assets
@@ -130,6 +132,46 @@ def breakdown(trace: Path, gas_used: int, calldata: bytes, classify: Callable[[s
     return parts
 
 
+_STORAGE = re.compile(r"(\d+): StorageSlot \{ previous_or_original_value: \d+, present_value: (\d+) \}")
+_ACCOUNT = re.compile(r"(0x[0-9a-f]{40}): Account \{")
+# a stub for a verifier (verifyProof) or PoseidonT3 (hash): returns the word 1
+STUB = bytes.fromhex("600160005260206000f3")
+
+
+def _address(word: bytes) -> str:
+    return "0x" + word[-20:].hex()
+
+
+def _address_of(a: str) -> str:
+    return a.lower()
+
+
+def _is_contract(info: AccountInfo) -> bool:
+    return bool(info.code and info.code.strip(b"\x00"))
+
+
+def fresh_copy(evm: EVM, timestamp: int, stubbed: Collection[str] = ()) -> EVM:
+    """A new EVM holding `evm`'s accounts and storage and nothing warm, the accounts in `stubbed`
+    running STUB. pyrevm never finalizes its journal between message_calls: on one EVM every slot
+    and account an earlier transaction touched stays warm and keeps its first original value, so
+    EIP-2929 cold accesses and EIP-2200 storage costs are undercounted. Every account lives in that
+    journal (nothing is ever committed), which its Debug text lists with every storage slot."""
+    fresh = EVM(spec_id="CANCUN")
+    fresh.set_block_env(BlockEnv(number=1, timestamp=timestamp))
+    for address, info in evm.journal_state.items():
+        a = address.lower()
+        code = STUB if a in stubbed else info.code if _is_contract(info) else None
+        fresh.insert_account_info(address, AccountInfo(nonce=info.nonce, code=code))
+        fresh.set_balance(address, info.balance)
+    text = evm.journal_str
+    heads = list(_ACCOUNT.finditer(text))
+    for k, head in enumerate(heads):
+        segment = text[head.end() : heads[k + 1].start() if k + 1 < len(heads) else len(text)]
+        for slot, value in _STORAGE.findall(segment):
+            fresh.insert_account_storage(head.group(1), int(slot), int(value))
+    return fresh
+
+
 class Bench:
     def __init__(self, tc: Toolchain, settings: Settings, index: int | None) -> None:
         self.chain = InProcessChain(timestamp=T0)
@@ -149,11 +191,15 @@ class Bench:
         self.traced = index == CASES[TRACED]  # tracing is slow: one case's breakdown is enough
         self.parts: dict[str, dict[str, int]] = {}
         self.feeds = feeds
-        self.verifiers = {int(self.pool._call(sig).hex(), 16) for sig in ("openVerifier()", "transitionVerifier()")}
+        verifiers = ("openVerifier()", "transitionVerifier()", "liquidationVerifier()")
+        self.verifiers = {_address(self.pool._call(sig)) for sig in verifiers}
+        known = self.verifiers | {_address_of(a) for a in (*tokens, *feeds, self.pool.address)}
+        (self.poseidon,) = {a.lower() for a, info in self.chain.evm.journal_state.items() if _is_contract(info)} - known
 
     def _classifier(self, commitment: int, nullifier: int | None) -> Callable[[str, int], str]:
         tokens = {int(t, 16) for t in self.tokens}
         feeds = {int(f, 16) for f in self.feeds}
+        verifiers = {int(v, 16) for v in self.verifiers}
         tree = {SLOT_SIZE, SLOT_DEPTH, SLOT_ROOTS_WRITTEN, *range(SLOT_ROOTS, SLOT_ROOTS + 30)}
         tree |= {_slot(level, SLOT_SIDE_NODES) for level in range(22)} | {_slot(commitment, SLOT_LEAVES)}
         reserves = {_slot(int(t, 16), SLOT_RESERVES) + k for t in self.tokens for k in range(RESERVE_SLOTS)}
@@ -163,7 +209,7 @@ class Bench:
             if op == "DELEGATECALL":
                 return "tree insert"  # PoseidonT3, the pool's one linked library
             if op.endswith("CALL"):
-                if operand in self.verifiers:
+                if operand in verifiers:
                     return "verifyProof"
                 if operand in tokens:
                     return "token transfer"
@@ -182,19 +228,41 @@ class Bench:
 
         return classify
 
+    def _run(self, evm: EVM, sender: str, calldata: bytes) -> int:
+        evm.message_call(sender, self.pool.address, calldata, gas=TX_GAS)
+        assert evm.result is not None and evm.result.is_success
+        return int(evm.result.gas_used)
+
     def _measured(
-        self, name: str, send: Callable[[], Any], calldata: bytes, commitment: int, nullifier: int | None
+        self, name: str, sender: str, calldata: bytes, commitment: int, nullifier: int | None, send: Callable[[], Any]
     ) -> Any:
-        if not self.traced:
-            return send()
-        evm: Any = self.chain.evm  # pyrevm's stub types `tracing` read-only; its setter works
-        evm.tracing = True
-        try:
-            with _captured_stdout() as trace:
-                rc = send()
-        finally:
-            evm.tracing = False
-        self.parts[name] = breakdown(trace, rc.gas_used, calldata, self._classifier(commitment, nullifier))
+        """The transaction's gas on a fresh copy of the chain's state (fresh_copy: nothing warm),
+        then the transaction on the chain itself (the scenario moves on; pyrevm's own gas_used
+        would count every slot earlier transactions touched as warm). In the traced case also its
+        breakdown: the copy traced with the verifiers and PoseidonT3 replaced by stubs (their
+        traces are most of the lines), and the real verifier's and hashes' execution added as the
+        difference between the real transaction and one with only that stub."""
+        ts = self.chain.timestamp()
+        gas = self._run(fresh_copy(self.chain.evm, ts), sender, calldata)
+        if self.traced:
+            no_verifier = self._run(fresh_copy(self.chain.evm, ts, self.verifiers), sender, calldata)
+            no_hash = self._run(fresh_copy(self.chain.evm, ts, {self.poseidon}), sender, calldata)
+            stubbed = fresh_copy(self.chain.evm, ts, self.verifiers | {self.poseidon})
+            stubbed_any: Any = stubbed  # pyrevm's stub types `tracing` read-only; its setter works
+            stubbed_any.tracing = True
+            try:
+                with _captured_stdout() as trace:
+                    stubbed_gas = self._run(stubbed, sender, calldata)
+            finally:
+                stubbed_any.tracing = False
+            parts = breakdown(trace, stubbed_gas, calldata, self._classifier(commitment, nullifier))
+            parts["verifyProof"] += gas - no_verifier
+            parts["tree insert"] += gas - no_hash
+            if sum(parts.values()) != gas:
+                raise AssertionError(f"{name}: the parts add up to {sum(parts.values())}, not {gas}")
+            self.parts[name] = parts
+        rc = send()
+        self.gas[name] = gas
         return rc
 
     def owner(self, seed: int) -> tuple[str, PoolClient, int]:
@@ -253,12 +321,13 @@ class Bench:
         if name:
             self._preload()
             calldata = client.open_calldata(self.tokens[asset], bundle)
-            rc = self._measured(name, lambda: client.open(self.tokens[asset], bundle), calldata, note.commitment, None)
+            send = lambda: client.open(self.tokens[asset], bundle)  # noqa: E731
+            self._measured(name, address, calldata, note.commitment, None, send)
         else:
-            rc = client.open(self.tokens[asset], bundle)
+            client.open(self.tokens[asset], bundle)
         self.model.open(asset, amount, note, self.chain.timestamp())
         if name:
-            self.gas[name], self.prove_s[name] = rc.gas_used, seconds
+            self.prove_s[name] = seconds
             self._sync_root()
         return note
 
@@ -284,15 +353,10 @@ class Bench:
         self._preload()
         name = op.name.lower()
         calldata = client.transition_calldata(op, self.tokens[asset], bundle, recipient)
-        rc = self._measured(
-            name,
-            lambda: client.transact(op, self.tokens[asset], bundle, recipient),
-            calldata,
-            new.commitment,
-            note.nullifier,
-        )
+        send = lambda: client.transact(op, self.tokens[asset], bundle, recipient)  # noqa: E731
+        self._measured(name, address, calldata, new.commitment, note.nullifier, send)
         self.model.transact(op, note, new, asset, amount, now)
-        self.gas[name], self.prove_s[name] = rc.gas_used, seconds
+        self.prove_s[name] = seconds
         self._sync_root()
         return new
 
