@@ -500,8 +500,8 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuardTr
     /// NoteCreated's encryptedOpening: abi.encode(Box[]) of one Box per recipient, owner first,
     /// nonce 0, written word by word (the same 1,088 bytes as abi.encode over memory structs, which
     /// costs several thousand gas more; tests/test_pool_contract.py compares the bytes with the
-    /// canonical ABI encoding). Layout: offset of the array (0x20), its length (2), each box's
-    /// offset from the array's contents (0x40, 0x40 + BOX_BYTES), then each box: ephemeralKey[2],
+    /// canonical ABI encoding). Layout: offset of the array (0x20), its length, each box's offset
+    /// from the array's contents (32 * length + k * BOX_BYTES), then each box: ephemeralKey[2],
     /// nonce, offset of its ciphertext (0x80), the ciphertext's length (10) and its 10 elements.
     function _encryptedOpening(Seal calldata seal) internal pure returns (bytes memory out) {
         out = new bytes(ENCRYPTED_OPENING_BYTES); // zeroed: every nonce is 0
@@ -511,12 +511,12 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuardTr
             let p := add(out, 0x20)
             mstore(p, 0x20)
             mstore(add(p, 0x20), boxes)
-            mstore(add(p, 0x40), 0x40)
-            mstore(add(p, 0x60), add(0x40, boxBytes))
+            let first := mul(boxes, 0x20) // the boxes follow their offsets
             let ct := add(seal, 0x40) // Seal's ciphertext follows ephemeralKey[2] in calldata
             let ctBytes := mul(ctLength, 0x20)
             for { let k := 0 } lt(k, boxes) { k := add(k, 1) } {
-                let box := add(add(p, 0x80), mul(k, boxBytes))
+                mstore(add(p, add(0x40, mul(k, 0x20))), add(first, mul(k, boxBytes)))
+                let box := add(add(p, add(0x40, first)), mul(k, boxBytes))
                 mstore(box, e0)
                 mstore(add(box, 0x20), e1)
                 mstore(add(box, 0x60), 0x80)
