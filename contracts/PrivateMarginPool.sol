@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Reserves} from "./pool/Reserves.sol";
 import {PriceOracle, IChainlinkFeed} from "./pool/PriceOracle.sol";
 import {NoteTree} from "./pool/NoteTree.sol";
@@ -37,7 +37,9 @@ interface IPoolLiquidationVerifier {
 /// @notice Reserves are kept as Aave v3.5 keeps them (Reserves, PriceOracle); each position is a
 ///         note whose Poseidon commitment is a leaf of the note tree (NoteTree). Every owner
 ///         operation is one Groth16 proof over public inputs the pool assembles itself from its own
-///         state: the reserves' indexes after updateState at block.timestamp, the feeds' prices, the
+///         state: the reserves' indexes at block.timestamp (updateState on the reserves the
+///         operation acts on, as Aave does, the others read through _currentIndexes without
+///         writing), the feeds' prices, the
 ///         reserves' decimals, LTV and liquidation threshold, and a binding of (chain, pool, sender,
 ///         recipient). The pool then moves exactly the public amount of the public asset. Every
 ///         new note is sealed to its owner's viewing key and to the registered keeper key, and the
@@ -45,7 +47,7 @@ interface IPoolLiquidationVerifier {
 /// @dev The circuits are registered for N = 2 reserves, in listing order (reserve id = circuit
 ///      slot). zkmargin/pool/model.py predicts every state change to the wei; README.md ("The private
 ///      margin pool") documents the API, what is private and what is not.
-contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
+contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// The circuits' reserve count (pool_open_2, pool_transition_2).
@@ -68,6 +70,10 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
     uint256 internal constant SEAL_CT = 10;
     /// keeperKey[2], ephemeralPublicKey[2], ciphertext[2][10]: the public inputs after each circuit's own
     uint256 internal constant SEAL_INPUTS = 24;
+    /// One Box in encryptedOpening: ephemeralKey[2], nonce, ciphertext offset, length, SEAL_CT words.
+    uint256 internal constant BOX_BYTES = (5 + SEAL_CT) * 32;
+    /// abi.encode(Box[SEAL_RECIPIENTS]): array offset, length, one offset per box, the boxes (1,088).
+    uint256 internal constant ENCRYPTED_OPENING_BYTES = (2 + SEAL_RECIPIENTS) * 32 + SEAL_RECIPIENTS * BOX_BYTES;
 
     struct Proof {
         uint256[2] a;
@@ -219,8 +225,8 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
     ) external nonReentrant returns (uint256 leafIndex) {
         _checkAmount(amount);
         if (newCommitment >= SNARK_SCALAR_FIELD) revert NotInField(newCommitment);
-        uint256 id = _reserve(asset).id;
-        _updateAll();
+        // SupplyLogic.executeSupply :50: the supplied reserve only
+        uint256 id = _updateState(asset).id;
         // PoolOpen(N, K): newCommitment, asset, amount, binding, liquidityIndex[N], ltv[N], then the seal
         uint256[32] memory pub;
         pub[0] = newCommitment;
@@ -229,7 +235,7 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         pub[3] = _binding(address(0));
         for (uint256 i = 0; i < N_RESERVES; i++) {
             ReserveData storage r = _reserves[_reservesList[i]];
-            pub[4 + i] = r.liquidityIndex;
+            (pub[4 + i],) = _currentIndexes(r);
             pub[6 + i] = r.risk.ltv;
         }
         uint256[SEAL_INPUTS] memory sealPub = _sealInputs(seal);
@@ -333,7 +339,11 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         if (l.nullifier >= SNARK_SCALAR_FIELD) revert NotInField(l.nullifier);
         if (!isKnownRoot(l.root)) revert UnknownRoot(l.root);
         if (nullifierSpent[l.nullifier]) revert NullifierAlreadySpent(l.nullifier);
-        _updateAll();
+        // LiquidationLogic.executeLiquidationCall :181-182: the debt reserve, then the collateral
+        // reserve; a reserve written off besides is updated as _burnBadDebt (:687) does, when its
+        // debt is burnt (it has debt, so _currentIndexes read now what that update stores)
+        _updateState(l.debtAsset);
+        _updateState(l.collateralAsset);
         if (!liquidationVerifier.verifyProof(proof.a, proof.b, proof.c, _liquidationInputs(l, seal))) {
             revert InvalidProof();
         }
@@ -396,7 +406,9 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         if (s.nullifier >= SNARK_SCALAR_FIELD) revert NotInField(s.nullifier);
         if (!isKnownRoot(s.root)) revert UnknownRoot(s.root);
         if (nullifierSpent[s.nullifier]) revert NullifierAlreadySpent(s.nullifier);
-        _updateAll();
+        // SupplyLogic.executeSupply :50, executeWithdraw :121, BorrowLogic.executeBorrow :53,
+        // executeRepay :151: updateState on the reserve acted on only
+        _updateState(s.asset);
         uint256[43] memory pub = _transitionInputs(op, s, seal);
         if (!transitionVerifier.verifyProof(proof.a, proof.b, proof.c, pub)) revert InvalidProof();
         nullifierSpent[s.nullifier] = true;
@@ -423,11 +435,11 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
             address a = _reservesList[i];
             ReserveData storage r = _reserves[a];
             pub[7 + i] = getAssetPrice(a);
-            pub[9 + i] = r.liquidityIndex;
-            pub[11 + i] = r.variableBorrowIndex;
+            (pub[9 + i], pub[11 + i]) = _currentIndexes(r);
             pub[13 + i] = r.decimals;
-            pub[15 + i] = r.risk.ltv;
-            pub[17 + i] = r.risk.liquidationThreshold;
+            RiskParameters storage risk = r.risk;
+            pub[15 + i] = risk.ltv;
+            pub[17 + i] = risk.liquidationThreshold;
         }
         uint256[SEAL_INPUTS] memory sealPub = _sealInputs(seal);
         for (uint256 i = 0; i < SEAL_INPUTS; i++) {
@@ -460,12 +472,12 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
             address a = _reservesList[i];
             ReserveData storage r = _reserves[a];
             pub[12 + i] = getAssetPrice(a);
-            pub[14 + i] = r.liquidityIndex;
-            pub[16 + i] = r.variableBorrowIndex;
+            (pub[14 + i], pub[16 + i]) = _currentIndexes(r);
             pub[18 + i] = r.decimals;
-            pub[20 + i] = r.risk.liquidationThreshold;
-            pub[22 + i] = r.risk.liquidationBonus;
-            pub[24 + i] = r.risk.liquidationProtocolFee;
+            RiskParameters storage risk = r.risk;
+            pub[20 + i] = risk.liquidationThreshold;
+            pub[22 + i] = risk.liquidationBonus;
+            pub[24 + i] = risk.liquidationProtocolFee;
         }
         uint256[SEAL_INPUTS] memory sealPub = _sealInputs(seal);
         for (uint256 i = 0; i < SEAL_INPUTS; i++) {
@@ -485,26 +497,32 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuard {
         }
     }
 
-    /// NoteCreated's encryptedOpening: one Box per recipient, owner first, nonce 0.
-    function _encryptedOpening(Seal calldata seal) internal pure returns (bytes memory) {
-        Box[] memory boxes = new Box[](SEAL_RECIPIENTS);
-        for (uint256 k = 0; k < SEAL_RECIPIENTS; k++) {
-            uint256[] memory ct = new uint256[](SEAL_CT);
-            for (uint256 i = 0; i < SEAL_CT; i++) {
-                ct[i] = seal.ciphertext[k * SEAL_CT + i];
+    /// NoteCreated's encryptedOpening: abi.encode(Box[]) of one Box per recipient, owner first,
+    /// nonce 0, written word by word (the same 1,088 bytes as abi.encode over memory structs, which
+    /// costs several thousand gas more; tests/test_pool_contract.py compares the bytes with the
+    /// canonical ABI encoding). Layout: offset of the array (0x20), its length, each box's offset
+    /// from the array's contents (32 * length + k * BOX_BYTES), then each box: ephemeralKey[2],
+    /// nonce, offset of its ciphertext (0x80), the ciphertext's length (10) and its 10 elements.
+    function _encryptedOpening(Seal calldata seal) internal pure returns (bytes memory out) {
+        out = new bytes(ENCRYPTED_OPENING_BYTES); // zeroed: every nonce is 0
+        (uint256 e0, uint256 e1) = (seal.ephemeralKey[0], seal.ephemeralKey[1]);
+        (uint256 boxes, uint256 boxBytes, uint256 ctLength) = (SEAL_RECIPIENTS, BOX_BYTES, SEAL_CT);
+        assembly ("memory-safe") {
+            let p := add(out, 0x20)
+            mstore(p, 0x20)
+            mstore(add(p, 0x20), boxes)
+            let first := mul(boxes, 0x20) // the boxes follow their offsets
+            let ct := add(seal, 0x40) // Seal's ciphertext follows ephemeralKey[2] in calldata
+            let ctBytes := mul(ctLength, 0x20)
+            for { let k := 0 } lt(k, boxes) { k := add(k, 1) } {
+                mstore(add(p, add(0x40, mul(k, 0x20))), add(first, mul(k, boxBytes)))
+                let box := add(add(p, add(0x40, first)), mul(k, boxBytes))
+                mstore(box, e0)
+                mstore(add(box, 0x20), e1)
+                mstore(add(box, 0x60), 0x80)
+                mstore(add(box, 0x80), ctLength)
+                calldatacopy(add(box, 0xa0), add(ct, mul(k, ctBytes)), ctBytes)
             }
-            boxes[k] = Box(seal.ephemeralKey, 0, ct);
-        }
-        return abi.encode(boxes);
-    }
-
-    /// ReserveLogic.updateState on every reserve, so that every index a proof uses is the one
-    /// stored at block.timestamp (Aave updates only the acting reserve and reads the others
-    /// through getNormalizedIncome/getNormalizedDebt; with no debt and a base rate above zero the
-    /// debt view and the stored index differ, so the pool makes them one).
-    function _updateAll() internal {
-        for (uint256 i = 0; i < N_RESERVES; i++) {
-            _updateState(_reservesList[i]);
         }
     }
 

@@ -37,7 +37,7 @@ from zkmargin.pool.sealing import message_length, open_note_for_keeper
 from zkmargin.pool.store import NoteCreated
 from zkmargin.pool.transition import Op, PoolMarket, ReserveView, binding
 from zkmargin.pool.tree import LeanIMT
-from zkmargin.pool.wallet import decode_boxes
+from zkmargin.pool.wallet import decode_boxes, encode_boxes
 from zkmargin.settings import Settings
 from zkmargin.statements import pool as pool_statements
 from zkmargin.toolchain import Toolchain
@@ -254,6 +254,8 @@ def check_sealed(created: dict[str, Any], note: Note, owner: Owner) -> None:
     """NoteCreated's encryptedOpening, built by the pool from the proven seal: the keeper reads
     the note, and the owner's box (the first) opens with the owner's viewing secret."""
     event = NoteCreated("0x", 0, created["commitment"], created["leafIndex"], decode_boxes(created["encryptedOpening"]))
+    # the pool writes the bytes word by word: they are exactly the canonical abi.encode(Box[])
+    assert created["encryptedOpening"] == encode_boxes(event.boxes) and len(created["encryptedOpening"]) == 1088
     assert open_note_for_keeper(event, DEV_KEEPER) == note
     assert cipher.open_box(event.boxes[0], owner.view_secret, message_length(2)) == note.fields()
 

@@ -418,6 +418,35 @@ abstract contract Reserves {
         );
     }
 
+    /// The liquidity and variable-borrow indexes _updateState would store at block.timestamp, read
+    /// without writing: the stored ones when the reserve was updated in this block, else
+    /// getNormalizedIncome's (equal to what _updateIndexes stores: both leave the index alone at a
+    /// zero rate) and getNormalizedDebt's while the reserve has debt. With no debt the stored
+    /// borrow index is returned, as _updateIndexes :233 keeps it, where getNormalizedDebt would
+    /// compound a nonzero base rate: no note then has scaled debt here, so the index multiplies 0
+    /// in every position (v3.5's calculateUserAccountData reads getNormalizedDebt there,
+    /// GenericLogic.sol:225, to the same effect), and the value a proof must carry does not depend
+    /// on which reserve an operation updates.
+    function _currentIndexes(ReserveData storage r)
+        internal
+        view
+        returns (uint256 liquidityIndex, uint256 variableBorrowIndex)
+    {
+        liquidityIndex = r.liquidityIndex;
+        variableBorrowIndex = r.variableBorrowIndex;
+        uint40 last = r.lastUpdateTimestamp;
+        if (last == uint40(block.timestamp)) return (liquidityIndex, variableBorrowIndex);
+        uint256 liquidityRate = r.currentLiquidityRate;
+        if (liquidityRate != 0) {
+            liquidityIndex = ReserveMath.rayMul(ReserveMath.linearInterest(liquidityRate, last), liquidityIndex);
+        }
+        if (r.scaledTotalVariableDebt != 0) {
+            variableBorrowIndex = ReserveMath.rayMul(
+                ReserveMath.compoundedInterest(r.currentVariableBorrowRate, last), variableBorrowIndex
+            );
+        }
+    }
+
     function getReserveData(address asset) external view returns (ReserveData memory) {
         return _reserve(asset);
     }

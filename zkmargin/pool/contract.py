@@ -243,10 +243,11 @@ class PoolClient:
         return self._uint("bindingOf(address,address)", ["address", "address"], [sender, recipient])
 
     def market(self) -> PoolMarket:
-        """The public inputs the pool assembles in a block at the chain's current timestamp (the
-        indexes as getReserveNormalized* sees them now: what updateState will store, except for a
-        reserve with no debt and a nonzero rate, where updateState leaves the borrow index alone;
-        zkmargin.pool.model.PoolModel.market is exact in every case)."""
+        """The public inputs the pool assembles in a block at the chain's current timestamp, the
+        indexes as its _currentIndexes reads them (what updateState would store now):
+        getReserveNormalizedIncome, and getReserveNormalizedVariableDebt while the reserve has debt,
+        else the stored borrow index (updateState leaves it alone; the view would compound a base
+        rate). Exact when the next block has this timestamp; PoolModel.market(t) is exact at any t."""
         views = []
         for a in self.assets:
             d = self.reserve_data(a)

@@ -19,7 +19,7 @@ that takes any owner's note):
 A pass (`run_pass`, on every new block: a price update is a block too):
   1. follow the events and reconcile the liquidations in flight;
   2. bring every reserve to the timestamp of the block the next transaction lands in (the reserve
-     model, exactly as the pool's _updateAll) with the feeds' latest prices: the market a proof
+     model, exactly as the pool's updateState / _currentIndexes) with the feeds' latest prices: the market a proof
      must be made for;
   3. every live note not already in flight: if HF < 1 at that market, the (collateral, debt) pair
      and the `debtToCover` (the whole debt: Aave caps it at the close factor) that pay the

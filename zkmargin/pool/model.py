@@ -2,8 +2,11 @@
 wei), its note tree and nullifier set, the tokens it holds per reserve, and, as only a model can
 know them, the openings of every live note.
 
-Every operation does what the contract does, in the contract's order: every reserve's state brought
-to `now` (ReserveLogic.updateState), the public inputs assembled from that state (`market(now)`),
+Every operation does what the contract does, in the contract's order: the state of the reserves it
+acts on brought to `now` (ReserveLogic.updateState; as in Aave, no other reserve is written, so a
+reserve's interest compounds once per operation on it, not once per operation on the pool), the
+public inputs assembled from every reserve's indexes as updateState would make them at `now`,
+without storing them (`market(now)`, the contract's _currentIndexes),
 the note's change checked by zkmargin.pool.transition (the circuit's model), then the reserve's own
 operation, whose scaled amount must equal the note's change (the same TokenMath rounding on the
 same index; an inequality raises, since it would be a bug in one of them).
@@ -59,10 +62,11 @@ class PoolModel:
 
     # --- state at `now` ---
 
-    def _update_all(self, now: int) -> None:
-        """Reserves._updateState on every reserve (PrivateMarginPool._updateAll), recording the
+    def _update(self, now: int, assets: Sequence[int]) -> None:
+        """Reserves._updateState on the reserves an operation acts on (each once), recording the
         interest the debt accrued that the supply (notes and treasury) was not credited."""
-        for i, r in enumerate(self.reserves):
+        for i in dict.fromkeys(assets):
+            r = self.reserves[i]
             u = r.update_state(now)
             debt_growth = ray_mul_ceil(r.scaled_total_variable_debt, u.variable_borrow_index) - ray_mul_ceil(
                 r.scaled_total_variable_debt, r.variable_borrow_index
@@ -79,7 +83,9 @@ class PoolModel:
             self.reserves[i] = u
 
     def market(self, now: int) -> PoolMarket:
-        """The public inputs the pool assembles in a block at `now` (without changing the model)."""
+        """The public inputs the pool assembles in a block at `now` (without changing the model):
+        each reserve's indexes as updateState would store them at `now` (Reserves._currentIndexes),
+        whichever reserve the operation acts on."""
         views = []
         for r, p in zip(self.reserves, self.prices, strict=True):
             u = r.update_state(now)
@@ -111,7 +117,7 @@ class PoolModel:
         expected = open_note(market, asset, amount, note.owner_tag, note.salt, note.viewing_key)
         if expected != note:
             raise ModelMismatch(f"open: the note is not the deposit of {amount} into reserve {asset}")
-        self._update_all(now)
+        self._update(now, [asset])
         self.reserves[asset], scaled = self.reserves[asset].supply(amount, now)
         if scaled != note.scaled_collateral[asset]:
             raise ModelMismatch(f"open: reserve minted {scaled}, the note holds {note.scaled_collateral[asset]}")
@@ -127,7 +133,7 @@ class PoolModel:
         market = self.market(now)
         if apply(old, op, asset, amount, market, new.salt) != new:
             raise ModelMismatch(f"{op.name}: the new note is not the model's")
-        self._update_all(now)
+        self._update(now, [asset])
         r = self.reserves[asset]
         if op == Op.DEPOSIT:
             self.reserves[asset], scaled = r.supply(amount, now)
@@ -161,8 +167,10 @@ class PoolModel:
         old, o = liq.old, liq.outcome
         if old.commitment not in self.notes or old.nullifier in self.spent:
             raise ModelMismatch("the liquidated note is not live")
-        self._update_all(now)
         n = len(self.reserves)
+        # the debt reserve, the collateral reserve, then (in _burnLiquidatedDebt, at the same `now`)
+        # every other reserve written off
+        self._update(now, [debt, collateral, *(i for i in range(n) if o.deficit[i])])
         burned = [0] * n
         self.reserves[debt], burned[debt] = self.reserves[debt].burn_liquidated_debt(
             o.debt_repaid, o.deficit[debt], now
@@ -227,7 +235,7 @@ class PoolModel:
     def pending_unallocated(self, asset: int, now: int) -> int:
         """unallocated_interest as it will be once the reserve is updated at `now`."""
         probe = replace(self, reserves=list(self.reserves), unallocated_interest=list(self.unallocated_interest))
-        probe._update_all(now)
+        probe._update(now, range(len(self.reserves)))
         return probe.unallocated_interest[asset]
 
     def rounding_bound(self, asset: int, now: int) -> int:

@@ -7,7 +7,7 @@ An operation (`Wallet.operate`):
   2. pick the live note (one position per wallet unless `note` names one; a deposit without a
      note opens one);
   3. choose the timestamp T of the block the transaction will land in and build the pool's public
-     inputs at T exactly as the contract will (every reserve's `updateState` at T in the model,
+     inputs at T exactly as the contract will (every reserve brought to T by `updateState` in the model,
      prices read in the pending block). On a dev node (anvil, hardhat) T is pinned with
      `evm_setNextBlockTimestamp`; elsewhere T is the pending block's timestamp. A preflight
      `eth_call` in the pending block catches a proof made for another T or root (InvalidProof,
@@ -596,7 +596,8 @@ def read_market(
     chain: RpcChain, deployment: Deployment, timestamp: int, block: str = "latest"
 ) -> tuple[PoolMarket, tuple[ReserveState, ...]]:
     """The public inputs the pool assembles in a block at `timestamp`: every reserve brought to it
-    by the reserve model (as the pool's _updateAll does), the feeds' prices read in `block`; with
+    by the reserve model (what the pool's updateState stores for the acting reserve and
+    _currentIndexes reads for the others), the feeds' prices read in `block`; with
     the reserve states (their risk parameters give a liquidation's bonus and protocol fee)."""
     views, states = [], []
     pool = deployment.pool
