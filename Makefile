@@ -55,6 +55,7 @@ bench: setup
 # the crash scenario of issue #15 on anvil (N = 200 positions: about 25 minutes of setup)
 bench-crash: setup
 	$(BIN)/python benchmarks/crash.py --positions 200 --json benchmarks/crash_results.json
+	$(BIN)/python benchmarks/crash.py --readme --json benchmarks/crash_results.json
 
 typecheck: setup
 	$(BIN)/python -m mypy

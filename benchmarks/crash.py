@@ -303,6 +303,68 @@ def bench(n: int, n_keepers: int, seed: int, warp_days: int, progress: StderrPro
         }
 
 
+BEGIN, END = "<!-- benchmarks/crash.py --readme: begin -->", "<!-- benchmarks/crash.py --readme: end -->"
+
+
+def _units(wei: int, decimals: int) -> str:
+    return f"{wei / 10**decimals:,.2f}"
+
+
+def report(c: dict[str, Any]) -> str:
+    """README.md's crash table, from the benchmark's JSON (nothing typed by hand)."""
+    per = " + ".join(str(n) for n in c["liquidationsPerKeeper"])
+    usdc = c["badDebt"]["USDC"]
+    g, p = c["gas"], c["provingSeconds"]
+    per_liq = c["timeToClearSeconds"] / c["liquidations"] if c["liquidations"] else 0.0
+    conserved = all(c["tokensConserved"].values())
+    rows = [
+        (
+            "run",
+            f"N = {c['positions']}, seed {c['seed']}, {c['warpDays']} days of interest first, {c['keepers']} keeper "
+            f"processes (`--share I/{c['keepers']}`), 0 confirmations on anvil, {c['cpus']} shared cores at a "
+            f"load of {c['load']:.1f}; setup {c['setupSeconds']:.0f} s",
+        ),
+        ("positions failing after the fall", f"{c['failing']} of {c['positions']}"),
+        (
+            "liquidations (each failing note once; healthy notes touched)",
+            f"{c['liquidations']} ({per} by the keepers), each failing note once: "
+            f"{'yes' if c['eachFailingNoteLiquidatedOnce'] else 'NO'}; {c['healthyTouched']}",
+        ),
+        (
+            "time from the price update's receipt to the last liquidation mined",
+            f"{c['timeToClearSeconds']:.1f} s ({per_liq:.2f} s a liquidation)",
+        ),
+        (
+            "races lost (a note found spent by the other keeper)",
+            f"{c['lostRaces']} before proving (no cost), {c['lostAfterProving']} after a wasted proof",
+        ),
+        ("proving, per liquidation (witness + warm prove)", f"median {p['median']:.2f} s, max {p['max']:.2f} s"),
+        (
+            "gas, per liquidation (whole transaction, anvil receipts)",
+            f"median {g['median']:,} ({g['min']:,}-{g['max']:,})",
+        ),
+        (
+            "USDC deficit written off",
+            f"{_units(int(usdc['deficit']), 6)} USDC: {_units(int(usdc['fromInsurance']), 6)} from the insurance "
+            f"fund, {_units(int(usdc['socialized']), 6)} socialized, {_units(int(usdc['leftInReserveDeficit']), 6)} "
+            "left in `reserveDeficit` (the 1-ray floor)",
+        ),
+        (
+            "tokens",
+            "conserved: the pool's balance moved by exactly what the liquidators paid and received"
+            if conserved
+            else "NOT conserved",
+        ),
+    ]
+    return "| | |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in rows)
+
+
+def rewrite_readme(readme: Path, text: str) -> None:
+    doc = readme.read_text()
+    start, end = doc.index(BEGIN) + len(BEGIN), doc.index(END)
+    readme.write_text(doc[:start] + "\n" + text + doc[end:])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--positions", type=int, default=200, help="borrowing positions (default 200, as issue #15)")
@@ -310,7 +372,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--warp-days", type=int, default=30, help="days of interest before the fall (default 30)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument(
+        "--readme", action="store_true", help="rewrite README.md's crash table from --json, measuring nothing"
+    )
     args = ap.parse_args()
+    if args.readme:
+        if args.json is None:
+            ap.error("--readme needs --json FILE (the figures to show)")
+        rewrite_readme(Path("README.md"), report(json.loads(args.json.read_text())["crash"]))
+        return
     if args.positions < 1 or args.keepers < 1:
         ap.error("--positions and --keepers must be >= 1")
     out = bench(args.positions, args.keepers, args.seed, args.warp_days, StderrProgress())

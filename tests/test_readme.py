@@ -103,3 +103,21 @@ def test_pool_session_runs_as_written(
     assert usdc_debt(shows[0]) == 20000 < usdc_debt(shows[1])  # interest, with no operation of the owner's
     assert hf(shows[1]) < hf(shows[0])
     assert "price 3500" in shows[0] and "price 2800" in shows[1]
+
+
+def test_crash_table_is_the_benchmarks_json() -> None:
+    """The keepers' crash table in the README is what benchmarks/crash.py --readme makes of
+    benchmarks/crash_results.json: no figure typed by hand, none left behind by a new run."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("crash_bench", REPO_ROOT / "benchmarks" / "crash.py")
+    assert spec is not None and spec.loader is not None
+    crash = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(crash)
+    figures = json.loads((REPO_ROOT / "benchmarks" / "crash_results.json").read_text())["crash"]
+    readme = (REPO_ROOT / "README.md").read_text()
+    shown = readme[readme.index(crash.BEGIN) + len(crash.BEGIN) : readme.index(crash.END)]
+    assert shown == "\n" + crash.report(figures)
+    assert figures["healthyTouched"] == 0 and figures["eachFailingNoteLiquidatedOnce"]
+    assert figures["liquidations"] == figures["failing"] and all(figures["tokensConserved"].values())
