@@ -67,7 +67,7 @@ from ..aave_math import vtoken_balance
 from ..api import make_bundle
 from ..bundle import Bundle
 from ..errors import InputError, StatementFalse, ZkMarginError
-from ..evm import TX_GAS, Reverted, RpcChain
+from ..evm import Reverted, RpcChain
 from ..liquidation_step import AaveRevert
 from ..settings import Settings
 from ..warm_prover import ProverPool
@@ -89,6 +89,7 @@ from .wallet import (
     STALE_PROOF,
     _topic,
     await_block_time,
+    await_receipt,
     check_deployment,
     decode_log,
     fetch_logs,
@@ -99,6 +100,7 @@ from .wallet import (
     read_market,
     reconcile,
     revert_name,
+    sign_transaction,
 )
 
 DEFAULT_CONFIRMATIONS = 2
@@ -612,26 +614,7 @@ class Keeper:
         self._approved.add(reserve)
 
     def _sign(self, data: bytes, to: str) -> tuple[str, bytes]:
-        acct = self.chain.account
-        assert acct is not None
-        tx = {
-            "to": to,
-            "data": data,
-            "value": 0,
-            "gas": TX_GAS,
-            "gasPrice": _int(self.chain.request("eth_gasPrice")),
-            "nonce": _int(self.chain.request("eth_getTransactionCount", acct.address, "pending")),
-            "chainId": int(self.chain.chain_id),
-        }
-        signed = acct.sign_transaction(tx)
-        return "0x" + bytes(signed.hash).hex(), bytes(signed.raw_transaction)
+        return sign_transaction(self.chain, data, to)
 
     def _wait(self, tx_hash: str) -> dict[str, Any] | None:
-        deadline = time.monotonic() + self.receipt_timeout
-        while True:
-            receipt = self.chain.request("eth_getTransactionReceipt", tx_hash)
-            if receipt is not None:
-                return dict(receipt)
-            if time.monotonic() > deadline:
-                return None
-            time.sleep(0.1)
+        return await_receipt(self.chain, tx_hash, self.receipt_timeout, poll=0.1)

@@ -662,6 +662,38 @@ def await_block_time(chain: RpcChain, ts: int) -> bool:
         time.sleep(0.2)
 
 
+def sign_transaction(chain: RpcChain, data: bytes, to: str) -> tuple[str, bytes]:
+    """A legacy transaction from `chain`'s account (TX_GAS, eth_gasPrice, the pending nonce),
+    signed: (hash, raw bytes). Stored before it is broadcast, so a crash between the two is settled
+    by `reconcile`."""
+    acct = chain.account
+    if acct is None:
+        raise InputError("--private-key", "sending a transaction needs a private key (or ZKMARGIN_PRIVATE_KEY)")
+    tx = {
+        "to": to,
+        "data": data,
+        "value": 0,
+        "gas": TX_GAS,
+        "gasPrice": _int(chain.request("eth_gasPrice")),
+        "nonce": _int(chain.request("eth_getTransactionCount", acct.address, "pending")),
+        "chainId": int(chain.chain_id),
+    }
+    signed = acct.sign_transaction(tx)
+    return "0x" + bytes(signed.hash).hex(), bytes(signed.raw_transaction)
+
+
+def await_receipt(chain: RpcChain, tx_hash: str, timeout: float, poll: float = 0.25) -> dict[str, Any] | None:
+    """The transaction's receipt, polled every `poll` seconds; None after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        receipt = chain.request("eth_getTransactionReceipt", tx_hash)
+        if receipt is not None:
+            return dict(receipt)
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(poll)
+
+
 class Wallet:
     """One owner's wallet on one deployed pool. `chain` signs with the sending account."""
 
@@ -852,20 +884,7 @@ class Wallet:
             raise TransactionFailed("approve", f"the token refused approve (transaction {h})")
 
     def _sign(self, data: bytes, to: str) -> tuple[str, bytes]:
-        acct = self.chain.account
-        if acct is None:
-            raise InputError("--private-key", "sending a transaction needs a private key (or ZKMARGIN_PRIVATE_KEY)")
-        tx = {
-            "to": to,
-            "data": data,
-            "value": 0,
-            "gas": TX_GAS,
-            "gasPrice": _int(self.chain.request("eth_gasPrice")),
-            "nonce": _int(self.chain.request("eth_getTransactionCount", acct.address, "pending")),
-            "chainId": int(self.chain.chain_id),
-        }
-        signed = acct.sign_transaction(tx)
-        return "0x" + bytes(signed.hash).hex(), bytes(signed.raw_transaction)
+        return sign_transaction(self.chain, data, to)
 
     def _sign_and_send(self, data: bytes, to: str) -> tuple[str, bytes]:
         h, raw = self._sign(data, to)
@@ -873,17 +892,13 @@ class Wallet:
         return h, raw
 
     def _wait(self, tx_hash: str) -> dict[str, Any]:
-        deadline = time.monotonic() + self.receipt_timeout
-        while True:
-            receipt = self.chain.request("eth_getTransactionReceipt", tx_hash)
-            if receipt is not None:
-                return dict(receipt)
-            if time.monotonic() > deadline:
-                raise WalletError(
-                    f"no receipt for {tx_hash} within {self.receipt_timeout:g} s; the operation stays pending: "
-                    f"`zkmargin wallet sync` settles it when it is mined (or rebroadcasts it)"
-                )
-            time.sleep(0.25)
+        receipt = await_receipt(self.chain, tx_hash, self.receipt_timeout)
+        if receipt is None:
+            raise WalletError(
+                f"no receipt for {tx_hash} within {self.receipt_timeout:g} s; the operation stays pending: "
+                f"`zkmargin wallet sync` settles it when it is mined (or rebroadcasts it)"
+            )
+        return receipt
 
     def _preflight(self, data: bytes) -> None:
         try:
