@@ -75,6 +75,15 @@ def _with(doc: Any, path: list[Any], value: Any) -> Any:
 
 
 _DELETE = object()
+
+
+def _case_id(case: tuple[object, ...]) -> str:
+    """The same id in every process (pytest-xdist workers must collect the same names):
+    never an object's repr, which carries its address."""
+    value = "<deleted>" if case[2] is _DELETE else repr(case[2])
+    return f"{case[0]}:{case[3]}={value}"[:60]
+
+
 POS = _load("position-liquidatable.json")
 MKT = _load("market.json")
 PRC = _load("prices.json")
@@ -130,7 +139,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "path", "value", "field"), CASES, ids=[f"{c[0]}:{c[3]}={c[2]!r}"[:60] for c in CASES])
+@pytest.mark.parametrize(("kind", "path", "value", "field"), CASES, ids=[_case_id(c) for c in CASES])
 def test_bad_input_exit_2_names_field_and_writes_nothing(
     runner: CliRunner, tmp_path: Path, kind: str, path: list[Any], value: Any, field: str
 ) -> None:
