@@ -78,6 +78,37 @@ def _step_4_v37() -> dict[str, InputValue]:
     return step_inputs(pos, Market("step", assets, "aave-v3.7"), prices, "WETH", "USDC", 7500 * 10**6, 6)[1]
 
 
+def _pool_liquidation_2() -> dict[str, InputValue]:
+    """A note of the private pool liquidated at grown indexes (the sealed successor included): the
+    largest registered circuit since the pool's notes are sealed to their owner and the keepers."""
+    from zkmargin.aave_math import RAY
+    from zkmargin.pool import babyjub
+    from zkmargin.pool.liquidation import LiquidationMarket
+    from zkmargin.pool.liquidation import liquidation_inputs as pool_liquidation_inputs
+    from zkmargin.pool.note import Note, owner_tag
+    from zkmargin.pool.transition import PoolMarket, ReserveView
+    from zkmargin.pool.tree import LeanIMT
+
+    market = LiquidationMarket(
+        PoolMarket(
+            (
+                ReserveView(2000 * 10**8, RAY + RAY // 10, RAY + RAY // 7, 18, 8000, 8250),
+                ReserveView(10**8, RAY + 3 * RAY // 100, RAY + RAY // 20, 6, 7500, 7800),
+            )
+        ),
+        (10500, 10450),
+        (1000, 1000),
+    )
+    note = Note((10**18, 0), (0, 1_800 * 10**6), 0b01, owner_tag(0x5EC12E7), 42, babyjub.public_key(7))
+    tree = LeanIMT()
+    for leaf in (101, 202, note.commitment, 303):
+        tree.insert(leaf)
+    keeper = babyjub.public_key(11)
+    return pool_liquidation_inputs(
+        note, tree.proof(note.commitment), market, 0, 1, 10_000 * 10**6, 12345, (keeper,), ephemeral_secret=5
+    ).inputs
+
+
 # the three named circuits of issue 16 (the step under the newest rules), then every circuit that
 # may be the largest registered one
 NAMED = ("liquidation_4", "liquidation_8", "liquidation_step_4_v37")
@@ -86,6 +117,7 @@ INPUTS: dict[str, Callable[[], dict[str, InputValue]]] = {
     "liquidation_8": _liquidation_8,
     "liquidation_step_4_v37": _step_4_v37,
     "liquidation_hashed_8": _liquidation_hashed_8,
+    "pool_liquidation_2": _pool_liquidation_2,
 }
 
 
