@@ -49,7 +49,7 @@ from zkmargin.errors import InputError
 from zkmargin.evm import ANVIL_DEV_KEY, RpcChain, start_anvil
 from zkmargin.pool import deploy
 from zkmargin.pool.cipher import seal
-from zkmargin.pool.deploy import Deployment, config_from_json
+from zkmargin.pool.deploy import config_from_json
 from zkmargin.pool.keeper import KeeperStore, best_liquidation, notes_from_event
 from zkmargin.pool.keys import KeeperKeys, OwnerKeys, load_keeper_keys, write_key_file
 from zkmargin.pool.liquidation import LiquidationMarket, liquidate_note
@@ -61,6 +61,8 @@ from zkmargin.pool.transition import PoolMarket, ReserveView
 from zkmargin.pool.wallet import NULLIFIER_SPENT, Wallet
 from zkmargin.settings import Settings
 from zkmargin.toolchain import Toolchain
+
+from .test_wallet import World as WalletWorld
 
 ROOT = Path(__file__).resolve().parent.parent
 E6, E18 = 10**6, 10**18
@@ -176,26 +178,15 @@ def _config() -> Any:
 
 
 @dataclass
-class World:
-    url: str
-    chain: RpcChain
-    deployment: Deployment
-    file: Path
-    tmp: Path
+class World(WalletWorld):
+    """The wallet tests' anvil world (rpc, funded accounts, token balances) with a keeper key
+    and the positions the keepers are run against."""
+
     tc: Toolchain
     keeper_file: Path
     keeper: KeeperKeys
     notes: dict[str, Note] = field(default_factory=dict)
     snapshot: str = ""
-
-    def rpc(self, method: str, *params: object) -> Any:
-        return self.chain.request(method, *params)
-
-    def account(self) -> str:
-        acct = Account.create()
-        self.rpc("anvil_setBalance", acct.address, hex(10**22))
-        deploy.mint(self.chain, self.deployment, acct.address)
-        return "0x" + bytes(acct.key).hex()
 
     def position(self, name: str, key: str, weth: int, usdc_debt: int) -> Note:
         with Wallet(
@@ -220,9 +211,6 @@ class World:
 
     def call(self, to: str, sig: str, types: list[str], args: list[Any], out: str, block: str = "latest") -> Any:
         return decode([out], self.chain.call(to, keccak(sig.encode())[:4] + encode(types, args), block))[0]
-
-    def balance(self, symbol: str, who: str) -> int:
-        return int(self.call(self.deployment.asset(symbol).token, "balanceOf(address)", ["address"], [who], "uint256"))
 
     def spent(self, note: Note) -> bool:
         return bool(self.call(self.deployment.pool, "nullifierSpent(uint256)", ["uint256"], [note.nullifier], "bool"))
