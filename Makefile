@@ -50,7 +50,8 @@ bench: setup
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/scale.py --readme
 	$(BIN)/python benchmarks/ray_scan.py
-	$(BIN)/python benchmarks/pool_gas.py
+	$(BIN)/python benchmarks/pool_gas.py --json benchmarks/pool_gas.json
+	$(BIN)/python benchmarks/pool_gas.py --readme --json benchmarks/pool_gas.json
 
 # the crash scenario of issue #15 on anvil (N = 200 positions: about 25 minutes of setup)
 bench-crash: setup

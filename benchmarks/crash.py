@@ -40,6 +40,7 @@ from typing import Any
 from eth_abi.abi import decode, encode
 from eth_account import Account
 from eth_hash.auto import keccak
+from readme_block import rewrite_block
 
 from zkmargin import solidity
 from zkmargin.evm import ANVIL_DEV_KEY, RpcChain, start_anvil
@@ -359,12 +360,6 @@ def report(c: dict[str, Any]) -> str:
     return "| | |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in rows)
 
 
-def rewrite_readme(readme: Path, text: str) -> None:
-    doc = readme.read_text()
-    start, end = doc.index(BEGIN) + len(BEGIN), doc.index(END)
-    readme.write_text(doc[:start] + "\n" + text + doc[end:])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--positions", type=int, default=200, help="borrowing positions (default 200, as issue #15)")
@@ -379,7 +374,7 @@ def main() -> None:
     if args.readme:
         if args.json is None:
             ap.error("--readme needs --json FILE (the figures to show)")
-        rewrite_readme(Path("README.md"), report(json.loads(args.json.read_text())["crash"]))
+        rewrite_block(Path("README.md"), BEGIN, END, report(json.loads(args.json.read_text())["crash"]))
         return
     if args.positions < 1 or args.keepers < 1:
         ap.error("--positions and --keepers must be >= 1")

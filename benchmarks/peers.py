@@ -109,6 +109,42 @@ def _pool_liquidation_2() -> dict[str, InputValue]:
     ).inputs
 
 
+def _pool_transition_2() -> dict[str, InputValue]:
+    """A borrow on a note of the private pool, its successor sealed and appended to the tree in the
+    proof (NoteInsertion): the largest registered circuit since owner proofs append their notes."""
+    from zkmargin.aave_math import RAY
+    from zkmargin.pool import babyjub
+    from zkmargin.pool.note import Note, owner_tag
+    from zkmargin.pool.transition import Op, PoolMarket, ReserveView, transition_inputs
+    from zkmargin.pool.tree import LeanIMT
+
+    market = PoolMarket(
+        (
+            ReserveView(2000 * 10**8, RAY + RAY // 10, RAY + RAY // 7, 18, 8000, 8250),
+            ReserveView(10**8, RAY + 3 * RAY // 100, RAY + RAY // 20, 6, 7500, 7800),
+        )
+    )
+    sk = 0x5EC12E7
+    note = Note((10**18, 0), (0, 0), 0b01, owner_tag(sk), 42, babyjub.public_key(7))
+    tree = LeanIMT()
+    for leaf in (101, 202, note.commitment, 303, 404):
+        tree.insert(leaf)
+    return transition_inputs(
+        note,
+        sk,
+        tree.proof(note.commitment),
+        Op.BORROW,
+        1,
+        1_000 * 10**6,
+        market,
+        43,
+        12345,
+        (babyjub.public_key(11),),
+        frontier=tree.frontier(),
+        ephemeral_secret=5,
+    ).inputs
+
+
 # the three named circuits of issue 16 (the step under the newest rules), then every circuit that
 # may be the largest registered one
 NAMED = ("liquidation_4", "liquidation_8", "liquidation_step_4_v37")
@@ -118,6 +154,7 @@ INPUTS: dict[str, Callable[[], dict[str, InputValue]]] = {
     "liquidation_step_4_v37": _step_4_v37,
     "liquidation_hashed_8": _liquidation_hashed_8,
     "pool_liquidation_2": _pool_liquidation_2,
+    "pool_transition_2": _pool_transition_2,
 }
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import peers
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
+from readme_block import rewrite_block
 
 from zkmargin import api, build, groth16_fast, onchain, prover, registry, scan, solidity
 from zkmargin.evm import InProcessChain
@@ -314,13 +315,6 @@ def report(results: dict[str, Any]) -> str:
 BEGIN, END = "<!-- benchmarks/scale.py --readme: begin -->", "<!-- benchmarks/scale.py --readme: end -->"
 
 
-def rewrite_readme(readme: Path, text: str) -> None:
-    """Replace the block between the markers with text (the tables are never typed by hand)."""
-    doc = readme.read_text()
-    start, end = doc.index(BEGIN) + len(BEGIN), doc.index(END)
-    readme.write_text(doc[:start] + "\n```\n" + text + "```\n" + doc[end:])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--proofs", type=int, default=32, help="proofs for the native pool (snarkjs: at most 8, CLI: 4)")
@@ -330,7 +324,7 @@ def main() -> None:
     ap.add_argument("--readme", action="store_true", help="rewrite README.md's tables from --json, measuring nothing")
     args = ap.parse_args()
     if args.readme:
-        rewrite_readme(Path("README.md"), report(json.loads(args.json.read_text())))
+        rewrite_block(Path("README.md"), BEGIN, END, "```\n" + report(json.loads(args.json.read_text())) + "```\n")
         print(f"README.md: tables rewritten from {args.json}")
         return
     tc = Toolchain.discover()

@@ -9,17 +9,17 @@ import {PriceOracle, IChainlinkFeed} from "./pool/PriceOracle.sol";
 import {NoteTree} from "./pool/NoteTree.sol";
 import {KeeperKeys} from "./pool/KeeperKeys.sol";
 
-/// snarkjs's Groth16 verifier of PoolOpen(2, 2) (registry pool_open_2): 32 public inputs.
+/// snarkjs's Groth16 verifier of PoolOpen(2, 20, 2) (registry pool_open_2): 36 public inputs.
 interface IPoolOpenVerifier {
-    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[32] calldata)
+    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[36] calldata)
         external
         view
         returns (bool);
 }
 
-/// snarkjs's Groth16 verifier of PoolTransition(2, 20, 2) (registry pool_transition_2): 43 public inputs.
+/// snarkjs's Groth16 verifier of PoolTransition(2, 20, 2) (registry pool_transition_2): 46 public inputs.
 interface IPoolTransitionVerifier {
-    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[43] calldata)
+    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[46] calldata)
         external
         view
         returns (bool);
@@ -44,6 +44,9 @@ interface IPoolLiquidationVerifier {
 ///         recipient). The pool then moves exactly the public amount of the public asset. Every
 ///         new note is sealed to its owner's viewing key and to the registered keeper key, and the
 ///         proof shows the published ciphertexts are of exactly the committed note (SealedNote).
+///         An owner's proof also computes the new note's append to the tree it was made against
+///         (NoteInsertion): when that is still the current tree the pool hashes nothing
+///         (NoteTree._appendNote), otherwise it inserts the note on-chain.
 /// @dev The circuits are registered for N = 2 reserves, in listing order (reserve id = circuit
 ///      slot). zkmargin/pool/model.py predicts every state change to the wei; README.md ("The private
 ///      margin pool") documents the API, what is private and what is not.
@@ -97,7 +100,6 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuardTr
 
     /// One transition's public arguments (a struct: the external signatures stay flat).
     struct Spend {
-        uint256 root;
         uint256 nullifier;
         uint256 newCommitment;
         address asset;
@@ -214,12 +216,13 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuardTr
 
     // --- owner operations ---
 
-    /// A first deposit into a new note: `amount` of `asset` from msg.sender. The proof binds
-    /// (chain, pool, msg.sender, address(0)).
+    /// A first deposit into a new note: `amount` of `asset` from msg.sender, the note appended as
+    /// `tree` says when `tree` is the current tree. The proof binds (chain, pool, msg.sender, address(0)).
     function open(
         address asset,
         uint256 amount,
         uint256 newCommitment,
+        Insertion calldata tree,
         Proof calldata proof,
         Seal calldata seal
     ) external nonReentrant returns (uint256 leafIndex) {
@@ -227,8 +230,9 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuardTr
         if (newCommitment >= SNARK_SCALAR_FIELD) revert NotInField(newCommitment);
         // SupplyLogic.executeSupply :50: the supplied reserve only
         uint256 id = _updateState(asset).id;
-        // PoolOpen(N, K): newCommitment, asset, amount, binding, liquidityIndex[N], ltv[N], then the seal
-        uint256[32] memory pub;
+        // PoolOpen(N, 20, K): newCommitment, asset, amount, binding, liquidityIndex[N], ltv[N], root,
+        // treeSize, newRoot, newNode, then the seal
+        uint256[36] memory pub;
         pub[0] = newCommitment;
         pub[1] = id;
         pub[2] = amount;
@@ -238,12 +242,13 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuardTr
             (pub[4 + i],) = _currentIndexes(r);
             pub[6 + i] = r.risk.ltv;
         }
+        (pub[8], pub[9], pub[10], pub[11]) = (tree.root, tree.size, tree.newRoot, tree.newNode);
         uint256[SEAL_INPUTS] memory sealPub = _sealInputs(seal);
         for (uint256 i = 0; i < SEAL_INPUTS; i++) {
-            pub[8 + i] = sealPub[i];
+            pub[12 + i] = sealPub[i];
         }
         if (!openVerifier.verifyProof(proof.a, proof.b, proof.c, pub)) revert InvalidProof();
-        leafIndex = _insertNote(newCommitment);
+        leafIndex = _appendNote(newCommitment, tree);
         emit NoteCreated(leafIndex, newCommitment, _encryptedOpening(seal));
         uint256 scaled = _supply(asset, msg.sender, amount);
         emit Supply(asset, msg.sender, amount, scaled);
@@ -252,31 +257,31 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuardTr
     /// Supplies `amount` of `asset` from msg.sender to the note whose nullifier is spent; the
     /// proof binds (chain, pool, msg.sender, address(0)).
     function deposit(
-        uint256 root,
         uint256 nullifier,
         uint256 newCommitment,
         address asset,
         uint256 amount,
+        Insertion calldata tree,
         Proof calldata proof,
         Seal calldata seal
     ) external nonReentrant returns (uint256 leafIndex) {
-        leafIndex = _spend(OP_DEPOSIT, Spend(root, nullifier, newCommitment, asset, amount, address(0)), proof, seal);
+        leafIndex = _spend(OP_DEPOSIT, Spend(nullifier, newCommitment, asset, amount, address(0)), tree, proof, seal);
         uint256 scaled = _supply(asset, msg.sender, amount);
         emit Supply(asset, msg.sender, amount, scaled);
     }
 
     /// Withdraws `amount` of `asset` from a note's collateral to `recipient`.
     function withdraw(
-        uint256 root,
         uint256 nullifier,
         uint256 newCommitment,
         address asset,
         uint256 amount,
         address recipient,
+        Insertion calldata tree,
         Proof calldata proof,
         Seal calldata seal
     ) external nonReentrant returns (uint256 leafIndex) {
-        leafIndex = _spend(OP_WITHDRAW, Spend(root, nullifier, newCommitment, asset, amount, recipient), proof, seal);
+        leafIndex = _spend(OP_WITHDRAW, Spend(nullifier, newCommitment, asset, amount, recipient), tree, proof, seal);
         uint256 scaled = _withdraw(asset, recipient, amount);
         emit Withdraw(asset, recipient, amount, scaled);
     }
@@ -284,17 +289,17 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuardTr
     /// Borrows `amount` of `asset` against a note, paid to `recipient`; the sequencer must be up
     /// (PriceOracleSentinel, as ValidationLogic.validateBorrow :160-164 asks).
     function borrow(
-        uint256 root,
         uint256 nullifier,
         uint256 newCommitment,
         address asset,
         uint256 amount,
         address recipient,
+        Insertion calldata tree,
         Proof calldata proof,
         Seal calldata seal
     ) external nonReentrant returns (uint256 leafIndex) {
         _requireBorrowAllowed();
-        leafIndex = _spend(OP_BORROW, Spend(root, nullifier, newCommitment, asset, amount, recipient), proof, seal);
+        leafIndex = _spend(OP_BORROW, Spend(nullifier, newCommitment, asset, amount, recipient), tree, proof, seal);
         uint256 scaled = _borrow(asset, recipient, amount);
         emit Borrow(asset, recipient, amount, scaled);
     }
@@ -302,15 +307,15 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuardTr
     /// Repays `amount` of a note's `asset` debt with tokens from msg.sender; the proof binds
     /// (chain, pool, msg.sender, address(0)).
     function repay(
-        uint256 root,
         uint256 nullifier,
         uint256 newCommitment,
         address asset,
         uint256 amount,
+        Insertion calldata tree,
         Proof calldata proof,
         Seal calldata seal
     ) external nonReentrant returns (uint256 leafIndex) {
-        leafIndex = _spend(OP_REPAY, Spend(root, nullifier, newCommitment, asset, amount, address(0)), proof, seal);
+        leafIndex = _spend(OP_REPAY, Spend(nullifier, newCommitment, asset, amount, address(0)), tree, proof, seal);
         uint256 scaled = _repay(asset, msg.sender, amount);
         emit Repay(asset, msg.sender, amount, scaled);
     }
@@ -394,37 +399,39 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuardTr
     // --- internals ---
 
     /// Everything a transition's proof must be checked against, in this order: widths, the
-    /// root, the nullifier (then marked), the proof over the pool's own state, the new note.
+    /// root (tree.root: the membership root and the tree the new note is appended to), the
+    /// nullifier (then marked), the proof over the pool's own state, the new note.
     /// The caller then moves the tokens through Reserves, whose scaled amount is the one the
     /// circuit applied (same TokenMath rounding on the same index: see the README, "Solvency, to the wei").
-    function _spend(uint8 op, Spend memory s, Proof calldata proof, Seal calldata seal)
+    function _spend(uint8 op, Spend memory s, Insertion calldata tree, Proof calldata proof, Seal calldata seal)
         internal
         returns (uint256 leafIndex)
     {
         _checkAmount(s.amount);
         if (s.newCommitment >= SNARK_SCALAR_FIELD) revert NotInField(s.newCommitment);
         if (s.nullifier >= SNARK_SCALAR_FIELD) revert NotInField(s.nullifier);
-        if (!isKnownRoot(s.root)) revert UnknownRoot(s.root);
+        if (!isKnownRoot(tree.root)) revert UnknownRoot(tree.root);
         if (nullifierSpent[s.nullifier]) revert NullifierAlreadySpent(s.nullifier);
         // SupplyLogic.executeSupply :50, executeWithdraw :121, BorrowLogic.executeBorrow :53,
         // executeRepay :151: updateState on the reserve acted on only
         _updateState(s.asset);
-        uint256[43] memory pub = _transitionInputs(op, s, seal);
+        uint256[46] memory pub = _transitionInputs(op, s, tree, seal);
         if (!transitionVerifier.verifyProof(proof.a, proof.b, proof.c, pub)) revert InvalidProof();
         nullifierSpent[s.nullifier] = true;
         emit NullifierSpent(s.nullifier);
-        leafIndex = _insertNote(s.newCommitment);
+        leafIndex = _appendNote(s.newCommitment, tree);
         emit NoteCreated(leafIndex, s.newCommitment, _encryptedOpening(seal));
     }
 
     /// PoolTransition(N, 20, K): root, nullifier, newCommitment, op, asset, amount, binding,
-    /// price[N], liquidityIndex[N], borrowIndex[N], decimals[N], ltv[N], liqThreshold[N], the seal.
-    function _transitionInputs(uint8 op, Spend memory s, Seal calldata seal)
+    /// price[N], liquidityIndex[N], borrowIndex[N], decimals[N], ltv[N], liqThreshold[N],
+    /// treeSize, newRoot, newNode, the seal.
+    function _transitionInputs(uint8 op, Spend memory s, Insertion calldata tree, Seal calldata seal)
         internal
         view
-        returns (uint256[43] memory pub)
+        returns (uint256[46] memory pub)
     {
-        pub[0] = s.root;
+        pub[0] = tree.root;
         pub[1] = s.nullifier;
         pub[2] = s.newCommitment;
         pub[3] = op;
@@ -441,9 +448,10 @@ contract PrivateMarginPool is Reserves, PriceOracle, NoteTree, ReentrancyGuardTr
             pub[15 + i] = risk.ltv;
             pub[17 + i] = risk.liquidationThreshold;
         }
+        (pub[19], pub[20], pub[21]) = (tree.size, tree.newRoot, tree.newNode);
         uint256[SEAL_INPUTS] memory sealPub = _sealInputs(seal);
         for (uint256 i = 0; i < SEAL_INPUTS; i++) {
-            pub[19 + i] = sealPub[i];
+            pub[22 + i] = sealPub[i];
         }
     }
 

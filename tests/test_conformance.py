@@ -32,6 +32,7 @@ from tests.test_pool_transition import (
     BINDING,
     EPH,
     EXACT,
+    FRONTIER,
     GROWN,
     KEEPERS,
     OWNER,
@@ -112,15 +113,16 @@ CONSTRAINTS: dict[str, tuple[int, str]] = {
         "rayMulFloor, its value, two IsEqual)",
     ),
     "pool_open_2": (
-        9550,
+        19285,
         "Selector(2) 4 + amount < 2^128 128 + 2 liquidity indexes in range 200 + 2 LtvParam 60 (range, <= 10000, "
         "IsZero) + Pick 2 + RayDivAmount 333 (DivRoundCheck(128, 101), IsZero of the remainder) + minted != 0 1 "
         "+ 2 collateral and 2 flag terms 4 + SealedNote(2, 2) 8823 (tests/test_pool_sealing.py: NoteCiphertexts(9, 2) "
         "8370 - 6 for the constant nonce + NoteCommitment Poseidon(10) 456 + BabyCheck 3) - 6 (both debts are the "
-        "constant 0: two more first-round S-boxes free) + binding squared 1",
+        "constant 0: two more first-round S-boxes free) + binding squared 1 + NoteInsertion(20) 9735 (size bits 20, "
+        "20 x (2 Poseidon(2) 240 + 6 mux terms) + the full-tree term 1 - 6 constant at level 0, folded by O2)",
     ),
     "pool_transition_2": (
-        20446,
+        30181,
         "OwnerTag 237 + old NoteCommitment 456 (Poseidon(10), tag constant) + NoteNullifier 258 + NoteMembership(20) "
         "4933 (index bits 20, length <= 20: 11, 20 x (IsEqual, root term, MultiMux1, Poseidon(2) 240) + 2) "
         "+ old flags 2 + old balances 512 + Selector(4) 8 + Selector(2) 4 + amount 128 + 2 x (AssetParams 307 + "
@@ -129,7 +131,7 @@ CONSTRAINTS: dict[str, tuple[int, str]] = {
         "AssetValuation 2748 + 2 SlotAccount (v3.5, no eMode) 12 + LTV terms 4 + HF gate 3 + HealthFactorCompare 402 "
         "+ LTV-zero rule 9 + avg LTV DivRoundCheck(14, 130) 276 + avg != 0 1 + cover LessThan(144) 147 "
         "+ the new note's SealedNote(2, 2) 8823 + binding 1 - 2 folded by O2 (= the unsealed 11965 - 2 x 399 "
-        "+ 456 + 8823)",
+        "+ 456 + 8823) + the new note's NoteInsertion(20) 9735 (as pool_open_2's)",
     ),
     "pool_liquidation_2": (
         24478,
@@ -141,10 +143,10 @@ CONSTRAINTS: dict[str, tuple[int, str]] = {
         "successor's SealedNote(2, 2) 8823 + binding 1 (= the unsealed 15997 - 2 x 399 + 456 + 8823)",
     ),
 }
-#: fixtures/dev-pot15.ptau. liquidation_hashed_8 and the sealed pool transition and liquidation need it;
-#: every other circuit fits power 14
+#: fixtures/dev-pot15.ptau. liquidation_hashed_8 and the pool circuits need it; every other
+#: circuit fits power 14
 DEV_PTAU_POWER = 15
-FITS_POWER_14 = set(CONSTRAINTS) - {"liquidation_hashed_8", "pool_transition_2", "pool_liquidation_2"}
+FITS_POWER_14 = set(CONSTRAINTS) - {"liquidation_hashed_8", "pool_open_2", "pool_transition_2", "pool_liquidation_2"}
 
 
 def poseidon_constraints(n_inputs: int, constant_inputs: int = 0) -> int:
@@ -356,8 +358,11 @@ def _pool_open(spec: CircuitSpec) -> tuple[Inputs, Inputs]:
     assert spec.n_assets == GROWN.n
     index = GROWN.reserves[1].liquidity_index
     at = -(-index // 10**27)  # rayDivFloor(at, index) == 1, rayDivFloor(at - 1, index) == 0
-    honest = _via_statement(spec, pool.OpenRequest(GROWN, 1, at, OWNER, 9, BINDING, VIEW, KEEPERS, EPH))
-    assert honest == open_inputs(GROWN, 1, at, OWNER, 9, BINDING, VIEW, KEEPERS, ephemeral_secret=EPH).inputs
+    honest = _via_statement(spec, pool.OpenRequest(GROWN, 1, at, OWNER, 9, BINDING, VIEW, KEEPERS, FRONTIER, EPH))
+    assert (
+        honest
+        == open_inputs(GROWN, 1, at, OWNER, 9, BINDING, VIEW, KEEPERS, frontier=FRONTIER, ephemeral_secret=EPH).inputs
+    )
     wrong = resealed({**honest, "amount": at - 1}, [0, 0], [0, 0], 0b10)
     return honest, wrong
 
@@ -366,8 +371,10 @@ def _pool_transition(spec: CircuitSpec) -> tuple[Inputs, Inputs]:
     """A borrow exactly at the LTV limit (TC * avgLtv == TD * 1e4), and one wei more."""
     assert spec.n_assets == EXACT.n
     n = note((1_000 * E6, 0), (0, 0), 0b01)
-    proof = Pool.with_note(n).tree.proof(n.commitment)
-    request = pool.TransitionRequest(n, SK, proof, Op.BORROW, 1, 750 * E6, EXACT, 777, BINDING, KEEPERS, EPH)
+    tree = Pool.with_note(n).tree
+    request = pool.TransitionRequest(
+        n, SK, tree.proof(n.commitment), Op.BORROW, 1, 750 * E6, EXACT, 777, BINDING, KEEPERS, tree.frontier(), EPH
+    )
     honest = _via_statement(spec, request)
     return honest, attack(n, Op.BORROW, 1, 750 * E6 + 1, EXACT)
 

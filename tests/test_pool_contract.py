@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 from eth_abi.abi import decode, encode
 from eth_hash.auto import keccak
 
-from zkmargin import solidity
+from zkmargin import registry, solidity
 from zkmargin.build import CircuitKeys
 from zkmargin.evm import Chain, InProcessChain, Reverted
+from zkmargin.field import R
 from zkmargin.liquidation_step import AaveRevert
 from zkmargin.pool import babyjub, cipher
 from zkmargin.pool.contract import (
@@ -27,7 +28,10 @@ from zkmargin.pool.contract import (
     deploy,
     deploy_dev_assets,
     error_selector,
+    insertion_tuple,
+    open_calldata,
     set_feed_round,
+    transition_calldata,
 )
 from zkmargin.pool.deploy import DEV_KEEPER
 from zkmargin.pool.model import PoolModel
@@ -153,7 +157,15 @@ class PoolWorld:
         m = market or self.model.market(self.now())
         return self._timed(
             lambda: pool_statements.prove_open(
-                m, asset, amount, owner.tag, b, viewing_key=owner.view, keepers=KEEPERS, settings=self.settings
+                m,
+                asset,
+                amount,
+                owner.tag,
+                b,
+                viewing_key=owner.view,
+                keepers=KEEPERS,
+                frontier=self.model.tree.frontier(),
+                settings=self.settings,
             )
         )
 
@@ -172,7 +184,17 @@ class PoolWorld:
         path = self.model.tree.proof(owner.note.commitment)
         return self._timed(
             lambda: pool_statements.prove_transition(
-                owner.note, owner.sk, path, op, asset, amount, m, b, keepers=KEEPERS, settings=self.settings
+                owner.note,
+                owner.sk,
+                path,
+                op,
+                asset,
+                amount,
+                m,
+                b,
+                keepers=KEEPERS,
+                frontier=self.model.tree.frontier(),
+                settings=self.settings,
             )
         )
 
@@ -349,6 +371,44 @@ def test_each_operation_end_to_end(env: Pyrevm) -> None:
     print("pool gas per operation (pyrevm, small tree):", w.gas)
 
 
+def test_a_proof_whose_tree_grew_is_inserted_on_chain(env: Pyrevm) -> None:
+    """Two proofs made against the same tree: the first mined takes the proven append (the pool's
+    root becomes the proof's newRoot, no hashing); the second's tree has grown meanwhile, so the pool
+    inserts its note on-chain instead, and it still succeeds. The tree equals the model's either
+    way. A proof whose append was tampered with (newRoot, newNode) is refused by the verifier."""
+    w = env.world
+    alice, bob, carol = env.owner("alice", 0xA1), env.owner("bob", 0xB0), env.owner("carol", 0xCA)
+    w.open(bob, 1, 500_000 * E6)
+    w.open(alice, 0, 10 * E18)
+    deposit, new = w.prove(alice, Op.DEPOSIT, 0, E18)
+    opening, carols = w.prove_open(carol, 0, 2 * E18)
+    names = registry.get("pool_transition_2").public_signal_names()
+    for name in ("newRoot", "newNode"):
+        k = names.index(name)
+        forged = replace(
+            deposit, public_signals=[str((int(v) + (i == k)) % R) for i, v in enumerate(deposit.public_signals)]
+        )
+        refused("InvalidProof", (), lambda: alice.client.transact(Op.DEPOSIT, w.tokens[0], forged, None))
+
+    carol.client.open(w.tokens[0], opening)  # first: its tree is the pool's
+    w.model.open(0, 2 * E18, carols, w.now())
+    carol.note = carols
+    assert w.pool.current_root() == insertion_tuple(opening)[2] == w.model.tree.root
+    rc = alice.client.transact(Op.DEPOSIT, w.tokens[0], deposit, None)  # its tree has one note less
+    w.model.transact(Op.DEPOSIT, alice.note, new, 0, E18, w.now())  # type: ignore[arg-type]
+    alice.note = new
+    assert rc.one("NoteCreated").args["leafIndex"] == 3
+    assert w.pool.current_root() == w.model.tree.root != insertion_tuple(deposit)[2]
+    w.check_state([alice, bob, carol])
+    recipient = "0x" + "c1" * 20
+    borrow, after = w.prove(alice, Op.BORROW, 1, 1_000 * E6, recipient)  # against that tree: proven again
+    alice.client.transact(Op.BORROW, w.tokens[1], borrow, recipient)
+    w.model.transact(Op.BORROW, alice.note, after, 1, 1_000 * E6, w.now())
+    alice.note = after
+    assert w.pool.current_root() == insertion_tuple(borrow)[2] == w.model.tree.root
+    w.check_state([alice, bob, carol])
+
+
 def test_refusals_each_with_its_own_error(env: Pyrevm) -> None:
     """Unknown root, a note not in the tree, a spent nullifier, another sender, another recipient,
     a proof at other prices, indexes moved since proving, amounts and field elements past their
@@ -405,6 +465,7 @@ def test_refusals_each_with_its_own_error(env: Pyrevm) -> None:
         market,
         b,
         keepers=KEEPERS,
+        frontier=tree.frontier(),
         settings=w.settings,
     )
     refused("UnknownRoot", ("uint256",), lambda: alice.client.transact(Op.WITHDRAW, w.tokens[0], gb, recipient))
@@ -433,7 +494,7 @@ def test_open_refusals(env: Pyrevm) -> None:
     stranger = env.owner("stranger", 0x99)
     bundle, note = w.prove_open(alice, 0, E18)
     refused("InvalidProof", (), lambda: stranger.client.open(w.tokens[0], bundle))
-    data = alice.client.open_calldata(w.tokens[1], bundle)  # the other reserve
+    data = open_calldata(w.tokens[1], bundle)  # the other reserve
     refused("InvalidProof", (), lambda: alice.client.chain.transact(w.pool.address, data))
     big = sel("open(address,uint256,uint256,(uint256[2],uint256[2][2],uint256[2]),(uint256[2],uint256[20]))") + encode(
         ["address", "uint256", "uint256", "(uint256[2],uint256[2][2],uint256[2])", "(uint256[2],uint256[20])"],
@@ -503,11 +564,19 @@ def test_a_stale_price_refuses_every_transition(env: Pyrevm) -> None:
     market = w.model.market(w.now())
     b = binding(w.chain_id, pool.address, alice.address, ZERO_ADDRESS)
     bundle, note = pool_statements.prove_open(
-        market, 0, E18, alice.tag, b, viewing_key=alice.view, keepers=KEEPERS, settings=w.settings
+        market,
+        0,
+        E18,
+        alice.tag,
+        b,
+        viewing_key=alice.view,
+        keepers=KEEPERS,
+        frontier=LeanIMT().frontier(),
+        settings=w.settings,
     )
     client.open(w.tokens[0], bundle)
     env.at(T0 + 3601)  # the feeds were answered at T0
-    data = client.transition_calldata(Op.DEPOSIT, w.tokens[0], bundle, root=client.current_root(), nullifier=5)
+    data = transition_calldata(Op.DEPOSIT, w.tokens[0], bundle, root=client.current_root(), nullifier=5)
     refused("StalePrice", ("address", "uint256", "uint256"), lambda: view.transact(pool.address, data))
     env.at(T0 + 3600)  # exactly maxAge old is still fresh: the pool gets as far as the verifier
     refused("InvalidProof", (), lambda: view.transact(pool.address, data))

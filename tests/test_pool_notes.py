@@ -1,7 +1,9 @@
 """Notes and the note tree of the private pool: the Python tree (zkmargin/pool/tree.py), the
 on-chain NoteTree.sol (InternalLeanIMT + PoseidonT3, in pyrevm) and the circuit's membership
 check (NoteMembership over zk-kit's BinaryMerkleRoot(20)) agree on random leaf sets; the circuit
-refuses forged paths; insert gas is measured up to depth 20."""
+refuses forged paths; a proven append (NoteInsertion, NoteTree._appendNote) leaves the same tree
+as an on-chain insert, in any mix with them, and the circuit refuses every forged append; insert
+and append gas are measured up to depth 20."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from zkmargin.field import R
 from zkmargin.pool import babyjub
 from zkmargin.pool import note as note_mod
 from zkmargin.pool.note import Note, new_secret, nullifier, owner_tag
-from zkmargin.pool.tree import MAX_DEPTH, LeanIMT, MerkleProof
+from zkmargin.pool.tree import MAX_DEPTH, Frontier, LeanIMT, MerkleProof, hash_pair
 from zkmargin.poseidon import poseidon
 from zkmargin.r1cs import R1cs, read_r1cs
 from zkmargin.registry import CircuitSpec
@@ -37,11 +39,22 @@ pragma solidity ^0.8.24;
 import {NoteTree} from "pool/NoteTree.sol";
 contract NoteTreeHarness is NoteTree {
     function insert(uint256 commitment) external returns (uint256) { return _insertNote(commitment); }
+    function append(uint256 commitment, Insertion calldata ins) external returns (uint256) {
+        return _appendNote(commitment, ins);
+    }
 }
 """
 # the tree check circuit is a test fixture, not a registered statement
 TREE_SPEC = CircuitSpec(
     "pool_tree_check_20", "lib/pool.circom", "NoteTreeCheck", (MAX_DEPTH,), ("root", "leaf", "length", "index"), "test"
+)
+INSERTION_SPEC = CircuitSpec(
+    "pool_insertion_check_20",
+    "lib/pool.circom",
+    "NoteInsertionCheck",
+    (MAX_DEPTH,),
+    ("leaf", "size", "root", "newRoot", "newNode"),
+    "test",
 )
 # LeanIMTData {size, depth, sideNodes, leaves} at slot 0, then _roots[30], _rootsWritten
 SLOT_SIZE, SLOT_DEPTH, SLOT_SIDE_NODES, SLOT_ROOTS_WRITTEN = 0, 1, 2, 34
@@ -115,6 +128,17 @@ class TreeContract:
     def insert(self, leaf: int) -> int:
         res = self.chain.transact(self.address, sel("insert(uint256)") + encode(["uint256"], [leaf]))
         return res.gas_used
+
+    def append(self, leaf: int, root: int, size: int, new_root: int, new_node: int) -> int:
+        data = encode(["uint256", "(uint256,uint256,uint256,uint256)"], [leaf, (root, size, new_root, new_node)])
+        return self.chain.transact(
+            self.address, sel("append(uint256,(uint256,uint256,uint256,uint256))") + data
+        ).gas_used
+
+    def append_from(self, frontier: Frontier, leaf: int) -> int:
+        """_appendNote with the append a proof against `frontier` would carry."""
+        a = frontier.append(leaf)
+        return self.append(leaf, frontier.root, frontier.size, a.root, a.node)
 
     def view(self, signature: str, *args: int) -> int:
         data = sel(signature) + (encode(["uint256"] * len(args), list(args)) if args else b"")
@@ -277,3 +301,168 @@ def test_insert_gas_up_to_depth_20(tree_contracts: dict[str, solidity.Compiled])
     preload(full, 2**20)
     with pytest.raises(Reverted):
         full.insert(7)
+
+
+# --- proven appends (NoteInsertion) ---
+
+
+def random_frontier(size: int, rng: random.Random) -> Frontier:
+    """A frontier of a tree of `size` leaves with random subtree roots (no tree of 2^20 leaves needed)."""
+    nodes = tuple(rng.randrange(1, R) if (size >> k) & 1 else 0 for k in range(MAX_DEPTH))
+    acc: int | None = None
+    for k, node in enumerate(nodes):
+        if (size >> k) & 1:
+            acc = node if acc is None else hash_pair(node, acc)
+    return Frontier(0 if acc is None else acc, size, nodes)
+
+
+@pytest.fixture(scope="module")
+def insertion_circuit(tc: Toolchain) -> TreeCircuit:
+    compiled = build.compile_circuit(INSERTION_SPEC, tc)
+    return TreeCircuit(read_r1cs(compiled.r1cs), WitnessCalculator(compiled.wasm))
+
+
+def insertion_inputs(frontier: Frontier, leaf: int) -> dict[str, InputValue]:
+    a = frontier.append(leaf)
+    return {
+        "leaf": leaf,
+        "size": frontier.size,
+        "root": frontier.root,
+        "newRoot": a.root,
+        "newNode": a.node,
+        "frontier": list(frontier.nodes),
+    }
+
+
+def test_frontier_appends_as_lean_imt_inserts() -> None:
+    rng = random.Random(7)
+    tree = LeanIMT(max_depth=6)
+    for _ in range(2**6):
+        f = tree.frontier()
+        leaf = rng.randrange(1, R)
+        a = f.append(leaf)
+        tree.insert(leaf)
+        assert a.root == tree.root
+        if tree.size < 2**6:  # the stored node is the new frontier's entry at its level
+            assert tree.frontier().nodes[a.level] == a.node
+        else:
+            assert (a.level, a.node) == (6, tree.root)
+    with pytest.raises(InputError):
+        tree.frontier()  # full: no leaf can be appended
+    with pytest.raises(InputError):
+        Frontier(1, 3, (1, 2) + (0,) * 18)  # nodes that do not fold to the root
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 4, 5, 6, 7, 8, 2**10 - 1, 2**10, 2**19, 2**20 - 2, 2**20 - 1])
+def test_circuit_appends_as_the_model(size: int, insertion_circuit: TreeCircuit) -> None:
+    rng = random.Random(size)
+    if size <= 8:  # a real tree
+        tree = LeanIMT()
+        for _ in range(size):
+            tree.insert(rng.randrange(1, R))
+        frontier = tree.frontier()
+    else:
+        frontier = random_frontier(size, rng)
+    leaf = rng.randrange(1, R)
+    good = insertion_inputs(frontier, leaf)
+    assert insertion_circuit.failing(good) == []
+    if size <= 8:
+        tree.insert(leaf)
+        assert good["newRoot"] == tree.root
+
+
+def test_circuit_refuses_every_forged_append(insertion_circuit: TreeCircuit) -> None:
+    rng = random.Random(11)
+    tree = LeanIMT()
+    for _ in range(11):  # 0b1011: frontier entries at levels 0, 1 and 3
+        tree.insert(rng.randrange(1, R))
+    frontier = tree.frontier()
+    leaf = rng.randrange(1, R)
+    good = insertion_inputs(frontier, leaf)
+    assert insertion_circuit.failing(good) == []
+    nodes = list(frontier.nodes)
+    forged: list[dict[str, InputValue]] = []
+    for level in (0, 1, 3):  # each used frontier entry
+        bad = list(nodes)
+        bad[level] = (bad[level] + 1) % R
+        forged.append({**good, "frontier": bad})
+    forged += [
+        {**good, "root": (frontier.root + 1) % R},  # another tree
+        {**good, "size": 12},  # another size of the same tree
+        {**good, "size": 10},
+        {**good, "newRoot": (good["newRoot"] + 1) % R},  # type: ignore[operator]
+        {**good, "newNode": (good["newNode"] + 1) % R},  # type: ignore[operator]
+        {**good, "leaf": leaf + 1},  # another note appended
+        {**good, "size": 11 + 2**MAX_DEPTH},  # past the tree's capacity (bits above MAX_DEPTH)
+    ]
+    # a tree grown by one more note: the same proof's append no longer fits it
+    grown = LeanIMT()
+    for x in [*tree.leaves(), rng.randrange(1, R)]:
+        grown.insert(x)
+    forged.append({**good, "root": grown.root, "size": grown.size})
+    for inputs in forged:
+        assert insertion_circuit.failing(inputs), inputs
+    # a full tree takes no leaf: size 2^20 has no 20-bit decomposition
+    full = random_frontier(2**MAX_DEPTH - 1, rng)
+    at_full = insertion_inputs(full, leaf)
+    assert insertion_circuit.failing({**at_full, "size": 2**MAX_DEPTH})
+
+
+def test_proven_appends_and_inserts_keep_one_tree(tree_contracts: dict[str, solidity.Compiled]) -> None:
+    """Any mix of proven appends, on-chain inserts and stale appends (a proof whose tree has since
+    grown: inserted on-chain) leaves the contract's root, depth and size equal to the model's
+    after every step, across the power-of-two sizes where the depth grows."""
+    rng = random.Random(3)
+    contract = deploy_tree(tree_contracts)
+    tree = LeanIMT()
+    stale: Frontier | None = None
+    for step in range(70):
+        leaf = rng.randrange(1, R)
+        how = rng.choice(("append", "append", "insert", "stale"))
+        if how == "append":
+            contract.append_from(tree.frontier(), leaf)
+        elif how == "insert":
+            contract.insert(leaf)
+        else:
+            # a proof made one or more notes ago: its hint is ignored, the note inserted on-chain
+            old = stale or random_frontier(max(tree.size - 1, 0), rng)
+            contract.append_from(old, leaf)
+        stale = tree.frontier()
+        tree.insert(leaf)
+        assert contract.view("currentRoot()") == tree.root, (step, how)
+        assert contract.view("noteCount()") == tree.size
+        assert contract.view("treeDepth()") == tree.depth
+        assert contract.view("isKnownRoot(uint256)", tree.root) == 1
+
+
+def test_append_refuses_what_insert_refuses(tree_contracts: dict[str, solidity.Compiled]) -> None:
+    contract = deploy_tree(tree_contracts)
+    tree = LeanIMT()
+    contract.append_from(tree.frontier(), 42)
+    tree.insert(42)
+    f = tree.frontier()
+    with pytest.raises(Reverted):
+        contract.append(42, f.root, f.size, *(lambda a: (a.root, a.node))(f.append(42)))  # LeafAlreadyExists
+    with pytest.raises(Reverted):
+        contract.append(0, f.root, f.size, 1, 1)  # LeafCannotBeZero
+    assert contract.view("noteCount()") == 1
+
+
+def test_append_gas_up_to_depth_20(tree_contracts: dict[str, solidity.Compiled]) -> None:
+    """A proven append writes a bounded set of slots whatever the index: no hashing."""
+    gas = {}
+    rng = random.Random(5)
+    for size in GAS_SIZES:
+        contract = deploy_tree(tree_contracts)
+        preload(contract, size)
+        frontier = random_frontier(size, rng)
+        # the preloaded storage's root is a placeholder: make the frontier's root the stored one
+        depth = max(size - 1, 0).bit_length()
+        slot = int.from_bytes(keccak(encode(["uint256", "uint256"], [depth, SLOT_SIDE_NODES])), "big")
+        contract.chain.evm.insert_account_storage(contract.address, slot, frontier.root)
+        leaf = new_secret() or 1
+        gas[size] = contract.append_from(frontier, leaf)
+        assert contract.view("noteCount()") == size + 1
+        assert contract.view("currentRoot()") == frontier.append(leaf).root  # the fast path, not an insert
+    print("NoteTree proven append gas by leaves already in the tree:", gas)
+    assert max(gas.values()) < 120_000

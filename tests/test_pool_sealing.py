@@ -385,7 +385,7 @@ def test_hashing_the_seal_on_chain_costs_more_than_public_inputs(
 def test_registry_expands_literal_and_two_dimensional_arrays() -> None:
     """The pool circuits' seal: "keeperKey[#1][#2]", "ephemeralPublicKey[#2]", "ciphertext[#2][#10]"
     expand row-major, as circom lays them out (build.py compares them with the compiled .sym)."""
-    for cid, own in (("pool_open_2", 8), ("pool_transition_2", 19), ("pool_liquidation_2", 26)):
+    for cid, own in (("pool_open_2", 12), ("pool_transition_2", 22), ("pool_liquidation_2", 26)):
         spec = registry.get(cid)
         names = spec.public_signal_names()
         assert len(names) == own + 24

@@ -38,11 +38,12 @@ from zkmargin.pool.transition import (
     account_data,
     apply,
     binding,
+    insertion_inputs,
     open_inputs,
     public_signals,
     transition_inputs,
 )
-from zkmargin.pool.tree import LeanIMT
+from zkmargin.pool.tree import Frontier, LeanIMT
 from zkmargin.poseidon import poseidon
 from zkmargin.r1cs import R1cs, read_r1cs
 from zkmargin.settings import Settings
@@ -72,10 +73,33 @@ def raw_seal(message: list[int], view: tuple[int, int] = VIEW) -> Inputs:
     }
 
 
+def appended(tree: LeanIMT | Frontier, commitment: int) -> Inputs:
+    """NoteInsertion's inputs for appending `commitment` to `tree` (root, its public outputs, the
+    frontier), as the circuit computes them: so a forged note is refused by the check under test."""
+    f = tree.frontier() if isinstance(tree, LeanIMT) else tree
+    return {"root": f.root, **insertion_inputs(f, commitment), "frontier": list(f.nodes)}
+
+
+def frontier_of(inputs: Inputs) -> Frontier:
+    return Frontier(int(inputs["root"]), int(inputs["treeSize"]), tuple(inputs["frontier"]))  # type: ignore[arg-type]
+
+
 def resealed(inputs: Inputs, coll: list[int], debt: list[int], flags: int, tag: int = OWNER, salt: int = 9) -> Inputs:
-    """`inputs` with the new note replaced by (coll, debt, flags): its commitment and its seal."""
+    """`inputs` with the new note replaced by (coll, debt, flags): its commitment, its seal and its append."""
     message = [tag, salt, flags, *coll, *debt, *VIEW]
-    return {**inputs, "newCommitment": poseidon([DOMAIN_NOTE, *[v % R for v in message]]), **raw_seal(message)}
+    commitment = poseidon([DOMAIN_NOTE, *[v % R for v in message]])
+    return {**inputs, "newCommitment": commitment, **raw_seal(message), **appended(frontier_of(inputs), commitment)}
+
+
+def _tree(*leaves: int) -> LeanIMT:
+    tree = LeanIMT()
+    for leaf in leaves:
+        tree.insert(leaf)
+    return tree
+
+
+#: the tree an opened note is appended to in the circuit tests (3 notes: frontier entries at levels 0 and 1)
+FRONTIER = _tree(11, 22, 33).frontier()
 
 
 # two stablecoins at $1, indexes 1 ray: health factors come out exact
@@ -148,7 +172,17 @@ class Pool:
 def honest(note: Note, op: Op, asset: int, amount: int, market: PoolMarket, salt: int = 777) -> Inputs:
     pool = Pool.with_note(note)
     return transition_inputs(
-        note, SK, pool.tree.proof(note.commitment), op, asset, amount, market, salt, BINDING, KEEPERS
+        note,
+        SK,
+        pool.tree.proof(note.commitment),
+        op,
+        asset,
+        amount,
+        market,
+        salt,
+        BINDING,
+        KEEPERS,
+        frontier=pool.tree.frontier(),
     ).inputs
 
 
@@ -197,6 +231,7 @@ def attack(note: Note, op: Op, asset: int, amount: int, market: PoolMarket, salt
         "newSalt": salt,
         "viewKey": list(VIEW),
         **raw_seal(message),
+        **appended(pool.tree, new_commitment),
     }
 
 
@@ -208,7 +243,7 @@ def note(coll: tuple[int, int], debt: tuple[int, int], flags: int, salt: int = 4
 
 
 def test_open_then_each_operation_satisfies_the_r1cs(opening: Circuit, transition: Circuit) -> None:
-    ow = open_inputs(GROWN, 0, 10 * E18, OWNER, 4242, BINDING, VIEW, KEEPERS)
+    ow = open_inputs(GROWN, 0, 10 * E18, OWNER, 4242, BINDING, VIEW, KEEPERS, frontier=FRONTIER)
     opening.satisfied(ow.inputs)
     assert (
         ow.note.collateral_flags == 0b01
@@ -231,7 +266,17 @@ def test_open_then_each_operation_satisfies_the_r1cs(opening: Circuit, transitio
         ]
     ):
         tw = transition_inputs(
-            current, SK, tree.proof(current.commitment), op, asset, amount, GROWN, 5000 + k, BINDING, KEEPERS
+            current,
+            SK,
+            tree.proof(current.commitment),
+            op,
+            asset,
+            amount,
+            GROWN,
+            5000 + k,
+            BINDING,
+            KEEPERS,
+            frontier=tree.frontier(),
         )
         transition.satisfied(tw.inputs)
         tree.insert(tw.new.commitment)
@@ -242,7 +287,7 @@ def test_open_then_each_operation_satisfies_the_r1cs(opening: Circuit, transitio
 
 def test_deposit_of_an_ltv_zero_reserve_sets_no_flag(opening: Circuit, transition: Circuit) -> None:
     market = PoolMarket((EXACT.reserves[0], ReserveView(10**8, RAY, RAY, 6, 0, 8000)))
-    ow = open_inputs(market, 1, 5 * E6, OWNER, 1, BINDING, VIEW, KEEPERS)
+    ow = open_inputs(market, 1, 5 * E6, OWNER, 1, BINDING, VIEW, KEEPERS, frontier=FRONTIER)
     opening.satisfied(ow.inputs)
     assert ow.note.collateral_flags == 0
     n = note((100 * E6, 0), (0, 0), 0b01)
@@ -256,9 +301,20 @@ def test_deposit_of_an_ltv_zero_reserve_sets_no_flag(opening: Circuit, transitio
 
 def test_wrong_sk_is_refused(transition: Circuit) -> None:
     n = note((100 * E6, 0), (0, 0), 0b01)
+    tree = Pool.with_note(n).tree
     with pytest.raises(InputError, match="spending key"):
         transition_inputs(
-            n, SK + 1, Pool.with_note(n).tree.proof(n.commitment), Op.WITHDRAW, 0, E6, EXACT, 1, BINDING, KEEPERS
+            n,
+            SK + 1,
+            tree.proof(n.commitment),
+            Op.WITHDRAW,
+            0,
+            E6,
+            EXACT,
+            1,
+            BINDING,
+            KEEPERS,
+            frontier=tree.frontier(),
         )
     transition.refuses(attack(n, Op.WITHDRAW, 0, E6, EXACT, sk=SK + 1))
 
@@ -275,7 +331,8 @@ def test_a_note_not_in_the_tree_is_refused(transition: Circuit) -> None:
     transition.refuses(forged)  # its path, the pool's root
     # under the other tree's own root the proof holds: the circuit proves membership under the public
     # root, and refusing a root the pool never had is NoteTree.isKnownRoot's job (test_pool_notes)
-    transition.satisfied({**forged, "root": other.root})
+    # (the new note then appended to that tree: root is NoteInsertion's tree too)
+    transition.satisfied({**forged, **appended(other, int(good["newCommitment"]))})  # type: ignore[arg-type]
     siblings = list(good["siblings"])  # type: ignore[arg-type]
     siblings[0] = (siblings[0] + 1) % R
     transition.refuses({**good, "siblings": siblings})
@@ -424,7 +481,7 @@ def test_amount_of_2_pow_128_is_refused(transition: Circuit, opening: Circuit) -
         apply(n, Op.DEPOSIT, 0, 2**128, wide, 777)
     transition.refuses(attack(n, Op.DEPOSIT, 0, 2**128, wide))
     transition.satisfied(honest(n, Op.DEPOSIT, 0, 2**128 - 1, wide))  # the largest amount fits
-    good = open_inputs(wide, 0, 2**128 - 1, OWNER, 9, BINDING, VIEW, KEEPERS).inputs
+    good = open_inputs(wide, 0, 2**128 - 1, OWNER, 9, BINDING, VIEW, KEEPERS, frontier=FRONTIER).inputs
     opening.satisfied(good)
     forged = resealed({**good, "amount": 2**128}, [2**128 - 1, 0], [0, 0], 1)
     opening.refuses(forged)
@@ -436,7 +493,7 @@ def test_asset_outside_the_pool_is_refused(transition: Circuit, opening: Circuit
     with pytest.raises(InputError):
         apply(n, Op.WITHDRAW, 2, E6, EXACT, 777)
     transition.refuses(attack(n, Op.WITHDRAW, 2, E6, EXACT))
-    good = open_inputs(EXACT, 1, E6, OWNER, 9, BINDING, VIEW, KEEPERS).inputs
+    good = open_inputs(EXACT, 1, E6, OWNER, 9, BINDING, VIEW, KEEPERS, frontier=FRONTIER).inputs
     opening.refuses({**good, "asset": 2})
 
 
@@ -449,9 +506,12 @@ def test_unknown_op_is_refused(transition: Circuit) -> None:
 
 def test_open_refuses_a_deposit_that_mints_nothing(opening: Circuit) -> None:
     with pytest.raises(AaveRevert, match="InvalidAmount"):
-        open_inputs(GROWN, 1, 1, OWNER, 9, BINDING, VIEW, KEEPERS)
+        open_inputs(GROWN, 1, 1, OWNER, 9, BINDING, VIEW, KEEPERS, frontier=FRONTIER)
     forged = resealed(
-        {**open_inputs(GROWN, 1, 2, OWNER, 9, BINDING, VIEW, KEEPERS).inputs, "amount": 1}, [0, 0], [0, 0], 0b10
+        {**open_inputs(GROWN, 1, 2, OWNER, 9, BINDING, VIEW, KEEPERS, frontier=FRONTIER).inputs, "amount": 1},
+        [0, 0],
+        [0, 0],
+        0b10,
     )
     opening.refuses(forged)
 
@@ -481,7 +541,12 @@ def test_each_public_input_plus_one_fails_transition(transition: Circuit, op: Op
 
 
 def test_each_public_input_plus_one_fails_open(opening: Circuit) -> None:
-    assert _each_public_plus_one(opening, open_inputs(GROWN, 1, 5 * E6, OWNER, 9, BINDING, VIEW, KEEPERS).inputs) == []
+    assert (
+        _each_public_plus_one(
+            opening, open_inputs(GROWN, 1, 5 * E6, OWNER, 9, BINDING, VIEW, KEEPERS, frontier=FRONTIER).inputs
+        )
+        == []
+    )
 
 
 BINDING_SOL = """// SPDX-License-Identifier: MIT
@@ -520,7 +585,7 @@ def test_claims_of_pool_proofs_read_in_words() -> None:
     js = claim.to_json()
     assert js["nullifier"] == f"0x{n.nullifier:064x}" and js["op"] == "borrow" and len(js["reserves"]) == 2
     assert js["commitment"] == js["newCommitment"]
-    ow = open_inputs(GROWN, 0, E18, OWNER, 1, BINDING, VIEW, KEEPERS)
+    ow = open_inputs(GROWN, 0, E18, OWNER, 1, BINDING, VIEW, KEEPERS, frontier=FRONTIER)
     spec = registry.get("pool_open_2")
     values = public_signals(OPEN_PUBLIC, ow.inputs)
     claim = Claim("pool_open", spec.id, dict(zip(spec.public_signal_names(), values, strict=True)), ())
@@ -578,12 +643,12 @@ pragma solidity ^0.8.24;
 import {NoteTree} from "pool/NoteTree.sol";
 
 interface IOpenVerifier {
-    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[32] calldata)
+    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[36] calldata)
         external view returns (bool);
 }
 
 interface ITransitionVerifier {
-    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[43] calldata)
+    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[46] calldata)
         external view returns (bool);
 }
 
@@ -603,7 +668,7 @@ contract NotePoolProbe is NoteTree {
         return uint256(keccak256(abi.encode(block.chainid, address(this), msg.sender, recipient))) >> 8;
     }
 
-    function open(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[32] calldata pub)
+    function open(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[36] calldata pub)
         external
     {
         require(pub[3] == _binding(address(0)), "binding");
@@ -615,7 +680,7 @@ contract NotePoolProbe is NoteTree {
         uint256[2] calldata a,
         uint256[2][2] calldata b,
         uint256[2] calldata c,
-        uint256[43] calldata pub,
+        uint256[46] calldata pub,
         address recipient
     ) external {
         require(isKnownRoot(pub[0]), "root");
@@ -671,10 +736,10 @@ def test_real_proofs_of_every_operation_verify_everywhere(keys: Callable[[str], 
     def submit(name: str, bundle: Bundle) -> bytes:
         cd = calldata.from_proof(bundle.proof, bundle.public_signals)
         if name.startswith("open"):
-            data = keccak(b"open(uint256[2],uint256[2][2],uint256[2],uint256[32])")[:4] + cd.args_encoded()
+            data = keccak(b"open(uint256[2],uint256[2][2],uint256[2],uint256[36])")[:4] + cd.args_encoded()
         else:
             data = (
-                keccak(b"transition(uint256[2],uint256[2][2],uint256[2],uint256[43],address)")[:4]
+                keccak(b"transition(uint256[2],uint256[2][2],uint256[2],uint256[46],address)")[:4]
                 + cd.args_encoded()
                 + encode(["address"], [recipient])
             )
@@ -685,13 +750,21 @@ def test_real_proofs_of_every_operation_verify_everywhere(keys: Callable[[str], 
         return int.from_bytes(chain.call(probe, keccak(b"currentRoot()")[:4]), "big")
 
     t0 = time.perf_counter()
+    tree = LeanIMT()
     bundle, current = pool_statements.prove_open(
-        GROWN, 0, 10 * E18, OWNER, open_binding, viewing_key=VIEW, keepers=KEEPERS, settings=settings
+        GROWN,
+        0,
+        10 * E18,
+        OWNER,
+        open_binding,
+        viewing_key=VIEW,
+        keepers=KEEPERS,
+        frontier=tree.frontier(),
+        settings=settings,
     )
     check("open", bundle, time.perf_counter() - t0)
     assert bundle.public_signals[0] == str(current.commitment)
     submit("open", bundle)
-    tree = LeanIMT()
     tree.insert(current.commitment)
     assert current_root() == tree.root
     stranger = "0x" + "99" * 20
@@ -710,6 +783,7 @@ def test_real_proofs_of_every_operation_verify_everywhere(keys: Callable[[str], 
             GROWN,
             op_binding,
             keepers=KEEPERS,
+            frontier=tree.frontier(),
             settings=settings,
         )
         check(op.name.lower(), bundle, time.perf_counter() - t0)
@@ -718,14 +792,22 @@ def test_real_proofs_of_every_operation_verify_everywhere(keys: Callable[[str], 
         assert claim.signals["root"] == tree.root and claim.signals["op"] == op
         if k == 0:  # another note lands first: the proof's root is one insert old, still in the window
             other, _ = pool_statements.prove_open(
-                GROWN, 1, E6, OWNER, open_binding, viewing_key=VIEW, keepers=KEEPERS, settings=settings
+                GROWN,
+                1,
+                E6,
+                OWNER,
+                open_binding,
+                viewing_key=VIEW,
+                keepers=KEEPERS,
+                frontier=tree.frontier(),
+                settings=settings,
             )
             report["open (a second note)"] = {}
             submit("open (a second note)", other)
             tree.insert(int(other.public_signals[0]))
             assert current_root() == tree.root != claim.signals["root"]
         cd = calldata.from_proof(bundle.proof, bundle.public_signals)
-        selector = keccak(b"transition(uint256[2],uint256[2][2],uint256[2],uint256[43],address)")[:4]
+        selector = keccak(b"transition(uint256[2],uint256[2][2],uint256[2],uint256[46],address)")[:4]
         copied = selector + cd.args_encoded() + encode(["address"], [recipient])
         with pytest.raises(RuntimeError, match=b"binding".hex()):  # copied from the mempool by another sender
             chain.evm.message_call(stranger, probe, copied, gas=10**7)
@@ -766,10 +848,10 @@ def test_a_copied_proof_is_worthless_to_another_sender(keys: Callable[[str], Cir
     chain.evm.set_balance(stranger, 10**20)
     own = binding(chain_id, probe, chain.SENDER, "0x" + "00" * 20)
     bundle, _ = pool_statements.prove_open(
-        GROWN, 0, E18, OWNER, own, viewing_key=VIEW, keepers=KEEPERS, settings=settings
+        GROWN, 0, E18, OWNER, own, viewing_key=VIEW, keepers=KEEPERS, frontier=LeanIMT().frontier(), settings=settings
     )
     cd = calldata.from_proof(bundle.proof, bundle.public_signals)
-    data = keccak(b"open(uint256[2],uint256[2][2],uint256[2],uint256[32])")[:4] + cd.args_encoded()
+    data = keccak(b"open(uint256[2],uint256[2][2],uint256[2],uint256[36])")[:4] + cd.args_encoded()
     with pytest.raises(RuntimeError):
         chain.evm.message_call(stranger, probe, data, gas=10**7)
     chain.transact(probe, data)  # its own sender

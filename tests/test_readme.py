@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import re
 import shlex
@@ -11,6 +13,7 @@ import sys
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from click.testing import CliRunner
@@ -105,19 +108,37 @@ def test_pool_session_runs_as_written(
     assert "price 3500" in shows[0] and "price 2800" in shows[1]
 
 
-def test_crash_table_is_the_benchmarks_json() -> None:
+def _benchmark(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """benchmarks/<name>.py as a module, imported as `python benchmarks/<name>.py` runs it (its
+    directory first on sys.path: the benchmarks share readme_block)."""
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location(f"{name}_bench", REPO_ROOT / "benchmarks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_crash_table_is_the_benchmarks_json(monkeypatch: pytest.MonkeyPatch) -> None:
     """The keepers' crash table in the README is what benchmarks/crash.py --readme makes of
     benchmarks/crash_results.json: no figure typed by hand, none left behind by a new run."""
-    import importlib.util
-    import json
-
-    spec = importlib.util.spec_from_file_location("crash_bench", REPO_ROOT / "benchmarks" / "crash.py")
-    assert spec is not None and spec.loader is not None
-    crash = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(crash)
+    crash = _benchmark("crash", monkeypatch)
     figures = json.loads((REPO_ROOT / "benchmarks" / "crash_results.json").read_text())["crash"]
     readme = (REPO_ROOT / "README.md").read_text()
     shown = readme[readme.index(crash.BEGIN) + len(crash.BEGIN) : readme.index(crash.END)]
     assert shown == "\n" + crash.report(figures)
     assert figures["healthyTouched"] == 0 and figures["eachFailingNoteLiquidatedOnce"]
     assert figures["liquidations"] == figures["failing"] and all(figures["tokensConserved"].values())
+
+
+def test_pool_gas_tables_are_the_benchmarks_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool's gas tables in the README ("Gas and proving") are what benchmarks/pool_gas.py
+    --readme makes of benchmarks/pool_gas.json, without running the benchmark: no figure typed by
+    hand, none left behind by a new run."""
+    pool_gas = _benchmark("pool_gas", monkeypatch)
+    figures = json.loads((REPO_ROOT / "benchmarks" / "pool_gas.json").read_text())
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme[readme.index("### Gas and proving") : readme.index("### Simplifications against Aave v3.5")]
+    shown = section[section.index(pool_gas.BEGIN) + len(pool_gas.BEGIN) : section.index(pool_gas.END)]
+    assert shown == "\n" + pool_gas.report(figures)
+    assert {r["operation"] for r in figures["operations"]} == {"open", "deposit", "borrow", "repay", "withdraw"}

@@ -538,6 +538,38 @@ def test_a_node_that_cannot_be_pinned_gets_the_proof_in_its_block(world: World) 
         assert len(wallet.live_notes()) == 1 and wallet.live_notes()[0][0].commitment == res.new_commitment
 
 
+def test_a_note_landing_while_proving_is_proven_again(world: World) -> None:
+    """Another owner's note lands between the proof and its transaction: the proof still verifies,
+    but its append is stale (the pool would hash the note in on-chain), so the wallet proves once
+    more against the grown tree; the transaction then appends as proven (no PoseidonT3 call)."""
+    w = world
+    ivy, jack = w.account(), w.account()
+    for name in ("ivy", "jack"):
+        assert _invoke("wallet", "init", "--wallet-dir", str(w.tmp / name), "--deployment", str(w.file)).exit_code == 0
+    w.wallet(w.tmp / "ivy", ivy, "deposit", "WETH", "2")
+    with Wallet(w.tmp / "ivy", RpcChain(w.url, ivy), w.deployment) as wallet:
+        build = wallet._build
+        landed: list[str] = []
+
+        def build_then_land(*args: Any) -> Any:
+            out = build(*args)
+            if not landed:  # jack opens a note after ivy's first proof was made
+                landed.append(w.wallet(w.tmp / "jack", jack, "deposit", "USDC", "100")["txHash"])
+            return out
+
+        wallet._build = build_then_land  # type: ignore[method-assign]
+        res = wallet.operate("deposit", "WETH", E18)
+    assert landed and res.attempts == 2
+    frames = w.rpc("debug_traceTransaction", res.tx_hash, {"tracer": "callTracer"})
+
+    def calls(frame: dict[str, Any]) -> list[dict[str, Any]]:
+        return [frame, *(c for sub in frame.get("calls", []) for c in calls(sub))]
+
+    assert [c for c in calls(frames) if c["type"] == "DELEGATECALL"] == []  # no on-chain hashing
+    shown = w.wallet(w.tmp / "ivy", ivy, "show")
+    assert [n["commitment"] for n in shown["notes"]] == [str(res.new_commitment)]
+
+
 def test_a_reorg_rolls_the_wallet_back(world: World) -> None:
     """The chain drops the block of a deposit (evm_snapshot / evm_revert, then other blocks at those
     heights) and the account's nonce is used by another transaction: sync rolls back to the fork

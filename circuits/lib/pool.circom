@@ -102,6 +102,82 @@ template NoteMembership(MAX_DEPTH) {
     root <== m.out;
 }
 
+// Appending `leaf` to the pool's LeanIMT of `size` leaves, proven instead of hashed on-chain
+// (zkmargin/pool/tree.py Frontier, line for line). `frontier[l]` is the root of the complete
+// subtree at level l for each one bit l of size (other entries are unused). Outputs: `root`, the
+// LeanIMT root of the `size` leaves (the fold of the frontier from its lowest one bit up; 0 for
+// the empty tree); `newRoot`, InternalLeanIMT._insert's root after the append (hash with the
+// frontier entry at each one bit, carry the node up unhashed at each zero bit); `newNode`, the
+// node at the first zero bit of size (the whole tree when size = 2^MAX_DEPTH - 1), which the pool
+// stores as its side node there so that a later on-chain insert continues from the same tree.
+// The pool accepts newRoot and newNode only when `root` and `size` are its own: collision
+// resistance then pins the used frontier entries to its tree.
+template NoteInsertion(MAX_DEPTH) {
+    assert(MAX_DEPTH >= 1 && MAX_DEPTH < 32);
+    signal input leaf;
+    signal input size;
+    signal input frontier[MAX_DEPTH];
+    signal output root;
+    signal output newRoot;
+    signal output newNode;
+
+    component bits = Num2Bits(MAX_DEPTH);        // size < 2^MAX_DEPTH: a full tree takes no leaf
+    bits.in <== size;
+
+    component up[MAX_DEPTH];
+    signal acc[MAX_DEPTH + 1];                   // the fold so far
+    signal seen[MAX_DEPTH + 1];                  // 1 once a one bit was folded
+    signal pick[MAX_DEPTH];
+    component hash[MAX_DEPTH];
+    signal node[MAX_DEPTH + 1];                  // the appended leaf's path
+    signal run[MAX_DEPTH + 1];                   // 1 while every lower bit of size is 1
+    signal stop[MAX_DEPTH];                      // 1 at the first zero bit
+    signal stored[MAX_DEPTH];
+    var atStop = 0;
+    acc[0] <== 0;
+    seen[0] <== 0;
+    node[0] <== leaf;
+    run[0] <== 1;
+    for (var l = 0; l < MAX_DEPTH; l++) {
+        up[l] = Poseidon(2);
+        up[l].inputs[0] <== frontier[l];
+        up[l].inputs[1] <== acc[l];
+        pick[l] <== frontier[l] + seen[l] * (up[l].out - frontier[l]);
+        acc[l + 1] <== acc[l] + bits.out[l] * (pick[l] - acc[l]);
+        seen[l + 1] <== seen[l] + bits.out[l] - seen[l] * bits.out[l];
+
+        hash[l] = Poseidon(2);
+        hash[l].inputs[0] <== frontier[l];
+        hash[l].inputs[1] <== node[l];
+        node[l + 1] <== node[l] + bits.out[l] * (hash[l].out - node[l]);
+        run[l + 1] <== run[l] * bits.out[l];
+        stop[l] <== run[l] - run[l + 1];         // run[l] * (1 - bit l)
+        stored[l] <== stop[l] * node[l];
+        atStop += stored[l];
+    }
+    signal full <== run[MAX_DEPTH] * node[MAX_DEPTH];
+    root <== acc[MAX_DEPTH];
+    newRoot <== node[MAX_DEPTH];
+    newNode <== atStop + full;
+}
+
+// For the tree tests: NoteInsertion's outputs equal the public values.
+template NoteInsertionCheck(MAX_DEPTH) {
+    signal input leaf;
+    signal input size;
+    signal input root;
+    signal input newRoot;
+    signal input newNode;
+    signal input frontier[MAX_DEPTH];
+    component ins = NoteInsertion(MAX_DEPTH);
+    ins.leaf <== leaf;
+    ins.size <== size;
+    ins.frontier <== frontier;
+    ins.root === root;
+    ins.newRoot === newRoot;
+    ins.newNode === newNode;
+}
+
 // For the tree tests: the root of a membership proof equals the public root.
 template NoteTreeCheck(MAX_DEPTH) {
     signal input root;
@@ -162,7 +238,7 @@ template RayDivAmount() {
 // ciphertext[K][...] (the note sealed to the viewing key and the keepers, SealedNote). Opening a
 // note needs no spending key: anyone may open a note for an owner tag; only sk's holder can spend
 // it through PoolTransition.
-template PoolOpen(N, K) {
+template PoolOpen(N, MAX_DEPTH, K) {
     var CT = pad3(2 * N + 5) + 1;
     signal input newCommitment;
     signal input asset;
@@ -170,6 +246,10 @@ template PoolOpen(N, K) {
     signal input binding;          // keccak(chainid, pool, sender, recipient) >> 8 (README, "The private margin pool": Binding)
     signal input liquidityIndex[N];
     signal input ltv[N];
+    signal input root;                           // the tree the new note is appended to (NoteInsertion)
+    signal input treeSize;
+    signal input newRoot;
+    signal input newNode;
     signal input keeperKey[K - 1][2];            // the pool's registered keys
     signal input ephemeralPublicKey[2];
     signal input ciphertext[K][CT];
@@ -177,6 +257,7 @@ template PoolOpen(N, K) {
     signal input salt;
     signal input viewKey[2];
     signal input ephemeralSecret;
+    signal input frontier[MAX_DEPTH];
 
     component sel = Selector(N);                 // asset < N
     sel.index <== asset;
@@ -221,6 +302,14 @@ template PoolOpen(N, K) {
     c.ephemeralPublicKey === ephemeralPublicKey;
     c.ciphertext === ciphertext;
 
+    component ins = NoteInsertion(MAX_DEPTH);    // appended to the pool's tree
+    ins.leaf <== newCommitment;
+    ins.size <== treeSize;
+    ins.frontier <== frontier;
+    ins.root === root;
+    ins.newRoot === newRoot;
+    ins.newNode === newNode;
+
     signal bindingSq <== binding * binding;      // binding enters no arithmetic: keep it public
 }
 
@@ -246,6 +335,9 @@ template PoolTransition(N, MAX_DEPTH, K) {
     signal input decimals[N];
     signal input ltv[N];
     signal input liqThreshold[N];
+    signal input treeSize;                       // the tree under `root` takes the new note (NoteInsertion)
+    signal input newRoot;
+    signal input newNode;
     signal input keeperKey[K - 1][2];            // the pool's registered keys
     signal input ephemeralPublicKey[2];          // the new note sealed to the owner and the keepers
     signal input ciphertext[K][CT];
@@ -261,6 +353,7 @@ template PoolTransition(N, MAX_DEPTH, K) {
     signal input siblings[MAX_DEPTH];
     signal input newSalt;
     signal input ephemeralSecret;
+    signal input frontier[MAX_DEPTH];
 
     // --- the old note: its owner knows sk, it is in the tree, it is spent as `nullifier`
     component tag = OwnerTag();
@@ -495,6 +588,16 @@ template PoolTransition(N, MAX_DEPTH, K) {
     next.commitment === newCommitment;
     next.ephemeralPublicKey === ephemeralPublicKey;
     next.ciphertext === ciphertext;
+
+    // --- the new note appended to the tree under `root` (the pool takes newRoot and newNode when
+    // `root` is still its current root; otherwise it inserts on-chain)
+    component ins = NoteInsertion(MAX_DEPTH);
+    ins.leaf <== newCommitment;
+    ins.size <== treeSize;
+    ins.frontier <== frontier;
+    ins.root === root;
+    ins.newRoot === newRoot;
+    ins.newNode === newNode;
 
     signal bindingSq <== binding * binding;      // binding enters no arithmetic: keep it public
 }

@@ -5,7 +5,9 @@ returning the transaction's decoded events.
 The client does not prove: proofs come from zkmargin.statements.pool (prove_open /
 prove_transition) against `market()`, the public inputs the pool will assemble itself at the
 timestamp of the block the transaction lands in (see the README's "The private margin pool",
-Timing: prove against the pending block's timestamp, or prove again after an InvalidProof).
+Timing: prove against the pending block's timestamp, or prove again after an InvalidProof), and
+against the pool's current note tree (`frontier=`: the proof appends its note; if another note
+lands first the pool inserts it on-chain instead, at more gas).
 """
 
 from __future__ import annotations
@@ -40,12 +42,15 @@ PROOF_ABI = "(uint256[2],uint256[2][2],uint256[2])"
 SEAL_ABI = "(uint256[2],uint256[20])"
 #: the seal's public signals after each pool circuit's own: keeperKey 2, ephemeralPublicKey 2, ciphertext 20
 SEAL_SIGNALS = 24
+#: NoteTree.Insertion: root, size, newRoot, newNode (NoteInsertion's signals, just before the seal)
+INSERTION_ABI = "(uint256,uint256,uint256,uint256)"
+_TAIL = f"{INSERTION_ABI},{PROOF_ABI},{SEAL_ABI}"
 _SIGNATURES = {
-    "open": f"open(address,uint256,uint256,{PROOF_ABI},{SEAL_ABI})",
-    Op.DEPOSIT: f"deposit(uint256,uint256,uint256,address,uint256,{PROOF_ABI},{SEAL_ABI})",
-    Op.WITHDRAW: f"withdraw(uint256,uint256,uint256,address,uint256,address,{PROOF_ABI},{SEAL_ABI})",
-    Op.BORROW: f"borrow(uint256,uint256,uint256,address,uint256,address,{PROOF_ABI},{SEAL_ABI})",
-    Op.REPAY: f"repay(uint256,uint256,uint256,address,uint256,{PROOF_ABI},{SEAL_ABI})",
+    "open": f"open(address,uint256,uint256,{_TAIL})",
+    Op.DEPOSIT: f"deposit(uint256,uint256,address,uint256,{_TAIL})",
+    Op.WITHDRAW: f"withdraw(uint256,uint256,address,uint256,address,{_TAIL})",
+    Op.BORROW: f"borrow(uint256,uint256,address,uint256,address,{_TAIL})",
+    Op.REPAY: f"repay(uint256,uint256,address,uint256,{_TAIL})",
 }
 LIQUIDATE_CALL = "(uint256,uint256,uint256,address,address,uint256,uint256,uint256,uint256,uint256[2],address)"
 LIQUIDATE_SIGNATURE = f"liquidate({LIQUIDATE_CALL},{PROOF_ABI},{SEAL_ABI})"
@@ -143,6 +148,58 @@ def seal_tuple(bundle: Bundle) -> tuple[Any, ...]:
     pub = [int(s) for s in bundle.public_signals]
     seal = pub[len(pub) - SEAL_SIGNALS + 2 :]
     return (seal[:2], seal[2:])
+
+
+def insertion_tuple(bundle: Bundle, *, root: int | None = None) -> tuple[int, int, int, int]:
+    """NoteTree.Insertion from an owner proof's public signals: the tree's root (a transition's
+    first signal, an open's just before treeSize) and treeSize, newRoot, newNode before the seal."""
+    pub = [int(s) for s in bundle.public_signals]
+    end = len(pub) - SEAL_SIGNALS
+    size, new_root, new_node = pub[end - 3 : end]
+    if root is None:
+        root = pub[end - 4] if bundle.circuit == OPEN_CIRCUIT else pub[0]
+    return (root, size, new_root, new_node)
+
+
+def open_calldata(asset: str, bundle: Bundle) -> bytes:
+    """open(asset, amount, newCommitment, tree, proof, seal), all read from a PoolOpen proof."""
+    pub = [int(s) for s in bundle.public_signals]
+    args = [asset, pub[2], pub[0], insertion_tuple(bundle), _proof_tuple(bundle), seal_tuple(bundle)]
+    types = ["address", "uint256", "uint256", INSERTION_ABI, PROOF_ABI, SEAL_ABI]
+    return _selector(_SIGNATURES["open"]) + encode(types, args)
+
+
+def transition_calldata(
+    op: Op,
+    asset: str,
+    bundle: Bundle,
+    recipient: str | None = None,
+    *,
+    root: int | None = None,
+    nullifier: int | None = None,
+    amount: int | None = None,
+) -> bytes:
+    """deposit / withdraw / borrow / repay(nullifier, newCommitment, asset, amount[, recipient],
+    tree, proof, seal), all read from a PoolTransition proof (`root`, `nullifier`, `amount`
+    replace the proof's: tests of the pool's refusals)."""
+    pub = [int(s) for s in bundle.public_signals]
+    head: list[Any] = [
+        pub[1] if nullifier is None else nullifier,
+        pub[2],
+        asset,
+        pub[5] if amount is None else amount,
+    ]
+    types = ["uint256", "uint256", "address", "uint256"]
+    if op in PAYS_IN:
+        if recipient not in (None, ZERO_ADDRESS):
+            raise InputError("recipient", f"{op.name.lower()} pays in: it has no recipient")
+    else:
+        if recipient is None:
+            raise InputError("recipient", f"{op.name.lower()} needs the address the tokens go to")
+        head.append(recipient)
+        types.append("address")
+    tail = [insertion_tuple(bundle, root=root), _proof_tuple(bundle), seal_tuple(bundle)]
+    return _selector(_SIGNATURES[op]) + encode([*types, INSERTION_ABI, PROOF_ABI, SEAL_ABI], [*head, *tail])
 
 
 def trusted_vkey(circuit_id: str, settings: Settings) -> dict[str, Any]:
@@ -276,46 +333,10 @@ class PoolClient:
         events = tuple(e for e in (self.decoder.decode(lg) for lg in res.logs) if e is not None)
         return Receipt(res.gas_used, events)
 
-    def open_calldata(self, asset: str, bundle: Bundle) -> bytes:
-        pub = [int(s) for s in bundle.public_signals]
-        args = [asset, pub[2], pub[0], _proof_tuple(bundle), seal_tuple(bundle)]
-        return _selector(_SIGNATURES["open"]) + encode(["address", "uint256", "uint256", PROOF_ABI, SEAL_ABI], args)
-
     def open(self, asset: str, bundle: Bundle) -> Receipt:
-        """open(asset, amount, newCommitment, proof, seal), amount, commitment and seal read from
-        the proof's public signals."""
-        return self._send(self.open_calldata(asset, bundle))
-
-    def transition_calldata(
-        self,
-        op: Op,
-        asset: str,
-        bundle: Bundle,
-        recipient: str | None = None,
-        *,
-        root: int | None = None,
-        nullifier: int | None = None,
-        amount: int | None = None,
-    ) -> bytes:
-        pub = [int(s) for s in bundle.public_signals]
-        head: list[Any] = [
-            pub[0] if root is None else root,
-            pub[1] if nullifier is None else nullifier,
-            pub[2],
-            asset,
-            pub[5] if amount is None else amount,
-        ]
-        types = ["uint256", "uint256", "uint256", "address", "uint256"]
-        if op in PAYS_IN:
-            if recipient not in (None, ZERO_ADDRESS):
-                raise InputError("recipient", f"{op.name.lower()} pays in: it has no recipient")
-        else:
-            if recipient is None:
-                raise InputError("recipient", f"{op.name.lower()} needs the address the tokens go to")
-            head.append(recipient)
-            types.append("address")
-        types += [PROOF_ABI, SEAL_ABI]
-        return _selector(_SIGNATURES[op]) + encode(types, [*head, _proof_tuple(bundle), seal_tuple(bundle)])
+        """open(asset, amount, newCommitment, tree, proof, seal), all read from the proof's
+        public signals (open_calldata)."""
+        return self._send(open_calldata(asset, bundle))
 
     def transact(
         self,
@@ -327,7 +348,7 @@ class PoolClient:
     ) -> Receipt:
         """deposit / withdraw / borrow / repay with root, nullifier, newCommitment, amount and the
         seal read from the proof's public signals (`overrides` replace root, nullifier or amount: tests)."""
-        return self._send(self.transition_calldata(op, asset, bundle, recipient, **overrides))
+        return self._send(transition_calldata(op, asset, bundle, recipient, **overrides))
 
     def liquidate_calldata(
         self,

@@ -38,7 +38,7 @@ from ..witness import InputValue
 from .babyjub import Point
 from .note import Note, owner_tag
 from .sealing import NoteSeal, seal_note
-from .tree import MAX_DEPTH, MerkleProof
+from .tree import MAX_DEPTH, Frontier, MerkleProof
 
 Inputs = dict[str, InputValue]
 
@@ -273,7 +273,19 @@ class TransitionWitness:
 #: the seal of the new note, public after each pool circuit's own signals (flattened)
 SEAL_PUBLIC: Final = ("keeperKey", "ephemeralPublicKey", "ciphertext")
 #: public signals in the circuits' order (circuits/circuits.json), arrays of N
-OPEN_PUBLIC: Final = ("newCommitment", "asset", "amount", "binding", "liquidityIndex[]", "ltv[]", *SEAL_PUBLIC)
+#: the append of the new note to the pool's tree (NoteInsertion), before the seal
+INSERTION_PUBLIC: Final = ("treeSize", "newRoot", "newNode")
+OPEN_PUBLIC: Final = (
+    "newCommitment",
+    "asset",
+    "amount",
+    "binding",
+    "liquidityIndex[]",
+    "ltv[]",
+    "root",
+    *INSERTION_PUBLIC,
+    *SEAL_PUBLIC,
+)
 TRANSITION_PUBLIC: Final = (
     "root",
     "nullifier",
@@ -288,6 +300,7 @@ TRANSITION_PUBLIC: Final = (
     "decimals[]",
     "ltv[]",
     "liqThreshold[]",
+    *INSERTION_PUBLIC,
     *SEAL_PUBLIC,
 )
 
@@ -300,6 +313,18 @@ def public_signals(names: tuple[str, ...], inputs: Inputs) -> list[int]:
     return out
 
 
+def _check_frontier(frontier: Frontier) -> None:
+    if len(frontier.nodes) != MAX_DEPTH:
+        raise InputError("frontier", f"must have {MAX_DEPTH} nodes (the circuits' tree depth)")
+
+
+def insertion_inputs(frontier: Frontier, commitment: int) -> Inputs:
+    """NoteInsertion's public values for appending `commitment` (the root is the caller's)."""
+    _check_frontier(frontier)
+    appended = frontier.append(commitment)
+    return {"treeSize": frontier.size, "newRoot": appended.root, "newNode": appended.node}
+
+
 def open_inputs(
     market: PoolMarket,
     asset: int,
@@ -310,11 +335,14 @@ def open_inputs(
     viewing_key: Point,
     keepers: Sequence[Point],
     *,
+    frontier: Frontier,
     ephemeral_secret: int | None = None,
 ) -> OpenWitness:
     """PoolOpen's inputs for a first deposit (the model's refusals raised first), the new note
-    sealed to `viewing_key` and the keepers (zkmargin.pool.sealing)."""
+    sealed to `viewing_key` and the keepers (zkmargin.pool.sealing) and appended to the tree
+    `frontier` describes (the pool's current one: LeanIMT.frontier)."""
     _check_binding(binding_)
+    _check_frontier(frontier)
     note = open_note(market, asset, amount, owner, salt, viewing_key)
     seal, seal_inputs = seal_note(note, keepers, ephemeral_secret=ephemeral_secret)
     pub = market.public()
@@ -325,10 +353,13 @@ def open_inputs(
         "binding": binding_,
         "liquidityIndex": pub["liquidityIndex"],
         "ltv": pub["ltv"],
+        "root": frontier.root,
+        **insertion_inputs(frontier, note.commitment),
         **seal_inputs,
         "ownerTag": owner,
         "salt": salt,
         "viewKey": list(viewing_key),
+        "frontier": list(frontier.nodes),
     }
     return OpenWitness(note, inputs, seal)
 
@@ -345,10 +376,12 @@ def transition_inputs(
     binding_: int,
     keepers: Sequence[Point],
     *,
+    frontier: Frontier,
     ephemeral_secret: int | None = None,
 ) -> TransitionWitness:
     """PoolTransition's inputs (the model's refusals raised first), the new note sealed to the
-    owner's viewing key (the old note's) and the keepers."""
+    owner's viewing key (the old note's) and the keepers, and appended to the tree `frontier`
+    describes, the one `proof` is a membership proof in (both from one LeanIMT)."""
     _check_binding(binding_)
     if owner_tag(sk) != old.owner_tag:
         raise InputError("sk", "is not the spending key of this note")
@@ -356,6 +389,9 @@ def transition_inputs(
         raise InputError("proof", "is not a membership proof of this note")
     if len(proof.siblings) != MAX_DEPTH:
         raise InputError("proof", f"must have {MAX_DEPTH} siblings (zero-padded)")
+    _check_frontier(frontier)
+    if frontier.root != proof.root:
+        raise InputError("frontier", "is not of the tree the membership proof is in (another root)")
     new = apply(old, op, asset, amount, market, new_salt)
     seal, seal_inputs = seal_note(new, keepers, ephemeral_secret=ephemeral_secret)
     inputs: Inputs = {
@@ -367,6 +403,7 @@ def transition_inputs(
         "amount": amount,
         "binding": binding_,
         **market.public(),
+        **insertion_inputs(frontier, new.commitment),
         **seal_inputs,
         "sk": sk,
         "salt": old.salt,
@@ -378,5 +415,6 @@ def transition_inputs(
         "pathIndex": proof.index,
         "siblings": list(proof.siblings),
         "newSalt": new_salt,
+        "frontier": list(frontier.nodes),
     }
     return TransitionWitness(old, new, inputs, seal)

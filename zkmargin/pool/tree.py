@@ -8,6 +8,10 @@ one leaf has that leaf as root. A membership proof lists only the levels where t
 sibling: `siblings` (padded with 0 to MAX_DEPTH), `length` (how many are real: BinaryMerkleRoot's
 `depth` input) and `index` (bit k = 1 when the k-th listed sibling is on the left), which the
 circuit decomposes into its `indices` bits.
+
+Owner proofs also append their new note (NoteInsertion in circuits/lib/pool.circom): `frontier()`
+gives what that needs of the tree, and `Frontier.append` is the model of it, which the pool's
+NoteTree._appendNote trusts when the proof's tree is its current one.
 """
 
 from __future__ import annotations
@@ -120,3 +124,63 @@ class LeanIMT:
         length = len(siblings)
         padded = tuple(siblings + [0] * (self.max_depth - length))
         return MerkleProof(self._levels[0][index], self.root, length, bits, padded)
+
+    def frontier(self) -> Frontier:
+        """What appending the next leaf needs of this tree (NoteInsertion's private input)."""
+        nodes = [0] * self.max_depth
+        for level in range(min(self.depth + 1, self.max_depth)):
+            if (self.size >> level) & 1:
+                # the complete subtree of 2^level leaves just left of the next leaf
+                nodes[level] = self._levels[level][(self.size >> level) - 1]
+        return Frontier(self.root, self.size, tuple(nodes))
+
+
+@dataclass(frozen=True)
+class Appended:
+    """A leaf appended through a proof: the root after it and the node the pool stores as its
+    frontier entry at level `level` (the trailing one bits of the old size), which is all the
+    pool's LeanIMT storage must learn for its next on-chain insert to continue from it."""
+
+    root: int
+    node: int
+    level: int
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """A LeanIMT of `size` leaves as appending needs it: the roots of its complete subtrees,
+    `nodes[l]` for each one bit l of size (0 elsewhere). Its root is their fold from the lowest
+    one bit up, root = H(nodes[l_k], ... H(nodes[l_1], nodes[l_0])), which the pool's stored root
+    pins (collision resistance), so a proof that derives both the old and the new root from one
+    frontier has appended the leaf to exactly the pool's tree. NoteInsertion (circuits/lib/pool.circom)
+    computes this, line for line."""
+
+    root: int
+    size: int
+    nodes: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.size < 2 ** len(self.nodes):
+            raise InputError("frontier", f"size must be in [0, 2^{len(self.nodes)}) (a full tree takes no leaf)")
+        if self.folded_root() != self.root:
+            raise InputError("frontier", "its nodes do not fold to its root")
+
+    def folded_root(self) -> int:
+        acc: int | None = None
+        for level, node in enumerate(self.nodes):
+            if (self.size >> level) & 1:
+                acc = node if acc is None else hash_pair(node, acc)
+        return 0 if acc is None else acc
+
+    def append(self, leaf: int) -> Appended:
+        """InternalLeanIMT._insert of `leaf` at index `size`, from the frontier alone."""
+        node, level = leaf, None
+        for k, side in enumerate(self.nodes):
+            if (self.size >> k) & 1:
+                node = hash_pair(side, node)
+            elif level is None:
+                level = k
+                stored = node
+        if level is None:  # size = 2^depth - 1: the new subtree is the whole tree
+            level, stored = len(self.nodes), node
+        return Appended(node, stored, level)

@@ -54,7 +54,7 @@ from ..progress import NullProgress, Progress
 from ..settings import Settings
 from .babyjub import Point
 from .cipher import SealedBox
-from .contract import N_RESERVES, POOL_CONTRACT, PROOF_ABI, SEAL_ABI, seal_tuple
+from .contract import N_RESERVES, POOL_CONTRACT, open_calldata, transition_calldata
 from .deploy import Deployment, check_chain
 from .keys import OwnerKeys, load_owner_keys, write_key_file
 from .note import Note
@@ -80,9 +80,6 @@ NULLIFIER_SPENT = keccak(b"NullifierSpent(uint256)")
 #: builds it from the seal the proof verified
 ENCRYPTED_OPENING_ABI = "(uint256[2],uint256,uint256[])[]"
 
-_OPEN_SIG = f"open(address,uint256,uint256,{PROOF_ABI},{SEAL_ABI})"
-_PAYS_IN_SIG = "{}(uint256,uint256,uint256,address,uint256," + PROOF_ABI + "," + SEAL_ABI + ")"
-_PAYS_OUT_SIG = "{}(uint256,uint256,uint256,address,uint256,address," + PROOF_ABI + "," + SEAL_ABI + ")"
 KINDS = ("deposit", "withdraw", "borrow", "repay")
 OPS = {"deposit": Op.DEPOSIT, "withdraw": Op.WITHDRAW, "borrow": Op.BORROW, "repay": Op.REPAY}
 PAYS_IN = frozenset({"deposit", "repay"})
@@ -95,6 +92,8 @@ _ERRORS = [
     "InvalidAmount()",
     "InvalidBurnAmount()",
     "InvalidProof()",
+    "LeafAlreadyExists()",
+    "LeafCannotBeZero()",
     "NoPriceFeed(address)",
     "NonPositivePrice(address,int256)",
     "NotInField(uint256)",
@@ -900,6 +899,9 @@ class Wallet:
             )
         return receipt
 
+    def _current_root(self) -> int:
+        return int(decode(["uint256"], self._call(self.deployment.pool, "currentRoot()", [], []))[0])
+
     def _preflight(self, data: bytes) -> None:
         try:
             self.chain.call(self.deployment.pool, data, "pending")
@@ -951,7 +953,9 @@ class Wallet:
             started = time.monotonic()
             ts = self._next_timestamp(lead)
             market = self.market(ts, "latest")
-            data, new, spent_nullifier = self._build(kind, picked, asset, amount, market, bind, recipient, ts)
+            data, new, spent_nullifier, tree_root = self._build(
+                kind, picked, asset, amount, market, bind, recipient, ts
+            )
             missed: str | None = None
             if pin:
                 try:
@@ -967,6 +971,10 @@ class Wallet:
                     if e.error not in STALE_PROOF:
                         raise
                     missed = f"the pool refused the proof ({e.error})"
+            if missed is None and attempts == 1 and self._current_root() != tree_root:
+                # the proof still verifies, but its append is stale: the pool would hash the note
+                # into the tree on-chain (Poseidon per one bit of its index), so prove once more
+                missed = "another note landed while proving"
             if missed is None:
                 break
             if attempts > 1:
@@ -1010,16 +1018,27 @@ class Wallet:
         bind: int,
         recipient: str | None,
         ts: int,
-    ) -> tuple[bytes, Note, int | None]:
-        """The proof and the calldata (with the new opening sealed to the owner's viewing key);
-        returns (calldata, new note, the nullifier spent). The prover reports its own progress."""
+    ) -> tuple[bytes, Note, int | None, int]:
+        """The proof and the calldata (with the new opening sealed to the owner's viewing key and
+        appended to the wallet's view of the tree); returns (calldata, new note, the nullifier
+        spent, the root of the tree the proof appends to). The prover reports its own progress."""
         if picked is None:
             with self.progress.step(f"checking the open against the pool's state at block time {ts}"):
                 self._check_model(lambda: open_note(market, asset, amount, self.owner, 1, self.keys.viewing_public))
+            with self.progress.step("note tree"):
+                tree = self.tree()
             bundle, new = _prove_open(
-                market, asset, amount, self.owner, bind, self.keys.viewing_public, self.keeper_keys(), self.settings
+                market,
+                asset,
+                amount,
+                self.owner,
+                bind,
+                self.keys.viewing_public,
+                self.keeper_keys(),
+                tree,
+                self.settings,
             )
-            return _open_calldata(self.tokens[asset], bundle), new, None
+            return open_calldata(self.tokens[asset], bundle), new, None, tree.root
         old = picked[1]
         op = OPS[kind]
         with self.progress.step(f"checking the {kind} against the pool's state at block time {ts}; note tree"):
@@ -1028,7 +1047,7 @@ class Wallet:
         bundle, new = _prove_transition(
             old, self.keys.spending_key, tree, op, asset, amount, market, bind, self.keeper_keys(), self.settings
         )
-        return _transition_calldata(kind, self.tokens[asset], bundle, recipient), new, old.nullifier
+        return transition_calldata(op, self.tokens[asset], bundle, recipient), new, old.nullifier, tree.root
 
     def keeper_keys(self) -> tuple[Point, ...]:
         """The keeper keys the pool registered (every new note is sealed to them and to the
@@ -1058,27 +1077,6 @@ def _proof_tuple(bundle: Bundle) -> tuple[Any, ...]:
     return (list(cd.a), [list(r) for r in cd.b], list(cd.c))
 
 
-def _open_calldata(token: str, bundle: Bundle) -> bytes:
-    pub = [int(s) for s in bundle.public_signals]
-    args = [token, pub[2], pub[0], _proof_tuple(bundle), seal_tuple(bundle)]
-    return keccak(_OPEN_SIG.encode())[:4] + encode(["address", "uint256", "uint256", PROOF_ABI, SEAL_ABI], args)
-
-
-def _transition_calldata(kind: str, token: str, bundle: Bundle, recipient: str | None) -> bytes:
-    pub = [int(s) for s in bundle.public_signals]
-    head: list[Any] = [pub[0], pub[1], pub[2], token, pub[5]]
-    types = ["uint256", "uint256", "uint256", "address", "uint256"]
-    if kind in PAYS_IN:
-        sig = _PAYS_IN_SIG.format(kind)
-    else:
-        sig = _PAYS_OUT_SIG.format(kind)
-        head.append(recipient)
-        types.append("address")
-    return keccak(sig.encode())[:4] + encode(
-        [*types, PROOF_ABI, SEAL_ABI], [*head, _proof_tuple(bundle), seal_tuple(bundle)]
-    )
-
-
 def _prove_open(
     market: PoolMarket,
     asset: int,
@@ -1087,12 +1085,21 @@ def _prove_open(
     bind: int,
     viewing_key: Point,
     keepers: Sequence[Point],
+    tree: LeanIMT,
     settings: Settings | None,
 ) -> tuple[Bundle, Note]:
     from ..statements import pool as pool_statements
 
     return pool_statements.prove_open(
-        market, asset, amount, owner, bind, viewing_key=viewing_key, keepers=keepers, settings=settings
+        market,
+        asset,
+        amount,
+        owner,
+        bind,
+        viewing_key=viewing_key,
+        keepers=keepers,
+        frontier=tree.frontier(),
+        settings=settings,
     )
 
 
@@ -1111,5 +1118,15 @@ def _prove_transition(
     from ..statements import pool as pool_statements
 
     return pool_statements.prove_transition(
-        old, sk, tree.proof(old.commitment), op, asset, amount, market, bind, keepers=keepers, settings=settings
+        old,
+        sk,
+        tree.proof(old.commitment),
+        op,
+        asset,
+        amount,
+        market,
+        bind,
+        keepers=keepers,
+        frontier=tree.frontier(),
+        settings=settings,
     )

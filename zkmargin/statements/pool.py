@@ -25,7 +25,7 @@ from ..pool.babyjub import Point
 from ..pool.liquidation import LiquidationMarket, NoteLiquidation, liquidation_inputs
 from ..pool.note import Note, new_secret
 from ..pool.transition import Op, PoolMarket, open_inputs, transition_inputs
-from ..pool.tree import MerkleProof
+from ..pool.tree import Frontier, MerkleProof
 from ..registry import CircuitSpec
 from ..statement import Statement, StatementInputs, register
 
@@ -47,6 +47,7 @@ class OpenRequest:
     binding: int
     viewing_key: Point
     keepers: tuple[Point, ...]
+    frontier: Frontier
     ephemeral_secret: int | None = None
 
 
@@ -62,6 +63,7 @@ class TransitionRequest:
     new_salt: int
     binding: int
     keepers: tuple[Point, ...]
+    frontier: Frontier
     ephemeral_secret: int | None = None
 
 
@@ -95,6 +97,17 @@ def _reserves(claim: Claim, *names: str) -> list[dict[str, str]]:
     return [{name: str(claim.signals[f"{name}[{i}]"]) for name in names} for i in range(n)]
 
 
+def _append(claim: Claim) -> dict[str, Any]:
+    """NoteInsertion's claim: the new note appended to the tree of `treeSize` leaves under `root`."""
+    s = claim.signals
+    return {
+        "root": f"0x{s['root']:064x}",
+        "treeSize": s["treeSize"],
+        "newRoot": f"0x{s['newRoot']:064x}",
+        "newNode": f"0x{s['newNode']:064x}",
+    }
+
+
 class PoolOpenStatement(Statement[OpenRequest]):
     name = "pool_open"
     summary = "a first deposit into the private pool created the note `newCommitment`"
@@ -109,6 +122,7 @@ class PoolOpenStatement(Statement[OpenRequest]):
             request.binding,
             request.viewing_key,
             request.keepers,
+            frontier=request.frontier,
             ephemeral_secret=request.ephemeral_secret,
         )
         return StatementInputs(_spec(self.name, request.market.n), w.inputs, _context(op="open"))
@@ -128,6 +142,7 @@ class PoolOpenStatement(Statement[OpenRequest]):
             "amount": str(s["amount"]),
             "binding": f"0x{s['binding']:064x}",
             "reserves": _reserves(claim, "liquidityIndex", "ltv"),
+            "append": _append(claim),
         }
 
 
@@ -150,6 +165,7 @@ class PoolTransitionStatement(Statement[TransitionRequest]):
             request.new_salt,
             request.binding,
             request.keepers,
+            frontier=request.frontier,
             ephemeral_secret=request.ephemeral_secret,
         )
         return StatementInputs(_spec(self.name, request.market.n), w.inputs, _context(op=request.op.name.lower()))
@@ -174,6 +190,7 @@ class PoolTransitionStatement(Statement[TransitionRequest]):
             "amount": str(s["amount"]),
             "binding": f"0x{s['binding']:064x}",
             "reserves": _reserves(claim, "price", "liquidityIndex", "borrowIndex", "decimals", "ltv", "liqThreshold"),
+            "append": _append(claim),
         }
 
 
@@ -260,13 +277,15 @@ def prove_open(
     *,
     viewing_key: Point,
     keepers: Sequence[Point],
+    frontier: Frontier,
     salt: int | None = None,
     ephemeral_secret: int | None = None,
     settings: Settings | None = None,
 ) -> tuple[Bundle, Note]:
     """Prove a first deposit; returns the bundle and the new note's opening (salt and ephemeral
     secret from the OS CSPRNG unless given), sealed to `viewing_key` and `keepers` (the seal is in
-    the bundle's public signals: sealing.seal_signals)."""
+    the bundle's public signals: sealing.seal_signals) and appended to the tree `frontier`
+    describes (the pool's current tree: LeanIMT.frontier)."""
     w = open_inputs(
         market,
         asset,
@@ -276,6 +295,7 @@ def prove_open(
         binding,
         viewing_key,
         keepers,
+        frontier=frontier,
         ephemeral_secret=ephemeral_secret,
     )
     si = StatementInputs(_spec(POOL_OPEN.name, market.n), w.inputs, _context(op="open"))
@@ -293,15 +313,28 @@ def prove_transition(
     binding: int,
     *,
     keepers: Sequence[Point],
+    frontier: Frontier,
     new_salt: int | None = None,
     ephemeral_secret: int | None = None,
     settings: Settings | None = None,
 ) -> tuple[Bundle, Note]:
     """Prove one owner operation on a note; returns the bundle and the successor note's opening,
-    sealed to the owner's viewing key (the note's) and `keepers`."""
+    sealed to the owner's viewing key (the note's) and `keepers`, and appended to the tree
+    `frontier` describes (the one `proof` is in)."""
     salt = new_secret() if new_salt is None else new_salt
     w = transition_inputs(
-        note, sk, proof, op, asset, amount, market, salt, binding, keepers, ephemeral_secret=ephemeral_secret
+        note,
+        sk,
+        proof,
+        op,
+        asset,
+        amount,
+        market,
+        salt,
+        binding,
+        keepers,
+        frontier=frontier,
+        ephemeral_secret=ephemeral_secret,
     )
     si = StatementInputs(_spec(POOL_TRANSITION.name, market.n), w.inputs, _context(op=op.name.lower()))
     return api.prove_inputs(si, settings), w.new
