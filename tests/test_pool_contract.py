@@ -20,6 +20,9 @@ from zkmargin.field import R
 from zkmargin.liquidation_step import AaveRevert
 from zkmargin.pool import babyjub, cipher
 from zkmargin.pool.contract import (
+    INSERTION_ABI,
+    PROOF_ABI,
+    SEAL_ABI,
     ZERO_ADDRESS,
     DevAsset,
     Listing,
@@ -496,9 +499,9 @@ def test_open_refusals(env: Pyrevm) -> None:
     refused("InvalidProof", (), lambda: stranger.client.open(w.tokens[0], bundle))
     data = open_calldata(w.tokens[1], bundle)  # the other reserve
     refused("InvalidProof", (), lambda: alice.client.chain.transact(w.pool.address, data))
-    big = sel("open(address,uint256,uint256,(uint256[2],uint256[2][2],uint256[2]),(uint256[2],uint256[20]))") + encode(
-        ["address", "uint256", "uint256", "(uint256[2],uint256[2][2],uint256[2])", "(uint256[2],uint256[20])"],
-        [w.tokens[0], 2**128, note.commitment, ([0, 0], [[0, 0], [0, 0]], [0, 0]), ([0, 0], [0] * 20)],
+    big = sel(f"open(address,uint256,uint256,{INSERTION_ABI},{PROOF_ABI},{SEAL_ABI})") + encode(
+        ["address", "uint256", "uint256", INSERTION_ABI, PROOF_ABI, SEAL_ABI],
+        [w.tokens[0], 2**128, note.commitment, (0, 0, 0, 0), ([0, 0], [[0, 0], [0, 0]], [0, 0]), ([0, 0], [0] * 20)],
     )
     refused("AmountTooLarge", ("uint256", "uint256"), lambda: alice.client.chain.transact(w.pool.address, big))
     rc = alice.client.open(w.tokens[0], bundle)
@@ -526,22 +529,10 @@ def test_borrow_waits_for_the_sequencer(env: Pyrevm) -> None:
     def status(down: bool, since: int) -> None:
         env.chain.transact(uptime, sel("setStatus(bool,uint256)") + encode(["bool", "uint256"], [down, since]))
 
-    signature = (
-        "borrow(uint256,uint256,uint256,address,uint256,address,(uint256[2],uint256[2][2],uint256[2]),"
-        "(uint256[2],uint256[20]))"
-    )
+    signature = f"borrow(uint256,uint256,address,uint256,address,{INSERTION_ABI},{PROOF_ABI},{SEAL_ABI})"
     data = sel(signature) + encode(
-        [
-            "uint256",
-            "uint256",
-            "uint256",
-            "address",
-            "uint256",
-            "address",
-            "(uint256[2],uint256[2][2],uint256[2])",
-            "(uint256[2],uint256[20])",
-        ],
-        [1, 2, 3, w.tokens[1], E6, "0x" + "c1" * 20, ([0, 0], [[0, 0], [0, 0]], [0, 0]), ([0, 0], [0] * 20)],
+        ["uint256", "uint256", "address", "uint256", "address", INSERTION_ABI, PROOF_ABI, SEAL_ABI],
+        [2, 3, w.tokens[1], E6, "0x" + "c1" * 20, (1, 0, 0, 0), ([0, 0], [[0, 0], [0, 0]], [0, 0]), ([0, 0], [0] * 20)],
     )
     status(True, now - 10)
     refused("SequencerDown", ("int256",), lambda: env.chain.transact(pool.address, data))
