@@ -80,7 +80,7 @@ def _step_4_v37() -> dict[str, InputValue]:
 
 def _pool_liquidation_2() -> dict[str, InputValue]:
     """A note of the private pool liquidated at grown indexes (the sealed successor included): the
-    largest registered circuit since the pool's notes are sealed to their owner and the keepers."""
+    largest registered circuit from sealed notes until owner proofs appended their notes."""
     from zkmargin.aave_math import RAY
     from zkmargin.pool import babyjub
     from zkmargin.pool.liquidation import LiquidationMarket
