@@ -65,7 +65,7 @@ from zkmargin.pool.model import PoolModel
 from zkmargin.pool.note import Note, new_secret, owner_tag
 from zkmargin.pool.reserve import InterestRateData, ReserveState, RiskParameters
 from zkmargin.pool.transition import Op
-from zkmargin.pool.tree import MAX_DEPTH, Frontier, MerkleProof, hash_pair
+from zkmargin.pool.tree import MAX_DEPTH, Frontier, MerkleProof, fold, hash_pair
 from zkmargin.progress import StderrProgress
 from zkmargin.settings import Settings
 from zkmargin.statements import lending
@@ -124,19 +124,14 @@ def synthetic_tree(size: int, leaf: int | None, rng: random.Random) -> tuple[Fro
     node = rand() if leaf is None else leaf
     for sib in siblings:
         node = hash_pair(node, sib)
-    nodes = [0] * MAX_DEPTH
+    nodes = [rand() if (size >> level) & 1 else 0 for level in range(MAX_DEPTH)]
     nodes[h] = node
-    lower: int | None = None
-    for level in range(h):
-        if (size >> level) & 1:
-            nodes[level] = rand()
-            lower = nodes[level] if lower is None else hash_pair(nodes[level], lower)
-    root = node if lower is None else hash_pair(node, lower)
-    frontier = Frontier(root, size, tuple(nodes))
+    frontier = Frontier(fold(size, nodes), size, tuple(nodes))
     if leaf is None:
         return frontier, None
-    path = siblings + ([] if lower is None else [lower])
-    proof = MerkleProof(leaf, root, len(path), 0, tuple(path + [0] * (MAX_DEPTH - len(path))))
+    rest = size - 2**h  # the lower one bits: their fold is the path's last sibling
+    path = siblings + ([fold(rest, nodes)] if rest else [])
+    proof = MerkleProof(leaf, frontier.root, len(path), 0, tuple(path + [0] * (MAX_DEPTH - len(path))))
     assert proof.computed_root() == frontier.root == frontier.folded_root(), "synthetic tree"
     return frontier, proof
 

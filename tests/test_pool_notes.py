@@ -23,7 +23,7 @@ from zkmargin.field import R
 from zkmargin.pool import babyjub
 from zkmargin.pool import note as note_mod
 from zkmargin.pool.note import Note, new_secret, nullifier, owner_tag
-from zkmargin.pool.tree import MAX_DEPTH, Frontier, LeanIMT, MerkleProof, hash_pair
+from zkmargin.pool.tree import MAX_DEPTH, Frontier, LeanIMT, MerkleProof, fold
 from zkmargin.poseidon import poseidon
 from zkmargin.r1cs import R1cs, read_r1cs
 from zkmargin.registry import CircuitSpec
@@ -309,11 +309,7 @@ def test_insert_gas_up_to_depth_20(tree_contracts: dict[str, solidity.Compiled])
 def random_frontier(size: int, rng: random.Random) -> Frontier:
     """A frontier of a tree of `size` leaves with random subtree roots (no tree of 2^20 leaves needed)."""
     nodes = tuple(rng.randrange(1, R) if (size >> k) & 1 else 0 for k in range(MAX_DEPTH))
-    acc: int | None = None
-    for k, node in enumerate(nodes):
-        if (size >> k) & 1:
-            acc = node if acc is None else hash_pair(node, acc)
-    return Frontier(0 if acc is None else acc, size, nodes)
+    return Frontier(fold(size, nodes), size, nodes)
 
 
 @pytest.fixture(scope="module")

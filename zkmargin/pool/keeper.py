@@ -90,6 +90,7 @@ from .wallet import (
     _topic,
     await_block_time,
     await_receipt,
+    call_contract,
     check_deployment,
     decode_log,
     fetch_logs,
@@ -335,7 +336,7 @@ class Keeper:
         return _int(self.chain.request("eth_blockNumber"))
 
     def _call(self, to: str, signature: str, types: Sequence[str], args: Sequence[Any], block: str = "latest") -> bytes:
-        return self.chain.call(to, keccak(signature.encode())[:4] + encode(list(types), list(args)), block)
+        return call_contract(self.chain, to, signature, types, args, block)
 
     def nullifier_spent(self, nullifier: int) -> bool:
         out = self._call(self.deployment.pool, "nullifierSpent(uint256)", ["uint256"], [nullifier])

@@ -16,6 +16,7 @@ NoteTree._appendNote trusts when the proof's tree is its current one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -135,6 +136,16 @@ class LeanIMT:
         return Frontier(self.root, self.size, tuple(nodes))
 
 
+def fold(size: int, nodes: Sequence[int]) -> int:
+    """The LeanIMT root of a tree of `size` leaves from its complete subtrees' roots `nodes[l]` (one
+    per one bit l of size), lowest first: H(nodes[l_k], ... H(nodes[l_1], nodes[l_0])); 0 for no leaf."""
+    acc: int | None = None
+    for level, node in enumerate(nodes):
+        if (size >> level) & 1:
+            acc = node if acc is None else hash_pair(node, acc)
+    return 0 if acc is None else acc
+
+
 @dataclass(frozen=True)
 class Appended:
     """A leaf appended through a proof: the root after it and the node the pool stores as its
@@ -166,11 +177,7 @@ class Frontier:
             raise InputError("frontier", "its nodes do not fold to its root")
 
     def folded_root(self) -> int:
-        acc: int | None = None
-        for level, node in enumerate(self.nodes):
-            if (self.size >> level) & 1:
-                acc = node if acc is None else hash_pair(node, acc)
-        return 0 if acc is None else acc
+        return fold(self.size, self.nodes)
 
     def append(self, leaf: int) -> Appended:
         """InternalLeanIMT._insert of `leaf` at index `size`, from the frontier alone."""

@@ -455,6 +455,13 @@ def _raw_nonce(raw: bytes) -> int:
 # --- following the pool's events: shared by the wallet and the keeper (zkmargin.pool.keeper) ----
 
 
+def call_contract(
+    chain: RpcChain, to: str, signature: str, types: Sequence[str], args: Sequence[Any], block: str = "latest"
+) -> bytes:
+    """eth_call of `signature` with `args` ABI-encoded as `types`, at `block`."""
+    return chain.call(to, keccak(signature.encode())[:4] + encode(list(types), list(args)), block)
+
+
 def block_header(chain: RpcChain, tag: int | str) -> dict[str, Any] | None:
     b = chain.request("eth_getBlockByNumber", _hex(tag) if isinstance(tag, int) else tag, False)
     return dict(b) if b else None
@@ -763,8 +770,7 @@ class Wallet:
         return str(self.chain.account.address)
 
     def _call(self, to: str, signature: str, types: Sequence[str], args: Sequence[Any], block: str = "latest") -> bytes:
-        data = keccak(signature.encode())[:4] + encode(list(types), list(args))
-        return self.chain.call(to, data, block)
+        return call_contract(self.chain, to, signature, types, args, block)
 
     def _block(self, tag: int | str) -> dict[str, Any] | None:
         return block_header(self.chain, tag)
@@ -795,7 +801,7 @@ class Wallet:
                             f"NoteCreated leaf {ev.leaf_index} arrived out of order (tree has {tree.size})"
                         )
                     tree.insert(ev.commitment)
-            root = int(decode(["uint256"], self._call(self.deployment.pool, "currentRoot()", [], [], _hex(head)))[0])
+            root = self._current_root(_hex(head))
             if root == (tree.root if tree.size else 0):
                 return tree
         raise WalletError(
@@ -899,8 +905,8 @@ class Wallet:
             )
         return receipt
 
-    def _current_root(self) -> int:
-        return int(decode(["uint256"], self._call(self.deployment.pool, "currentRoot()", [], []))[0])
+    def _current_root(self, block: str = "latest") -> int:
+        return int(decode(["uint256"], self._call(self.deployment.pool, "currentRoot()", [], [], block))[0])
 
     def _preflight(self, data: bytes) -> None:
         try:
